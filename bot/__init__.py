@@ -1,0 +1,1 @@
+"""A Telegram SCRM bot for micro-merchants."""

@@ -1,0 +1,153 @@
+"""The ``scrm-bot`` command line: run, migrate, emulator and workspace administration."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import signal
+import sys
+from collections.abc import Awaitable, Callable
+from datetime import timedelta
+from pathlib import Path
+
+import click
+
+from bot.config import Settings, load_settings
+from bot.errors import ConfigError, DomainError
+from bot.i18n import translate
+
+
+def _setup_logging(level: str) -> None:
+    logging.basicConfig(
+        level=level,
+        stream=sys.stderr,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+    # httpx logs every request URL at INFO, and the URL carries the bot token.
+    logging.getLogger("httpx").setLevel(logging.WARNING)
+
+
+@click.group()
+@click.option(
+    "--config",
+    "config_path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=Path("config.toml"),
+    show_default=True,
+    envvar="SCRM_CONFIG",
+    help="TOML settings file; SCRM_<SECTION>__<KEY> variables override it.",
+)
+@click.pass_context
+def main(ctx: click.Context, config_path: Path) -> None:
+    """Run and administer the SCRM bot."""
+    try:
+        settings = load_settings(config_path, os.environ)
+    except ConfigError as exc:
+        raise click.ClickException(str(exc)) from exc
+    _setup_logging(settings.logging.level)
+    ctx.obj = settings
+
+
+@main.command()
+@click.pass_obj
+def run(settings: Settings) -> None:
+    """Run the bot; without a token, start the local sandbox instead."""
+    if settings.sandbox_mode:
+        from bot.sandbox.launcher import run_sandbox
+
+        click.echo(
+            "No Telegram token configured (set SCRM_TELEGRAM__TOKEN to use Telegram).\n"
+            "Starting the local sandbox: a Bot API emulator on this machine plus the bot."
+        )
+        _run_until_signal(lambda stop: run_sandbox(settings, stop))
+        return
+    from bot.app import serve
+
+    token = settings.telegram.token
+    assert token is not None  # noqa: S101 - sandbox_mode is False
+    _run_until_signal(lambda stop: serve(settings, token=token.get_secret_value(), stop=stop))
+
+
+@main.command()
+@click.pass_obj
+def migrate(settings: Settings) -> None:
+    """Create or upgrade the database schema to the latest version."""
+    from bot.crm import migrate as migrations
+
+    migrations.upgrade(settings.database.url)
+    click.echo("Database is up to date.")
+
+
+@main.command()
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=8081, show_default=True, type=int)
+@click.option("--token", default=None, help="Bot token the emulator accepts.")
+@click.option("--bot-username", default=None, help="The emulated bot's username.")
+@click.pass_obj
+def emulator(
+    settings: Settings, host: str, port: int, token: str | None, bot_username: str | None
+) -> None:
+    """Run the local Bot API emulator (for tests and the sandbox)."""
+    from bot.sandbox.server import EmulatorConfig
+    from bot.sandbox.server import run as run_emulator
+
+    config = EmulatorConfig(bot_username=bot_username or settings.sandbox.bot_username)
+    if token:
+        config = EmulatorConfig(token=token, bot_username=config.bot_username)
+    run_emulator(config, host, port)
+
+
+@main.group()
+def workspace() -> None:
+    """Create and inspect merchant workspaces."""
+
+
+@workspace.command("create")
+@click.argument("name")
+@click.option("--timezone", "tz", default="UTC", show_default=True, help="IANA time zone.")
+@click.option("--locale", default="en", show_default=True, type=click.Choice(["en", "zh-CN"]))
+@click.option("--region", default=None, help="Country for local phone numbers, e.g. CN.")
+@click.pass_obj
+def workspace_create(
+    settings: Settings, name: str, tz: str, locale: str, region: str | None
+) -> None:
+    """Create a workspace and print the owner's invite link and the customers' join link."""
+    from bot.operations import create_workspace
+
+    try:
+        created = asyncio.run(
+            create_workspace(
+                settings,
+                name=name,
+                timezone=tz,
+                locale=locale,
+                region=region or _region_from_locale(locale),
+                invite_ttl=timedelta(hours=settings.bot.invite_ttl_hours),
+            )
+        )
+    except DomainError as exc:
+        raise click.ClickException(translate("en", exc.key, **exc.params)) from exc
+    click.echo(f"Workspace: {created.name}")
+    click.echo(f"Slug: {created.slug}")
+    click.echo(f"Owner invite (single use): {created.owner_link}")
+    click.echo(f"Customer join link: {created.join_link}")
+
+
+def _region_from_locale(locale: str) -> str | None:
+    _, _, territory = locale.partition("-")
+    return territory.upper() or None
+
+
+def _run_until_signal(factory: Callable[[asyncio.Event], Awaitable[None]]) -> None:
+    async def runner() -> None:
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, stop.set)
+        await factory(stop)
+
+    try:
+        asyncio.run(runner())
+    except ConfigError as exc:
+        raise click.ClickException(str(exc)) from exc

@@ -1,0 +1,186 @@
+"""Settings: ``config.toml`` overlaid with ``SCRM_<SECTION>__<KEY>`` variables, frozen."""
+
+from __future__ import annotations
+
+import tomllib
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
+
+from bot.errors import ConfigError
+
+ENV_PREFIX = "SCRM_"
+TELEGRAM_API = "https://api.telegram.org"
+# Secrets are read from the environment only, never from a file that may be committed.
+SECRET_KEYS = {("telegram", "token"), ("telegram", "webhook_secret")}
+LOCALES = ("en", "zh-CN")
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class TelegramSettings(_Section):
+    """How the bot reaches the Bot API and how updates reach the bot."""
+
+    token: SecretStr | None = None
+    framework: Literal["ptb", "aiogram"] = "ptb"
+    mode: Literal["polling", "webhook"] = "polling"
+    api_base_url: str = TELEGRAM_API
+    webhook_url: str | None = None
+    webhook_listen: str = "127.0.0.1:8443"
+    webhook_secret: SecretStr | None = None
+    poll_timeout: int = Field(default=30, ge=0, le=50)
+
+    @field_validator("api_base_url")
+    @classmethod
+    def _strip_slash(cls, value: str) -> str:
+        if not value.startswith(("http://", "https://")):
+            msg = "must start with http:// or https://"
+            raise ValueError(msg)
+        return value.rstrip("/")
+
+    @field_validator("webhook_listen")
+    @classmethod
+    def _host_port(cls, value: str) -> str:
+        host, sep, port = value.rpartition(":")
+        if not sep or not host or not port.isdigit() or not 0 < int(port) < 65536:
+            msg = "must be host:port, e.g. 127.0.0.1:8443"
+            raise ValueError(msg)
+        return value
+
+    @property
+    def listen_host(self) -> str:
+        """Return the host part of ``webhook_listen``."""
+        return self.webhook_listen.rpartition(":")[0]
+
+    @property
+    def listen_port(self) -> int:
+        """Return the port part of ``webhook_listen``."""
+        return int(self.webhook_listen.rpartition(":")[2])
+
+
+class DatabaseSettings(_Section):
+    """Where the CRM store lives."""
+
+    url: str = "sqlite+aiosqlite:///scrm.db"
+    echo: bool = False
+
+    @field_validator("url")
+    @classmethod
+    def _supported(cls, value: str) -> str:
+        if not value.startswith(("sqlite+aiosqlite://", "postgresql+asyncpg://")):
+            msg = "must be sqlite+aiosqlite:///FILE or postgresql+asyncpg://HOST/DB"
+            raise ValueError(msg)
+        return value
+
+
+class I18nSettings(_Section):
+    """Languages the bot speaks."""
+
+    default_locale: Literal["en", "zh-CN"] = "en"
+
+
+class BotSettings(_Section):
+    """Behaviour of dialogs and invites."""
+
+    conversation_ttl_minutes: int = Field(default=24 * 60, ge=1)
+    invite_ttl_hours: int = Field(default=72, ge=1, le=24 * 30)
+
+
+class SandboxSettings(_Section):
+    """The local Bot API emulator started when no token is configured."""
+
+    host: str = "127.0.0.1"
+    port: int = Field(default=8081, ge=1, le=65535)
+    bot_username: str = "ScrmSandboxBot"
+    data_dir: str = "sandbox-data"
+
+
+class LoggingSettings(_Section):
+    """Log output."""
+
+    level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+
+
+class Settings(_Section):
+    """All settings, one frozen object built once by the composition root."""
+
+    telegram: TelegramSettings = TelegramSettings()
+    database: DatabaseSettings = DatabaseSettings()
+    i18n: I18nSettings = I18nSettings()
+    bot: BotSettings = BotSettings()
+    sandbox: SandboxSettings = SandboxSettings()
+    logging: LoggingSettings = LoggingSettings()
+
+    @property
+    def sandbox_mode(self) -> bool:
+        """Return True when no token is configured and the local emulator stands in."""
+        return self.telegram.token is None
+
+
+def load_settings(path: Path | None, environ: Mapping[str, str]) -> Settings:
+    """Build settings from an optional TOML file and the environment.
+
+    Raises:
+        ConfigError: naming the key, when a value is unknown, missing or invalid.
+    """
+    data: dict[str, dict[str, Any]] = {}
+    if path is not None and path.exists():
+        data = _read_toml(path)
+    for name, value in environ.items():
+        if not name.startswith(ENV_PREFIX) or "__" not in name:
+            continue
+        section, _, key = name[len(ENV_PREFIX) :].lower().partition("__")
+        data.setdefault(section, {})[key] = value
+    try:
+        settings = Settings.model_validate(data)
+    except ValidationError as exc:
+        raise ConfigError(_describe(exc)) from exc
+    if settings.telegram.mode == "webhook" and not settings.telegram.webhook_url:
+        msg = (
+            "Config 'telegram.webhook_url' (SCRM_TELEGRAM__WEBHOOK_URL) "
+            "is required in webhook mode"
+        )
+        raise ConfigError(msg)
+    return settings
+
+
+def validate_timezone(name: str) -> ZoneInfo:
+    """Return the zone for an IANA name.
+
+    Raises:
+        ValueError: when the name is not a known time zone.
+    """
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError) as exc:
+        msg = f"unknown time zone {name!r}"
+        raise ValueError(msg) from exc
+
+
+def _read_toml(path: Path) -> dict[str, dict[str, Any]]:
+    try:
+        raw = tomllib.loads(path.read_text(encoding="utf-8"))
+    except tomllib.TOMLDecodeError as exc:
+        msg = f"Config file {path} is not valid TOML: {exc}"
+        raise ConfigError(msg) from exc
+    for section, key in SECRET_KEYS:
+        if key in raw.get(section, {}):
+            env = f"{ENV_PREFIX}{section.upper()}__{key.upper()}"
+            msg = f"Config '{section}.{key}' is a secret: set it in the environment as {env}"
+            raise ConfigError(msg)
+    return raw
+
+
+def _describe(exc: ValidationError) -> str:
+    lines = []
+    for error in exc.errors():
+        loc = [str(part) for part in error["loc"]]
+        key = ".".join(loc)
+        env = ENV_PREFIX + "__".join(p.upper() for p in loc)
+        lines.append(f"Config '{key}' ({env}): {error['msg']}")
+    return "; ".join(lines)

@@ -1,0 +1,1 @@
+"""Multi-step dialogs whose state lives in the database."""

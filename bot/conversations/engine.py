@@ -1,0 +1,155 @@
+"""The dialog engine: steps by name, state in ``conversation_state``, re-ask on a wrong answer.
+
+A dialog is a table of steps. Each step has ``ask`` (send the prompt) and
+``receive`` (parse the answer, store it in ``data`` and return the next step's
+name, or ``DONE``). ``receive`` raises ``InvalidInput`` for a wrong answer: the
+engine then re-asks with the hint and leaves the state exactly as it was.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import delete, select
+
+from bot.crm.models import ConversationState
+from bot.errors import InvalidInput
+from bot.handlers.context import Context
+from bot.i18n import N_
+from bot.messaging import Kind
+
+DONE = "__done__"
+CANCEL_WORDS = frozenset({"cancel", "取消"})
+Data = dict[str, Any]
+Ask = Callable[[Context, Data], Awaitable[None]]
+Receive = Callable[[Context, Data], Awaitable[str]]
+Finish = Callable[[Context, Data], Awaitable[None]]
+
+
+@dataclass(frozen=True, slots=True)
+class Step:
+    """One question of a dialog: how to ask it and how to read the answer."""
+
+    ask: Ask
+    receive: Receive
+    accepts_files: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class Dialog:
+    """A named dialog: its steps, the first step and what to do when all are answered."""
+
+    name: str
+    first: str
+    steps: Mapping[str, Step]
+    finish: Finish
+
+
+_DIALOGS: dict[str, Dialog] = {}
+
+
+def register(dialog: Dialog) -> Dialog:
+    """Make a dialog resumable by name after a restart."""
+    _DIALOGS[dialog.name] = dialog
+    return dialog
+
+
+async def current(ctx: Context) -> ConversationState | None:
+    """Return the sender's open dialog in this chat, dropping it if it has expired."""
+    if ctx.workspace is None:
+        return None
+    state = await ctx.session.scalar(
+        select(ConversationState).where(
+            ConversationState.workspace_id == ctx.workspace.id,
+            ConversationState.chat_id == ctx.chat_id,
+            ConversationState.user_id == ctx.user_id,
+        )
+    )
+    if state is not None and (state.expires_at <= ctx.now() or state.dialog not in _DIALOGS):
+        await ctx.session.delete(state)
+        ctx.reply(ctx.t("Your unfinished dialog timed out, so I closed it."))
+        return None
+    return state
+
+
+async def start(ctx: Context, dialog: Dialog, data: Data | None = None) -> None:
+    """Open ``dialog`` for the sender (replacing any open one) and ask its first step."""
+    if ctx.workspace is None:
+        msg = "dialogs need a workspace"
+        raise RuntimeError(msg)
+    await _clear(ctx)
+    state = ConversationState(
+        workspace_id=ctx.workspace.id,
+        chat_id=ctx.chat_id,
+        user_id=ctx.user_id,
+        dialog=dialog.name,
+        step=dialog.first,
+        data=dict(data or {}),
+        expires_at=_expiry(ctx),
+    )
+    ctx.session.add(state)
+    await dialog.steps[dialog.first].ask(ctx, dict(state.data))
+
+
+async def answer(ctx: Context, state: ConversationState) -> None:
+    """Feed the sender's message to the open dialog's current step."""
+    dialog = _DIALOGS[state.dialog]
+    step = dialog.steps[state.step]
+    data: Data = dict(state.data)
+    incoming = ctx.incoming
+    if incoming.kind not in (Kind.TEXT, Kind.COMMAND) and not (
+        step.accepts_files and incoming.kind is Kind.DOCUMENT
+    ):
+        await _reask(ctx, step, data, ctx.t(N_("Please answer with a text message.")))
+        return
+    try:
+        next_step = await step.receive(ctx, data)
+    except InvalidInput as exc:
+        await _reask(ctx, step, dict(state.data), ctx.t(exc.key, **exc.params))
+        return
+    if next_step == DONE:
+        await ctx.session.delete(state)
+        await dialog.finish(ctx, data)
+        return
+    # Assign a new dict: SQLAlchemy's JSON column does not see in-place mutation.
+    state.data = data
+    state.step = next_step
+    state.expires_at = _expiry(ctx)
+    await dialog.steps[next_step].ask(ctx, data)
+
+
+async def cancel(ctx: Context) -> bool:
+    """Close the sender's open dialog; return whether there was one."""
+    state = await current(ctx)
+    if state is None:
+        return False
+    await ctx.session.delete(state)
+    return True
+
+
+def is_cancel(text: str) -> bool:
+    """Return whether a message asks to cancel the dialog."""
+    return text.strip().lower() in CANCEL_WORDS
+
+
+async def _reask(ctx: Context, step: Step, data: Data, hint: str) -> None:
+    ctx.reply("⚠️ " + hint)
+    await step.ask(ctx, data)
+
+
+async def _clear(ctx: Context) -> None:
+    assert ctx.workspace is not None  # noqa: S101 - start() checked it
+    await ctx.session.execute(
+        delete(ConversationState).where(
+            ConversationState.workspace_id == ctx.workspace.id,
+            ConversationState.chat_id == ctx.chat_id,
+            ConversationState.user_id == ctx.user_id,
+        )
+    )
+
+
+def _expiry(ctx: Context) -> datetime:
+    return ctx.now() + timedelta(minutes=ctx.app.conversation_ttl_minutes)

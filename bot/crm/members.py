@@ -1,0 +1,107 @@
+"""Members: joining a workspace with an invite, finding the acting member, profiles."""
+
+from __future__ import annotations
+
+import secrets
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.crm import audit, invites
+from bot.crm.models import Member, Workspace
+from bot.errors import Conflict
+from bot.i18n import N_
+
+
+async def active_member(session: AsyncSession, *, tg_user_id: int) -> Member | None:
+    """Return the active membership of a Telegram user (one workspace per account)."""
+    result = await session.execute(
+        select(Member).where(Member.tg_user_id == tg_user_id, Member.active.is_(True))
+    )
+    return result.scalar_one_or_none()
+
+
+async def join_with_invite(
+    session: AsyncSession,
+    *,
+    code: str,
+    tg_user_id: int,
+    chat_id: int,
+    display_name: str,
+    now: datetime,
+) -> Member:
+    """Make the sender a member with the invite's role and use the invite up.
+
+    Raises:
+        NotFound, Conflict, InvalidInput: from ``invites.redeem_invite``.
+        Conflict: when the account already belongs to a workspace.
+    """
+    invite = await invites.redeem_invite(session, code=code, now=now)
+    current = await active_member(session, tg_user_id=tg_user_id)
+    if current is not None:
+        workspace = await session.get(Workspace, current.workspace_id)
+        name = workspace.name if workspace else ""
+        if current.workspace_id == invite.workspace_id:
+            raise Conflict(N_("You're already a member of {shop}."), shop=name)
+        raise Conflict(
+            N_("You already work in {shop}. One Telegram account can belong to one shop."),
+            shop=name,
+        )
+    member = await session.scalar(
+        select(Member).where(
+            Member.workspace_id == invite.workspace_id, Member.tg_user_id == tg_user_id
+        )
+    )
+    if member is None:
+        member = Member(
+            workspace_id=invite.workspace_id,
+            tg_user_id=tg_user_id,
+            chat_id=chat_id,
+            role=invite.role,
+            display_name=display_name[:120] or str(tg_user_id),
+            referral_code=secrets.token_urlsafe(8),
+        )
+        session.add(member)
+    else:
+        # A former member comes back: same row, so their history stays theirs.
+        member.active, member.role, member.chat_id = True, invite.role, chat_id
+    await session.flush()
+    invite.used_at = now
+    invite.used_by_member_id = member.id
+    await audit.record(
+        session,
+        workspace_id=invite.workspace_id,
+        actor_member_id=member.id,
+        action="member.join",
+        entity="member",
+        entity_id=member.id,
+        details={"role": invite.role, "invite_id": invite.id},
+    )
+    return member
+
+
+async def by_referral_code(session: AsyncSession, *, code: str) -> Member | None:
+    """Return the active member whose referral link carries ``code``."""
+    result = await session.execute(
+        select(Member).where(Member.referral_code == code, Member.active.is_(True))
+    )
+    return result.scalar_one_or_none()
+
+
+async def update_profile(
+    session: AsyncSession, *, actor: Member, display_name: str, phone: str | None
+) -> Member:
+    """Save the actor's own display name and phone."""
+    actor.display_name = display_name
+    actor.phone = phone
+    await audit.record(
+        session,
+        workspace_id=actor.workspace_id,
+        actor_member_id=actor.id,
+        action="member.profile",
+        entity="member",
+        entity_id=actor.id,
+        details={"fields": ["display_name", "phone"]},
+    )
+    return actor

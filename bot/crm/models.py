@@ -1,0 +1,295 @@
+"""Database models: every tenant table carries ``workspace_id``; timestamps are UTC."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from enum import StrEnum
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    DateTime,
+    Enum,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Text,
+    TypeDecorator,
+    UniqueConstraint,
+)
+from sqlalchemy.engine import Dialect
+from sqlalchemy.orm import DeclarativeBase, Mapped, declared_attr, mapped_column
+
+NAMING_CONVENTION = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+def utcnow() -> datetime:
+    """Return the current time, timezone-aware in UTC."""
+    return datetime.now(UTC)
+
+
+class UtcDateTime(TypeDecorator[datetime]):
+    """A timestamp stored in UTC and always read back timezone-aware.
+
+    SQLite keeps no offset, so values are normalised to UTC on the way in and
+    tagged with UTC on the way out; PostgreSQL uses ``timestamptz`` either way.
+    """
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        """Normalise an aware datetime to UTC before storing it."""
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            msg = "naive datetime given; store aware UTC datetimes only"
+            raise ValueError(msg)
+        return value.astimezone(UTC)
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        """Tag a value read back from the database as UTC."""
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+def _enum(cls: type[StrEnum]) -> Enum:
+    """Store a StrEnum as its value in a plain VARCHAR and read it back as the enum."""
+    return Enum(
+        cls,
+        native_enum=False,
+        create_constraint=False,
+        length=16,
+        values_callable=lambda members: [m.value for m in members],
+    )
+
+
+class Base(DeclarativeBase):
+    """Declarative base with the project's naming convention."""
+
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+    type_annotation_map = {datetime: UtcDateTime(), dict[str, Any]: JSON()}
+
+
+class WorkspaceMixin:
+    """Adds the tenant key every CRM row carries."""
+
+    @declared_attr
+    def workspace_id(cls) -> Mapped[int]:  # noqa: N805 - declared_attr receives the class
+        return mapped_column(ForeignKey("workspace.id", ondelete="CASCADE"), index=True)
+
+
+class Role(StrEnum):
+    """A member's role in a workspace, from most to least powerful."""
+
+    OWNER = "owner"
+    ADMIN = "admin"
+    STAFF = "staff"
+
+
+class CustomerKind(StrEnum):
+    """Whether a person is still a lead or already a customer."""
+
+    LEAD = "lead"
+    CUSTOMER = "customer"
+
+
+class Consent(StrEnum):
+    """A customer's current answer to receiving campaign messages."""
+
+    UNKNOWN = "unknown"
+    OPTED_IN = "opted_in"
+    OPTED_OUT = "opted_out"
+
+
+class ConsentAction(StrEnum):
+    """What happened in a consent event."""
+
+    OPT_IN = "opt_in"
+    OPT_OUT = "opt_out"
+    DECLINED = "declined"
+    BLOCKED = "blocked"
+    UNBLOCKED = "unblocked"
+
+
+class Workspace(Base):
+    """One merchant's tenant: its own members, customers and settings."""
+
+    __tablename__ = "workspace"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(120))
+    slug: Mapped[str] = mapped_column(String(48), unique=True)
+    timezone: Mapped[str] = mapped_column(String(64), default="UTC")
+    locale: Mapped[str] = mapped_column(String(16), default="en")
+    region: Mapped[str | None] = mapped_column(String(2))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class Member(WorkspaceMixin, Base):
+    """A Telegram user who works in a workspace (owner, admin or staff)."""
+
+    __tablename__ = "member"
+    __table_args__ = (
+        UniqueConstraint("workspace_id", "tg_user_id"),
+        Index("ix_member_tg_user_id", "tg_user_id"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    tg_user_id: Mapped[int] = mapped_column(BigInteger)
+    chat_id: Mapped[int] = mapped_column(BigInteger)
+    role: Mapped[Role] = mapped_column(_enum(Role))
+    display_name: Mapped[str] = mapped_column(String(120))
+    phone: Mapped[str | None] = mapped_column(String(20))
+    referral_code: Mapped[str] = mapped_column(String(32), unique=True)
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class Invite(WorkspaceMixin, Base):
+    """A single-use, expiring invitation to join a workspace with a role."""
+
+    __tablename__ = "invite"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    role: Mapped[Role] = mapped_column(_enum(Role))
+    created_by_member_id: Mapped[int | None] = mapped_column(
+        ForeignKey("member.id", ondelete="SET NULL")
+    )
+    expires_at: Mapped[datetime]
+    used_at: Mapped[datetime | None]
+    used_by_member_id: Mapped[int | None] = mapped_column(
+        ForeignKey("member.id", ondelete="SET NULL")
+    )
+    revoked_at: Mapped[datetime | None]
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class Company(WorkspaceMixin, Base):
+    """A customer's company; branches point at their parent, at most three levels deep."""
+
+    __tablename__ = "company"
+    __table_args__ = (UniqueConstraint("workspace_id", "parent_id", "name"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    parent_id: Mapped[int | None] = mapped_column(ForeignKey("company.id", ondelete="SET NULL"))
+    level: Mapped[int] = mapped_column(Integer, default=1)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class Customer(WorkspaceMixin, Base):
+    """A person in one workspace: a lead or a customer, with their consent state."""
+
+    __tablename__ = "customer"
+    __table_args__ = (
+        UniqueConstraint("workspace_id", "tg_user_id"),
+        UniqueConstraint("workspace_id", "phone"),
+        Index("ix_customer_tg_user_id", "tg_user_id"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    owner_member_id: Mapped[int | None] = mapped_column(
+        ForeignKey("member.id", ondelete="SET NULL"), index=True
+    )
+    company_id: Mapped[int | None] = mapped_column(ForeignKey("company.id", ondelete="SET NULL"))
+    name: Mapped[str] = mapped_column(String(200))
+    phone: Mapped[str | None] = mapped_column(String(20))
+    tg_user_id: Mapped[int | None] = mapped_column(BigInteger)
+    chat_id: Mapped[int | None] = mapped_column(BigInteger)
+    locale: Mapped[str | None] = mapped_column(String(16))
+    kind: Mapped[CustomerKind] = mapped_column(_enum(CustomerKind), default=CustomerKind.LEAD)
+    consent: Mapped[Consent] = mapped_column(_enum(Consent), default=Consent.UNKNOWN)
+    reachable: Mapped[bool] = mapped_column(Boolean, default=True)
+    source: Mapped[str] = mapped_column(String(32), default="staff")
+    notes: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+
+class ConsentEvent(WorkspaceMixin, Base):
+    """One change of a customer's consent or reachability: who, when, how."""
+
+    __tablename__ = "consent_event"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    customer_id: Mapped[int] = mapped_column(
+        ForeignKey("customer.id", ondelete="CASCADE"), index=True
+    )
+    action: Mapped[ConsentAction] = mapped_column(_enum(ConsentAction))
+    source: Mapped[str] = mapped_column(String(32))
+    actor_member_id: Mapped[int | None] = mapped_column(
+        ForeignKey("member.id", ondelete="SET NULL")
+    )
+    at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class ConversationState(WorkspaceMixin, Base):
+    """The step and collected answers of one user's open dialog in one chat."""
+
+    __tablename__ = "conversation_state"
+    __table_args__ = (UniqueConstraint("workspace_id", "chat_id", "user_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    chat_id: Mapped[int] = mapped_column(BigInteger)
+    user_id: Mapped[int] = mapped_column(BigInteger)
+    dialog: Mapped[str] = mapped_column(String(48))
+    step: Mapped[str] = mapped_column(String(48))
+    data: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    expires_at: Mapped[datetime]
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+
+class AuditLog(WorkspaceMixin, Base):
+    """A record of who changed what, kept for the merchant's review."""
+
+    __tablename__ = "audit_log"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    actor_member_id: Mapped[int | None] = mapped_column(
+        ForeignKey("member.id", ondelete="SET NULL")
+    )
+    action: Mapped[str] = mapped_column(String(48))
+    entity: Mapped[str] = mapped_column(String(32))
+    entity_id: Mapped[int | None] = mapped_column(Integer)
+    details: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+
+
+class ProcessedUpdate(Base):
+    """An update id already handled, so a redelivered update is not handled twice.
+
+    Not tenant data: Telegram's update ids belong to the bot, and the row is
+    written in the same transaction as the handler's changes.
+    """
+
+    __tablename__ = "processed_update"
+
+    update_id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+
+
+class UserPref(Base):
+    """A Telegram account's own preferences (its language), kept across workspaces.
+
+    Not tenant data: it belongs to the person, who may be a member of one
+    workspace and a customer of others.
+    """
+
+    __tablename__ = "user_pref"
+
+    tg_user_id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    locale: Mapped[str] = mapped_column(String(16))
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)

@@ -1,0 +1,64 @@
+"""Workspaces: creating a merchant's tenant and finding it by slug."""
+
+from __future__ import annotations
+
+import secrets
+
+from slugify import slugify
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.config import validate_timezone
+from bot.crm.models import Workspace
+from bot.errors import InvalidInput
+from bot.i18n import LOCALES, N_
+
+MAX_SLUG = 32
+
+
+async def create_workspace(
+    session: AsyncSession, *, name: str, timezone: str, locale: str, region: str | None
+) -> Workspace:
+    """Create a workspace with a unique, link-safe slug derived from its name.
+
+    Raises:
+        InvalidInput: when the name is empty, the time zone or locale unknown,
+            or the region not a two-letter country code.
+    """
+    name = name.strip()
+    if not name or len(name) > 120:
+        raise InvalidInput(N_("The shop name must be 1 to 120 characters."))
+    try:
+        validate_timezone(timezone)
+    except ValueError as exc:
+        raise InvalidInput(N_("Unknown time zone {tz}."), tz=timezone) from exc
+    if locale not in LOCALES:
+        raise InvalidInput(N_("Unknown language {locale}."), locale=locale)
+    if region is not None and (len(region) != 2 or not region.isalpha()):
+        raise InvalidInput(N_("The region must be a two-letter country code, like CN."))
+    workspace = Workspace(
+        name=name,
+        slug=await _unique_slug(session, name),
+        timezone=timezone,
+        locale=locale,
+        region=region.upper() if region else None,
+    )
+    session.add(workspace)
+    await session.flush()
+    return workspace
+
+
+async def get_by_slug(session: AsyncSession, slug: str) -> Workspace | None:
+    """Return the workspace with this slug, if any."""
+    result = await session.execute(select(Workspace).where(Workspace.slug == slug))
+    return result.scalar_one_or_none()
+
+
+async def _unique_slug(session: AsyncSession, name: str) -> str:
+    # Deep-link payloads allow only A-Z a-z 0-9 _ -, so the slug is transliterated
+    # (茶行 -> cha-xing); a random suffix settles collisions and empty results.
+    base = slugify(name, max_length=MAX_SLUG - 5, word_boundary=True) or "shop"
+    candidate = base
+    while await get_by_slug(session, candidate) is not None:
+        candidate = f"{base}-{secrets.token_hex(2)}"
+    return candidate

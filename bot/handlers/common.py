@@ -1,0 +1,125 @@
+"""Commands for everyone: /start with its deep-link payloads, /help, /lang and /cancel."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+
+from bot.conversations import engine
+from bot.crm import members
+from bot.crm.models import Customer, UserPref, Workspace
+from bot.errors import InvalidInput
+from bot.handlers import customer
+from bot.handlers.admin import ROLE_NAMES
+from bot.handlers.context import Context
+from bot.handlers.router import ANYONE, Router
+from bot.i18n import LANGUAGE_NAMES, LOCALES, N_
+from bot.messaging import Button
+
+router = Router("common", ANYONE)
+BAD_LINK = N_("This link isn't valid any more. Please ask the shop for a new one.")
+
+
+@router.command("start", help=N_("start, or join a shop with its link"), menu=True)
+async def cmd_start(ctx: Context) -> None:
+    """Route a deep-link payload (``inv_``, ``w_``, ``r_``) or greet the sender."""
+    payload = ctx.incoming.args.strip()
+    prefix, _, value = payload.partition("_")
+    if payload and not value:
+        raise InvalidInput(BAD_LINK)
+    if prefix == "inv":
+        await _join_team(ctx, value)
+    elif prefix == "w":
+        await customer.join_workspace(ctx, value)
+    elif prefix == "r":
+        await customer.join_referral(ctx, value)
+    elif payload:
+        raise InvalidInput(BAD_LINK)
+    elif ctx.member is not None and ctx.workspace is not None:
+        ctx.reply(
+            ctx.t(N_("👋 Welcome back to <b>{shop}</b>. Here's what you can do:"),
+                  shop=ctx.workspace.name)
+            + "\n\n" + ctx.menus.help(ctx.role, ctx.locale)
+        )
+    elif not await customer.start_again(ctx):
+        ctx.reply(
+            ctx.t(N_("👋 Hi! I help shops stay in touch with their customers. "
+                     "To join a shop, open the link the shop gave you."))
+        )
+
+
+async def _join_team(ctx: Context, code: str) -> None:
+    member = await members.join_with_invite(
+        ctx.session,
+        code=code,
+        tg_user_id=ctx.user_id,
+        chat_id=ctx.chat_id,
+        display_name=ctx.incoming.user.full_name,
+        now=ctx.now(),
+    )
+    workspace = await ctx.session.get(Workspace, member.workspace_id)
+    assert workspace is not None  # noqa: S101 - enforced by the foreign key
+    ctx.member, ctx.workspace = member, workspace
+    ctx.reply(
+        ctx.t(N_("🎉 Welcome to <b>{shop}</b>! You joined as {role}."),
+              shop=workspace.name, role=ctx.t(ROLE_NAMES[member.role]))
+        + "\n\n" + ctx.menus.help(member.role, ctx.locale)
+        + "\n\n" + ctx.t(N_("Tip: set your name and phone with /profile."))
+    )
+    ctx.set_menu(ctx.chat_id, ctx.menus.menu(member.role, ctx.locale))
+
+
+@router.command("help", help=N_("what I can do for you"))
+async def cmd_help(ctx: Context) -> None:
+    """List the commands the sender's role may use."""
+    ctx.reply(ctx.t(N_("Here's what you can do:")) + "\n\n" + ctx.menus.help(ctx.role, ctx.locale))
+
+
+@router.command("lang", help=N_("change my language"), usage="en|zh-CN")
+async def cmd_lang(ctx: Context) -> None:
+    """Switch language from the argument, or offer the languages as buttons."""
+    arg = ctx.incoming.args.strip()
+    chosen = next((loc for loc in LOCALES if loc.lower() == arg.lower()), None)
+    if chosen is None:
+        ctx.reply(
+            ctx.t(N_("Choose your language:")),
+            [[Button(LANGUAGE_NAMES[loc], f"lg:{loc}") for loc in LOCALES]],
+        )
+        return
+    await _set_language(ctx, chosen)
+    ctx.reply(ctx.t(N_("✅ I'll speak {language} from now on."), language=LANGUAGE_NAMES[chosen]))
+
+
+@router.callback("lg")
+async def on_language(ctx: Context) -> None:
+    """Apply the language picked with a button."""
+    chosen = (ctx.incoming.data or "").partition(":")[2]
+    if chosen not in LOCALES:
+        ctx.answer()
+        return
+    await _set_language(ctx, chosen)
+    ctx.answer()
+    ctx.edit(ctx.t(N_("✅ I'll speak {language} from now on."), language=LANGUAGE_NAMES[chosen]))
+
+
+async def _set_language(ctx: Context, locale: str) -> None:
+    pref = await ctx.session.get(UserPref, ctx.user_id)
+    if pref is None:
+        ctx.session.add(UserPref(tg_user_id=ctx.user_id, locale=locale))
+    else:
+        pref.locale = locale
+    # Campaigns read the customer's own locale, so keep their records in step.
+    result = await ctx.session.execute(select(Customer).where(Customer.tg_user_id == ctx.user_id))
+    for record in result.scalars():
+        record.locale = locale
+    ctx.locale = locale
+    if ctx.member is not None:
+        ctx.set_menu(ctx.chat_id, ctx.menus.menu(ctx.member.role, locale))
+
+
+@router.command("cancel", help=N_("stop what we're doing"))
+async def cmd_cancel(ctx: Context) -> None:
+    """Close the sender's open dialog, if any."""
+    if await engine.cancel(ctx):
+        ctx.reply(ctx.t(N_("OK, cancelled. Nothing was saved.")))
+    else:
+        ctx.reply(ctx.t(N_("There's nothing to cancel.")))

@@ -1,0 +1,129 @@
+"""The per-update context handed to every handler and dialog step."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import TYPE_CHECKING
+from zoneinfo import ZoneInfo
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.crm.models import Member, Role, Workspace
+from bot.errors import PermissionDenied
+from bot.i18n import N_, translate
+from bot.messaging import (
+    BotCommand,
+    Incoming,
+    Keyboard,
+    OutAnswer,
+    OutEdit,
+    Outgoing,
+    OutText,
+)
+
+if TYPE_CHECKING:
+    from bot.handlers.menus import Menus
+
+Clock = Callable[[], datetime]
+
+
+@dataclass(frozen=True, slots=True)
+class OutCommands:
+    """Replace the command menu shown in one chat (sent after commit like a message)."""
+
+    chat_id: int
+    commands: tuple[BotCommand, ...]
+    language_code: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class AppInfo:
+    """Facts about the running bot that handlers need."""
+
+    bot_username: str = ""
+    default_locale: str = "en"
+    conversation_ttl_minutes: int = 24 * 60
+    invite_ttl_hours: int = 72
+
+
+@dataclass(slots=True)
+class Context:
+    """One update being handled: its session, who sent it, and the replies to send."""
+
+    session: AsyncSession
+    incoming: Incoming
+    app: AppInfo
+    menus: Menus
+    clock: Clock
+    locale: str
+    member: Member | None = None
+    workspace: Workspace | None = None
+    outgoing: list[Outgoing | OutCommands] = field(default_factory=list)
+
+    @property
+    def chat_id(self) -> int:
+        """Return the chat the update came from."""
+        return self.incoming.chat_id
+
+    @property
+    def user_id(self) -> int:
+        """Return the Telegram user who sent the update."""
+        return self.incoming.user.id
+
+    @property
+    def role(self) -> Role | None:
+        """Return the sender's role, or None for customers and strangers."""
+        return self.member.role if self.member else None
+
+    @property
+    def tz(self) -> ZoneInfo:
+        """Return the workspace's time zone (UTC outside a workspace)."""
+        return ZoneInfo(self.workspace.timezone if self.workspace else "UTC")
+
+    def staff(self) -> tuple[Member, Workspace]:
+        """Return the acting member and their workspace.
+
+        Raises:
+            PermissionDenied: when the sender is not a member (routers check this first).
+        """
+        if self.member is None or self.workspace is None:
+            raise PermissionDenied(N_("Sorry, your role can't do that."))
+        return self.member, self.workspace
+
+    def now(self) -> datetime:
+        """Return the current UTC time from the injected clock."""
+        return self.clock()
+
+    def t(self, message: str, /, **params: object) -> str:
+        """Translate a message into the sender's language."""
+        return translate(self.locale, message, **params)
+
+    def reply(self, text: str, buttons: Keyboard = ()) -> None:
+        """Send a message back to the sender's chat."""
+        self.outgoing.append(OutText(self.chat_id, text, buttons))
+
+    def send(self, chat_id: int, text: str, buttons: Keyboard = ()) -> None:
+        """Send a message to another chat (e.g. notify a rep)."""
+        self.outgoing.append(OutText(chat_id, text, buttons))
+
+    def edit(self, text: str, buttons: Keyboard = ()) -> None:
+        """Replace the message whose button was pressed (or reply when there is none)."""
+        if self.incoming.message_id is None:
+            self.reply(text, buttons)
+            return
+        self.outgoing.append(OutEdit(self.chat_id, self.incoming.message_id, text, buttons))
+
+    def answer(self, text: str = "", alert: bool = False) -> None:
+        """Answer the pressed button's callback query with an optional toast."""
+        if self.incoming.callback_id:
+            self.outgoing.append(OutAnswer(self.incoming.callback_id, text, alert))
+
+    def set_menu(self, chat_id: int, commands: tuple[BotCommand, ...]) -> None:
+        """Replace the command menu of a chat once the update commits."""
+        self.outgoing.append(OutCommands(chat_id, commands))
+
+    def deep_link(self, payload: str) -> str:
+        """Return the t.me link that opens the bot with ``/start payload``."""
+        return f"https://t.me/{self.app.bot_username}?start={payload}"

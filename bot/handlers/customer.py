@@ -1,0 +1,157 @@
+"""Customers: joining a merchant by link, giving or refusing consent, and /stop."""
+
+from __future__ import annotations
+
+from babel.lists import format_list
+
+from bot.crm import consent, customers, members, workspaces
+from bot.crm.models import Consent, ConsentAction, Customer, Member, Workspace
+from bot.errors import NotFound
+from bot.handlers.context import Context
+from bot.handlers.router import ANYONE, Router
+from bot.i18n import N_
+from bot.messaging import Button
+
+router = Router("customer", ANYONE)
+
+
+async def join_workspace(ctx: Context, slug: str) -> None:
+    """Handle ``/start w_<slug>``: find or create the sender's record, ask for consent."""
+    workspace = await workspaces.get_by_slug(ctx.session, slug)
+    if workspace is None:
+        raise NotFound(N_("This link isn't valid any more. Please ask the shop for a new one."))
+    await _join(ctx, workspace, referrer=None)
+
+
+async def join_referral(ctx: Context, code: str) -> None:
+    """Handle ``/start r_<code>``: join the referring member's workspace as their lead."""
+    referrer = await members.by_referral_code(ctx.session, code=code)
+    if referrer is None:
+        raise NotFound(N_("This link isn't valid any more. Please ask the shop for a new one."))
+    workspace = await ctx.session.get(Workspace, referrer.workspace_id)
+    assert workspace is not None  # noqa: S101 - enforced by the foreign key
+    await _join(ctx, workspace, referrer=referrer)
+
+
+async def _join(ctx: Context, workspace: Workspace, referrer: Member | None) -> None:
+    customer, _ = await customers.join_by_link(
+        ctx.session,
+        workspace=workspace,
+        user=ctx.incoming.user,
+        chat_id=ctx.chat_id,
+        locale=ctx.locale,
+        referrer=referrer,
+    )
+    if customer.consent is Consent.OPTED_IN:
+        ctx.reply(
+            ctx.t(
+                N_("You're already subscribed to <b>{shop}</b>. Send /stop any time to opt out."),
+                shop=workspace.name,
+            )
+        )
+        return
+    ask_consent(ctx, workspace, customer)
+
+
+def ask_consent(ctx: Context, workspace: Workspace, customer: Customer) -> None:
+    """Tell the customer what the merchant will send and ask them to choose."""
+    ctx.reply(
+        ctx.t(
+            N_(
+                "👋 Welcome to <b>{shop}</b>!\n\n"
+                "May we send you messages here? That means a welcome, greetings on your "
+                "birthday and holidays, and at most one update a week, never at night.\n\n"
+                "You can stop any time with /stop."
+            ),
+            shop=workspace.name,
+        ),
+        [
+            [Button(ctx.t(N_("✅ Yes, keep me posted")), f"cs:y:{customer.id}")],
+            [Button(ctx.t(N_("No, thanks")), f"cs:n:{customer.id}")],
+        ],
+    )
+
+
+@router.callback("cs")
+async def on_consent(ctx: Context) -> None:
+    """Record the customer's answer to the consent question."""
+    _, choice, raw_id = (ctx.incoming.data or "").split(":", 2)
+    customer = await customers.get_for_account(
+        ctx.session, customer_id=int(raw_id) if raw_id.isdigit() else -1, tg_user_id=ctx.user_id
+    )
+    if customer is None:
+        raise NotFound(N_("This button isn't for you."))
+    workspace = await ctx.session.get(Workspace, customer.workspace_id)
+    assert workspace is not None  # noqa: S101 - enforced by the foreign key
+    if choice == "y":
+        consent.set_consent(
+            ctx.session, customer, action=ConsentAction.OPT_IN, source="button", now=ctx.now()
+        )
+        ctx.answer(ctx.t(N_("Subscribed")))
+        ctx.edit(
+            ctx.t(
+                N_("🎉 Thanks! You're subscribed to <b>{shop}</b>. "
+                   "Send /stop any time to opt out."),
+                shop=workspace.name,
+            )
+        )
+        return
+    consent.set_consent(
+        ctx.session, customer, action=ConsentAction.DECLINED, source="button", now=ctx.now()
+    )
+    ctx.answer()
+    ctx.edit(
+        ctx.t(
+            N_("No problem, <b>{shop}</b> won't send you messages. "
+               "Changed your mind? Send /start."),
+            shop=workspace.name,
+        )
+    )
+
+
+@router.command("stop", help=N_("stop all messages from shops"))
+async def cmd_stop(ctx: Context) -> None:
+    """Opt the sender out of every merchant at once and confirm it."""
+    records = await customers.for_account(ctx.session, tg_user_id=ctx.user_id)
+    changed = consent.opt_out_everywhere(
+        ctx.session, records, source="stop_command", now=ctx.now()
+    )
+    if not changed:
+        ctx.reply(ctx.t(N_("You aren't subscribed to any messages. Nothing to stop.")))
+        return
+    names = []
+    for customer in changed:
+        workspace = await ctx.session.get(Workspace, customer.workspace_id)
+        names.append(workspace.name if workspace else "")
+    ctx.reply(
+        ctx.t(
+            N_("🔕 Done. You won't get messages from {shops} any more. "
+               "Changed your mind? Send /start."),
+            shops=format_list(names, locale=ctx.locale.replace("-", "_")),
+        )
+    )
+
+
+async def start_again(ctx: Context) -> bool:
+    """Offer a returning customer to opt back in; return whether they were one."""
+    records = await customers.for_account(ctx.session, tg_user_id=ctx.user_id)
+    pending = [c for c in records if c.consent is not Consent.OPTED_IN]
+    if not records:
+        return False
+    if not pending:
+        ctx.reply(
+            ctx.t(N_("You're subscribed. Send /stop any time to opt out, "
+                     "or /help to see what I can do."))
+        )
+        return True
+    for customer in pending[:3]:
+        workspace = await ctx.session.get(Workspace, customer.workspace_id)
+        if workspace is not None:
+            ask_consent(ctx, workspace, customer)
+    return True
+
+
+async def on_blocked(ctx: Context, *, reachable: bool) -> None:
+    """Mark the account's customer records (un)reachable after a block or unblock."""
+    records = await customers.for_account(ctx.session, tg_user_id=ctx.user_id)
+    consent.set_reachable(ctx.session, records, reachable=reachable, now=ctx.now())

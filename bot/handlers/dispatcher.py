@@ -1,0 +1,220 @@
+"""The dispatcher: one unit of work per update, routing, and the single error handler."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Sequence
+from dataclasses import replace
+from datetime import timedelta
+
+from sqlalchemy import delete
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from bot.conversations import engine
+from bot.crm import members
+from bot.crm.models import ProcessedUpdate, UserPref, Workspace
+from bot.crm.store import unit_of_work
+from bot.errors import DeliveryError, DomainError, PermissionDenied
+from bot.handlers import customer
+from bot.handlers.context import AppInfo, Clock, Context, OutCommands
+from bot.handlers.menus import Menus
+from bot.handlers.router import Router
+from bot.i18n import N_, normalize_locale, translate
+from bot.messaging import (
+    CommandScope,
+    Incoming,
+    Kind,
+    Messenger,
+    OutAnswer,
+    OutDocument,
+    OutEdit,
+    Outgoing,
+    OutPhoto,
+    OutText,
+)
+
+logger = logging.getLogger(__name__)
+PRUNE_EVERY = 1000
+KEEP_UPDATE_IDS = timedelta(days=2)
+
+
+class Dispatcher:
+    """Handle each update in its own transaction and send the replies after commit."""
+
+    def __init__(
+        self,
+        sessions: async_sessionmaker[AsyncSession],
+        app: AppInfo,
+        clock: Clock,
+        routers: Sequence[Router],
+    ) -> None:
+        self._sessions = sessions
+        self._app = app
+        self._clock = clock
+        self._routers = tuple(routers)
+        self._menus = Menus(routers)
+        self._locks: dict[int, asyncio.Lock] = {}
+        self._handled = 0
+
+    @property
+    def menus(self) -> Menus:
+        """Return the menus derived from this dispatcher's routers."""
+        return self._menus
+
+    async def __call__(self, incoming: Incoming, messenger: Messenger) -> None:
+        """Handle one update; updates of one chat run one after another, in order."""
+        lock = self._locks.setdefault(incoming.chat_id, asyncio.Lock())
+        try:
+            async with lock:
+                outgoing = await self._handle(incoming, messenger.username)
+                await _deliver(outgoing, messenger)
+        finally:
+            if not lock.locked() and self._locks.get(incoming.chat_id) is lock:
+                del self._locks[incoming.chat_id]
+        self._handled += 1
+        if self._handled % PRUNE_EVERY == 0:
+            await self.prune()
+
+    async def prune(self) -> None:
+        """Forget handled update ids older than Telegram would ever redeliver."""
+        async with unit_of_work(self._sessions) as session:
+            cutoff = self._clock() - KEEP_UPDATE_IDS
+            await session.execute(delete(ProcessedUpdate).where(ProcessedUpdate.at < cutoff))
+
+    async def _handle(self, incoming: Incoming, username: str) -> list[Outgoing | OutCommands]:
+        locale = normalize_locale(incoming.user.language_code, self._app.default_locale)
+        try:
+            async with unit_of_work(self._sessions) as session:
+                if await session.get(ProcessedUpdate, incoming.update_id) is not None:
+                    logger.info("update %s already handled, skipped", incoming.update_id)
+                    return []
+                session.add(ProcessedUpdate(update_id=incoming.update_id, at=self._clock()))
+                ctx = await self._context(session, incoming, username)
+                locale = ctx.locale
+                await self._route(ctx)
+                return ctx.outgoing
+        except DomainError as exc:
+            # The transaction was rolled back, so dialog state is exactly as before.
+            return _with_answer(incoming, "⚠️ " + translate(locale, exc.key, **exc.params))
+        except Exception:
+            logger.exception("update %s failed", incoming.update_id)
+            text = translate(locale, N_("😔 Sorry, something went wrong on my side. Try again?"))
+            return _with_answer(incoming, text)
+
+    async def _context(
+        self, session: AsyncSession, incoming: Incoming, username: str
+    ) -> Context:
+        member = await members.active_member(session, tg_user_id=incoming.user.id)
+        workspace = await session.get(Workspace, member.workspace_id) if member else None
+        pref = await session.get(UserPref, incoming.user.id)
+        default = workspace.locale if workspace else self._app.default_locale
+        locale = pref.locale if pref else normalize_locale(incoming.user.language_code, default)
+        return Context(
+            session=session,
+            incoming=incoming,
+            app=replace(self._app, bot_username=username),
+            menus=self._menus,
+            clock=self._clock,
+            locale=locale,
+            member=member,
+            workspace=workspace,
+        )
+
+    async def _route(self, ctx: Context) -> None:
+        kind = ctx.incoming.kind
+        if kind in (Kind.BLOCKED, Kind.UNBLOCKED):
+            await customer.on_blocked(ctx, reachable=kind is Kind.UNBLOCKED)
+        elif kind is Kind.CALLBACK:
+            await self._callback(ctx)
+        elif kind is Kind.COMMAND:
+            await self._command(ctx)
+        else:
+            await self._message(ctx)
+
+    async def _callback(self, ctx: Context) -> None:
+        prefix = (ctx.incoming.data or "").partition(":")[0]
+        for router in self._routers:
+            handler = router.callbacks.get(prefix)
+            if handler is None:
+                continue
+            if not router.allows(ctx):
+                raise PermissionDenied(N_("Sorry, your role can't do that."))
+            await handler(ctx)
+            return
+        ctx.answer(ctx.t(N_("This button has expired.")))
+
+    async def _command(self, ctx: Context) -> None:
+        name = ctx.incoming.command or ""
+        if name == "skip":
+            state = await engine.current(ctx)
+            if state is not None:
+                await engine.answer(ctx, state)
+                return
+        for router in self._routers:
+            spec = router.commands.get(name)
+            if spec is None:
+                continue
+            if not router.allows(ctx):
+                raise PermissionDenied(
+                    N_("Sorry, /{command} isn't available to you. "
+                       "Send /help to see what you can do."),
+                    command=name,
+                )
+            await spec.handler(ctx)
+            return
+        ctx.reply(
+            ctx.t(N_("I don't know /{command}. Send /help to see what I can do."), command=name)
+        )
+
+    async def _message(self, ctx: Context) -> None:
+        state = await engine.current(ctx)
+        text = ctx.incoming.text
+        if state is not None:
+            if ctx.incoming.kind is Kind.TEXT and engine.is_cancel(text):
+                await ctx.session.delete(state)
+                ctx.reply(ctx.t(N_("OK, cancelled. Nothing was saved.")))
+            else:
+                await engine.answer(ctx, state)
+        elif ctx.incoming.kind is Kind.TEXT and engine.is_cancel(text):
+            ctx.reply(ctx.t(N_("There's nothing to cancel.")))
+        elif ctx.incoming.kind is Kind.TEXT:
+            ctx.reply(ctx.t(N_("I didn't catch that. Send /help to see what I can do.")))
+        else:
+            ctx.reply(
+                ctx.t(N_("Thanks! I can only read text messages and commands here. "
+                         "Send /help to see what I can do."))
+            )
+
+
+def _with_answer(incoming: Incoming, text: str) -> list[Outgoing | OutCommands]:
+    out: list[Outgoing | OutCommands] = []
+    if incoming.callback_id:
+        out.append(OutAnswer(incoming.callback_id))
+    out.append(OutText(incoming.chat_id, text))
+    return out
+
+
+async def _deliver(outgoing: Sequence[Outgoing | OutCommands], messenger: Messenger) -> None:
+    for item in outgoing:
+        try:
+            await _send(item, messenger)
+        except DeliveryError as exc:
+            logger.warning("reply %s not delivered: %s", type(item).__name__, exc.description)
+
+
+async def _send(item: Outgoing | OutCommands, messenger: Messenger) -> None:
+    match item:
+        case OutText():
+            await messenger.send_text(item.chat_id, item.text, item.buttons)
+        case OutEdit():
+            await messenger.edit_text(item.chat_id, item.message_id, item.text, item.buttons)
+        case OutAnswer():
+            await messenger.answer_callback(item.callback_id, item.text, item.alert)
+        case OutDocument():
+            await messenger.send_document(item.chat_id, item.filename, item.content, item.caption)
+        case OutPhoto():
+            await messenger.send_photo(item.chat_id, item.content, item.caption)
+        case OutCommands():
+            scope = CommandScope(chat_id=item.chat_id, language_code=item.language_code)
+            await messenger.set_commands(item.commands, scope)

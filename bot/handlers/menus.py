@@ -1,0 +1,59 @@
+"""Command menus and /help text, derived from the routers a role may use."""
+
+from __future__ import annotations
+
+import html
+from collections.abc import Iterable
+
+from bot.crm.models import Role
+from bot.handlers.router import CommandSpec, Router
+from bot.i18n import translate
+from bot.messaging import BotCommand
+
+
+def visible_commands(routers: Iterable[Router], role: Role | None) -> list[CommandSpec]:
+    """Return the commands a role may use, in router order, without duplicates."""
+    seen: dict[str, CommandSpec] = {}
+    for router in routers:
+        if router.roles is not None and (role is None or role not in router.roles):
+            continue
+        for spec in router.commands.values():
+            seen.setdefault(spec.name, spec)
+    return list(seen.values())
+
+
+def menu(routers: Iterable[Router], role: Role | None, locale: str) -> tuple[BotCommand, ...]:
+    """Return the Telegram command menu for a role in one language."""
+    return tuple(
+        BotCommand(spec.name, translate(locale, spec.help)[:256])
+        for spec in visible_commands(routers, role)
+        if spec.menu
+    )
+
+
+def help_text(routers: Iterable[Router], role: Role | None, locale: str) -> str:
+    """Return the /help body: one line per command the role may use."""
+    lines = []
+    for spec in visible_commands(routers, role):
+        usage = f" {html.escape(spec.usage)}" if spec.usage else ""
+        lines.append(f"/{spec.name}{usage} — {translate(locale, spec.help)}")
+    return "\n".join(lines)
+
+
+class Menus:
+    """Menus and help for every role, built once from the dispatcher's routers."""
+
+    def __init__(self, routers: Iterable[Router]) -> None:
+        self._routers = tuple(routers)
+
+    def menu(self, role: Role | None, locale: str) -> tuple[BotCommand, ...]:
+        """Return the command menu for a role in one language."""
+        return menu(self._routers, role, locale)
+
+    def help(self, role: Role | None, locale: str) -> str:
+        """Return the /help body for a role in one language."""
+        return help_text(self._routers, role, locale)
+
+    def knows(self, command: str) -> bool:
+        """Return whether any router handles ``command``."""
+        return any(command in r.commands for r in self._routers)

@@ -1,0 +1,226 @@
+"""The project's own message types and the Messenger port the adapters implement.
+
+Handlers, conversations, the CRM and campaigns speak only these types; the
+framework adapters in ``bot/telegram/`` translate them to and from Bot API calls.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Protocol
+
+
+class Kind(StrEnum):
+    """What an incoming update carries."""
+
+    TEXT = "text"
+    COMMAND = "command"
+    CALLBACK = "callback"
+    DOCUMENT = "document"
+    PHOTO = "photo"
+    STICKER = "sticker"
+    OTHER = "other"
+    BLOCKED = "blocked"
+    UNBLOCKED = "unblocked"
+
+
+@dataclass(frozen=True, slots=True)
+class User:
+    """The Telegram user behind an update."""
+
+    id: int
+    first_name: str = ""
+    last_name: str | None = None
+    username: str | None = None
+    language_code: str | None = None
+
+    @property
+    def full_name(self) -> str:
+        """Return first and last name joined by a space."""
+        return " ".join(p for p in (self.first_name, self.last_name) if p)
+
+
+@dataclass(frozen=True, slots=True)
+class FileRef:
+    """A file the user sent (document or photo), addressed by Telegram's file id."""
+
+    file_id: str
+    file_name: str | None = None
+    mime_type: str | None = None
+    file_size: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Incoming:
+    """One update from a private chat, translated out of the framework's types.
+
+    ``command`` is the command name without slash or ``@bot`` suffix, lower-cased;
+    ``args`` is the rest of the line. For callbacks ``data`` is the button's
+    callback data, ``callback_id`` the query to answer and ``message_id`` the
+    message that carried the button.
+    """
+
+    update_id: int
+    kind: Kind
+    chat_id: int
+    user: User
+    text: str = ""
+    command: str | None = None
+    args: str = ""
+    data: str | None = None
+    callback_id: str | None = None
+    message_id: int | None = None
+    file: FileRef | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Button:
+    """An inline keyboard button: callback data, or a URL when ``url`` is set."""
+
+    text: str
+    data: str | None = None
+    url: str | None = None
+
+
+Keyboard = Sequence[Sequence[Button]]
+
+
+@dataclass(frozen=True, slots=True)
+class SentMessage:
+    """What Telegram answered for a sent message."""
+
+    chat_id: int
+    message_id: int
+
+
+@dataclass(frozen=True, slots=True)
+class OutText:
+    """A text message to send (HTML parse mode), optionally with inline buttons."""
+
+    chat_id: int
+    text: str
+    buttons: Keyboard = ()
+
+
+@dataclass(frozen=True, slots=True)
+class OutEdit:
+    """Replace the text (and buttons) of a message the bot sent earlier."""
+
+    chat_id: int
+    message_id: int
+    text: str
+    buttons: Keyboard = ()
+
+
+@dataclass(frozen=True, slots=True)
+class OutDocument:
+    """A file to send as a document."""
+
+    chat_id: int
+    filename: str
+    content: bytes
+    caption: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class OutPhoto:
+    """An image (PNG/JPEG bytes) to send as a photo."""
+
+    chat_id: int
+    content: bytes
+    caption: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class OutAnswer:
+    """The answer to a callback query (a toast, or nothing)."""
+
+    callback_id: str
+    text: str = ""
+    alert: bool = False
+
+
+Outgoing = OutText | OutEdit | OutDocument | OutPhoto | OutAnswer
+
+
+@dataclass(frozen=True, slots=True)
+class BotCommand:
+    """A command shown in Telegram's menu."""
+
+    command: str
+    description: str
+
+
+@dataclass(frozen=True, slots=True)
+class CommandScope:
+    """Where a command list applies: ``default`` or one private chat."""
+
+    chat_id: int | None = None
+    language_code: str | None = None
+
+
+@dataclass(slots=True)
+class Replies:
+    """The messages a handler wants sent, delivered after its unit of work commits."""
+
+    items: list[Outgoing] = field(default_factory=list)
+
+    def add(self, item: Outgoing) -> None:
+        """Queue one outgoing message."""
+        self.items.append(item)
+
+
+class Messenger(Protocol):
+    """Send messages through Telegram; implemented by each framework adapter.
+
+    Every method raises ``bot.errors.DeliveryError`` subclasses on failure:
+    ``Blocked`` (403), ``RetryAfter`` (429), ``BadRequest`` (400), ``TransientError``
+    (5xx and network). Nothing else escapes.
+    """
+
+    @property
+    def username(self) -> str:
+        """Return the bot's username, without the @."""
+        ...
+
+    async def send_text(self, chat_id: int, text: str, buttons: Keyboard = ()) -> SentMessage:
+        """Send an HTML text message with optional inline buttons."""
+        ...
+
+    async def edit_text(
+        self, chat_id: int, message_id: int, text: str, buttons: Keyboard = ()
+    ) -> None:
+        """Replace a sent message's text and buttons."""
+        ...
+
+    async def send_document(
+        self, chat_id: int, filename: str, content: bytes, caption: str = ""
+    ) -> SentMessage:
+        """Upload and send a document."""
+        ...
+
+    async def send_photo(self, chat_id: int, content: bytes, caption: str = "") -> SentMessage:
+        """Upload and send a photo."""
+        ...
+
+    async def answer_callback(self, callback_id: str, text: str = "", alert: bool = False) -> None:
+        """Answer a callback query so the client stops its spinner."""
+        ...
+
+    async def download(self, file_id: str) -> bytes:
+        """Download a file the user sent."""
+        ...
+
+    async def set_commands(self, commands: Sequence[BotCommand], scope: CommandScope) -> None:
+        """Register the command menu for a scope."""
+        ...
+
+
+class UpdateHandler(Protocol):
+    """What an adapter feeds every translated update into."""
+
+    async def __call__(self, incoming: Incoming, messenger: Messenger) -> None:
+        """Handle one update; never raises."""
+        ...

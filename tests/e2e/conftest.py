@@ -1,0 +1,114 @@
+"""Fixtures for end-to-end tests: one emulator process per session, one bot per test."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+import time
+from collections.abc import AsyncIterator, Callable, Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.e2e.harness import (
+    ROOT,
+    BotOptions,
+    BotProcess,
+    Emulator,
+    Person,
+    Workspace,
+    base_env,
+    create_workspace,
+    free_port,
+)
+
+FRAMEWORKS = ["ptb", "aiogram"]
+
+
+@pytest.fixture(scope="session")
+def emulator_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """Run the Bot API emulator in its own process for the whole session."""
+    log = tmp_path_factory.mktemp("emulator") / "emulator.log"
+    with log.open("wb") as sink:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "bot", "emulator", "--host", "127.0.0.1", "--port", "0"],
+            cwd=ROOT, env=base_env(), stdout=sink, stderr=subprocess.STDOUT,
+        )
+    deadline = time.monotonic() + 30
+    match = None
+    while match is None and time.monotonic() < deadline and proc.poll() is None:
+        time.sleep(0.1)
+        match = re.search(r"listening on (http://\S+)", log.read_text(errors="replace"))
+    if match is None:
+        proc.kill()
+        pytest.fail(f"emulator did not start: {log.read_text(errors='replace')}")
+    yield match.group(1)
+    proc.terminate()
+    proc.wait(timeout=10)
+
+
+@pytest.fixture
+async def emu(emulator_url: str) -> AsyncIterator[Emulator]:
+    """Return a control-API client on an emulator reset to a blank state."""
+    client = Emulator(emulator_url)
+    await client.reset()
+    yield client
+    await client.close()
+
+
+@pytest.fixture(params=FRAMEWORKS)
+def framework(request: pytest.FixtureRequest) -> str:
+    """Run the test once under python-telegram-bot and once under aiogram."""
+    return str(request.param)
+
+
+@pytest.fixture
+def options(framework: str, tmp_path: Path, emulator_url: str) -> BotOptions:
+    """Return polling-mode options with a fresh SQLite file."""
+    return BotOptions(framework=framework, db_path=tmp_path / "scrm.db", api_url=emulator_url)
+
+
+@pytest.fixture
+async def bots() -> AsyncIterator[list[BotProcess]]:
+    """Collect the bot processes a test starts and stop them afterwards."""
+    started: list[BotProcess] = []
+    yield started
+    for bot in started:
+        await bot.stop()
+
+
+@pytest.fixture
+def start_bot(bots: list[BotProcess]) -> Callable[[BotOptions], object]:
+    """Return a coroutine function that starts a bot process and waits until it runs."""
+
+    async def start(options: BotOptions) -> BotProcess:
+        bot = BotProcess(options)
+        bots.append(bot)
+        await bot.start()
+        return bot
+
+    return start
+
+
+@pytest.fixture
+async def workspace(options: BotOptions, emu: Emulator) -> Workspace:
+    """Create a workspace with the command line before the bot starts."""
+    return await create_workspace(options)
+
+
+@pytest.fixture
+def person(emu: Emulator) -> Callable[..., Person]:
+    """Return a factory of people who chat with the bot."""
+
+    def make(user_id: int, first_name: str, language_code: str = "en") -> Person:
+        return Person(emu, user_id, first_name, language_code)
+
+    return make
+
+
+def webhook_options(options: BotOptions) -> BotOptions:
+    """Return the same options in webhook mode on a free port."""
+    options.mode = "webhook"
+    options.webhook_port = free_port()
+    return options

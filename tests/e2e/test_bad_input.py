@@ -1,0 +1,103 @@
+"""Bad input gets a clear reply in the user's language and loses nothing."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from tests.e2e.harness import BotOptions, Emulator, Person, Workspace, execute, query
+
+OWNER, STAFF, LATE, STRANGER = 1001, 1002, 1003, 3001
+
+
+async def test_invite_codes_used_expired_unknown(
+    options: BotOptions,
+    workspace: Workspace,
+    start_bot: Callable[[BotOptions], Any],
+    person: Callable[..., Person],
+) -> None:
+    await start_bot(options)
+    owner, staff, late = person(OWNER, "Wang"), person(STAFF, "Li"), person(LATE, "Sun")
+    await owner.send(f"/start {workspace.owner_payload}")
+    await owner.expect("Welcome to")
+
+    await late.send(f"/start {workspace.owner_payload}")
+    await late.expect("already been used")
+    await late.send("/start inv_doesNotExist123")
+    await late.expect("isn't valid")
+    await late.send("/start inv_")
+    await late.expect("isn't valid")
+
+    await owner.send("/invite staff")
+    invite = await owner.expect("Invite for a new")
+    payload = invite["text"].split("?start=")[1].split()[0]
+    execute(options.db_path, "UPDATE invite SET expires_at = '2020-01-01 00:00:00' "
+            "WHERE role = 'staff'")
+    await staff.send(f"/start {payload}")
+    await staff.expect("expired")
+
+    await owner.send("/invite staff")
+    invite = await owner.expect("Invite for a new")
+    await owner.press("Withdraw")
+    await owner.expect("withdrawn")
+    payload = invite["text"].split("?start=")[1].split()[0]
+    await staff.send(f"/start {payload}")
+    await staff.expect("withdrawn")
+    assert query(options.db_path, "SELECT count(*) FROM member") == [(1,)]
+
+
+async def test_staff_cannot_invite_and_unknown_input_gets_help(
+    options: BotOptions,
+    workspace: Workspace,
+    emu: Emulator,
+    start_bot: Callable[[BotOptions], Any],
+    person: Callable[..., Person],
+) -> None:
+    await start_bot(options)
+    owner, staff = person(OWNER, "Wang"), person(STAFF, "Li")
+    await owner.send(f"/start {workspace.owner_payload}")
+    await owner.expect("Welcome to")
+    await owner.send("/invite staff")
+    invite = await owner.expect("Invite for a new")
+    await staff.send("/start " + invite["text"].split("?start=")[1].split()[0])
+    await staff.expect("Welcome to")
+
+    await staff.send("/invite admin")
+    await staff.expect("isn't available to you")
+    await staff.send("/frobnicate")
+    await staff.expect("I don't know /frobnicate")
+    await staff.send("hello?")
+    await staff.expect("I didn't catch that")
+    await emu.post("sticker", user_id=STAFF)
+    await staff.expect("I can only read text")
+    await emu.upload("document", STAFF, "notes.txt", b"some notes")
+    await staff.expect("I can only read text")
+    assert query(options.db_path, "SELECT count(*) FROM invite") == [(2,)]
+
+
+async def test_replies_follow_the_users_language(
+    options: BotOptions,
+    workspace: Workspace,
+    emu: Emulator,
+    start_bot: Callable[[BotOptions], Any],
+    person: Callable[..., Person],
+) -> None:
+    await start_bot(options)
+    stranger = person(STRANGER, "小王", language_code="zh-hans")
+    await stranger.send("/frobnicate")
+    await stranger.expect("/frobnicate", "/help")
+    assert "I don't know" not in stranger.last["text"]
+
+    await stranger.send("/lang en")
+    await stranger.expect("I'll speak English")
+    await stranger.send("/frobnicate")
+    await stranger.expect("I don't know /frobnicate")
+
+    await stranger.send("/lang")
+    await stranger.expect("Choose your language")
+    await stranger.press("简体中文")
+    await stranger.expect("简体中文")
+    await stranger.send(f"/start w_{workspace.slug}")
+    consent = await stranger.expect("/stop")
+    assert "May we send" not in consent["text"]
+    assert query(options.db_path, "SELECT locale FROM customer") == [("zh-CN",)]

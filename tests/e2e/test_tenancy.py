@@ -1,0 +1,65 @@
+"""Tenant isolation: a member of one workspace reaches nothing of another."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from tests.e2e.harness import (
+    BotOptions,
+    Emulator,
+    Person,
+    Workspace,
+    create_workspace,
+    query,
+)
+
+OWNER_A, OWNER_B, STAFF_B, CUSTOMER_B = 1001, 1101, 1102, 2101
+
+
+async def test_member_of_a_gets_nothing_of_b(
+    options: BotOptions,
+    workspace: Workspace,
+    emu: Emulator,
+    start_bot: Callable[[BotOptions], Any],
+    person: Callable[..., Person],
+) -> None:
+    other = await create_workspace(options, name="Li's Porcelain")
+    await start_bot(options)
+    owner_a, owner_b = person(OWNER_A, "Wang"), person(OWNER_B, "Li")
+    staff_b, customer_b = person(STAFF_B, "Chen"), person(CUSTOMER_B, "Zhou")
+
+    await owner_a.send(f"/start {workspace.owner_payload}")
+    await owner_a.expect("Wang's Tea House")
+    await owner_b.send(f"/start {other.owner_payload}")
+    await owner_b.expect("Li's Porcelain")
+    await owner_b.send("/invite staff")
+    invite_b = await owner_b.expect("Invite for a new")
+    await customer_b.send(f"/start w_{other.slug}")
+    consent_b = await customer_b.expect("May we send you messages")
+
+    # A foreign invite: A's owner cannot join B, and the invite stays usable for B.
+    payload_b = invite_b["text"].split("?start=")[1].split()[0]
+    await owner_a.send(f"/start {payload_b}")
+    await owner_a.expect("You already work in Wang's Tea House")
+
+    # Forged buttons carrying B's ids: withdraw B's invite, answer B's customer's consent.
+    revoke_b = invite_b["reply_markup"]["inline_keyboard"][0][0]["callback_data"]
+    await emu.post("callback", user_id=OWNER_A, message_id=1, data=revoke_b, force=True)
+    await owner_a.expect("doesn't exist")
+    consent_data = consent_b["reply_markup"]["inline_keyboard"][0][0]["callback_data"]
+    await emu.post("callback", user_id=OWNER_A, message_id=1, data=consent_data, force=True)
+    await owner_a.expect("isn't for you")
+
+    # A's own view counts only A.
+    await owner_a.send("/shop")
+    shop = await owner_a.expect("Wang's Tea House", "Team: 1", "Leads and customers: 0")
+    assert other.slug not in shop["text"]
+
+    # B's invite still works for the person it was meant for, and B's customer is untouched.
+    await staff_b.send(f"/start {payload_b}")
+    await staff_b.expect("Welcome to", "Li's Porcelain")
+    assert query(options.db_path, "SELECT consent FROM customer") == [("unknown",)]
+    assert query(options.db_path, "SELECT revoked_at FROM invite WHERE role = 'staff'") == [
+        (None,)
+    ]
