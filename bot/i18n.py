@@ -56,8 +56,7 @@ def translate(locale: str, message: str, /, **params: object) -> str:
     if not params:
         return text
     safe = {
-        k: v if isinstance(v, Raw) else html.escape(str(v), quote=False)
-        for k, v in params.items()
+        k: v if isinstance(v, Raw) else html.escape(str(v), quote=False) for k, v in params.items()
     }
     return text.format(**safe)
 

@@ -14,7 +14,9 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from bot.crm import migrate
 from bot.crm.store import create_engine, create_sessionmaker
 
-PG_ADMIN_DSN = os.environ.get("SCRM_TEST_POSTGRES_DSN", "postgresql://postgres@127.0.0.1:5432/test")
+PG_ADMIN_DSN = os.environ.get(
+    "SCRM_TEST_POSTGRES_DSN", "postgresql://postgres@127.0.0.1:5432/test"
+)
 
 
 async def _pg_admin() -> asyncpg.Connection:

@@ -23,8 +23,12 @@ def test_defaults_without_file_or_environment() -> None:
 def test_example_config_loads_and_environment_overrides_it() -> None:
     settings = load_settings(
         ROOT / "config.example.toml",
-        {"SCRM_TELEGRAM__FRAMEWORK": "aiogram", "SCRM_TELEGRAM__TOKEN": "1:abc",
-         "SCRM_I18N__DEFAULT_LOCALE": "zh-CN", "OTHER": "ignored"},
+        {
+            "SCRM_TELEGRAM__FRAMEWORK": "aiogram",
+            "SCRM_TELEGRAM__TOKEN": "1:abc",
+            "SCRM_I18N__DEFAULT_LOCALE": "zh-CN",
+            "OTHER": "ignored",
+        },
     )
     assert settings.telegram.framework == "aiogram"
     assert settings.i18n.default_locale == "zh-CN"

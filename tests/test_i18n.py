@@ -34,8 +34,11 @@ def test_every_message_is_translated_to_chinese() -> None:
 
 
 def test_placeholders_are_escaped_for_html() -> None:
-    text = translate("en", "Thanks, {name}! Your work phone number? Send /skip to leave it empty.",
-                     name="<b>Bob</b> & co")
+    text = translate(
+        "en",
+        "Thanks, {name}! Your work phone number? Send /skip to leave it empty.",
+        name="<b>Bob</b> & co",
+    )
     assert "&lt;b&gt;Bob&lt;/b&gt; &amp; co" in text
     assert translate("zh-CN", "There's nothing to cancel.") != "There's nothing to cancel."
 

@@ -37,8 +37,10 @@ async def receive_name(ctx: Context, data: Data) -> str:
 async def ask_phone(ctx: Context, data: Data) -> None:
     """Ask for a work phone number, which may be skipped."""
     ctx.reply(
-        ctx.t(N_("Thanks, {name}! Your work phone number? Send /skip to leave it empty."),
-              name=data["name"])
+        ctx.t(
+            N_("Thanks, {name}! Your work phone number? Send /skip to leave it empty."),
+            name=data["name"],
+        )
     )
 
 
@@ -60,8 +62,11 @@ async def finish(ctx: Context, data: Data) -> None:
         ctx.session, actor=ctx.member, display_name=data["name"], phone=data["phone"]
     )
     ctx.reply(
-        ctx.t(N_("✅ Profile saved: <b>{name}</b>, phone {phone}."),
-              name=data["name"], phone=data["phone"] or ctx.t(N_("not set")))
+        ctx.t(
+            N_("✅ Profile saved: <b>{name}</b>, phone {phone}."),
+            name=data["name"],
+            phone=data["phone"] or ctx.t(N_("not set")),
+        )
     )
 
 
@@ -77,7 +82,8 @@ def clean_name(text: str) -> str:
     if len(name) > MAX_NAME:
         raise InvalidInput(
             N_("That name is {length} characters long; please keep it under {max}."),
-            length=len(name), max=MAX_NAME,
+            length=len(name),
+            max=MAX_NAME,
         )
     return " ".join(name.split())
 

@@ -26,8 +26,7 @@ def normalize_phone(text: str, *, region: str | None) -> str:
 def _hint(region: str | None) -> str:
     if region:
         return N_(
-            "That doesn't look like a phone number. "
-            "Try e.g. 138 0013 8000 or +86 138 0013 8000."
+            "That doesn't look like a phone number. Try e.g. 138 0013 8000 or +86 138 0013 8000."
         )
     return N_(
         "That doesn't look like a phone number. "

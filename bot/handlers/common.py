@@ -36,14 +36,21 @@ async def cmd_start(ctx: Context) -> None:
         raise InvalidInput(BAD_LINK)
     elif ctx.member is not None and ctx.workspace is not None:
         ctx.reply(
-            ctx.t(N_("👋 Welcome back to <b>{shop}</b>. Here's what you can do:"),
-                  shop=ctx.workspace.name)
-            + "\n\n" + ctx.menus.help(ctx.role, ctx.locale)
+            ctx.t(
+                N_("👋 Welcome back to <b>{shop}</b>. Here's what you can do:"),
+                shop=ctx.workspace.name,
+            )
+            + "\n\n"
+            + ctx.menus.help(ctx.role, ctx.locale)
         )
     elif not await customer.start_again(ctx):
         ctx.reply(
-            ctx.t(N_("👋 Hi! I help shops stay in touch with their customers. "
-                     "To join a shop, open the link the shop gave you."))
+            ctx.t(
+                N_(
+                    "👋 Hi! I help shops stay in touch with their customers. "
+                    "To join a shop, open the link the shop gave you."
+                )
+            )
         )
 
 
@@ -60,10 +67,15 @@ async def _join_team(ctx: Context, code: str) -> None:
     assert workspace is not None  # noqa: S101 - enforced by the foreign key
     ctx.member, ctx.workspace = member, workspace
     ctx.reply(
-        ctx.t(N_("🎉 Welcome to <b>{shop}</b>! You joined as {role}."),
-              shop=workspace.name, role=ctx.t(ROLE_NAMES[member.role]))
-        + "\n\n" + ctx.menus.help(member.role, ctx.locale)
-        + "\n\n" + ctx.t(N_("Tip: set your name and phone with /profile."))
+        ctx.t(
+            N_("🎉 Welcome to <b>{shop}</b>! You joined as {role}."),
+            shop=workspace.name,
+            role=ctx.t(ROLE_NAMES[member.role]),
+        )
+        + "\n\n"
+        + ctx.menus.help(member.role, ctx.locale)
+        + "\n\n"
+        + ctx.t(N_("Tip: set your name and phone with /profile."))
     )
     ctx.set_menu(ctx.chat_id, ctx.menus.menu(member.role, ctx.locale))
 

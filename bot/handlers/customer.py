@@ -90,8 +90,10 @@ async def on_consent(ctx: Context) -> None:
         ctx.answer(ctx.t(N_("Subscribed")))
         ctx.edit(
             ctx.t(
-                N_("🎉 Thanks! You're subscribed to <b>{shop}</b>. "
-                   "Send /stop any time to opt out."),
+                N_(
+                    "🎉 Thanks! You're subscribed to <b>{shop}</b>. "
+                    "Send /stop any time to opt out."
+                ),
                 shop=workspace.name,
             )
         )
@@ -102,8 +104,10 @@ async def on_consent(ctx: Context) -> None:
     ctx.answer()
     ctx.edit(
         ctx.t(
-            N_("No problem, <b>{shop}</b> won't send you messages. "
-               "Changed your mind? Send /start."),
+            N_(
+                "No problem, <b>{shop}</b> won't send you messages. "
+                "Changed your mind? Send /start."
+            ),
             shop=workspace.name,
         )
     )
@@ -125,8 +129,10 @@ async def cmd_stop(ctx: Context) -> None:
         names.append(workspace.name if workspace else "")
     ctx.reply(
         ctx.t(
-            N_("🔕 Done. You won't get messages from {shops} any more. "
-               "Changed your mind? Send /start."),
+            N_(
+                "🔕 Done. You won't get messages from {shops} any more. "
+                "Changed your mind? Send /start."
+            ),
             shops=format_list(names, locale=ctx.locale.replace("-", "_")),
         )
     )
@@ -140,8 +146,12 @@ async def start_again(ctx: Context) -> bool:
         return False
     if not pending:
         ctx.reply(
-            ctx.t(N_("You're subscribed. Send /stop any time to opt out, "
-                     "or /help to see what I can do."))
+            ctx.t(
+                N_(
+                    "You're subscribed. Send /stop any time to opt out, "
+                    "or /help to see what I can do."
+                )
+            )
         )
         return True
     for customer in pending[:3]:

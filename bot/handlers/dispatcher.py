@@ -102,9 +102,7 @@ class Dispatcher:
             text = translate(locale, N_("😔 Sorry, something went wrong on my side. Try again?"))
             return _with_answer(incoming, text)
 
-    async def _context(
-        self, session: AsyncSession, incoming: Incoming, username: str
-    ) -> Context:
+    async def _context(self, session: AsyncSession, incoming: Incoming, username: str) -> Context:
         member = await members.active_member(session, tg_user_id=incoming.user.id)
         workspace = await session.get(Workspace, member.workspace_id) if member else None
         pref = await session.get(UserPref, incoming.user.id)
@@ -157,8 +155,10 @@ class Dispatcher:
                 continue
             if not router.allows(ctx):
                 raise PermissionDenied(
-                    N_("Sorry, /{command} isn't available to you. "
-                       "Send /help to see what you can do."),
+                    N_(
+                        "Sorry, /{command} isn't available to you. "
+                        "Send /help to see what you can do."
+                    ),
                     command=name,
                 )
             await spec.handler(ctx)
@@ -182,8 +182,12 @@ class Dispatcher:
             ctx.reply(ctx.t(N_("I didn't catch that. Send /help to see what I can do.")))
         else:
             ctx.reply(
-                ctx.t(N_("Thanks! I can only read text messages and commands here. "
-                         "Send /help to see what I can do."))
+                ctx.t(
+                    N_(
+                        "Thanks! I can only read text messages and commands here. "
+                        "Send /help to see what I can do."
+                    )
+                )
             )
 
 

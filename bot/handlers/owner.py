@@ -18,9 +18,9 @@ async def cmd_shop(ctx: Context) -> None:
     assert ctx.workspace is not None  # noqa: S101 - router guard
     ws = ctx.workspace
     members = await ctx.session.scalar(
-        select(func.count()).select_from(Member).where(
-            Member.workspace_id == ws.id, Member.active.is_(True)
-        )
+        select(func.count())
+        .select_from(Member)
+        .where(Member.workspace_id == ws.id, Member.active.is_(True))
     )
     people = await ctx.session.scalar(
         select(func.count()).select_from(Customer).where(Customer.workspace_id == ws.id)

@@ -25,9 +25,18 @@ async def run_sandbox(settings: Settings, stop: asyncio.Event) -> None:
     """Run the emulator and the bot against it until ``stop`` is set."""
     config = EmulatorConfig(bot_username=settings.sandbox.bot_username)
     proc = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "bot", "emulator",
-        "--host", settings.sandbox.host, "--port", str(settings.sandbox.port),
-        "--token", config.token, "--bot-username", config.bot_username,
+        sys.executable,
+        "-m",
+        "bot",
+        "emulator",
+        "--host",
+        settings.sandbox.host,
+        "--port",
+        str(settings.sandbox.port),
+        "--token",
+        config.token,
+        "--bot-username",
+        config.bot_username,
         stdout=asyncio.subprocess.PIPE,
     )
     try:
@@ -78,8 +87,12 @@ async def _seed(settings: Settings) -> str | None:
             if has_owner:
                 return None
             issued = await invites.issue_invite(
-                session, workspace_id=workspace.id, role=Role.OWNER, now=utcnow(),
-                ttl=timedelta(days=30), actor=None,
+                session,
+                workspace_id=workspace.id,
+                role=Role.OWNER,
+                now=utcnow(),
+                ttl=timedelta(days=30),
+                actor=None,
             )
             return f"inv_{issued.code}"
     finally:
@@ -94,12 +107,12 @@ def _print_help(url: str, username: str, owner_payload: str | None) -> None:
     if owner_payload:
         lines.append(
             f"  curl -s {url}/_emulator/send -H 'content-type: application/json' "
-            f"-d '{{\"user_id\": 1001, \"text\": \"/start {owner_payload}\"}}'"
+            f'-d \'{{"user_id": 1001, "text": "/start {owner_payload}"}}\''
         )
         lines.append(f"  (that is the owner invite https://t.me/{username}?start={owner_payload})")
     lines += [
         f"  curl -s {url}/_emulator/send -H 'content-type: application/json' "
-        "-d '{\"user_id\": 1001, \"text\": \"/help\"}'",
+        '-d \'{"user_id": 1001, "text": "/help"}\'',
         "Read the bot's replies in that chat:",
         f"  curl -s {url}/_emulator/chats/1001/messages",
         "Press Ctrl+C to stop.",

@@ -38,7 +38,7 @@ async def test_downgrade_to_base_and_up_again(tmp_path: Path) -> None:
     await asyncio.to_thread(command.downgrade, migrate.alembic_config(url), "base")
     engine = create_engine(url)
     async with engine.connect() as conn:
-        tables = (await conn.execute(text("SELECT name FROM sqlite_master WHERE type='table'")))
+        tables = await conn.execute(text("SELECT name FROM sqlite_master WHERE type='table'"))
         assert {row[0] for row in tables} <= {"alembic_version"}
     await engine.dispose()
     await migrate.upgrade_async(url)

@@ -28,8 +28,12 @@ async def _workspace_with_owner(
         session, workspace_id=ws.id, role=Role.OWNER, now=NOW, ttl=TTL, actor=None
     )
     return await members.join_with_invite(
-        session, code=issued.code, tg_user_id=owner_id, chat_id=owner_id,
-        display_name="Wang", now=NOW,
+        session,
+        code=issued.code,
+        tg_user_id=owner_id,
+        chat_id=owner_id,
+        display_name="Wang",
+        now=NOW,
     )
 
 
@@ -68,7 +72,11 @@ async def test_invite_lifecycle(sessions: async_sessionmaker[AsyncSession]) -> N
     async with unit_of_work(sessions) as session:
         owner = await _workspace_with_owner(session)
         issued = await invites.issue_invite(
-            session, workspace_id=owner.workspace_id, role=Role.STAFF, now=NOW, ttl=TTL,
+            session,
+            workspace_id=owner.workspace_id,
+            role=Role.STAFF,
+            now=NOW,
+            ttl=TTL,
             actor=owner,
         )
         assert issued.invite.code_hash != issued.code
@@ -82,7 +90,11 @@ async def test_invite_lifecycle(sessions: async_sessionmaker[AsyncSession]) -> N
             await invites.redeem_invite(session, code="nope", now=NOW)
 
         late = await invites.issue_invite(
-            session, workspace_id=owner.workspace_id, role=Role.STAFF, now=NOW, ttl=TTL,
+            session,
+            workspace_id=owner.workspace_id,
+            role=Role.STAFF,
+            now=NOW,
+            ttl=TTL,
             actor=owner,
         )
         with pytest.raises(InvalidInput, match="expired"):
@@ -96,7 +108,11 @@ async def test_roles_limit_who_invites_whom(sessions: async_sessionmaker[AsyncSe
     async with unit_of_work(sessions) as session:
         owner = await _workspace_with_owner(session)
         admin_code = await invites.issue_invite(
-            session, workspace_id=owner.workspace_id, role=Role.ADMIN, now=NOW, ttl=TTL,
+            session,
+            workspace_id=owner.workspace_id,
+            role=Role.ADMIN,
+            now=NOW,
+            ttl=TTL,
             actor=owner,
         )
         admin = await members.join_with_invite(
@@ -104,11 +120,19 @@ async def test_roles_limit_who_invites_whom(sessions: async_sessionmaker[AsyncSe
         )
         with pytest.raises(PermissionDenied):
             await invites.issue_invite(
-                session, workspace_id=owner.workspace_id, role=Role.ADMIN, now=NOW, ttl=TTL,
+                session,
+                workspace_id=owner.workspace_id,
+                role=Role.ADMIN,
+                now=NOW,
+                ttl=TTL,
                 actor=admin,
             )
         staff_code = await invites.issue_invite(
-            session, workspace_id=owner.workspace_id, role=Role.STAFF, now=NOW, ttl=TTL,
+            session,
+            workspace_id=owner.workspace_id,
+            role=Role.STAFF,
+            now=NOW,
+            ttl=TTL,
             actor=admin,
         )
         staff = await members.join_with_invite(
@@ -116,7 +140,11 @@ async def test_roles_limit_who_invites_whom(sessions: async_sessionmaker[AsyncSe
         )
         with pytest.raises(PermissionDenied):
             await invites.issue_invite(
-                session, workspace_id=owner.workspace_id, role=Role.STAFF, now=NOW, ttl=TTL,
+                session,
+                workspace_id=owner.workspace_id,
+                role=Role.STAFF,
+                now=NOW,
+                ttl=TTL,
                 actor=staff,
             )
 
@@ -128,7 +156,11 @@ async def test_tenancy_of_invites_and_memberships(
         owner_a = await _workspace_with_owner(session, "Shop A", owner_id=1)
         owner_b = await _workspace_with_owner(session, "Shop B", owner_id=2)
         invite_b = await invites.issue_invite(
-            session, workspace_id=owner_b.workspace_id, role=Role.STAFF, now=NOW, ttl=TTL,
+            session,
+            workspace_id=owner_b.workspace_id,
+            role=Role.STAFF,
+            now=NOW,
+            ttl=TTL,
             actor=owner_b,
         )
         with pytest.raises(NotFound):
@@ -137,7 +169,11 @@ async def test_tenancy_of_invites_and_memberships(
             )
         with pytest.raises(PermissionDenied):
             await invites.issue_invite(
-                session, workspace_id=owner_b.workspace_id, role=Role.STAFF, now=NOW, ttl=TTL,
+                session,
+                workspace_id=owner_b.workspace_id,
+                role=Role.STAFF,
+                now=NOW,
+                ttl=TTL,
                 actor=owner_a,
             )
         with pytest.raises(Conflict, match="already work in"):
@@ -165,16 +201,22 @@ async def test_customer_joins_consents_and_opts_out(
         )
         assert not new and again.id == customer.id and again.owner_member_id == owner.id
 
-        consent.set_consent(session, customer, action=ConsentAction.OPT_IN, source="button", now=NOW)
+        consent.set_consent(
+            session, customer, action=ConsentAction.OPT_IN, source="button", now=NOW
+        )
         consent.set_reachable(session, [customer], reachable=False, now=NOW)
         assert customer.consent is Consent.OPTED_IN and not customer.reachable
         changed = consent.opt_out_everywhere(session, [customer], source="stop_command", now=NOW)
         assert changed == [customer]
-        assert consent.opt_out_everywhere(session, [customer], source="stop_command", now=NOW) == []
+        assert (
+            consent.opt_out_everywhere(session, [customer], source="stop_command", now=NOW) == []
+        )
 
     async with sessions() as session:
         stored = await session.scalar(select(Customer).where(Customer.tg_user_id == 50))
         assert stored is not None and stored.consent is Consent.OPTED_OUT
         assert stored.created_at.tzinfo is not None
-        actions = (await session.scalars(select(ConsentEvent.action).order_by(ConsentEvent.id))).all()
+        actions = (
+            await session.scalars(select(ConsentEvent.action).order_by(ConsentEvent.id))
+        ).all()
         assert actions == [ConsentAction.OPT_IN, ConsentAction.BLOCKED, ConsentAction.OPT_OUT]

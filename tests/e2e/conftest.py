@@ -33,7 +33,10 @@ def emulator_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     with log.open("wb") as sink:
         proc = subprocess.Popen(
             [sys.executable, "-m", "bot", "emulator", "--host", "127.0.0.1", "--port", "0"],
-            cwd=ROOT, env=base_env(), stdout=sink, stderr=subprocess.STDOUT,
+            cwd=ROOT,
+            env=base_env(),
+            stdout=sink,
+            stderr=subprocess.STDOUT,
         )
     deadline = time.monotonic() + 30
     match = None

@@ -171,9 +171,14 @@ class BotProcess(Process):
 async def cli(*args: str, env: Mapping[str, str]) -> str:
     """Run ``python -m bot ARGS`` to completion and return its stdout."""
     proc = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "bot", *args,
-        cwd=ROOT, env=base_env(env),
-        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+        sys.executable,
+        "-m",
+        "bot",
+        *args,
+        cwd=ROOT,
+        env=base_env(env),
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
     )
     out, err = await proc.communicate()
     assert proc.returncode == 0, err.decode()
@@ -191,7 +196,13 @@ class Workspace:
 async def create_workspace(options: BotOptions, name: str = "Wang's Tea House") -> Workspace:
     """Create a workspace through ``scrm-bot workspace create`` and parse its links."""
     out = await cli(
-        "workspace", "create", name, "--timezone", "Asia/Shanghai", "--region", "CN",
+        "workspace",
+        "create",
+        name,
+        "--timezone",
+        "Asia/Shanghai",
+        "--region",
+        "CN",
         env=options.env(),
     )
     slug = re.search(r"Slug: (\S+)", out)
@@ -266,7 +277,10 @@ class Person:
     async def send(self, text: str) -> None:
         """Type and send a message (a command when it starts with /)."""
         await self.emu.post(
-            "send", user_id=self.id, text=text, first_name=self.first_name,
+            "send",
+            user_id=self.id,
+            text=text,
+            first_name=self.first_name,
             language_code=self.language_code,
         )
 
@@ -298,7 +312,9 @@ class Person:
             for button in row:
                 if label in button["text"] and "callback_data" in button:
                     await self.emu.post(
-                        "callback", user_id=self.id, message_id=message["message_id"],
+                        "callback",
+                        user_id=self.id,
+                        message_id=message["message_id"],
                         data=button["callback_data"],
                     )
                     return

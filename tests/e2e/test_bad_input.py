@@ -31,8 +31,10 @@ async def test_invite_codes_used_expired_unknown(
     await owner.send("/invite staff")
     invite = await owner.expect("Invite for a new")
     payload = invite["text"].split("?start=")[1].split()[0]
-    execute(options.db_path, "UPDATE invite SET expires_at = '2020-01-01 00:00:00' "
-            "WHERE role = 'staff'")
+    execute(
+        options.db_path,
+        "UPDATE invite SET expires_at = '2020-01-01 00:00:00' WHERE role = 'staff'",
+    )
     await staff.send(f"/start {payload}")
     await staff.expect("expired")
 

@@ -31,7 +31,9 @@ async def test_owner_staff_customer_consent_stop_and_back(
     await owner.expect("Welcome to", "Wang's Tea House", "owner", "/invite")
 
     await owner.send("/invite staff")
-    invite = await owner.expect("Invite for a new", "staff", "https://t.me/ScrmSandboxBot?start=inv_")
+    invite = await owner.expect(
+        "Invite for a new", "staff", "https://t.me/ScrmSandboxBot?start=inv_"
+    )
     payload = invite["text"].split("?start=")[1].split()[0]
 
     await staff.send(f"/start {payload}")
