@@ -140,12 +140,12 @@ def load_settings(path: Path | None, environ: Mapping[str, str]) -> Settings:
         settings = Settings.model_validate(data)
     except ValidationError as exc:
         raise ConfigError(_describe(exc)) from exc
-    if settings.telegram.mode == "webhook" and not settings.telegram.webhook_url:
-        msg = (
-            "Config 'telegram.webhook_url' (SCRM_TELEGRAM__WEBHOOK_URL) "
-            "is required in webhook mode"
-        )
-        raise ConfigError(msg)
+    if settings.telegram.mode == "webhook":
+        for key in ("webhook_url", "webhook_secret"):
+            if not getattr(settings.telegram, key):
+                env = f"SCRM_TELEGRAM__{key.upper()}"
+                msg = f"Config 'telegram.{key}' ({env}) is required in webhook mode"
+                raise ConfigError(msg)
     return settings
 
 

@@ -43,6 +43,10 @@ def test_example_config_loads_and_environment_overrides_it() -> None:
     [
         ({"SCRM_TELEGRAM__FRAMEWORK": "telethon"}, "telegram.framework"),
         ({"SCRM_TELEGRAM__MODE": "webhook"}, "SCRM_TELEGRAM__WEBHOOK_URL"),
+        (
+            {"SCRM_TELEGRAM__MODE": "webhook", "SCRM_TELEGRAM__WEBHOOK_URL": "https://x/hook"},
+            "SCRM_TELEGRAM__WEBHOOK_SECRET",
+        ),
         ({"SCRM_DATABASE__URL": "mysql://x"}, "database.url"),
         ({"SCRM_TELEGRAM__WEBHOOK_LISTEN": "nowhere"}, "telegram.webhook_listen"),
         ({"SCRM_BOT__INVITE_TTL_HOURS": "0"}, "bot.invite_ttl_hours"),

@@ -19,7 +19,7 @@ router = Router("common", ANYONE)
 BAD_LINK = N_("This link isn't valid any more. Please ask the shop for a new one.")
 
 
-@router.command("start", help=N_("start, or join a shop with its link"), menu=True)
+@router.command("start", help=N_("start, or join a shop with its link"), for_members=False)
 async def cmd_start(ctx: Context) -> None:
     """Route a deep-link payload (``inv_``, ``w_``, ``r_``) or greet the sender."""
     payload = ctx.incoming.args.strip()

@@ -113,7 +113,7 @@ async def on_consent(ctx: Context) -> None:
     )
 
 
-@router.command("stop", help=N_("stop all messages from shops"))
+@router.command("stop", help=N_("stop all messages from shops"), for_members=False)
 async def cmd_stop(ctx: Context) -> None:
     """Opt the sender out of every merchant at once and confirm it."""
     records = await customers.for_account(ctx.session, tg_user_id=ctx.user_id)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from collections.abc import Sequence
 from dataclasses import replace
@@ -54,7 +53,6 @@ class Dispatcher:
         self._clock = clock
         self._routers = tuple(routers)
         self._menus = Menus(routers)
-        self._locks: dict[int, asyncio.Lock] = {}
         self._handled = 0
 
     @property
@@ -63,15 +61,13 @@ class Dispatcher:
         return self._menus
 
     async def __call__(self, incoming: Incoming, messenger: Messenger) -> None:
-        """Handle one update; updates of one chat run one after another, in order."""
-        lock = self._locks.setdefault(incoming.chat_id, asyncio.Lock())
-        try:
-            async with lock:
-                outgoing = await self._handle(incoming, messenger.username)
-                await _deliver(outgoing, messenger)
-        finally:
-            if not lock.locked() and self._locks.get(incoming.chat_id) is lock:
-                del self._locks[incoming.chat_id]
+        """Handle one update and send its replies.
+
+        Callers keep one chat's updates in order (the adapters' ``ChatSequencer``);
+        different chats may be handled concurrently.
+        """
+        outgoing = await self._handle(incoming, messenger.username)
+        await _deliver(outgoing, messenger)
         self._handled += 1
         if self._handled % PRUNE_EVERY == 0:
             await self.prune()

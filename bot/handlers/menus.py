@@ -18,7 +18,8 @@ def visible_commands(routers: Iterable[Router], role: Role | None) -> list[Comma
         if router.roles is not None and (role is None or role not in router.roles):
             continue
         for spec in router.commands.values():
-            seen.setdefault(spec.name, spec)
+            if role is None or spec.for_members:
+                seen.setdefault(spec.name, spec)
     return list(seen.values())
 
 

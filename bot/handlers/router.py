@@ -23,6 +23,7 @@ class CommandSpec:
     help: str
     usage: str = ""
     menu: bool = True
+    for_members: bool = True
 
 
 @dataclass(slots=True)
@@ -42,12 +43,22 @@ class Router:
         return self.roles is None or (ctx.role is not None and ctx.role in self.roles)
 
     def command(
-        self, name: str, *, help: str, usage: str = "", menu: bool = True
+        self,
+        name: str,
+        *,
+        help: str,
+        usage: str = "",
+        menu: bool = True,
+        for_members: bool = True,
     ) -> Callable[[Handler], Handler]:
-        """Register a ``/name`` command handler with its help line."""
+        """Register a ``/name`` command handler with its help line.
+
+        ``for_members`` False keeps a customer-facing command out of staff menus
+        and help (it still works if a member types it).
+        """
 
         def register(handler: Handler) -> Handler:
-            self.commands[name] = CommandSpec(name, handler, help, usage, menu)
+            self.commands[name] = CommandSpec(name, handler, help, usage, menu, for_members)
             return handler
 
         return register

@@ -245,6 +245,8 @@ class Emulator:
         """Return the chat's messages with seq > after, long-polling up to ``wait`` s."""
         params = {"after": after, "wait": wait, "min": min_count}
         response = await self.http.get(f"/_emulator/chats/{chat_id}/messages", params=params)
+        if response.status_code == 404:
+            return []  # nobody has written in this chat yet
         response.raise_for_status()
         data = response.json()
         messages: list[dict[str, Any]] = data["messages"] if isinstance(data, dict) else data
@@ -338,3 +340,14 @@ def execute(db_path: Path, sql: str, *params: Any) -> None:
     with contextlib.closing(sqlite3.connect(db_path)) as conn:
         conn.execute(sql, params)
         conn.commit()
+
+
+async def wait_for_row(
+    db_path: Path, sql: str, expected: list[tuple[Any, ...]], timeout: float = 10
+) -> None:
+    """Wait until a query returns ``expected`` (for effects the user never sees)."""
+    rows: list[tuple[Any, ...]] = []
+    async with asyncio.timeout(timeout):
+        while (rows := query(db_path, sql)) != expected:
+            await asyncio.sleep(0.1)
+    assert rows == expected

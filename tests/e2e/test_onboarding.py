@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from tests.e2e.conftest import webhook_options
-from tests.e2e.harness import BotOptions, Emulator, Person, Workspace, query
+from tests.e2e.harness import BotOptions, Emulator, Person, Workspace, query, wait_for_row
 
 OWNER, STAFF, CUSTOMER = 1001, 1002, 2001
 
@@ -71,6 +71,15 @@ async def test_owner_staff_customer_consent_stop_and_back(
     await customer.press("Yes")
     await customer.expect("You're subscribed to")
     assert query(options.db_path, "SELECT consent FROM customer") == [("opted_in",)]
+
+    # Blocking the bot marks the customer unreachable; unblocking makes them reachable again.
+    await emu.post("block", user_id=CUSTOMER)
+    await wait_for_row(options.db_path, "SELECT reachable FROM customer", [(0,)])
+    await emu.post("unblock", user_id=CUSTOMER)
+    await wait_for_row(options.db_path, "SELECT reachable FROM customer", [(1,)])
+    assert query(
+        options.db_path, "SELECT action, source FROM consent_event ORDER BY id DESC LIMIT 2"
+    ) == [("unblocked", "my_chat_member"), ("blocked", "my_chat_member")]
 
     # The owner's menu carries the admin commands; the customer's default menu does not.
     menus = str(await emu.commands())

@@ -1,0 +1,38 @@
+"""Framework adapters: run the bot on python-telegram-bot or aiogram behind the Messenger port.
+
+Nothing outside this package imports ``telegram`` or ``aiogram``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable
+
+from bot.config import TelegramSettings
+from bot.messaging import Messenger, UpdateHandler
+from bot.telegram._common import ChatSequencer
+from bot.telegram.aiogram import AiogramMessenger, run_aiogram
+from bot.telegram.ptb import PtbMessenger, run_ptb
+
+__all__ = [
+    "AiogramMessenger",
+    "ChatSequencer",
+    "PtbMessenger",
+    "run_aiogram",
+    "run_bot",
+    "run_ptb",
+]
+
+
+async def run_bot(
+    settings: TelegramSettings,
+    token: str,
+    handler: UpdateHandler,
+    on_ready: Callable[[Messenger], Awaitable[None]],
+    stop: asyncio.Event,
+) -> None:
+    """Run the bot on the framework named by ``settings.framework`` until ``stop`` is set."""
+    if settings.framework == "aiogram":
+        await run_aiogram(settings, token, handler, on_ready, stop)
+    else:
+        await run_ptb(settings, token, handler, on_ready, stop)

@@ -1,0 +1,194 @@
+"""The python-telegram-bot adapter: its Messenger and the run loop feeding the handler."""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import logging
+from collections.abc import Awaitable, Callable, Sequence
+
+import telegram
+from telegram.constants import ParseMode
+from telegram.ext import Application, ContextTypes, TypeHandler
+
+from bot.config import TelegramSettings
+from bot.errors import BadRequest
+from bot.messaging import (
+    BotCommand,
+    CommandScope,
+    Keyboard,
+    Messenger,
+    SentMessage,
+    UpdateHandler,
+)
+from bot.telegram._common import (
+    ALLOWED_UPDATES,
+    ChatSequencer,
+    is_not_modified,
+    photo_filename,
+    webhook_params,
+)
+from bot.telegram._ptb_convert import markup, startup_errors, to_incoming, translated
+
+__all__ = ["PtbMessenger", "run_ptb", "to_incoming"]
+
+logger = logging.getLogger(__name__)
+
+
+class PtbMessenger:
+    """Send messages through an initialized ``telegram.Bot``."""
+
+    def __init__(self, bot: telegram.Bot, username: str) -> None:
+        self._bot = bot
+        self._username = username
+
+    @property
+    def username(self) -> str:
+        """Return the bot's username, without the @."""
+        return self._username
+
+    async def send_text(self, chat_id: int, text: str, buttons: Keyboard = ()) -> SentMessage:
+        """Send an HTML text message with optional inline buttons."""
+        with translated():
+            message = await self._bot.send_message(
+                chat_id, text, parse_mode=ParseMode.HTML, reply_markup=markup(buttons)
+            )
+        return SentMessage(message.chat_id, message.message_id)
+
+    async def edit_text(
+        self, chat_id: int, message_id: int, text: str, buttons: Keyboard = ()
+    ) -> None:
+        """Replace a sent message's text and buttons; an unchanged message counts as done."""
+        try:
+            with translated():
+                await self._bot.edit_message_text(
+                    text,
+                    chat_id=chat_id,
+                    message_id=message_id,
+                    parse_mode=ParseMode.HTML,
+                    reply_markup=markup(buttons),
+                )
+        except BadRequest as exc:
+            if not is_not_modified(exc.description):
+                raise
+
+    async def send_document(
+        self, chat_id: int, filename: str, content: bytes, caption: str = ""
+    ) -> SentMessage:
+        """Upload and send a document."""
+        with translated():
+            message = await self._bot.send_document(
+                chat_id,
+                content,
+                filename=filename,
+                caption=caption or None,
+                parse_mode=ParseMode.HTML,
+            )
+        return SentMessage(message.chat_id, message.message_id)
+
+    async def send_photo(self, chat_id: int, content: bytes, caption: str = "") -> SentMessage:
+        """Upload and send a photo."""
+        with translated():
+            message = await self._bot.send_photo(
+                chat_id,
+                content,
+                filename=photo_filename(content),
+                caption=caption or None,
+                parse_mode=ParseMode.HTML,
+            )
+        return SentMessage(message.chat_id, message.message_id)
+
+    async def answer_callback(self, callback_id: str, text: str = "", alert: bool = False) -> None:
+        """Answer a callback query so the client stops its spinner."""
+        with translated():
+            await self._bot.answer_callback_query(callback_id, text=text or None, show_alert=alert)
+
+    async def download(self, file_id: str) -> bytes:
+        """Download a file the user sent."""
+        with translated():
+            file = await self._bot.get_file(file_id)
+            return bytes(await file.download_as_bytearray())
+
+    async def set_commands(self, commands: Sequence[BotCommand], scope: CommandScope) -> None:
+        """Register the command menu for a scope."""
+        tg_scope: telegram.BotCommandScope = (
+            telegram.BotCommandScopeDefault()
+            if scope.chat_id is None
+            else telegram.BotCommandScopeChat(scope.chat_id)
+        )
+        with translated():
+            await self._bot.set_my_commands(
+                [telegram.BotCommand(c.command, c.description) for c in commands],
+                scope=tg_scope,
+                language_code=scope.language_code,
+            )
+
+
+async def run_ptb(
+    settings: TelegramSettings,
+    token: str,
+    handler: UpdateHandler,
+    on_ready: Callable[[Messenger], Awaitable[None]],
+    stop: asyncio.Event,
+) -> None:
+    """Run the bot with python-telegram-bot until ``stop`` is set, then shut down cleanly."""
+    hook = webhook_params(settings) if settings.mode == "webhook" else None
+    application = (
+        Application.builder()
+        .token(token)
+        .base_url(f"{settings.api_base_url}/bot")
+        .base_file_url(f"{settings.api_base_url}/file/bot")
+        .job_queue(None)
+        .build()
+    )
+    updater = application.updater
+    if updater is None:  # pragma: no cover - the builder always creates one
+        msg = "python-telegram-bot built an Application without an Updater"
+        raise RuntimeError(msg)
+    with startup_errors():
+        await application.initialize()
+    try:
+        messenger = PtbMessenger(application.bot, application.bot.username)
+        # PTB handles updates one at a time (concurrent_updates stays off) so the callback
+        # sees Telegram's order; it only queues the update in the ChatSequencer, which keeps
+        # each chat in order and runs different chats concurrently.
+        sequencer = ChatSequencer(handler, messenger)
+
+        async def on_update(update: object, _: ContextTypes.DEFAULT_TYPE) -> None:
+            if isinstance(update, telegram.Update):
+                incoming = to_incoming(update)
+                if incoming is not None:
+                    sequencer.submit(incoming)
+
+        application.add_handler(TypeHandler(telegram.Update, on_update))
+        await application.start()
+        try:
+            with startup_errors():
+                if hook is None:
+                    await updater.start_polling(
+                        timeout=dt.timedelta(seconds=settings.poll_timeout),
+                        allowed_updates=list(ALLOWED_UPDATES),
+                        drop_pending_updates=False,
+                    )
+                else:
+                    url, path, secret = hook
+                    await updater.start_webhook(
+                        listen=settings.listen_host,
+                        port=settings.listen_port,
+                        url_path=path,
+                        webhook_url=url,
+                        allowed_updates=list(ALLOWED_UPDATES),
+                        drop_pending_updates=False,
+                        secret_token=secret,
+                    )
+            logger.info("Bot running with python-telegram-bot (%s)", settings.mode)
+            await on_ready(messenger)
+            await stop.wait()
+        finally:
+            if updater.running:
+                await updater.stop()
+            await application.stop()
+            await sequencer.drain()
+    finally:
+        await application.shutdown()
+        logger.info("Bot stopped")

@@ -1,0 +1,58 @@
+"""Fixtures for the adapter tests: an in-process Bot API emulator and both Messengers."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+import aiohttp
+import pytest
+import telegram
+from aiogram import Bot
+from aiogram.client.session.aiohttp import AiohttpSession
+from aiogram.client.telegram import TelegramAPIServer
+from aiohttp import web
+
+from bot.messaging import Messenger
+from bot.telegram import AiogramMessenger, PtbMessenger
+from tests.telegram.helpers import BOT_USERNAME, FRAMEWORKS, TOKEN, Emulator
+
+
+@pytest.fixture
+async def emulator() -> AsyncIterator[Emulator]:
+    """Serve a fresh Bot API emulator on a free 127.0.0.1 port."""
+    from bot.sandbox.server import EmulatorConfig, create_app
+
+    app = create_app(EmulatorConfig(token=TOKEN, bot_username=BOT_USERNAME))
+    runner = web.AppRunner(app)
+    await runner.setup()
+    try:
+        site = web.TCPSite(runner, "127.0.0.1", 0)
+        await site.start()
+        host, port = runner.addresses[0][:2]
+        async with aiohttp.ClientSession() as http:
+            yield Emulator(f"http://{host}:{port}", http)
+    finally:
+        await runner.cleanup()
+
+
+@pytest.fixture(params=FRAMEWORKS)
+async def messenger(
+    request: pytest.FixtureRequest, emulator: Emulator
+) -> AsyncIterator[Messenger]:
+    """Yield each framework's Messenger connected to the emulator."""
+    if request.param == "ptb":
+        ptb_bot = telegram.Bot(
+            TOKEN,
+            base_url=f"{emulator.base_url}/bot",
+            base_file_url=f"{emulator.base_url}/file/bot",
+        )
+        async with ptb_bot:
+            yield PtbMessenger(ptb_bot, ptb_bot.username)
+    else:
+        session = AiohttpSession(api=TelegramAPIServer.from_base(emulator.base_url))
+        aiogram_bot = Bot(TOKEN, session=session)
+        try:
+            me = await aiogram_bot.me()
+            yield AiogramMessenger(aiogram_bot, me.username or "")
+        finally:
+            await session.close()
