@@ -1,8 +1,18 @@
-"""Command routing: one router per audience, tried in the order listed here."""
+"""Command routing: one router per audience or feature, tried in the order listed here."""
 
 from __future__ import annotations
 
-from bot.handlers import admin, common, customer, owner, staff
+from bot.handlers import (
+    admin,
+    common,
+    contacts,
+    customer,
+    followups,
+    owner,
+    pipeline,
+    staff,
+    transfer,
+)
 from bot.handlers.router import Router
 
 # Order matters only for /help and the command menus (they list commands in this
@@ -11,7 +21,12 @@ ROUTERS: tuple[Router, ...] = (
     common.router,
     customer.router,
     staff.router,
+    contacts.router,
+    followups.router,
+    pipeline.router,
+    transfer.router,
     admin.router,
+    pipeline.admin_router,
     owner.router,
 )
 

@@ -1,93 +1,25 @@
-"""Database models: every tenant table carries ``workspace_id``; timestamps are UTC."""
+"""Core tables: workspaces, members, invites, customers, consent, dialogs and the audit log."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import date, datetime
 from enum import StrEnum
 from typing import Any
 
 from sqlalchemy import (
-    JSON,
     BigInteger,
     Boolean,
-    DateTime,
-    Enum,
+    Date,
     ForeignKey,
     Index,
     Integer,
-    MetaData,
     String,
     Text,
-    TypeDecorator,
     UniqueConstraint,
 )
-from sqlalchemy.engine import Dialect
-from sqlalchemy.orm import DeclarativeBase, Mapped, declared_attr, mapped_column
+from sqlalchemy.orm import Mapped, mapped_column
 
-NAMING_CONVENTION = {
-    "ix": "ix_%(column_0_label)s",
-    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
-    "ck": "ck_%(table_name)s_%(constraint_name)s",
-    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
-    "pk": "pk_%(table_name)s",
-}
-
-
-def utcnow() -> datetime:
-    """Return the current time, timezone-aware in UTC."""
-    return datetime.now(UTC)
-
-
-class UtcDateTime(TypeDecorator[datetime]):
-    """A timestamp stored in UTC and always read back timezone-aware.
-
-    SQLite keeps no offset, so values are normalised to UTC on the way in and
-    tagged with UTC on the way out; PostgreSQL uses ``timestamptz`` either way.
-    """
-
-    impl = DateTime(timezone=True)
-    cache_ok = True
-
-    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
-        """Normalise an aware datetime to UTC before storing it."""
-        if value is None:
-            return None
-        if value.tzinfo is None:
-            msg = "naive datetime given; store aware UTC datetimes only"
-            raise ValueError(msg)
-        return value.astimezone(UTC)
-
-    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
-        """Tag a value read back from the database as UTC."""
-        if value is None:
-            return None
-        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
-
-
-def _enum(cls: type[StrEnum]) -> Enum:
-    """Store a StrEnum as its value in a plain VARCHAR and read it back as the enum."""
-    return Enum(
-        cls,
-        native_enum=False,
-        create_constraint=False,
-        length=16,
-        values_callable=lambda members: [m.value for m in members],
-    )
-
-
-class Base(DeclarativeBase):
-    """Declarative base with the project's naming convention."""
-
-    metadata = MetaData(naming_convention=NAMING_CONVENTION)
-    type_annotation_map = {datetime: UtcDateTime(), dict[str, Any]: JSON()}
-
-
-class WorkspaceMixin:
-    """Adds the tenant key every CRM row carries."""
-
-    @declared_attr
-    def workspace_id(cls) -> Mapped[int]:  # noqa: N805 - declared_attr receives the class
-        return mapped_column(ForeignKey("workspace.id", ondelete="CASCADE"), index=True)
+from bot.crm.models.base import Base, WorkspaceMixin, enum_column, utcnow
 
 
 class Role(StrEnum):
@@ -134,6 +66,12 @@ class Workspace(Base):
     timezone: Mapped[str] = mapped_column(String(64), default="UTC")
     locale: Mapped[str] = mapped_column(String(16), default="en")
     region: Mapped[str | None] = mapped_column(String(2))
+    currency: Mapped[str] = mapped_column(String(3), default="CNY")
+    lead_return_days: Mapped[int] = mapped_column(Integer, default=14)
+    # Grade thresholds on the tag score, highest first, e.g. {"A": 80, "B": 50}; else "C".
+    grade_thresholds: Mapped[dict[str, Any]] = mapped_column(default=lambda: {"A": 80, "B": 50})
+    # The merchant's own names for the fixed pipeline stages (key -> label).
+    stage_labels: Mapped[dict[str, Any]] = mapped_column(default=dict)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
@@ -149,11 +87,14 @@ class Member(WorkspaceMixin, Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     tg_user_id: Mapped[int] = mapped_column(BigInteger)
     chat_id: Mapped[int] = mapped_column(BigInteger)
-    role: Mapped[Role] = mapped_column(_enum(Role))
+    role: Mapped[Role] = mapped_column(enum_column(Role))
     display_name: Mapped[str] = mapped_column(String(120))
     phone: Mapped[str | None] = mapped_column(String(20))
     referral_code: Mapped[str] = mapped_column(String(32), unique=True)
     active: Mapped[bool] = mapped_column(Boolean, default=True)
+    team_id: Mapped[int | None] = mapped_column(ForeignKey("team.id", ondelete="SET NULL"))
+    # Local "HH:MM" at which the rep gets the daily digest, or None for no digest.
+    digest_time: Mapped[str | None] = mapped_column(String(5))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
@@ -164,7 +105,7 @@ class Invite(WorkspaceMixin, Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     code_hash: Mapped[str] = mapped_column(String(64), unique=True)
-    role: Mapped[Role] = mapped_column(_enum(Role))
+    role: Mapped[Role] = mapped_column(enum_column(Role))
     created_by_member_id: Mapped[int | None] = mapped_column(
         ForeignKey("member.id", ondelete="SET NULL")
     )
@@ -198,6 +139,10 @@ class Customer(WorkspaceMixin, Base):
         UniqueConstraint("workspace_id", "tg_user_id"),
         UniqueConstraint("workspace_id", "phone"),
         Index("ix_customer_tg_user_id", "tg_user_id"),
+        Index("ix_customer_workspace_id_name", "workspace_id", "name"),
+        Index(
+            "ix_customer_workspace_id_region_route_order", "workspace_id", "region", "route_order"
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -210,11 +155,26 @@ class Customer(WorkspaceMixin, Base):
     tg_user_id: Mapped[int | None] = mapped_column(BigInteger)
     chat_id: Mapped[int | None] = mapped_column(BigInteger)
     locale: Mapped[str | None] = mapped_column(String(16))
-    kind: Mapped[CustomerKind] = mapped_column(_enum(CustomerKind), default=CustomerKind.LEAD)
-    consent: Mapped[Consent] = mapped_column(_enum(Consent), default=Consent.UNKNOWN)
+    kind: Mapped[CustomerKind] = mapped_column(
+        enum_column(CustomerKind), default=CustomerKind.LEAD
+    )
+    consent: Mapped[Consent] = mapped_column(enum_column(Consent), default=Consent.UNKNOWN)
     reachable: Mapped[bool] = mapped_column(Boolean, default=True)
     source: Mapped[str] = mapped_column(String(32), default="staff")
     notes: Mapped[str | None] = mapped_column(Text)
+    stage: Mapped[str] = mapped_column(String(16), default="new")
+    grade: Mapped[str | None] = mapped_column(String(8))
+    score: Mapped[int] = mapped_column(Integer, default=0)
+    ownership: Mapped[str | None] = mapped_column(String(16))
+    business_type: Mapped[str | None] = mapped_column(String(24))
+    location_type: Mapped[str | None] = mapped_column(String(24))
+    region: Mapped[str | None] = mapped_column(String(64))
+    route_order: Mapped[int | None] = mapped_column(Integer)
+    birthday_date: Mapped[date | None] = mapped_column(Date)
+    # The customer's own join link (/start c_<token>) that links their Telegram account.
+    join_token: Mapped[str | None] = mapped_column(String(24), unique=True)
+    last_contact_at: Mapped[datetime | None]
+    owner_assigned_at: Mapped[datetime | None]
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 
@@ -228,7 +188,7 @@ class ConsentEvent(WorkspaceMixin, Base):
     customer_id: Mapped[int] = mapped_column(
         ForeignKey("customer.id", ondelete="CASCADE"), index=True
     )
-    action: Mapped[ConsentAction] = mapped_column(_enum(ConsentAction))
+    action: Mapped[ConsentAction] = mapped_column(enum_column(ConsentAction))
     source: Mapped[str] = mapped_column(String(32))
     actor_member_id: Mapped[int | None] = mapped_column(
         ForeignKey("member.id", ondelete="SET NULL")

@@ -1,0 +1,7 @@
+"""Staff commands for customer records: add, find, card, edit and sales routes."""
+
+from __future__ import annotations
+
+from bot.handlers.router import MEMBERS, Router
+
+router = Router("contacts", MEMBERS)
