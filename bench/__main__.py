@@ -2,6 +2,7 @@
 
 import asyncio
 
-from bench import dispatch
+from bench import crm, dispatch
 
 asyncio.run(dispatch.main())
+asyncio.run(crm.main())

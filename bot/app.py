@@ -1,4 +1,4 @@
-"""The composition root: settings → store → dispatcher → framework adapter."""
+"""The composition root: settings → store → dispatcher → scheduler → framework adapter."""
 
 from __future__ import annotations
 
@@ -13,13 +13,18 @@ from bot.crm.store import create_engine, create_sessionmaker
 from bot.handlers import ROUTERS
 from bot.handlers.context import AppInfo
 from bot.handlers.dispatcher import Dispatcher
+from bot.handlers.followups import fire_due_reminders, send_digests
+from bot.handlers.pipeline import return_stale_leads_job
 from bot.i18n import LOCALES
 from bot.messaging import CommandScope, Messenger
+from bot.scheduler import Scheduler
 from bot.telegram import run_bot
 
 logger = logging.getLogger(__name__)
 # Telegram scopes command menus by two-letter ISO 639-1 codes.
 MENU_LANGUAGES = {"en": None, "zh-CN": "zh"}
+# Leads return to the pool after days without follow-up; a few minutes' delay is fine.
+STALE_LEADS_EVERY_SECONDS = 600
 
 
 async def serve(
@@ -45,11 +50,21 @@ async def serve(
         routers=ROUTERS,
     )
     await dispatcher.prune()
+    scheduler = Scheduler(clock=utcnow)
 
     async def ready(messenger: Messenger) -> None:
         for locale in LOCALES:
             scope = CommandScope(language_code=MENU_LANGUAGES[locale])
             await messenger.set_commands(dispatcher.menus.menu(None, locale), scope)
+        tick = settings.scheduler.tick_seconds
+        scheduler.every("reminders", tick, lambda: fire_due_reminders(sessions, messenger, utcnow))
+        scheduler.every("digests", tick, lambda: send_digests(sessions, messenger, utcnow))
+        scheduler.every(
+            "stale-leads",
+            STALE_LEADS_EVERY_SECONDS,
+            lambda: return_stale_leads_job(sessions, messenger, utcnow),
+        )
+        scheduler.start()
         logger.info(
             "bot @%s is running (%s, %s)",
             messenger.username,
@@ -62,4 +77,5 @@ async def serve(
     try:
         await run_bot(settings.telegram, token, dispatcher, ready, stop)
     finally:
+        scheduler.shutdown()
         await engine.dispose()

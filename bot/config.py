@@ -91,6 +91,12 @@ class BotSettings(_Section):
     invite_ttl_hours: int = Field(default=72, ge=1, le=24 * 30)
 
 
+class SchedulerSettings(_Section):
+    """How often the scheduler looks for due reminders and digests."""
+
+    tick_seconds: float = Field(default=2.0, gt=0, le=60)
+
+
 class SandboxSettings(_Section):
     """The local Bot API emulator started when no token is configured."""
 
@@ -113,6 +119,7 @@ class Settings(_Section):
     database: DatabaseSettings = DatabaseSettings()
     i18n: I18nSettings = I18nSettings()
     bot: BotSettings = BotSettings()
+    scheduler: SchedulerSettings = SchedulerSettings()
     sandbox: SandboxSettings = SandboxSettings()
     logging: LoggingSettings = LoggingSettings()
 

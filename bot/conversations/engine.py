@@ -103,7 +103,12 @@ async def answer(ctx: Context, state: ConversationState) -> None:
     if incoming.kind not in (Kind.TEXT, Kind.COMMAND) and not (
         step.accepts_files and incoming.kind is Kind.DOCUMENT
     ):
-        await _reask(ctx, step, data, ctx.t(N_("Please answer with a text message.")))
+        hint = (
+            N_("Please send the file as a document (📎 → File).")
+            if step.accepts_files
+            else N_("Please answer with a text message.")
+        )
+        await _reask(ctx, step, data, ctx.t(hint))
         return
     try:
         next_step = await step.receive(ctx, data)

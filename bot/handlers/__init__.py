@@ -11,7 +11,9 @@ from bot.handlers import (
     owner,
     pipeline,
     staff,
+    teams,
     transfer,
+    values,
 )
 from bot.handlers.router import Router
 
@@ -24,9 +26,12 @@ ROUTERS: tuple[Router, ...] = (
     contacts.router,
     followups.router,
     pipeline.router,
+    values.router,
     transfer.router,
     admin.router,
     pipeline.admin_router,
+    values.admin_router,
+    teams.admin_router,
     owner.router,
 )
 

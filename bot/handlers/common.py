@@ -21,7 +21,7 @@ BAD_LINK = N_("This link isn't valid any more. Please ask the shop for a new one
 
 @router.command("start", help=N_("start, or join a shop with its link"), for_members=False)
 async def cmd_start(ctx: Context) -> None:
-    """Route a deep-link payload (``inv_``, ``w_``, ``r_``) or greet the sender."""
+    """Route a deep-link payload (``inv_``, ``w_``, ``r_``, ``c_``) or greet the sender."""
     payload = ctx.incoming.args.strip()
     prefix, _, value = payload.partition("_")
     if payload and not value:
@@ -32,6 +32,8 @@ async def cmd_start(ctx: Context) -> None:
         await customer.join_workspace(ctx, value)
     elif prefix == "r":
         await customer.join_referral(ctx, value)
+    elif prefix == "c":
+        await customer.join_card(ctx, value)
     elif payload:
         raise InvalidInput(BAD_LINK)
     elif ctx.member is not None and ctx.workspace is not None:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING
@@ -27,6 +27,12 @@ if TYPE_CHECKING:
     from bot.handlers.menus import Menus
 
 Clock = Callable[[], datetime]
+Downloader = Callable[[str], Awaitable[bytes]]
+
+
+async def _no_download(file_id: str) -> bytes:
+    msg = "this context has no messenger to download files with"
+    raise RuntimeError(msg)
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,6 +66,8 @@ class Context:
     locale: str
     member: Member | None = None
     workspace: Workspace | None = None
+    # Fetches a file the user sent (``incoming.file.file_id``) through the messenger.
+    download: Downloader = _no_download
     outgoing: list[Outgoing | OutCommands] = field(default_factory=list)
 
     @property

@@ -33,6 +33,22 @@ async def join_referral(ctx: Context, code: str) -> None:
     await _join(ctx, workspace, referrer=referrer)
 
 
+async def join_card(ctx: Context, token: str) -> None:
+    """Handle ``/start c_<token>``: link the sender to their own record, ask for consent."""
+    workspace, customer = await customers.link_by_token(
+        ctx.session, token=token, user=ctx.incoming.user, chat_id=ctx.chat_id, locale=ctx.locale
+    )
+    if customer.consent is Consent.OPTED_IN:
+        ctx.reply(
+            ctx.t(
+                N_("You're already subscribed to <b>{shop}</b>. Send /stop any time to opt out."),
+                shop=workspace.name,
+            )
+        )
+        return
+    ask_consent(ctx, workspace, customer)
+
+
 async def _join(ctx: Context, workspace: Workspace, referrer: Member | None) -> None:
     customer, _ = await customers.join_by_link(
         ctx.session,

@@ -66,7 +66,7 @@ class Dispatcher:
         Callers keep one chat's updates in order (the adapters' ``ChatSequencer``);
         different chats may be handled concurrently.
         """
-        outgoing = await self._handle(incoming, messenger.username)
+        outgoing = await self._handle(incoming, messenger)
         await _deliver(outgoing, messenger)
         self._handled += 1
         if self._handled % PRUNE_EVERY == 0:
@@ -78,7 +78,9 @@ class Dispatcher:
             cutoff = self._clock() - KEEP_UPDATE_IDS
             await session.execute(delete(ProcessedUpdate).where(ProcessedUpdate.at < cutoff))
 
-    async def _handle(self, incoming: Incoming, username: str) -> list[Outgoing | OutCommands]:
+    async def _handle(
+        self, incoming: Incoming, messenger: Messenger
+    ) -> list[Outgoing | OutCommands]:
         locale = normalize_locale(incoming.user.language_code, self._app.default_locale)
         try:
             async with unit_of_work(self._sessions) as session:
@@ -86,7 +88,7 @@ class Dispatcher:
                     logger.info("update %s already handled, skipped", incoming.update_id)
                     return []
                 session.add(ProcessedUpdate(update_id=incoming.update_id, at=self._clock()))
-                ctx = await self._context(session, incoming, username)
+                ctx = await self._context(session, incoming, messenger)
                 locale = ctx.locale
                 await self._route(ctx)
                 return ctx.outgoing
@@ -98,7 +100,9 @@ class Dispatcher:
             text = translate(locale, N_("😔 Sorry, something went wrong on my side. Try again?"))
             return _with_answer(incoming, text)
 
-    async def _context(self, session: AsyncSession, incoming: Incoming, username: str) -> Context:
+    async def _context(
+        self, session: AsyncSession, incoming: Incoming, messenger: Messenger
+    ) -> Context:
         member = await members.active_member(session, tg_user_id=incoming.user.id)
         workspace = await session.get(Workspace, member.workspace_id) if member else None
         pref = await session.get(UserPref, incoming.user.id)
@@ -107,12 +111,13 @@ class Dispatcher:
         return Context(
             session=session,
             incoming=incoming,
-            app=replace(self._app, bot_username=username),
+            app=replace(self._app, bot_username=messenger.username),
             menus=self._menus,
             clock=self._clock,
             locale=locale,
             member=member,
             workspace=workspace,
+            download=messenger.download,
         )
 
     async def _route(self, ctx: Context) -> None:

@@ -1,8 +1,243 @@
-"""Leads and value: stages, the lead pool, tags and scoring, purchases, teams and reassigning."""
+"""Leads: the pipeline stages, the unassigned-lead pool, claiming and assigning."""
 
 from __future__ import annotations
 
-from bot.handlers.router import MANAGERS, MEMBERS, Router
+import html
+import logging
 
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from bot.crm import leads, teams
+from bot.crm.models import Customer, UserPref, Workspace
+from bot.crm.scope import get_visible
+from bot.crm.store import unit_of_work
+from bot.errors import DeliveryError, InvalidInput
+from bot.handlers.context import Clock, Context
+from bot.handlers.replies import customer_id_arg, notify_member, show_with_card, two_args, who
+from bot.handlers.router import MANAGERS, MEMBERS, Router
+from bot.i18n import N_, translate
+from bot.messaging import Button, Messenger
+
+logger = logging.getLogger(__name__)
 router = Router("pipeline", MEMBERS)
 admin_router = Router("pipeline.admin", MANAGERS)
+MAX_PICK = 12
+CONVERTED = N_("🎉 Converted: this lead is now a customer.")
+
+
+def returned_lead_text(locale: str, lead: leads.ReturnedLead) -> str:
+    """Compose the note telling a rep that a stale lead went back to the pool."""
+    return translate(
+        locale,
+        N_(
+            "⏰ Your lead <b>{name}</b> (#{id}) had no follow-up for {days} days, "
+            "so it went back to the shared pool. Send /pool to see it."
+        ),
+        name=lead.name,
+        id=lead.customer_id,
+        days=lead.days,
+    )
+
+
+# Stages
+
+
+@router.command("stages", help=N_("the pipeline stages"), usage="[rename <stage> <name>]")
+async def cmd_stages(ctx: Context) -> None:
+    """List the stages, or rename one (owner and admins)."""
+    member, workspace = ctx.staff()
+    words = ctx.incoming.args.split(maxsplit=2)
+    if words and words[0].lower() == "rename":
+        if len(words) < 3:
+            raise InvalidInput(N_("Send it like this: /stages rename won Paid"))
+        await leads.rename_stage(
+            ctx.session, actor=member, workspace=workspace, key=words[1], label=words[2]
+        )
+        ctx.reply(ctx.t(N_("✅ Stage renamed.")) + "\n\n" + _stage_list(ctx))
+        return
+    ctx.reply(_stage_list(ctx))
+
+
+@router.command("stage", help=N_("move a customer to a stage"), usage="<id> [stage]")
+async def cmd_stage(ctx: Context) -> None:
+    """Move a customer to the stage typed, or offer the stages as buttons."""
+    member, workspace = ctx.staff()
+    words = ctx.incoming.args.split(maxsplit=1)
+    customer_id = customer_id_arg(
+        words[0] if words else "", N_("Send it like this: /stage 12 won")
+    )
+    if len(words) < 2:
+        customer = await get_visible(ctx.session, actor=member, customer_id=customer_id)
+        text = N_("{who} is at stage <b>{stage}</b>. Move to:")
+        stage = _stage_name(ctx, customer.stage)
+        ctx.reply(ctx.t(text, who=who(customer), stage=stage), _stage_buttons(ctx, customer))
+        return
+    await _move(ctx, customer_id, leads.resolve_stage(workspace, words[1]))
+
+
+@router.callback("st")
+async def on_stage(ctx: Context) -> None:
+    """Move a customer to the stage on the pressed button."""
+    _, customer_id, stage = [*(ctx.incoming.data or "").split(":"), "", ""][:3]
+    ctx.answer()
+    await _move(
+        ctx, customer_id_arg(customer_id, N_("This button has expired.")), stage, edit=True
+    )
+
+
+async def _move(ctx: Context, customer_id: int, stage: str, *, edit: bool = False) -> None:
+    member, _ = ctx.staff()
+    change = await leads.move_stage(
+        ctx.session, actor=member, customer_id=customer_id, stage=stage
+    )
+    text = ctx.t(
+        N_("✅ {who} moved from {old} to <b>{new}</b>."),
+        who=who(change.customer),
+        old=_stage_name(ctx, change.previous),
+        new=_stage_name(ctx, stage),
+    )
+    if change.converted:
+        text += "\n" + ctx.t(CONVERTED)
+    show_with_card(ctx, text, change.customer, edit=edit)
+
+
+def _stage_list(ctx: Context) -> str:
+    lines = [ctx.t(N_("📊 <b>Stages</b>"))]
+    lines += [
+        f"• <code>{key}</code> — {html.escape(_stage_name(ctx, key))}" for key in leads.STAGES
+    ]
+    return "\n".join(lines)
+
+
+def _stage_name(ctx: Context, key: str) -> str:
+    assert ctx.workspace is not None  # noqa: S101 - member routers only
+    label = leads.stage_label(ctx.workspace, key)
+    return label or ctx.t(leads.DEFAULT_LABELS.get(key, key))
+
+
+def _stage_buttons(ctx: Context, customer: Customer) -> list[list[Button]]:
+    keys = [k for k in leads.STAGES if k != customer.stage]
+    buttons = [Button(_stage_name(ctx, k), f"st:{customer.id}:{k}") for k in keys]
+    return [buttons[:3], buttons[3:]]
+
+
+# The lead pool
+
+
+@router.command("pool", help=N_("unassigned leads waiting for a rep"))
+async def cmd_pool(ctx: Context) -> None:
+    """List the oldest unowned leads with Claim (and for managers Assign) buttons."""
+    member, _ = ctx.staff()
+    waiting, total = await leads.list_pool(ctx.session, actor=member)
+    if not waiting:
+        ctx.reply(ctx.t(N_("🎉 The lead pool is empty.")))
+        return
+    lines = [ctx.t(N_("📥 <b>Lead pool</b>: {count} waiting"), count=total)]
+    rows: list[list[Button]] = []
+    for customer in waiting:
+        lines.append(f"• {who(customer)}")
+        row = [Button(ctx.t(N_("Claim #{id}"), id=customer.id), f"pl:c:{customer.id}")]
+        if member.role in MANAGERS:
+            row.append(Button(ctx.t(N_("Assign #{id}"), id=customer.id), f"pl:a:{customer.id}"))
+        rows.append(row)
+    ctx.reply("\n".join(lines), rows)
+
+
+@router.command("claim", help=N_("take a lead from the pool"), usage="<id>")
+async def cmd_claim(ctx: Context) -> None:
+    """Make a pool lead the sender's own."""
+    await _claim(ctx, customer_id_arg(ctx.incoming.args, N_("Send it like this: /claim 12")))
+
+
+async def _claim(ctx: Context, customer_id: int, *, edit: bool = False) -> None:
+    member, _ = ctx.staff()
+    customer = await leads.claim_lead(
+        ctx.session, actor=member, customer_id=customer_id, now=ctx.now()
+    )
+    show_with_card(
+        ctx,
+        ctx.t(N_("✅ {who} is your lead now. Good luck!"), who=who(customer)),
+        customer,
+        edit=edit,
+    )
+
+
+@router.callback("pl")
+async def on_pool(ctx: Context) -> None:
+    """Claim a lead, pick a rep for it, or assign it to the picked rep."""
+    parts = [*(ctx.incoming.data or "").split(":"), "", ""]
+    ctx.answer()
+    customer_id = customer_id_arg(parts[2], N_("This button has expired."))
+    if parts[1] == "c":
+        await _claim(ctx, customer_id, edit=True)
+    elif parts[1] == "a":
+        member, _ = ctx.staff()
+        customer = await get_visible(ctx.session, actor=member, customer_id=customer_id)
+        people = [m for m, _ in await teams.list_members(ctx.session, actor=member)][:MAX_PICK]
+        rows = [[Button(m.display_name, f"pl:t:{customer_id}:{m.id}")] for m in people]
+        ctx.edit(ctx.t(N_("Who should take {who}?"), who=who(customer)), rows)
+    elif parts[1] == "t" and parts[3]:
+        await assign(ctx, customer_id, parts[3], edit=True)
+
+
+@admin_router.command("assign", help=N_("give a lead to a rep"), usage="<id> <member>")
+async def cmdassign(ctx: Context) -> None:
+    """Give a customer to the member named."""
+    first, rest = two_args(ctx, N_("Send it like this: /assign 12 Li"))
+    await assign(ctx, customer_id_arg(first, N_("Send it like this: /assign 12 Li")), rest)
+
+
+async def assign(ctx: Context, customer_id: int, ref: str, *, edit: bool = False) -> None:
+    """Give a visible lead to the member ``ref`` names, and tell them."""
+    member, _ = ctx.staff()
+    owner = await teams.find_member(ctx.session, actor=member, ref=ref)
+    await leads.assign_customer(
+        ctx.session, actor=member, customer_id=customer_id, owner=owner, now=ctx.now()
+    )
+    customer = await get_visible(ctx.session, actor=member, customer_id=customer_id)
+    text = ctx.t(
+        N_("✅ {who} now belongs to {member}."), who=who(customer), member=owner.display_name
+    )
+    show_with_card(ctx, text, customer, edit=edit)
+    if owner.id != member.id:
+        note = N_("📥 {member} gave you {who}.")
+        await notify_member(ctx, owner, note, member=member.display_name, who=who(customer))
+
+
+@admin_router.command(
+    "leaddays", help=N_("days before an untouched lead returns to the pool"), usage="<days>"
+)
+async def cmd_leaddays(ctx: Context) -> None:
+    """Show or set after how many days without follow-up a lead returns to the pool."""
+    member, workspace = ctx.staff()
+    arg = ctx.incoming.args.strip()
+    if arg:
+        if not arg.isdigit():
+            raise InvalidInput(N_("Send it like this: /leaddays 14 (0 turns it off)"))
+        await leads.set_return_days(ctx.session, actor=member, workspace=workspace, days=int(arg))
+    days = workspace.lead_return_days
+    off = N_("⏰ Leads never return to the pool by themselves.")
+    on = N_("⏰ A lead without follow-up for {days} days returns to the pool.")
+    ctx.reply(ctx.t(on, days=days) if days else ctx.t(off))
+
+
+async def return_stale_leads_job(
+    sessions: async_sessionmaker[AsyncSession], messenger: Messenger, clock: Clock
+) -> None:
+    """Put stale leads back into the pool, then tell each former rep in their language."""
+    async with unit_of_work(sessions) as session:
+        returned = await leads.return_stale_leads(session, now=clock())
+        notes = []
+        for lead in returned:
+            pref = await session.get(UserPref, lead.tg_user_id)
+            workspace = await session.get(Workspace, lead.workspace_id)
+            locale = pref.locale if pref else workspace.locale if workspace else "en"
+            notes.append((lead.chat_id, returned_lead_text(locale, lead)))
+    # Sent after the commit: a rep is never told about a return that did not happen.
+    for chat_id, text in notes:
+        try:
+            await messenger.send_text(chat_id, text)
+        except DeliveryError as exc:
+            logger.warning("stale-lead note not delivered: %s", exc.description)
+    if notes:
+        logger.info("%d stale leads returned to the pool", len(notes))

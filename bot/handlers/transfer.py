@@ -2,6 +2,76 @@
 
 from __future__ import annotations
 
-from bot.handlers.router import MEMBERS, Router
+import logging
 
+from bot.conversations import engine, import_file
+from bot.crm import export
+from bot.crm.export import ExportFilter, Format
+from bot.errors import InvalidInput
+from bot.handlers.context import Context
+from bot.handlers.router import MEMBERS, Router
+from bot.i18n import N_
+from bot.messaging import Button, OutDocument
+
+logger = logging.getLogger(__name__)
 router = Router("transfer", MEMBERS)
+
+
+@router.command(
+    "export", help=N_("your customers as a spreadsheet"), usage="csv|xlsx [stage=… tag=…]"
+)
+async def cmd_export(ctx: Context) -> None:
+    """Send the customers the sender may see as a file, or ask for the format."""
+    fmt, _, rest = ctx.incoming.args.strip().partition(" ")
+    if not fmt:
+        ctx.reply(
+            ctx.t(N_("Which format? Add a filter like /export xlsx stage=won to narrow it.")),
+            [[Button("CSV", "im:ex:csv"), Button("Excel (XLSX)", "im:ex:xlsx")]],
+        )
+        return
+    if fmt.lower() not in {f.value for f in Format}:
+        raise InvalidInput(
+            N_("Please say csv or xlsx, e.g. /export xlsx or /export csv grade=A region=east.")
+        )
+    await _export(ctx, Format(fmt.lower()), export.parse_filter(rest))
+
+
+@router.command("import", help=N_("add customers from a CSV or XLSX file"))
+async def cmd_import(ctx: Context) -> None:
+    """Start the /import dialog."""
+    await engine.start(ctx, import_file.IMPORT)
+
+
+@router.callback("im")
+async def on_button(ctx: Context) -> None:
+    """Handle the export format buttons and the import confirmation buttons."""
+    _, action, value = ((ctx.incoming.data or "") + "::").split(":")[:3]
+    if action == "ex" and value in {f.value for f in Format}:
+        ctx.answer()
+        await _export(ctx, Format(value), ExportFilter())
+    elif action in {"go", "no"}:
+        await import_file.on_button(ctx, action, value)
+    else:
+        ctx.answer(ctx.t(N_("This button has expired.")))
+
+
+async def _export(ctx: Context, fmt: Format, filters: ExportFilter) -> None:
+    member, _ = ctx.staff()
+    file = await export.export_customers(
+        ctx.session, actor=member, fmt=fmt, filters=filters, now=ctx.now()
+    )
+    logger.info("member %s exported %s customers as %s", member.id, file.rows, fmt.value)
+    described = " ".join(
+        f"{key}={'none' if key == 'owner' and value == 0 else value}"
+        for key, value in filters.describe().items()
+    )
+    if file.rows == 0:
+        if described:
+            ctx.reply(ctx.t(N_("No customers match {filter}."), filter=described))
+        else:
+            ctx.reply(ctx.t(N_("You have no customers to export yet.")))
+        return
+    caption = ctx.t(N_("📤 Customers exported: {count}"), count=file.rows)
+    if described:
+        caption += " · " + ctx.t(N_("filter: {filter}"), filter=described)
+    ctx.outgoing.append(OutDocument(ctx.chat_id, file.filename, file.content, caption))

@@ -101,6 +101,8 @@ async def _seed(settings: Settings) -> str | None:
 
 def _print_help(url: str, username: str, owner_payload: str | None) -> None:
     lines = [
+        f"Open the web chat: {url}/",
+        "  Be the owner, a rep or a customer there; the owner starts with the invite below.",
         f"Bot API emulator: {url}  (control API under {url}/_emulator/)",
         "Talk to the bot as a Telegram user with id 1001:",
     ]

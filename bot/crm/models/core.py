@@ -143,6 +143,8 @@ class Customer(WorkspaceMixin, Base):
         Index(
             "ix_customer_workspace_id_region_route_order", "workspace_id", "region", "route_order"
         ),
+        # /today reads a rep's customers by last contact without touching the rows.
+        Index("ix_customer_owner_contact", "owner_member_id", "last_contact_at"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -1,0 +1,278 @@
+"""The /add dialog: name, phone, company, classification and route, then Save or Cancel.
+
+Company, classification and route may be skipped with /skip (or the Skip
+button); skipping the ownership question skips the whole classification.
+Buttons answer steps by typing their value into the open step (``press``).
+"""
+
+from __future__ import annotations
+
+import html
+from dataclasses import replace
+from enum import StrEnum
+
+from bot.conversations import engine
+from bot.conversations.engine import DONE, Data, Dialog, Step, register
+from bot.crm import companies, customers
+from bot.crm.classification import CHOICES, parse_choice, parse_route
+from bot.crm.phones import normalize_phone
+from bot.errors import InvalidInput
+from bot.handlers.card import card_button
+from bot.handlers.context import Context
+from bot.i18n import N_
+from bot.messaging import Button, Kind
+
+SAVE_WORDS = frozenset({"save", "yes", "ok", "保存", "是"})
+# Button code -> (the step it answers, the customer column it sets).
+CHOICE_STEPS = {"own": "ownership", "biz": "business_type", "loc": "location_type"}
+
+
+class AddStep(StrEnum):
+    """The questions of /add, persisted by value."""
+
+    NAME = "name"
+    PHONE = "phone"
+    COMPANY = "company"
+    OWNERSHIP = "ownership"
+    BUSINESS = "business_type"
+    LOCATION = "location_type"
+    ROUTE = "route"
+    CONFIRM = "confirm"
+
+
+def is_skip(ctx: Context) -> bool:
+    """Return whether the sender answered with /skip (typed or from a button)."""
+    return ctx.incoming.command == "skip" or ctx.incoming.text.strip().lower() == "/skip"
+
+
+async def press(ctx: Context, dialog: Dialog, steps: set[str], value: str) -> None:
+    """Answer the open ``dialog`` with a button's value, if it waits at one of ``steps``."""
+    state = await engine.current(ctx)
+    if state is None or state.dialog != dialog.name or state.step not in steps:
+        ctx.answer(ctx.t(N_("This button has expired.")))
+        return
+    ctx.answer()
+    ctx.incoming = replace(ctx.incoming, kind=Kind.TEXT, text=value, command=None)
+    await engine.answer(ctx, state)
+
+
+def choice_buttons(ctx: Context, column: str, prefix: str) -> list[list[Button]]:
+    """Return one button per choice of a classification column, two or three a row."""
+    buttons = [Button(ctx.t(label), f"{prefix}:{key}") for key, label in CHOICES[column].items()]
+    return [buttons[i : i + 3] for i in range(0, len(buttons), 3)]
+
+
+def translated_names(ctx: Context, column: str) -> dict[str, str]:
+    """Map the sender's-language labels of a column's choices to their keys."""
+    return {ctx.t(label): key for key, label in CHOICES[column].items()}
+
+
+async def ask_name(ctx: Context, data: Data) -> None:
+    """Ask for the new contact's name."""
+    ctx.reply(ctx.t(N_("👤 New contact. What's their name? (/cancel to stop)")))
+
+
+async def receive_name(ctx: Context, data: Data) -> str:
+    """Store a cleaned-up name."""
+    data["name"] = customers.clean_name(ctx.incoming.text)
+    return AddStep.PHONE
+
+
+async def ask_phone(ctx: Context, data: Data) -> None:
+    """Ask for the phone number, which may be skipped."""
+    ctx.reply(
+        ctx.t(N_("📞 {name}'s phone number? Send /skip if you don't have it."), name=data["name"])
+    )
+
+
+async def receive_phone(ctx: Context, data: Data) -> str:
+    """Store the phone in E.164, or point to the record that already has it."""
+    if is_skip(ctx):
+        data["phone"] = None
+        return AddStep.COMPANY
+    region = ctx.workspace.region if ctx.workspace else None
+    phone = normalize_phone(ctx.incoming.text, region=region)
+    if await offer_existing(ctx, phone):
+        return AddStep.PHONE
+    data["phone"] = phone
+    return AddStep.COMPANY
+
+
+async def offer_existing(ctx: Context, phone: str | None) -> bool:
+    """Tell the rep when a phone is already on file (with its card if theirs); return whether."""
+    member, _ = ctx.staff()
+    existing = await customers.find_existing(ctx.session, actor=member, phone=phone)
+    if existing is None:
+        return False
+    if existing.customer is None:
+        ctx.reply(
+            ctx.t(
+                N_(
+                    "ℹ️ A customer with this phone number already exists and belongs to "
+                    "another rep. Ask your manager if you need it."
+                )
+            )
+        )
+        return True
+    ctx.reply(
+        ctx.t(
+            N_("ℹ️ This number is already on file: <b>{name}</b> (#{id}). Open the card?"),
+            name=existing.customer.name,
+            id=existing.customer_id,
+        ),
+        card_button(ctx, existing.customer_id),
+    )
+    return True
+
+
+async def ask_company(ctx: Context, data: Data) -> None:
+    """Ask for the company, with branches written as a path."""
+    ctx.reply(
+        ctx.t(
+            N_(
+                "🏢 Company? E.g. <i>Wang Tea</i>, or a branch: <i>Wang Tea / Shanghai</i> "
+                "(up to 3 levels). Send /skip if none."
+            )
+        )
+    )
+
+
+async def receive_company(ctx: Context, data: Data) -> str:
+    """Store the company path, checked for depth."""
+    data["company"] = None if is_skip(ctx) else companies.parse_path(ctx.incoming.text)
+    return AddStep.OWNERSHIP
+
+
+async def ask_ownership(ctx: Context, data: Data) -> None:
+    """Ask for the ownership with buttons, or to skip the whole classification."""
+    buttons = choice_buttons(ctx, "ownership", "ad:own")
+    buttons.append([Button(ctx.t(N_("⏭ Skip classification")), "ad:skip")])
+    ctx.reply(ctx.t(N_("🏷 Classify {name}? Ownership:"), name=data["name"]), buttons)
+
+
+async def receive_ownership(ctx: Context, data: Data) -> str:
+    """Store the ownership, or skip straight to the summary."""
+    if is_skip(ctx):
+        return AddStep.CONFIRM
+    data["ownership"] = _choice(ctx, "ownership")
+    return AddStep.BUSINESS
+
+
+async def ask_business(ctx: Context, data: Data) -> None:
+    """Ask for the type of business with buttons."""
+    buttons = choice_buttons(ctx, "business_type", "ad:biz")
+    buttons.append([Button(ctx.t(N_("⏭ Skip")), "ad:skip")])
+    ctx.reply(ctx.t(N_("Type of business?")), buttons)
+
+
+async def receive_business(ctx: Context, data: Data) -> str:
+    """Store the type of business."""
+    if not is_skip(ctx):
+        data["business_type"] = _choice(ctx, "business_type")
+    return AddStep.LOCATION
+
+
+async def ask_location(ctx: Context, data: Data) -> None:
+    """Ask for the type of location with buttons."""
+    buttons = choice_buttons(ctx, "location_type", "ad:loc")
+    buttons.append([Button(ctx.t(N_("⏭ Skip")), "ad:skip")])
+    ctx.reply(ctx.t(N_("Where are they located?")), buttons)
+
+
+async def receive_location(ctx: Context, data: Data) -> str:
+    """Store the type of location."""
+    if not is_skip(ctx):
+        data["location_type"] = _choice(ctx, "location_type")
+    return AddStep.ROUTE
+
+
+async def ask_route(ctx: Context, data: Data) -> None:
+    """Ask for the sales region and the visiting order in it."""
+    ctx.reply(
+        ctx.t(
+            N_(
+                "📍 Sales region and visiting order, e.g. <i>north 3</i> "
+                "(the order is optional). Send /skip if none."
+            )
+        )
+    )
+
+
+async def receive_route(ctx: Context, data: Data) -> str:
+    """Store the region and visiting order."""
+    if not is_skip(ctx):
+        data["region"], data["route_order"] = parse_route(ctx.incoming.text)
+    return AddStep.CONFIRM
+
+
+async def ask_confirm(ctx: Context, data: Data) -> None:
+    """Show what will be saved, with Save and Cancel buttons."""
+    lines = [ctx.t(N_("Please check:")), f"👤 <b>{html.escape(data['name'])}</b>"]
+    lines.append("📞 " + html.escape(data.get("phone") or ctx.t(N_("no phone"))))
+    if data.get("company"):
+        lines.append("🏢 " + html.escape(" / ".join(data["company"])))
+    nature = [ctx.t(CHOICES[c][data[c]]) for c in CHOICES if data.get(c)]
+    if nature:
+        lines.append("🏷 " + html.escape(" · ".join(nature)))
+    if data.get("region"):
+        order = f" #{data['route_order']}" if data.get("route_order") else ""
+        lines.append("📍 " + html.escape(f"{data['region']}{order}"))
+    ctx.reply(
+        "\n".join(lines),
+        [[Button(ctx.t(N_("✅ Save")), "ad:ok"), Button(ctx.t(N_("Cancel")), "ad:no")]],
+    )
+
+
+async def receive_confirm(ctx: Context, data: Data) -> str:
+    """Save on Save (or a typed yes); anything else re-asks."""
+    if ctx.incoming.text.strip().lower() in SAVE_WORDS | {ctx.t(N_("Save")).lower()}:
+        return DONE
+    raise InvalidInput(N_("Please tap Save to keep it, or Cancel."))
+
+
+async def finish(ctx: Context, data: Data) -> None:
+    """Create the company path and the customer, then offer the card."""
+    member, _ = ctx.staff()
+    company = None
+    if data.get("company"):
+        company = await companies.resolve_path(ctx.session, actor=member, path=data["company"])
+    customer = await customers.create_customer(
+        ctx.session,
+        actor=member,
+        name=data["name"],
+        phone=data.get("phone"),
+        now=ctx.now(),
+        company_id=company.id if company else None,
+        classification={
+            key: data[key]
+            for key in (*CHOICES, "region", "route_order")
+            if data.get(key) is not None
+        },
+    )
+    ctx.reply(
+        ctx.t(N_("✅ Saved <b>{name}</b> as #{id}."), name=customer.name, id=customer.id),
+        card_button(ctx, customer.id),
+    )
+
+
+def _choice(ctx: Context, column: str) -> str:
+    return parse_choice(column, ctx.incoming.text, names=translated_names(ctx, column))
+
+
+ADD_CONTACT = register(
+    Dialog(
+        name="add_contact",
+        first=AddStep.NAME,
+        steps={
+            AddStep.NAME: Step(ask_name, receive_name),
+            AddStep.PHONE: Step(ask_phone, receive_phone),
+            AddStep.COMPANY: Step(ask_company, receive_company),
+            AddStep.OWNERSHIP: Step(ask_ownership, receive_ownership),
+            AddStep.BUSINESS: Step(ask_business, receive_business),
+            AddStep.LOCATION: Step(ask_location, receive_location),
+            AddStep.ROUTE: Step(ask_route, receive_route),
+            AddStep.CONFIRM: Step(ask_confirm, receive_confirm),
+        },
+        finish=finish,
+    )
+)

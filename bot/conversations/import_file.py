@@ -1,0 +1,234 @@
+"""The /import dialog: receive a CSV or XLSX file, report what it holds, import on a tap."""
+
+from __future__ import annotations
+
+import logging
+import secrets
+from enum import StrEnum
+
+from bot.conversations import engine
+from bot.conversations.engine import DONE, Data, Dialog, Step, register
+from bot.crm import importer
+from bot.crm.importer import ImportPlan, Table
+from bot.errors import DeliveryError, InvalidInput
+from bot.handlers.context import Context
+from bot.i18n import N_
+from bot.messaging import Button, Kind
+
+logger = logging.getLogger(__name__)
+NAME = "import"
+SHOWN_ERRORS = 20
+YES_WORDS = frozenset({"yes", "import", "ok", "是", "导入", "确认"})
+SUFFIXES = (".csv", ".xlsx")
+
+
+class ImportStep(StrEnum):
+    """The questions of /import, persisted by value."""
+
+    FILE = "file"
+    CONFIRM = "confirm"
+
+
+async def ask_file(ctx: Context, data: Data) -> None:
+    """Ask for the spreadsheet to import (briefly when a file was already refused)."""
+    if data.get("retry"):
+        ctx.reply(ctx.t(N_("Send the corrected file, or /cancel.")))
+        return
+    ctx.reply(
+        ctx.t(
+            N_(
+                "📥 Send me a CSV or XLSX file with your customers, one per row. "
+                "The first row names the columns: <b>name</b> is required; phone, company, "
+                "stage, grade, tags, region and the other columns of /export are optional "
+                "(姓名, 电话, 公司 … work too). Up to {rows} rows and 2 MB. /cancel to stop."
+            ),
+            rows=importer.MAX_ROWS,
+        )
+    )
+
+
+async def receive_file(ctx: Context, data: Data) -> str:
+    """Read and check the file; report its errors, or move on to the confirmation."""
+    file = ctx.incoming.file
+    if ctx.incoming.kind is not Kind.DOCUMENT or file is None:
+        raise InvalidInput(N_("Please send the customers as a file (CSV or XLSX)."))
+    filename = file.file_name or ""
+    if not filename.lower().endswith(SUFFIXES):
+        raise InvalidInput(N_("Please send a .csv or .xlsx file."))
+    if file.file_size is not None and file.file_size > importer.MAX_BYTES:
+        raise InvalidInput(N_("That file is too big; please send at most 2 MB."))
+    table = await _read(ctx, file.file_id, filename)
+    plan = await _check(ctx, table)
+    if plan.errors:
+        ctx.reply(error_report(ctx, filename, plan))
+        data["retry"] = True
+        return ImportStep.FILE
+    data.update(
+        token=secrets.token_hex(4),  # ties the buttons to this file, not a later one
+        file_id=file.file_id,
+        filename=filename,
+        rows=len(plan.rows),
+        in_shop=plan.duplicates_in_shop,
+        in_file=plan.duplicates_in_file,
+        unknown_columns=list(table.unknown),
+        unknown_tags=plan.unknown_tags[:10],
+        consent="consent" in table.columns,
+    )
+    return ImportStep.CONFIRM if plan.rows else DONE
+
+
+async def ask_confirm(ctx: Context, data: Data) -> None:
+    """Show what the file holds and offer to import it."""
+    ctx.reply(
+        summary(ctx, data),
+        [
+            [
+                Button(
+                    ctx.t(N_("✅ Import {count}"), count=data["rows"]), f"im:go:{data['token']}"
+                ),
+                Button(ctx.t(N_("Cancel")), f"im:no:{data['token']}"),
+            ]
+        ],
+    )
+
+
+async def receive_confirm(ctx: Context, data: Data) -> str:
+    """Accept a typed yes as a tap on Import."""
+    if ctx.incoming.text.strip().lower() in YES_WORDS:
+        return DONE
+    raise InvalidInput(N_("Tap “Import” to import the customers, or /cancel."))
+
+
+async def finish(ctx: Context, data: Data) -> None:
+    """Check the file again and import every new row in this one transaction."""
+    if not data["rows"]:
+        ctx.reply(summary(ctx, data) + "\n" + ctx.t(N_("Nothing new to import.")))
+        return
+    member, _ = ctx.staff()
+    table = await _read(ctx, str(data["file_id"]), str(data["filename"]))
+    plan = await _check(ctx, table)
+    if plan.errors:
+        ctx.reply(error_report(ctx, data["filename"], plan))
+        return
+    count = await importer.import_rows(ctx.session, actor=member, plan=plan, fmt=table.format)
+    logger.info("member %s imported %s customers", member.id, count)
+    skipped = plan.duplicates_in_shop + plan.duplicates_in_file
+    ctx.reply(
+        ctx.t(
+            N_(
+                "✅ Imported customers: {count} (they are yours now). "
+                "Skipped duplicates: {skipped}."
+            ),
+            count=count,
+            skipped=skipped,
+        )
+    )
+
+
+async def on_button(ctx: Context, action: str, token: str) -> None:
+    """Import or cancel from the confirmation buttons, if their dialog is still open."""
+    state = await engine.current(ctx)
+    if (
+        state is None
+        or state.dialog != NAME
+        or state.step != ImportStep.CONFIRM
+        or state.data.get("token") != token
+    ):
+        ctx.answer(ctx.t(N_("This button has expired.")))
+        return
+    data = dict(state.data)
+    await ctx.session.delete(state)
+    ctx.answer()
+    if action == "go":
+        ctx.edit(summary(ctx, data))
+        await finish(ctx, data)
+    else:
+        ctx.edit(ctx.t(N_("OK, cancelled. Nothing was imported.")))
+
+
+def summary(ctx: Context, data: Data) -> str:
+    """Return what a checked file holds: new rows, duplicates, ignored columns."""
+    lines = [
+        ctx.t(
+            N_("📋 <b>{file}</b> — new customers to import: {rows}."),
+            file=data["filename"],
+            rows=data["rows"],
+        )
+    ]
+    if data["in_shop"] or data["in_file"]:
+        lines.append(
+            ctx.t(
+                N_(
+                    "⏭ Skipped as duplicates: {in_shop} already in the shop, "
+                    "{in_file} repeated in the file."
+                ),
+                in_shop=data["in_shop"],
+                in_file=data["in_file"],
+            )
+        )
+    if data["unknown_columns"]:
+        lines.append(
+            ctx.t(
+                N_("Ignored columns I don't know: {columns}."),
+                columns=", ".join(data["unknown_columns"]),
+            )
+        )
+    if data["unknown_tags"]:
+        lines.append(
+            ctx.t(
+                N_("Tags not defined in the shop, left out: {tags}."),
+                tags=", ".join(data["unknown_tags"]),
+            )
+        )
+    if data["consent"]:
+        lines.append(ctx.t(N_("Consent isn't imported: customers opt in themselves.")))
+    return "\n".join(lines)
+
+
+def error_report(ctx: Context, filename: str, plan: ImportPlan) -> str:
+    """Return the file's problems row by row (the first ``SHOWN_ERRORS``), then a count."""
+    rows = len({error.line for error in plan.errors})
+    lines = [
+        ctx.t(
+            N_("❌ <b>{file}</b>: {rows} of {total} rows have problems, so nothing was imported:"),
+            file=filename,
+            rows=rows,
+            total=plan.total,
+        )
+    ]
+    for error in plan.errors[:SHOWN_ERRORS]:
+        lines.append(
+            ctx.t(N_("Row {line}:"), line=error.line) + " " + ctx.t(error.key, **error.params)
+        )
+    if len(plan.errors) > SHOWN_ERRORS:
+        lines.append(ctx.t(N_("…and {more} more problems."), more=len(plan.errors) - SHOWN_ERRORS))
+    return "\n".join(lines)
+
+
+async def _read(ctx: Context, file_id: str, filename: str) -> Table:
+    try:
+        content = await ctx.download(file_id)
+    except DeliveryError as exc:
+        logger.warning("import file download failed: %s", exc.description)
+        raise InvalidInput(
+            N_("I couldn't fetch that file from Telegram; please send it again.")
+        ) from exc
+    return importer.read_table(content, filename)
+
+
+async def _check(ctx: Context, table: Table) -> ImportPlan:
+    member, _ = ctx.staff()
+    return await importer.check_rows(ctx.session, actor=member, table=table)
+
+
+IMPORT = register(
+    Dialog(
+        name=NAME,
+        first=ImportStep.FILE,
+        steps={
+            ImportStep.FILE: Step(ask_file, receive_file, accepts_files=True),
+            ImportStep.CONFIRM: Step(ask_confirm, receive_confirm),
+        },
+        finish=finish,
+    )
+)

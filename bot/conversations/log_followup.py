@@ -1,0 +1,276 @@
+"""The /log dialog: channel, what happened, outcome and the dated next step of a contact.
+
+It also holds the one-step "which time did you mean?" dialog that /remind opens
+when a time is ambiguous. Buttons answer steps: a channel or outcome button
+types its value into the step, a time button picks one of the offered times.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import datetime
+from enum import StrEnum
+from zoneinfo import ZoneInfo
+
+from bot.conversations import engine
+from bot.conversations.engine import DONE, Data, Dialog, Step, register
+from bot.crm import followups, reminders
+from bot.crm.models import Channel
+from bot.crm.when import Ambiguous, parse_leading_when, parse_when
+from bot.errors import InvalidInput
+from bot.handlers.context import Context
+from bot.i18n import N_
+from bot.messaging import Button, Kind
+
+MAX_OUTCOME = 500
+CHANNEL_NAMES = {
+    Channel.CALL: N_("📞 Call"),
+    Channel.VISIT: N_("🚶 Visit"),
+    Channel.CHAT: N_("💬 Chat"),
+    Channel.EMAIL: N_("✉️ Email"),
+    Channel.OTHER: N_("Other"),
+}
+CHANNEL_WORDS = {"电话": Channel.CALL, "拜访": Channel.VISIT, "聊天": Channel.CHAT,
+                 "邮件": Channel.EMAIL, "其他": Channel.OTHER}  # fmt: skip
+OUTCOMES = (N_("Interested"), N_("Ordered"), N_("Call back later"), N_("No answer"),
+            N_("Not interested"))  # fmt: skip
+
+
+class LogStep(StrEnum):
+    """The questions of /log, persisted by value."""
+
+    CHANNEL = "channel"
+    SUMMARY = "summary"
+    OUTCOME = "outcome"
+    NEXT = "next"
+
+
+class RemindStep(StrEnum):
+    """The single question of /remind's ask-back, persisted by value."""
+
+    WHEN = "when"
+
+
+def local_time(moment: datetime, tz: ZoneInfo) -> str:
+    """Format a UTC instant as the workspace's local date and time."""
+    local = moment.astimezone(tz)
+    return local.strftime("%Y-%m-%d %H:%M ") + (local.tzname() or "")
+
+
+async def ask_channel(ctx: Context, data: Data) -> None:
+    """Ask how the rep was in touch, with one button per channel."""
+    buttons = [Button(ctx.t(CHANNEL_NAMES[c]), f"lf:ch:{c.value}") for c in Channel]
+    ctx.reply(
+        ctx.t(
+            N_("📝 Contact with <b>{name}</b> (#{id}). How were you in touch? (/cancel to stop)"),
+            name=data["customer_name"],
+            id=data["customer_id"],
+        ),
+        [buttons[:3], buttons[3:]],
+    )
+
+
+async def receive_channel(ctx: Context, data: Data) -> str:
+    """Store the channel, from a button or typed."""
+    text = ctx.incoming.text.strip().lower()
+    for channel in Channel:
+        if text in (channel.value, ctx.t(CHANNEL_NAMES[channel]).lower()):
+            data["channel"] = channel.value
+            return LogStep.SUMMARY
+    if text in CHANNEL_WORDS:
+        data["channel"] = CHANNEL_WORDS[text].value
+        return LogStep.SUMMARY
+    raise InvalidInput(N_("Please tap one of the buttons: call, visit, chat, email or other."))
+
+
+async def ask_summary(ctx: Context, data: Data) -> None:
+    """Ask what happened."""
+    ctx.reply(ctx.t(N_("What happened? A line or two is enough.")))
+
+
+async def receive_summary(ctx: Context, data: Data) -> str:
+    """Store what happened."""
+    text = ctx.incoming.text.strip()
+    if not text or text.startswith("/") or len(text) > followups.MAX_SUMMARY:
+        raise InvalidInput(
+            N_("Please describe it in 1 to {max} characters."), max=followups.MAX_SUMMARY
+        )
+    data["summary"] = text
+    return LogStep.OUTCOME
+
+
+async def ask_outcome(ctx: Context, data: Data) -> None:
+    """Ask for the outcome, with buttons for the usual ones."""
+    buttons = [Button(ctx.t(o), f"lf:oc:{i}") for i, o in enumerate(OUTCOMES)]
+    ctx.reply(ctx.t(N_("And the outcome? Tap one or type your own.")), [buttons[:3], buttons[3:]])
+
+
+async def receive_outcome(ctx: Context, data: Data) -> str:
+    """Store the outcome."""
+    text = ctx.incoming.text.strip()
+    if not text or text.startswith("/") or len(text) > MAX_OUTCOME:
+        raise InvalidInput(
+            N_("Please tap an outcome or type one (up to {max} characters)."), max=MAX_OUTCOME
+        )
+    data["outcome"] = text
+    return LogStep.NEXT
+
+
+async def ask_next(ctx: Context, data: Data) -> None:
+    """Ask for the next step with its date, or offer the candidates of an ambiguous one."""
+    if data.get("choices"):
+        _ask_choice(ctx, data, "lf")
+        return
+    ctx.reply(
+        ctx.t(
+            N_(
+                "What's the next step, and when? E.g. “fri 10:00 send samples” or "
+                "“3d call back”. Send /skip for none."
+            )
+        )
+    )
+
+
+async def receive_next(ctx: Context, data: Data) -> str:
+    """Store the next step and its due time, or ask back when the time is ambiguous."""
+    text = ctx.incoming.text.strip()
+    data.pop("choices", None)
+    if ctx.incoming.command == "skip" or text.lower() == "/skip":
+        data["next_step"] = None
+        data["next_at"] = None
+        return DONE
+    parsed, rest = parse_leading_when(text, now=ctx.now(), tz=ctx.tz)
+    data["next_step"] = reminders.clean_text(rest or ctx.t(N_("Follow up")))
+    if isinstance(parsed, Ambiguous):
+        data["choices"] = [c.isoformat() for c in parsed.candidates]
+        return LogStep.NEXT
+    data["next_at"] = parsed.isoformat()
+    return DONE
+
+
+async def finish_log(ctx: Context, data: Data) -> None:
+    """Save the follow-up (and its reminder) and confirm."""
+    member, _ = ctx.staff()
+    next_at = datetime.fromisoformat(data["next_at"]) if data.get("next_at") else None
+    await followups.log_followup(
+        ctx.session,
+        actor=member,
+        customer_id=data["customer_id"],
+        channel=Channel(data["channel"]),
+        summary=data["summary"],
+        outcome=data["outcome"],
+        next_step=data["next_step"],
+        next_at=next_at,
+        now=ctx.now(),
+    )
+    text = ctx.t(N_("✅ Logged your contact with <b>{name}</b>."), name=data["customer_name"])
+    if next_at is not None:
+        text += "\n" + ctx.t(
+            N_("⏰ I'll remind you to “{step}” on {when}."),
+            step=data["next_step"],
+            when=local_time(next_at, ctx.tz),
+        )
+    ctx.reply(text, [[Button(ctx.t(N_("Open card")), f"ct:{data['customer_id']}")]])
+
+
+async def ask_when(ctx: Context, data: Data) -> None:
+    """Offer the candidate times of an ambiguous /remind, or ask for a time again."""
+    if data.get("choices"):
+        _ask_choice(ctx, data, "rm")
+        return
+    ctx.reply(ctx.t(N_("When should I remind you? E.g. “tomorrow 10:00” or “2h”.")))
+
+
+async def receive_when(ctx: Context, data: Data) -> str:
+    """Store the reminder's due time, asking back again when it is still ambiguous."""
+    parsed = parse_when(ctx.incoming.text, now=ctx.now(), tz=ctx.tz)
+    data.pop("choices", None)
+    if isinstance(parsed, Ambiguous):
+        data["choices"] = [c.isoformat() for c in parsed.candidates]
+        return RemindStep.WHEN
+    data["next_at"] = parsed.isoformat()
+    return DONE
+
+
+async def finish_remind(ctx: Context, data: Data) -> None:
+    """Create the reminder and confirm its local due time."""
+    member, _ = ctx.staff()
+    due = datetime.fromisoformat(data["next_at"])
+    await reminders.create_reminder(
+        ctx.session,
+        actor=member,
+        customer_id=data["customer_id"],
+        text=data["text"],
+        due_at=due,
+        now=ctx.now(),
+    )
+    confirm_reminder(ctx, data["customer_name"], data["text"], due)
+
+
+def confirm_reminder(ctx: Context, customer_name: str, text: str, due: datetime) -> None:
+    """Tell the rep when a new reminder will arrive."""
+    ctx.reply(
+        ctx.t(
+            N_("⏰ OK! On {when} I'll remind you about <b>{name}</b>: {text}"),
+            when=local_time(due, ctx.tz),
+            name=customer_name,
+            text=text,
+        )
+    )
+
+
+async def press(ctx: Context, dialog: Dialog, step: str, value: str) -> None:
+    """Answer ``step`` of the sender's open ``dialog`` with a button's value."""
+    state = await engine.current(ctx)
+    if state is None or state.dialog != dialog.name or state.step != step:
+        ctx.answer(ctx.t(N_("This button has expired.")))
+        return
+    ctx.answer()
+    ctx.incoming = replace(ctx.incoming, kind=Kind.TEXT, text=value, command=None)
+    await engine.answer(ctx, state)
+
+
+async def pick(ctx: Context, dialog: Dialog, index: int) -> None:
+    """Finish the sender's open ``dialog`` with the offered time number ``index``."""
+    state = await engine.current(ctx)
+    choices = state.data.get("choices") or [] if state is not None else []
+    if state is None or state.dialog != dialog.name or not 0 <= index < len(choices):
+        ctx.answer(ctx.t(N_("This button has expired.")))
+        return
+    ctx.answer()
+    data = dict(state.data)
+    data["next_at"] = choices[index]
+    data.pop("choices")
+    await ctx.session.delete(state)
+    await dialog.finish(ctx, data)
+
+
+def _ask_choice(ctx: Context, data: Data, prefix: str) -> None:
+    buttons = [
+        [Button(local_time(datetime.fromisoformat(c), ctx.tz), f"{prefix}:at:{i}")]
+        for i, c in enumerate(data["choices"])
+    ]
+    ctx.reply(ctx.t(N_("Which time do you mean? Tap one, or type the time again.")), buttons)
+
+
+LOG = register(
+    Dialog(
+        name="log_followup",
+        first=LogStep.CHANNEL,
+        steps={
+            LogStep.CHANNEL: Step(ask_channel, receive_channel),
+            LogStep.SUMMARY: Step(ask_summary, receive_summary),
+            LogStep.OUTCOME: Step(ask_outcome, receive_outcome),
+            LogStep.NEXT: Step(ask_next, receive_next),
+        },
+        finish=finish_log,
+    )
+)
+REMIND = register(
+    Dialog(
+        name="remind_when",
+        first=RemindStep.WHEN,
+        steps={RemindStep.WHEN: Step(ask_when, receive_when)},
+        finish=finish_remind,
+    )
+)

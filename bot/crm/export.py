@@ -1,0 +1,312 @@
+"""Customer export: the rows a member may see, streamed into a CSV or XLSX file."""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Iterable, Sequence
+from dataclasses import asdict, dataclass
+from datetime import date, datetime
+from enum import StrEnum
+from typing import Any, Protocol
+from zoneinfo import ZoneInfo
+
+from openpyxl import Workbook  # type: ignore[import-untyped]
+from openpyxl.cell import WriteOnlyCell  # type: ignore[import-untyped]
+from sqlalchemy import Select, select
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import aliased
+
+from bot.crm import audit
+from bot.crm.guards import require_role
+from bot.crm.models import Company, Customer, CustomerTag, Member, Role, Tag, Workspace
+from bot.crm.scope import visible_customers
+from bot.errors import InvalidInput
+from bot.i18n import N_
+
+BATCH = 1000
+COLUMNS = (
+    "id",
+    "name",
+    "phone",
+    "company",
+    "stage",
+    "kind",
+    "grade",
+    "score",
+    "tags",
+    "region",
+    "route_order",
+    "ownership",
+    "business_type",
+    "location_type",
+    "owner",
+    "consent",
+    "created",
+    "last_contact",
+)
+# A spreadsheet runs a cell starting with these as a formula; text is quoted instead.
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+FILTER_KEYS = ("stage", "grade", "region", "tag", "owner")
+FILTER_HINT = N_(
+    "I don't understand the filter “{part}”. Use e.g. stage=won grade=A region=east "
+    "tag=vip owner=12 (or owner=none)."
+)
+
+
+class Format(StrEnum):
+    """The spreadsheet formats an export can be written in."""
+
+    CSV = "csv"
+    XLSX = "xlsx"
+
+
+@dataclass(frozen=True, slots=True)
+class ExportFilter:
+    """Conditions on the exported rows; None means no condition on that field.
+
+    ``owner`` is a member id, or 0 for the unowned pool.
+    """
+
+    stage: str | None = None
+    grade: str | None = None
+    region: str | None = None
+    tag: str | None = None
+    owner: int | None = None
+
+    def describe(self) -> dict[str, Any]:
+        """Return the conditions that are set, for the audit log and the caption."""
+        return {k: v for k, v in asdict(self).items() if v is not None}
+
+
+@dataclass(frozen=True, slots=True)
+class ExportFile:
+    """A finished export: its file name, bytes and how many customers it holds."""
+
+    filename: str
+    content: bytes
+    rows: int
+
+
+def parse_filter(text: str) -> ExportFilter:
+    """Read ``key=value`` conditions separated by spaces.
+
+    Raises:
+        InvalidInput: on an unknown key, a missing value or a non-numeric owner.
+    """
+    values: dict[str, Any] = {}
+    for part in text.split():
+        key, sep, value = part.partition("=")
+        key = key.strip().lower()
+        value = value.strip()
+        if not sep or not value or key not in FILTER_KEYS:
+            raise InvalidInput(FILTER_HINT, part=part)
+        if key == "owner":
+            if value.lower() in {"none", "pool"}:
+                values[key] = 0
+            elif value.isdigit():
+                values[key] = int(value)
+            else:
+                raise InvalidInput(FILTER_HINT, part=part)
+        elif key == "grade":
+            values[key] = value.upper()
+        else:
+            values[key] = value
+    return ExportFilter(**values)
+
+
+async def export_customers(
+    session: AsyncSession,
+    *,
+    actor: Member,
+    fmt: Format,
+    filters: ExportFilter,
+    now: datetime,
+) -> ExportFile:
+    """Write the customers the actor may see (and the filter keeps) into a file.
+
+    Staff get the customers they own plus those shared with them; owners and
+    admins their whole workspace (a team admin: the team's and the pool). Rows
+    are read in batches of ``BATCH``, never all at once. The export is audited.
+
+    Raises:
+        PermissionDenied: when the actor is not an active member.
+    """
+    require_role(actor, Role.OWNER, Role.ADMIN, Role.STAFF)
+    workspace = await session.get(Workspace, actor.workspace_id)
+    tz = ZoneInfo(workspace.timezone if workspace else "UTC")
+    writer = _XlsxWriter() if fmt is Format.XLSX else _CsvWriter()
+    writer.write(COLUMNS)
+    count = 0
+    result = await session.stream(_query(actor, filters).execution_options(yield_per=BATCH))
+    async for batch in result.partitions():
+        tags = await _tags_of(session, actor.workspace_id, [row.id for row in batch])
+        for row in batch:
+            writer.write(_cells(row, tags.get(row.id, ()), tz))
+        count += len(batch)
+    await audit.record(
+        session,
+        workspace_id=actor.workspace_id,
+        actor_member_id=actor.id,
+        action="customer.export",
+        entity="customer",
+        entity_id=None,
+        details={"format": fmt.value, "filter": filters.describe(), "rows": count},
+    )
+    stamp = now.astimezone(tz).strftime("%Y-%m-%d")
+    return ExportFile(f"customers-{stamp}.{fmt.value}", writer.finish(), count)
+
+
+def _query(actor: Member, filters: ExportFilter) -> Select[*tuple[Any, ...]]:
+    owner = aliased(Member, name="owner")
+    query = (
+        visible_customers(actor)
+        .with_only_columns(
+            Customer.id,
+            Customer.name,
+            Customer.phone,
+            Company.name.label("company"),
+            Customer.stage,
+            Customer.kind,
+            Customer.grade,
+            Customer.score,
+            Customer.region,
+            Customer.route_order,
+            Customer.ownership,
+            Customer.business_type,
+            Customer.location_type,
+            owner.display_name.label("owner"),
+            Customer.consent,
+            Customer.created_at,
+            Customer.last_contact_at,
+            maintain_column_froms=False,
+        )
+        .select_from(Customer)
+        .outerjoin(Company, Customer.company_id == Company.id)
+        .outerjoin(owner, Customer.owner_member_id == owner.id)
+        .order_by(Customer.id)
+    )
+    if filters.stage is not None:
+        query = query.where(Customer.stage == filters.stage)
+    if filters.grade is not None:
+        query = query.where(Customer.grade == filters.grade)
+    if filters.region is not None:
+        query = query.where(Customer.region == filters.region)
+    if filters.owner is not None:
+        query = query.where(
+            Customer.owner_member_id.is_(None)
+            if filters.owner == 0
+            else Customer.owner_member_id == filters.owner
+        )
+    if filters.tag is not None:
+        tagged = (
+            select(CustomerTag.customer_id)
+            .join(Tag, Tag.id == CustomerTag.tag_id)
+            .where(Tag.workspace_id == actor.workspace_id, Tag.name == filters.tag)
+        )
+        query = query.where(Customer.id.in_(tagged))
+    return query
+
+
+async def _tags_of(
+    session: AsyncSession, workspace_id: int, customer_ids: Sequence[int]
+) -> dict[int, list[str]]:
+    if not customer_ids:
+        return {}
+    result = await session.execute(
+        select(CustomerTag.customer_id, Tag.name)
+        .join(Tag, Tag.id == CustomerTag.tag_id)
+        .where(
+            CustomerTag.workspace_id == workspace_id,
+            CustomerTag.customer_id.in_(customer_ids),
+        )
+        .order_by(CustomerTag.customer_id, Tag.name)
+    )
+    tags: dict[int, list[str]] = {}
+    for customer_id, name in result:
+        tags.setdefault(customer_id, []).append(name)
+    return tags
+
+
+def _cells(row: Any, tags: Iterable[str], tz: ZoneInfo) -> tuple[object, ...]:
+    return (
+        row.id,
+        row.name,
+        row.phone,
+        row.company,
+        row.stage,
+        str(row.kind),
+        row.grade,
+        row.score,
+        ", ".join(tags),
+        row.region,
+        row.route_order,
+        row.ownership,
+        row.business_type,
+        row.location_type,
+        row.owner,
+        str(row.consent),
+        _local_date(row.created_at, tz),
+        _local_date(row.last_contact_at, tz),
+    )
+
+
+def csv_text(value: str) -> str:
+    """Return text that a spreadsheet opening the CSV shows as text, never runs as a formula.
+
+    A phone number in E.164 (``+86...``) is left alone; the importer strips the quote.
+    """
+    if value.startswith(FORMULA_STARTS) and not (value[0] == "+" and value[1:].isdigit()):
+        return "'" + value
+    return value
+
+
+def _local_date(value: datetime | None, tz: ZoneInfo) -> date | None:
+    return value.astimezone(tz).date() if value is not None else None
+
+
+class _Writer(Protocol):
+    def write(self, cells: Sequence[object]) -> None: ...
+
+    def finish(self) -> bytes: ...
+
+
+class _CsvWriter:
+    """CSV with a UTF-8 byte order mark, so Excel reads Chinese names correctly."""
+
+    def __init__(self) -> None:
+        self._buffer = io.BytesIO()
+        self._text = io.TextIOWrapper(self._buffer, encoding="utf-8-sig", newline="")
+        self._csv = csv.writer(self._text)
+
+    def write(self, cells: Sequence[object]) -> None:
+        self._csv.writerow(
+            ["" if c is None else csv_text(c) if isinstance(c, str) else c for c in cells]
+        )
+
+    def finish(self) -> bytes:
+        self._text.flush()
+        return self._buffer.getvalue()
+
+
+class _XlsxWriter:
+    """XLSX in openpyxl's write-only mode, which streams rows instead of keeping cells."""
+
+    def __init__(self) -> None:
+        self._book = Workbook(write_only=True)
+        self._sheet = self._book.create_sheet("customers")
+
+    def write(self, cells: Sequence[object]) -> None:
+        self._sheet.append([self._cell(c) for c in cells])
+
+    def _cell(self, value: object) -> object:
+        if not isinstance(value, str) or not value.startswith("="):
+            return value
+        cell = WriteOnlyCell(self._sheet, value=value)
+        cell.data_type = "s"  # openpyxl would store "=..." as a formula otherwise
+        return cell
+
+    def finish(self) -> bytes:
+        buffer = io.BytesIO()
+        self._book.save(buffer)
+        return buffer.getvalue()

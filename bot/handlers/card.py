@@ -1,0 +1,169 @@
+"""The customer card: one message with a record's details, history and edit buttons.
+
+Rendering helpers only; the commands and buttons that show a card live in
+``bot.handlers.contacts``.
+"""
+
+from __future__ import annotations
+
+import html
+from collections.abc import Sequence
+
+from bot.crm import cards, leads
+from bot.crm.classification import CHOICES
+from bot.crm.models import Consent, Customer, CustomerKind
+from bot.crm.purchases import format_money
+from bot.handlers.context import Context
+from bot.i18n import N_
+from bot.messaging import Button
+
+SUMMARY_CHARS = 80
+KIND_NAMES = {CustomerKind.LEAD: N_("Lead"), CustomerKind.CUSTOMER: N_("Customer")}
+CONSENT_NAMES = {
+    Consent.UNKNOWN: N_("not asked yet"),
+    Consent.OPTED_IN: N_("subscribed"),
+    Consent.OPTED_OUT: N_("opted out"),
+}
+# Edit button field -> its label; the field names are the edit dialog's.
+EDIT_BUTTONS = (
+    (("name", N_("✏️ Name")), ("phone", N_("📞 Phone")), ("company", N_("🏢 Company"))),
+    (
+        ("ownership", N_("Ownership")),
+        ("business_type", N_("Business type")),
+        ("location_type", N_("Location")),
+    ),
+    (("route", N_("📍 Region / route")), ("notes", N_("🗒 Notes"))),
+)
+
+
+async def show_card(ctx: Context, customer_id: int, *, edit: bool = False) -> None:
+    """Send (or, from a button, replace with) the card of a customer in the sender's scope."""
+    member, _ = ctx.staff()
+    facts = await cards.card(ctx.session, actor=member, customer_id=customer_id)
+    text = render_card(ctx, facts)
+    buttons = edit_buttons(ctx, facts.customer.id)
+    (ctx.edit if edit else ctx.reply)(text, buttons)
+
+
+def render_card(ctx: Context, facts: cards.Card) -> str:
+    """Compose the card text (HTML) in the sender's language and time zone."""
+    c = facts.customer
+    lines = [f"📇 <b>{html.escape(c.name)}</b> (#{c.id})"]
+    lines.append("📞 " + html.escape(c.phone or ctx.t(N_("no phone"))))
+    if facts.companies:
+        lines.append("🏢 " + html.escape(" / ".join(x.name for x in facts.companies)))
+    nature = classification_line(ctx, c)
+    if nature:
+        lines.append("🏷 " + nature)
+    if c.region:
+        lines.append("📍 " + route_text(ctx, c))
+    lines.append(
+        ctx.t(
+            N_("📊 {kind} · stage {stage} · grade {grade} · score {score}"),
+            kind=ctx.t(KIND_NAMES[c.kind]),
+            stage=stage_name(ctx, c.stage),
+            grade=c.grade or "–",
+            score=c.score,
+        )
+    )
+    lines.append(ctx.t(N_("👤 Owner: {owner}"), owner=facts.owner_name or ctx.t(N_("the pool"))))
+    telegram = N_("linked") if c.tg_user_id else N_("not linked yet")
+    lines.append(
+        ctx.t(
+            N_("✉️ Messages: {consent} · Telegram {telegram}"),
+            consent=ctx.t(CONSENT_NAMES[c.consent]),
+            telegram=ctx.t(telegram),
+        )
+    )
+    if facts.tags:
+        lines.append(ctx.t(N_("🔖 Tags: {tags}"), tags=", ".join(facts.tags)))
+    if c.notes:
+        lines.append(ctx.t(N_("🗒 Notes: {notes}"), notes=c.notes))
+    lines += _history(ctx, facts)
+    lines.append("")
+    lines.append(
+        ctx.t(
+            N_("🔗 Their own link (opens the bot linked to this card):\n{link}"),
+            link=ctx.deep_link(f"c_{c.join_token}"),
+        )
+    )
+    return "\n".join(lines)
+
+
+def edit_buttons(ctx: Context, customer_id: int) -> list[list[Button]]:
+    """Return the card's edit buttons, one per editable field."""
+    return [
+        [Button(ctx.t(label), f"ce:{customer_id}:{field}") for field, label in row]
+        for row in EDIT_BUTTONS
+    ]
+
+
+def classification_line(ctx: Context, customer: Customer) -> str:
+    """Return the ownership, business and location type as one escaped line, or ''."""
+    names = [
+        ctx.t(choices[value])
+        for column, choices in CHOICES.items()
+        if (value := getattr(customer, column)) in choices
+    ]
+    return html.escape(" · ".join(names))
+
+
+def route_text(ctx: Context, customer: Customer) -> str:
+    """Return the region and visiting order as escaped text."""
+    if customer.route_order is None:
+        return html.escape(customer.region or "")
+    return ctx.t(
+        N_("{region}, stop {order}"), region=customer.region or "", order=customer.route_order
+    )
+
+
+def stage_name(ctx: Context, key: str) -> str:
+    """Return the merchant's label of a stage, or its default name."""
+    assert ctx.workspace is not None  # noqa: S101 - member routers only
+    return leads.stage_label(ctx.workspace, key) or ctx.t(leads.DEFAULT_LABELS.get(key, key))
+
+
+def result_label(customer: Customer) -> str:
+    """Return a one-line button label for a search or route result."""
+    phone = f" · {customer.phone}" if customer.phone else ""
+    return f"{customer.name}{phone} #{customer.id}"[:60]
+
+
+def card_button(ctx: Context, customer_id: int) -> list[list[Button]]:
+    """Return a keyboard with one button that opens a card."""
+    return [[Button(ctx.t(N_("📇 Open card")), f"ct:{customer_id}")]]
+
+
+def _history(ctx: Context, facts: cards.Card) -> Sequence[str]:
+    lines: list[str] = []
+    if facts.follow_ups:
+        lines.append(ctx.t(N_("🗂 Last contacts:")))
+        for item in facts.follow_ups:
+            summary = item.summary if len(item.summary) <= SUMMARY_CHARS else item.summary[:79]
+            day = item.at.astimezone(ctx.tz).strftime("%Y-%m-%d")
+            lines.append(f"• {day} {html.escape(item.channel.value)} — {html.escape(summary)}")
+    else:
+        lines.append(ctx.t(N_("🗂 No contacts logged yet.")))
+    if facts.next_reminder is not None:
+        due = facts.next_reminder.due_at.astimezone(ctx.tz).strftime("%Y-%m-%d %H:%M")
+        lines.append(
+            ctx.t(
+                N_("⏰ Next reminder: {when} — {text}"),
+                when=due,
+                text=facts.next_reminder.text,
+            )
+        )
+    if facts.purchases:
+        last = facts.last_purchase_at
+        lines.append(
+            ctx.t(
+                N_("🛒 {count} purchases, {total} in all, last on {last}; {repeat} repurchases"),
+                count=facts.purchases,
+                total=format_money(facts.total_minor, facts.currency),
+                last=last.astimezone(ctx.tz).strftime("%Y-%m-%d") if last else "–",
+                repeat=facts.repurchases,
+            )
+        )
+    else:
+        lines.append(ctx.t(N_("🛒 No purchases yet.")))
+    return lines

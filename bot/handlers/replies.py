@@ -1,0 +1,45 @@
+"""Reply helpers shared by the feature handlers: ids from arguments, names, card buttons."""
+
+from __future__ import annotations
+
+import html
+
+from bot.crm.models import Customer, Member, UserPref
+from bot.errors import InvalidInput
+from bot.handlers.context import Context
+from bot.i18n import N_, Raw, translate
+from bot.messaging import Button
+
+
+def customer_id_arg(text: str, hint: str) -> int:
+    """Read a customer id (``12`` or ``#12``), or refuse with ``hint``."""
+    value = text.strip().lstrip("#")
+    if not value.isdigit() or len(value) > 12:
+        raise InvalidInput(hint)
+    return int(value)
+
+
+def who(customer: Customer) -> Raw:
+    """Return a customer's bold name and id, ready for a reply."""
+    return Raw(f"<b>{html.escape(customer.name)}</b> (#{customer.id})")
+
+
+def show_with_card(ctx: Context, text: str, customer: Customer, *, edit: bool = False) -> None:
+    """Reply (or edit) with a button that opens the customer's card."""
+    card = [[Button(ctx.t(N_("📇 Card")), f"ct:{customer.id}")]]
+    (ctx.edit if edit else ctx.reply)(text, card)
+
+
+def two_args(ctx: Context, hint: str) -> tuple[str, str]:
+    """Split the command's arguments into the first word and the rest."""
+    words = ctx.incoming.args.split(maxsplit=1)
+    if len(words) < 2:
+        raise InvalidInput(hint)
+    return words[0], words[1]
+
+
+async def notify_member(ctx: Context, to: Member, message: str, **params: object) -> None:
+    """Send a translated note to another member in their own language."""
+    pref = await ctx.session.get(UserPref, to.tg_user_id)
+    locale = pref.locale if pref else ctx.workspace.locale if ctx.workspace else "en"
+    ctx.send(to.chat_id, translate(locale, message, **params))

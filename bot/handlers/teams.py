@@ -1,0 +1,129 @@
+"""Teams and ownership: teams of staff, sharing and reassigning customers."""
+
+from __future__ import annotations
+
+import html
+
+from bot.crm import teams
+from bot.errors import InvalidInput
+from bot.handlers import pipeline
+from bot.handlers.context import Context
+from bot.handlers.replies import customer_id_arg, notify_member, show_with_card, two_args, who
+from bot.handlers.router import MANAGERS, Router
+from bot.i18n import N_
+from bot.messaging import Button
+
+admin_router = Router("teams.admin", MANAGERS)
+
+
+# Teams, sharing and reassigning
+
+
+@admin_router.command(
+    "team", help=N_("teams and members"), usage="[new <name> | add <team> <member>]"
+)
+async def cmd_team(ctx: Context) -> None:
+    """List members with ids, create a team or put a member into one."""
+    member, _ = ctx.staff()
+    words = ctx.incoming.args.split(maxsplit=2)
+    action = words[0].lower() if words else ""
+    if action == "new" and len(words) > 1:
+        team = await teams.create_team(ctx.session, actor=member, name=" ".join(words[1:]))
+        done = N_("✅ Team {team} created. Add people with /team add {team} Li.")
+        ctx.reply(ctx.t(done, team=team.name))
+    elif action == "add" and len(words) == 3:
+        team = await teams.find_team(ctx.session, actor=member, ref=words[1])
+        colleague = await teams.find_member(ctx.session, actor=member, ref=words[2])
+        await teams.add_to_team(ctx.session, actor=member, team=team, member=colleague)
+        done = N_("✅ {member} is now in team {team}.")
+        ctx.reply(ctx.t(done, member=colleague.display_name, team=team.name))
+    elif action:
+        raise InvalidInput(N_("Send /team, /team new North or /team add North Li."))
+    else:
+        lines = [ctx.t(N_("👥 <b>Team</b> (id · name · role · team)"))]
+        for colleague, team_name in await teams.list_members(ctx.session, actor=member):
+            lines.append(
+                f"{colleague.id} · {html.escape(colleague.display_name)} · "
+                f"{colleague.role.value} · {html.escape(team_name) or '—'}"
+            )
+        ctx.reply("\n".join(lines))
+
+
+@admin_router.command("share", help=N_("let a rep see a customer"), usage="<id> <member>")
+async def cmd_share(ctx: Context) -> None:
+    """Share a customer with a rep who does not own it."""
+    member, _ = ctx.staff()
+    hint = N_("Send it like this: /share 12 Li")
+    first, rest = two_args(ctx, hint)
+    colleague = await teams.find_member(ctx.session, actor=member, ref=rest)
+    customer = await teams.share_customer(
+        ctx.session, actor=member, customer_id=customer_id_arg(first, hint), member=colleague
+    )
+    done = N_("✅ {member} can now see {who}.")
+    show_with_card(ctx, ctx.t(done, member=colleague.display_name, who=who(customer)), customer)
+
+
+@admin_router.command(
+    "reassign", help=N_("move customers to another rep"), usage="<id|from member> <to member>"
+)
+async def cmd_reassign(ctx: Context) -> None:
+    """Move one customer (a number first) or all of a member's customers, after confirming."""
+    member, _ = ctx.staff()
+    hint = N_("Send /reassign 12 Chen for one customer, or /reassign Li Chen for all of Li's.")
+    first, rest = two_args(ctx, hint)
+    if first.lstrip("#").isdigit():
+        await pipeline.assign(ctx, customer_id_arg(first, hint), rest)
+        return
+    source = await teams.find_member(ctx.session, actor=member, ref=first, include_inactive=True)
+    target = await teams.find_member(ctx.session, actor=member, ref=rest)
+    if source.id == target.id:
+        raise InvalidInput(N_("Please pick two different colleagues."))
+    count = await teams.count_owned(ctx.session, actor=member, member=source)
+    if count == 0:
+        raise InvalidInput(
+            N_("{member} has no customers to move to someone else."), member=source.display_name
+        )
+    ctx.reply(
+        ctx.t(
+            N_("Move all {count} customers of {source} to {target}?"),
+            count=count,
+            source=source.display_name,
+            target=target.display_name,
+        ),
+        [
+            [
+                Button(ctx.t(N_("✅ Move {count}"), count=count), f"rs:{source.id}:{target.id}"),
+                Button(ctx.t(N_("Cancel")), "rs:x"),
+            ]
+        ],
+    )
+
+
+@admin_router.callback("rs")
+async def on_reassign(ctx: Context) -> None:
+    """Carry out a confirmed batch reassignment, or drop it."""
+    parts = (ctx.incoming.data or "").split(":")
+    ctx.answer()
+    if len(parts) != 3 or not (parts[1].isdigit() and parts[2].isdigit()):
+        ctx.edit(ctx.t(N_("OK, nothing was moved.")))
+        return
+    member, _ = ctx.staff()
+    source = await teams.find_member(
+        ctx.session, actor=member, ref=parts[1], include_inactive=True
+    )
+    target = await teams.find_member(ctx.session, actor=member, ref=parts[2])
+    moved = await teams.reassign_all(
+        ctx.session, actor=member, source=source, target=target, now=ctx.now()
+    )
+    ctx.edit(
+        ctx.t(
+            N_("✅ Moved {count} customers from {source} to {target}."),
+            count=moved,
+            source=source.display_name,
+            target=target.display_name,
+        )
+    )
+    if moved and target.id != member.id:
+        note = N_("📥 {member} moved {count} customers of {source} to you.")
+        names = {"member": member.display_name, "source": source.display_name}
+        await notify_member(ctx, target, note, count=moved, **names)

@@ -1,0 +1,162 @@
+"""Value of a customer: tags and scoring, grade thresholds, purchases."""
+
+from __future__ import annotations
+
+import html
+
+from bot.crm import purchases, tags
+from bot.crm.models import TagDimension
+from bot.errors import InvalidInput
+from bot.handlers import pipeline
+from bot.handlers.context import Context
+from bot.handlers.replies import customer_id_arg, show_with_card, who
+from bot.handlers.router import MANAGERS, MEMBERS, Router
+from bot.i18n import N_, Raw
+
+router = Router("values", MEMBERS)
+admin_router = Router("values.admin", MANAGERS)
+
+
+# Tags and scoring
+
+
+@router.command("tags", help=N_("the tags and their weights"))
+async def cmd_tags(ctx: Context) -> None:
+    """List the tags by dimension with weights, and the grade thresholds."""
+    member, workspace = ctx.staff()
+    defined = await tags.list_tags(ctx.session, actor=member)
+    lines = [ctx.t(N_("🏷 <b>Tags</b>"))]
+    for dimension in TagDimension:
+        names = [
+            f"{html.escape(t.name)} ({t.weight:+d})" for t in defined if t.dimension is dimension
+        ]
+        lines.append(f"<b>{dimension.value}</b>: {', '.join(names) or '—'}")
+    if not defined:
+        lines.append(ctx.t(N_("No tags yet. Admins add them with /tagdef vip interest 30.")))
+    lines.append(
+        ctx.t(N_("Grades: {grades}"), grades=tags.describe_grades(workspace.grade_thresholds))
+    )
+    ctx.reply("\n".join(lines))
+
+
+@router.command("tag", help=N_("tag a customer"), usage="<id> +tag -tag")
+async def cmd_tag(ctx: Context) -> None:
+    """Add (+name) and remove (-name) tags on a customer and show the new score and grade."""
+    member, _ = ctx.staff()
+    words = ctx.incoming.args.split()
+    customer_id = customer_id_arg(
+        words[0] if words else "", N_("Send it like this: /tag 12 +vip -cold")
+    )
+    add = [w for w in words[1:] if not w.startswith("-")]
+    remove = [w for w in words[1:] if w.startswith("-")]
+    result = await tags.change_tags(
+        ctx.session, actor=member, customer_id=customer_id, add=add, remove=remove
+    )
+    names = ", ".join(html.escape(t.name) for t in result.tags) or "—"
+    text = N_("🏷 {who}: {tags}\nScore <b>{score}</b> · grade <b>{grade}</b>")
+    grade = result.customer.grade or "—"
+    name, score = who(result.customer), result.customer.score
+    show_with_card(
+        ctx, ctx.t(text, who=name, tags=Raw(names), score=score, grade=grade), result.customer
+    )
+
+
+@admin_router.command(
+    "tagdef",
+    help=N_("define a tag, change its weight or delete it"),
+    usage="<name> <dimension> <weight>",
+)
+async def cmd_tagdef(ctx: Context) -> None:
+    """Create or change a tag, or delete it with ``/tagdef name delete``."""
+    member, _ = ctx.staff()
+    words = ctx.incoming.args.split()
+    if len(words) == 2 and words[1].lower() == "delete":
+        count = await tags.delete_tag(ctx.session, actor=member, name=words[0])
+        ctx.reply(ctx.t(N_("🗑 Tag deleted; {count} customers lost it."), count=count))
+        return
+    if len(words) != 3 or not words[2].lstrip("+-").isdigit():
+        raise InvalidInput(N_("Send it like this: /tagdef vip interest 30"))
+    dimension = tags.parse_dimension(words[1])
+    tag, created = await tags.define_tag(
+        ctx.session, actor=member, name=words[0], dimension=dimension, weight=int(words[2])
+    )
+    message = N_("✅ Tag {tag} added: {dimension}, weight {weight}.")
+    if not created:
+        message = N_("✅ Tag {tag} changed: {dimension}, weight {weight}. Scores updated.")
+    ctx.reply(ctx.t(message, tag=tag.name, dimension=dimension.value, weight=tag.weight))
+
+
+@admin_router.command("grades", help=N_("grade thresholds on the tag score"), usage="A=80 B=50")
+async def cmd_grades(ctx: Context) -> None:
+    """Show or set the grade thresholds; every customer is regraded."""
+    member, workspace = ctx.staff()
+    if ctx.incoming.args.strip():
+        thresholds = tags.parse_grades(ctx.incoming.args)
+        await tags.set_grades(
+            ctx.session, actor=member, workspace=workspace, thresholds=thresholds
+        )
+        done = N_("✅ Grades set: {grades}. Every customer is regraded.")
+        ctx.reply(ctx.t(done, grades=tags.describe_grades(thresholds)))
+        return
+    ctx.reply(
+        ctx.t(N_("Grades: {grades}"), grades=tags.describe_grades(workspace.grade_thresholds))
+    )
+
+
+# Purchases
+
+
+@router.command("buy", help=N_("record a purchase"), usage="<id> <amount> [note]")
+async def cmd_buy(ctx: Context) -> None:
+    """Record a purchase and show the customer's totals."""
+    member, workspace = ctx.staff()
+    words = ctx.incoming.args.split(maxsplit=2)
+    hint = N_("Send it like this: /buy 12 128.50 Longjing 250g")
+    if len(words) < 2:
+        raise InvalidInput(hint)
+    customer_id = customer_id_arg(words[0], hint)
+    amount = purchases.parse_amount(words[1])
+    done = await purchases.record_purchase(
+        ctx.session,
+        actor=member,
+        customer_id=customer_id,
+        amount_minor=amount,
+        note=words[2] if len(words) > 2 else None,
+        now=ctx.now(),
+    )
+    text = ctx.t(
+        N_("💰 {amount} recorded for {who}.\nPurchases: {count} · total {total}"),
+        amount=purchases.format_money(amount, workspace.currency),
+        who=who(done.customer),
+        count=done.count,
+        total=purchases.format_money(done.total_minor, workspace.currency),
+    )
+    if done.converted:
+        text += "\n" + ctx.t(pipeline.CONVERTED)
+    show_with_card(ctx, text, done.customer)
+
+
+@router.command("purchases", help=N_("a customer's purchase history"), usage="<id>")
+async def cmd_purchases(ctx: Context) -> None:
+    """List a customer's latest purchases with the total and repurchase count."""
+    member, _ = ctx.staff()
+    customer_id = customer_id_arg(ctx.incoming.args, N_("Send it like this: /purchases 12"))
+    history = await purchases.purchase_history(ctx.session, actor=member, customer_id=customer_id)
+    if not history.purchases:
+        ctx.reply(ctx.t(N_("{who} hasn't bought anything yet."), who=who(history.customer)))
+        return
+    lines = [ctx.t(N_("🧾 Purchases of {who}"), who=who(history.customer))]
+    for purchase in history.purchases:
+        day = purchase.at.astimezone(ctx.tz).strftime("%Y-%m-%d")
+        money = purchases.format_money(purchase.amount_minor, purchase.currency)
+        note = f" — {html.escape(purchase.note)}" if purchase.note else ""
+        lines.append(f"• {day} {money}{note}")
+    lines.append(
+        ctx.t(
+            N_("Total {total} in {count} purchases · repurchases: {repeat}"),
+            total=purchases.format_money(history.total_minor, history.currency),
+            count=history.count,
+            repeat=history.repurchases,
+        )
+    )
+    show_with_card(ctx, "\n".join(lines), history.customer)

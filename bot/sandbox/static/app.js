@@ -1,0 +1,866 @@
+/* The sandbox web chat: people talking to the bot through the emulator's control API.
+ *
+ * Every action goes through /_emulator/ exactly as a test or curl would: sending
+ * text (POST send), pressing inline buttons (POST callback), sending files
+ * (POST document) and reading a chat (GET chats/{id}/messages, long-polled).
+ * Bot HTML is rebuilt node by node from a whitelist; raw bot text never reaches
+ * innerHTML.
+ */
+"use strict";
+
+const API = "/_emulator";
+const LONG_POLL_SECONDS = 25;
+const BACKGROUND_POLL_MS = 1500;
+const USERS_REFRESH_EVERY = 4; // background ticks between user list refreshes
+
+const DEFAULT_PEOPLE = [
+  { id: 1001, label: "Owner", first_name: "Wang", role: "owner" },
+  { id: 1002, label: "Rep Li", first_name: "Li", role: "rep" },
+  { id: 1003, label: "Rep Chen", first_name: "Chen", role: "rep" },
+  { id: 2001, label: "Customer Zhao", first_name: "Zhao", role: "customer" },
+  { id: 2002, label: "Customer Sun", first_name: "Sun", role: "customer" },
+];
+
+// Telegram's HTML tags and what they become on the page.
+const TAGS = {
+  b: "b", strong: "b", i: "i", em: "i", u: "u", ins: "u", s: "s", strike: "s", del: "s",
+  code: "code", pre: "pre", a: "a", blockquote: "blockquote",
+};
+const DROPPED_TAGS = new Set(["script", "style", "template", "iframe", "object", "embed"]);
+const LINK_PROTOCOLS = new Set(["http:", "https:", "tg:"]);
+const TOKEN_PATTERN = /(https?:\/\/[^\s<>"']+)|((?<![\w/.:@<-])\/[A-Za-z0-9_]{1,32}(?:@\w+)?)(?![\w/])/g;
+
+const state = {
+  bot: { username: "", first_name: "Bot" },
+  people: new Map(),
+  panes: [],
+  focused: 0,
+  commands: [],
+  ticks: 0,
+};
+
+/* ---------- control API ---------- */
+
+async function api(path, options = {}) {
+  const response = await fetch(API + path, options);
+  const body = await response.json().catch(() => ({}));
+  if (!response.ok) {
+    const error = new Error(body.error || body.description || `HTTP ${response.status}`);
+    error.status = response.status;
+    throw error;
+  }
+  return body;
+}
+
+function postJson(path, body) {
+  return api(path, {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify(body),
+  });
+}
+
+/* ---------- people ---------- */
+
+function makePerson(fields) {
+  return {
+    id: fields.id,
+    label: fields.label,
+    first_name: fields.first_name,
+    role: fields.role || "other",
+    seq: 0,
+    messages: new Map(),
+    unread: 0,
+    loaded: false,
+  };
+}
+
+function labelFor(user) {
+  return [user.first_name, user.last_name].filter(Boolean).join(" ") || `User ${user.id}`;
+}
+
+async function ensureDefaultPeople() {
+  const { users } = await api("/users");
+  const known = new Map(users.map((user) => [user.id, user]));
+  for (const fields of DEFAULT_PEOPLE) {
+    const existing = known.get(fields.id);
+    if (!existing || existing.first_name === `User ${fields.id}`) {
+      await postJson("/users", { id: fields.id, first_name: fields.first_name });
+    }
+    state.people.set(fields.id, makePerson(fields));
+  }
+  addUnknownUsers(users);
+}
+
+function addUnknownUsers(users) {
+  let added = false;
+  for (const user of users) {
+    if (!state.people.has(user.id)) {
+      state.people.set(user.id, makePerson({ id: user.id, label: labelFor(user),
+        first_name: user.first_name }));
+      added = true;
+    }
+  }
+  if (added) renderPeople();
+}
+
+async function refreshUsers() {
+  const { users } = await api("/users");
+  addUnknownUsers(users);
+}
+
+function nextFreeId() {
+  let id = 3001;
+  while (state.people.has(id)) id += 1;
+  return id;
+}
+
+async function addPerson(event) {
+  event.preventDefault();
+  const name = document.getElementById("add-name").value.trim();
+  const rawId = document.getElementById("add-id").value.trim();
+  const id = rawId ? Number(rawId) : nextFreeId();
+  if (!name) return;
+  try {
+    await postJson("/users", { id, first_name: name });
+  } catch (error) {
+    showToast(`Could not add ${name}: ${error.message}`);
+    return;
+  }
+  if (!state.people.has(id)) {
+    state.people.set(id, makePerson({ id, label: name, first_name: name }));
+  }
+  event.target.reset();
+  renderPeople();
+  openPerson(id);
+}
+
+/* ---------- syncing chats ---------- */
+
+async function syncPerson(person, waitSeconds, signal) {
+  const query = `after=${person.seq}&wait=${waitSeconds}`;
+  const data = await api(`/chats/${person.id}/messages?${query}`, { signal });
+  applyMessages(person, data);
+}
+
+function applyMessages(person, data) {
+  const changed = [];
+  for (const message of data.messages) {
+    const previous = person.messages.get(message.message_id);
+    if (previous && previous.seq >= message.seq) continue;
+    const fresh = !previous && person.loaded; // history loaded on start counts as read
+    if (fresh && message.from_bot && !message.deleted && !isVisible(person)) {
+      person.unread += 1;
+    }
+    person.messages.set(message.message_id, message);
+    changed.push(message);
+  }
+  person.seq = Math.max(person.seq, data.seq);
+  person.loaded = true;
+  if (changed.length) {
+    for (const pane of state.panes) {
+      if (pane.person === person) updatePaneMessages(pane, changed);
+    }
+    renderPeople();
+  }
+}
+
+function isVisible(person) {
+  return state.panes.some((pane) => pane.person === person);
+}
+
+async function paneLoop(pane) {
+  while (pane.person) {
+    const person = pane.person;
+    const controller = new AbortController();
+    pane.controller = controller;
+    try {
+      await syncPerson(person, person.loaded ? LONG_POLL_SECONDS : 0, controller.signal);
+    } catch (error) {
+      if (error.name !== "AbortError") await sleep(1000);
+    }
+  }
+}
+
+/* Chats not on screen are checked briefly in turn, keeping few connections open. */
+async function syncBackground() {
+  state.ticks += 1;
+  if (state.ticks % USERS_REFRESH_EVERY === 0) await refreshUsers();
+  for (const person of state.people.values()) {
+    if (!isVisible(person)) await syncPerson(person, 0);
+  }
+}
+
+async function backgroundTick() {
+  try {
+    await syncBackground();
+  } catch (error) {
+    console.warn("background sync failed", error);
+  }
+  setTimeout(backgroundTick, BACKGROUND_POLL_MS);
+}
+
+function sleep(ms) {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+/* ---------- actions ---------- */
+
+async function sendText(person, text) {
+  try {
+    await postJson("/send", { user_id: person.id, text });
+  } catch (error) {
+    showToast(error.status === 409 ? `${person.label} has blocked the bot` : error.message);
+  }
+}
+
+async function pressButton(person, message, data) {
+  try {
+    const { callback_query_id: queryId } = await postJson("/callback", {
+      user_id: person.id, message_id: message.message_id, data,
+    });
+    showCallbackAnswer(queryId);
+  } catch (error) {
+    showToast(error.message);
+  }
+}
+
+async function showCallbackAnswer(queryId) {
+  for (let attempt = 0; attempt < 10; attempt += 1) {
+    await sleep(300);
+    const record = await api(`/callbacks/${encodeURIComponent(queryId)}`).catch(() => null);
+    if (record && record.answered) {
+      if (record.answer && record.answer.text) showToast(record.answer.text);
+      return;
+    }
+  }
+}
+
+async function sendFile(person, file) {
+  const form = new FormData();
+  form.append("user_id", String(person.id));
+  form.append("file", file, file.name);
+  try {
+    await api("/document", { method: "POST", body: form });
+  } catch (error) {
+    showToast(`Could not send ${file.name}: ${error.message}`);
+  }
+}
+
+/* A t.me (or tg://resolve) link to this bot with a start payload -> "/start <payload>". */
+function deepLinkCommand(href) {
+  let url;
+  try {
+    url = new URL(href);
+  } catch {
+    return null;
+  }
+  let username = null;
+  if (url.protocol === "https:" || url.protocol === "http:") {
+    if (!["t.me", "telegram.me", "www.t.me"].includes(url.hostname)) return null;
+    username = url.pathname.replace(/^\//, "").split("/")[0];
+  } else if (url.protocol === "tg:" && url.hostname === "resolve") {
+    username = url.searchParams.get("domain");
+  }
+  if (!username || username.toLowerCase() !== state.bot.username.toLowerCase()) return null;
+  const payload = url.searchParams.get("start");
+  return payload ? `/start ${payload}` : "/start";
+}
+
+/* ---------- rendering bot text ---------- */
+
+function renderHtml(html, person) {
+  const doc = new DOMParser().parseFromString(html, "text/html");
+  const fragment = document.createDocumentFragment();
+  for (const node of doc.body.childNodes) fragment.append(convertNode(node, person, false));
+  return fragment;
+}
+
+function convertNode(node, person, plain) {
+  if (node.nodeType === Node.TEXT_NODE) {
+    return plain ? document.createTextNode(node.data) : linkify(node.data, person);
+  }
+  const fragment = document.createDocumentFragment();
+  if (node.nodeType !== Node.ELEMENT_NODE) return fragment;
+  const tag = node.localName;
+  if (DROPPED_TAGS.has(tag)) return fragment;
+  const element = convertElement(node, person);
+  const target = element || fragment;
+  const childPlain = plain || ["a", "code", "pre"].includes(tag);
+  for (const child of node.childNodes) target.append(convertNode(child, person, childPlain));
+  if (element) fragment.append(element, ...openAsButton(element));
+  return fragment;
+}
+
+function convertElement(node, person) {
+  const tag = node.localName;
+  if (tag === "tg-spoiler" || (tag === "span" && node.classList.contains("tg-spoiler"))) {
+    return spoiler();
+  }
+  if (tag === "a") return safeLink(node.getAttribute("href"), person);
+  const mapped = TAGS[tag];
+  if (!mapped) return null; // unknown tags keep their text only
+  const element = document.createElement(mapped);
+  if (tag === "blockquote" && node.hasAttribute("expandable")) {
+    element.className = "expandable";
+  }
+  return element;
+}
+
+function spoiler() {
+  const element = document.createElement("span");
+  element.className = "spoiler";
+  element.title = "Spoiler: click to reveal";
+  element.addEventListener("click", () => element.classList.add("revealed"));
+  return element;
+}
+
+function safeLink(href, person) {
+  let url;
+  try {
+    url = new URL(href || "", "http://invalid.invalid/");
+  } catch {
+    return null;
+  }
+  if (!href || !LINK_PROTOCOLS.has(url.protocol) || url.hostname === "invalid.invalid") {
+    return null;
+  }
+  const link = document.createElement("a");
+  link.href = url.href;
+  link.target = "_blank";
+  link.rel = "noopener noreferrer";
+  const command = deepLinkCommand(url.href);
+  if (command) {
+    link.classList.add("deep-link");
+    link.dataset.command = command;
+    link.title = `Opens the bot as ${person.label}: ${command}`;
+    link.addEventListener("click", (event) => {
+      event.preventDefault();
+      sendText(person, command);
+    });
+  }
+  return link;
+}
+
+/* Next to a deep link: a button to open it as someone else (forwarding it to them). */
+function openAsButton(element) {
+  if (!element.classList || !element.classList.contains("deep-link")) return [];
+  const button = document.createElement("button");
+  button.type = "button";
+  button.className = "open-as";
+  button.textContent = "open as…";
+  button.title = "Open this link as another person";
+  button.addEventListener("click", (event) => {
+    event.stopPropagation();
+    showOpenAs(button, element.dataset.command);
+  });
+  return [" ", button];
+}
+
+function showOpenAs(anchor, command) {
+  const menu = document.getElementById("open-as");
+  const items = [...state.people.values()].map((person) => {
+    const item = document.createElement("li");
+    const button = document.createElement("button");
+    button.type = "button";
+    button.textContent = person.label;
+    button.addEventListener("click", () => {
+      hideOpenAs();
+      openPerson(person.id);
+      sendText(person, command);
+    });
+    item.append(button);
+    return item;
+  });
+  const title = document.createElement("li");
+  title.className = "muted";
+  title.textContent = `Open ${command.split(" ")[0]}… as`;
+  menu.replaceChildren(title, ...items);
+  const box = anchor.getBoundingClientRect();
+  menu.style.left = `${Math.min(box.left, window.innerWidth - 220)}px`;
+  menu.style.top = `${Math.min(box.bottom + 4, window.innerHeight - 280)}px`;
+  menu.hidden = false;
+}
+
+function hideOpenAs() {
+  document.getElementById("open-as").hidden = true;
+}
+
+/* Plain text with Telegram's automatic links: URLs and /commands. */
+function linkify(text, person) {
+  const fragment = document.createDocumentFragment();
+  let last = 0;
+  for (const match of text.matchAll(TOKEN_PATTERN)) {
+    let token = match[0];
+    if (match[1]) token = token.replace(/[.,;:!?)\]]+$/, "");
+    fragment.append(text.slice(last, match.index));
+    fragment.append(match[1] ? urlLink(token, person) : commandLink(token, person));
+    last = match.index + token.length;
+  }
+  fragment.append(text.slice(last));
+  return fragment;
+}
+
+function urlLink(token, person) {
+  const link = safeLink(token, person);
+  if (!link) return document.createTextNode(token);
+  link.textContent = token;
+  const fragment = document.createDocumentFragment();
+  fragment.append(link, ...openAsButton(link));
+  return fragment;
+}
+
+function commandLink(token, person) {
+  const link = document.createElement("a");
+  link.href = "#";
+  link.className = "command";
+  link.textContent = token;
+  link.addEventListener("click", (event) => {
+    event.preventDefault();
+    sendText(person, token.replace(/@\w+$/, ""));
+  });
+  return link;
+}
+
+/* ---------- rendering messages ---------- */
+
+function renderMessage(person, message) {
+  const row = document.createElement("div");
+  row.className = `message ${message.from_bot ? "bot" : "user"}`;
+  row.dataset.messageId = String(message.message_id);
+  const bubble = document.createElement("div");
+  bubble.className = "bubble";
+  const media = renderMedia(message);
+  if (media) bubble.append(media);
+  const body = renderBody(person, message);
+  if (body) bubble.append(body);
+  bubble.append(renderMeta(message));
+  row.append(bubble);
+  const keyboard = renderKeyboard(person, message);
+  if (keyboard) row.append(keyboard);
+  return row;
+}
+
+function renderBody(person, message) {
+  if (!message.text && !message.html) return null;
+  const body = document.createElement("div");
+  body.className = "text";
+  if (message.html !== null && message.html !== undefined) {
+    body.append(renderHtml(message.html, person));
+  } else {
+    body.append(message.from_bot ? linkify(message.text, person) : message.text);
+  }
+  return body;
+}
+
+function renderMedia(message) {
+  if (message.photo && message.photo.length) return renderPhoto(message.photo);
+  if (message.document) return renderDocument(message.document);
+  if (message.sticker) return textBlock("sticker", message.sticker.emoji || "🖼");
+  if (message.location) {
+    const { latitude, longitude } = message.location;
+    return textBlock("location", `📍 ${latitude.toFixed(5)}, ${longitude.toFixed(5)}`);
+  }
+  return null;
+}
+
+function renderPhoto(sizes) {
+  const largest = sizes[sizes.length - 1];
+  const link = document.createElement("a");
+  link.href = largest.url;
+  link.target = "_blank";
+  link.rel = "noopener";
+  const image = document.createElement("img");
+  image.className = "photo";
+  image.src = largest.url;
+  image.alt = "photo";
+  image.addEventListener("load", () => scrollAllToBottom());
+  link.append(image);
+  return link;
+}
+
+function renderDocument(documentInfo) {
+  const link = document.createElement("a");
+  link.className = "document";
+  link.href = documentInfo.url;
+  link.download = documentInfo.file_name || "file";
+  const icon = document.createElement("span");
+  icon.className = "document-icon";
+  icon.textContent = "⬇";
+  const name = document.createElement("span");
+  name.className = "document-name";
+  name.textContent = documentInfo.file_name || "file";
+  const size = document.createElement("span");
+  size.className = "document-size muted";
+  size.textContent = formatSize(documentInfo.file_size);
+  link.append(icon, name, size);
+  return link;
+}
+
+function textBlock(className, text) {
+  const element = document.createElement("div");
+  element.className = className;
+  element.textContent = text;
+  return element;
+}
+
+function formatSize(bytes) {
+  if (!bytes && bytes !== 0) return "";
+  if (bytes < 1024) return `${bytes} B`;
+  if (bytes < 1024 * 1024) return `${(bytes / 1024).toFixed(1)} KB`;
+  return `${(bytes / 1024 / 1024).toFixed(1)} MB`;
+}
+
+function renderMeta(message) {
+  const meta = document.createElement("span");
+  meta.className = "meta";
+  const time = new Date((message.edit_date || message.date) * 1000);
+  const clock = time.toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" });
+  meta.textContent = message.edited ? `edited ${clock}` : clock;
+  return meta;
+}
+
+function renderKeyboard(person, message) {
+  const markup = message.reply_markup;
+  if (!markup || !Array.isArray(markup.inline_keyboard)) return null;
+  const keyboard = document.createElement("div");
+  keyboard.className = "keyboard";
+  for (const row of markup.inline_keyboard) {
+    const line = document.createElement("div");
+    line.className = "kb-row";
+    for (const button of row) line.append(renderButton(person, message, button));
+    keyboard.append(line);
+  }
+  return keyboard;
+}
+
+function renderButton(person, message, button) {
+  const element = document.createElement("button");
+  element.type = "button";
+  element.className = "kb-button";
+  element.textContent = button.text;
+  if (button.callback_data !== undefined) {
+    element.addEventListener("click", () => pressButton(person, message, button.callback_data));
+  } else if (button.url) {
+    element.classList.add("kb-url");
+    element.addEventListener("click", () => openButtonUrl(person, button.url));
+  } else {
+    element.disabled = true;
+    element.title = "Not available in the sandbox";
+  }
+  return element;
+}
+
+function openButtonUrl(person, href) {
+  const command = deepLinkCommand(href);
+  if (command) {
+    sendText(person, command);
+  } else if (safeLink(href, person)) {
+    window.open(href, "_blank", "noopener");
+  }
+}
+
+/* ---------- panes ---------- */
+
+function createPane(person) {
+  const element = document.getElementById("pane-template").content.firstElementChild
+    .cloneNode(true);
+  const pane = {
+    element,
+    person,
+    controller: null,
+    list: element.querySelector(".messages"),
+    hint: element.querySelector(".empty-hint"),
+    input: element.querySelector(".text-input"),
+    menu: element.querySelector(".command-menu"),
+  };
+  wirePane(pane);
+  document.getElementById("panes").append(element);
+  state.panes.push(pane);
+  showPerson(pane, person);
+  paneLoop(pane);
+  return pane;
+}
+
+function wirePane(pane) {
+  const { element } = pane;
+  element.addEventListener("focusin", () => focusPane(pane));
+  element.addEventListener("pointerdown", () => focusPane(pane));
+  element.querySelector(".back").addEventListener("click", () => {
+    document.body.classList.remove("chat-open");
+  });
+  element.querySelector(".composer").addEventListener("submit", (event) => {
+    event.preventDefault();
+    const text = pane.input.value.trim();
+    if (!text) return;
+    pane.input.value = "";
+    hideMenu(pane);
+    sendText(pane.person, text);
+  });
+  element.querySelector(".file-input").addEventListener("change", (event) => {
+    const [file] = event.target.files;
+    if (file) sendFile(pane.person, file);
+    event.target.value = "";
+  });
+  element.querySelector(".menu-button").addEventListener("click", () => toggleMenu(pane));
+}
+
+function focusPane(pane) {
+  const index = state.panes.indexOf(pane);
+  if (index < 0 || index === state.focused) return;
+  state.focused = index;
+  markFocused();
+}
+
+function markFocused() {
+  state.panes.forEach((pane, index) => {
+    pane.element.classList.toggle("focused", index === state.focused);
+  });
+  renderPeople();
+}
+
+function showPerson(pane, person) {
+  pane.person = person;
+  person.unread = 0;
+  pane.element.dataset.userId = String(person.id);
+  pane.element.querySelector(".pane-bot").textContent = state.bot.first_name;
+  pane.element.querySelector(".bot-avatar").textContent = state.bot.first_name.slice(0, 1);
+  pane.element.querySelector(".pane-persona").textContent =
+    `you are ${person.label} (${person.id}) · @${state.bot.username}`;
+  pane.input.placeholder = `Message as ${person.label}`;
+  pane.list.replaceChildren();
+  const messages = [...person.messages.values()].sort((a, b) => a.message_id - b.message_id);
+  for (const message of messages) {
+    if (!message.deleted) pane.list.append(renderMessage(person, message));
+  }
+  updateHint(pane);
+  hideMenu(pane);
+  scrollToBottom(pane);
+  if (pane.controller) pane.controller.abort();
+  renderPeople();
+}
+
+function updatePaneMessages(pane, changed) {
+  let appended = false;
+  for (const message of changed) {
+    const existing = pane.list.querySelector(`[data-message-id="${message.message_id}"]`);
+    if (message.deleted) {
+      if (existing) existing.remove();
+    } else if (existing) {
+      existing.replaceWith(renderMessage(pane.person, message));
+    } else {
+      insertInOrder(pane.list, renderMessage(pane.person, message), message.message_id);
+      appended = true;
+    }
+  }
+  updateHint(pane);
+  if (appended) scrollToBottom(pane);
+}
+
+function insertInOrder(list, row, messageId) {
+  for (const child of list.children) {
+    if (Number(child.dataset.messageId) > messageId) {
+      list.insertBefore(row, child);
+      return;
+    }
+  }
+  list.append(row);
+}
+
+function updateHint(pane) {
+  const empty = pane.list.children.length === 0;
+  pane.hint.hidden = !empty;
+  if (!empty) return;
+  pane.hint.textContent = pane.person.role === "owner"
+    ? "No messages yet. Type the owner invite printed in the terminal, e.g. /start inv_…"
+    : "No messages yet. Send /start, or type an invite or join link's /start payload.";
+}
+
+function scrollToBottom(pane) {
+  pane.list.scrollTop = pane.list.scrollHeight;
+}
+
+function scrollAllToBottom() {
+  state.panes.forEach(scrollToBottom);
+}
+
+function openPerson(id) {
+  const person = state.people.get(id);
+  if (!person) return;
+  const pane = state.panes[state.focused] || state.panes[0];
+  if (pane.person !== person) showPerson(pane, person);
+  document.body.classList.add("chat-open");
+  scrollToBottom(pane);
+  history.replaceState(null, "", `#${id}`);
+  pane.input.focus({ preventScroll: true });
+}
+
+function toggleSplit() {
+  const button = document.getElementById("split-toggle");
+  if (state.panes.length > 1) {
+    const pane = state.panes.pop();
+    if (pane.controller) pane.controller.abort();
+    pane.person = null;
+    pane.element.remove();
+    state.focused = 0;
+    button.setAttribute("aria-pressed", "false");
+  } else {
+    const shown = state.panes[0].person;
+    const other = [...state.people.values()].find((person) => person !== shown);
+    createPane(other || shown);
+    state.focused = 1;
+    button.setAttribute("aria-pressed", "true");
+  }
+  document.body.classList.toggle("split", state.panes.length > 1);
+  markFocused();
+}
+
+/* ---------- command menu ---------- */
+
+function commandsFor(person) {
+  const chatList = state.commands.find((entry) => entry.scope.type === "chat"
+    && Number(entry.scope.chat_id) === person.id && !entry.language_code);
+  const defaultList = state.commands.find((entry) => entry.scope.type === "default"
+    && !entry.language_code);
+  return (chatList || defaultList || { commands: [] }).commands;
+}
+
+async function toggleMenu(pane) {
+  if (!pane.menu.hidden) {
+    hideMenu(pane);
+    return;
+  }
+  try {
+    state.commands = (await api("/commands")).commands;
+  } catch (error) {
+    showToast(error.message);
+    return;
+  }
+  pane.menu.replaceChildren(...commandsFor(pane.person).map((item) => menuItem(pane, item)));
+  if (!pane.menu.children.length) pane.menu.append(textBlock("muted", "No commands set"));
+  pane.menu.hidden = false;
+}
+
+function menuItem(pane, item) {
+  const entry = document.createElement("li");
+  const button = document.createElement("button");
+  button.type = "button";
+  const name = document.createElement("strong");
+  name.textContent = `/${item.command}`;
+  const description = document.createElement("span");
+  description.className = "muted";
+  description.textContent = item.description;
+  button.append(name, description);
+  button.addEventListener("click", () => {
+    hideMenu(pane);
+    sendText(pane.person, `/${item.command}`);
+  });
+  entry.append(button);
+  return entry;
+}
+
+function hideMenu(pane) {
+  pane.menu.hidden = true;
+}
+
+/* ---------- sidebar ---------- */
+
+function renderPeople() {
+  const list = document.getElementById("people");
+  const focusedPerson = state.panes[state.focused] && state.panes[state.focused].person;
+  list.replaceChildren(...[...state.people.values()].map((person) => {
+    return personItem(person, person === focusedPerson);
+  }));
+  const unread = [...state.people.values()].reduce((sum, person) => sum + person.unread, 0);
+  document.title = unread ? `(${unread}) SCRM sandbox chat` : "SCRM sandbox chat";
+}
+
+function personItem(person, selected) {
+  const item = document.createElement("li");
+  item.className = `person role-${person.role}`;
+  item.dataset.userId = String(person.id);
+  item.setAttribute("role", "option");
+  item.setAttribute("aria-selected", String(selected));
+  item.tabIndex = 0;
+  const avatar = document.createElement("div");
+  avatar.className = "avatar";
+  avatar.textContent = (person.first_name || person.label || "?").slice(0, 1).toUpperCase();
+  const text = document.createElement("div");
+  text.className = "person-text";
+  const name = document.createElement("div");
+  name.className = "person-name";
+  name.textContent = person.label;
+  const preview = document.createElement("div");
+  preview.className = "person-preview muted";
+  preview.textContent = lastPreview(person);
+  text.append(name, preview);
+  item.append(avatar, text);
+  if (person.unread) {
+    const badge = document.createElement("span");
+    badge.className = "badge";
+    badge.textContent = String(person.unread);
+    item.append(badge);
+  }
+  item.addEventListener("click", () => openPerson(person.id));
+  item.addEventListener("keydown", (event) => {
+    if (event.key === "Enter" || event.key === " ") openPerson(person.id);
+  });
+  return item;
+}
+
+function lastPreview(person) {
+  let last = null;
+  for (const message of person.messages.values()) {
+    if (!message.deleted && (!last || message.message_id > last.message_id)) last = message;
+  }
+  if (!last) return `id ${person.id}`;
+  let text = last.text || (last.document ? `📄 ${last.document.file_name}` : "")
+    || (last.photo ? "🖼 Photo" : "") || last.kind;
+  text = text.split("\n")[0];
+  return last.from_bot ? text : `You: ${text}`;
+}
+
+/* ---------- toast ---------- */
+
+let toastTimer = null;
+
+function showToast(text) {
+  const toast = document.getElementById("toast");
+  toast.textContent = text;
+  toast.hidden = false;
+  clearTimeout(toastTimer);
+  toastTimer = setTimeout(() => { toast.hidden = true; }, 2500);
+}
+
+/* ---------- start ---------- */
+
+async function start() {
+  const info = await api("/state");
+  state.bot = info.bot;
+  document.getElementById("bot-name").textContent =
+    `${info.bot.first_name} · @${info.bot.username}`;
+  await ensureDefaultPeople();
+  const wanted = Number(location.hash.slice(1));
+  const first = state.people.get(wanted) || state.people.get(DEFAULT_PEOPLE[0].id);
+  createPane(first);
+  markFocused();
+  if (state.people.has(wanted)) document.body.classList.add("chat-open");
+  document.getElementById("add-person").addEventListener("submit", addPerson);
+  document.getElementById("split-toggle").addEventListener("click", toggleSplit);
+  document.getElementById("add-id").placeholder = `Telegram user id (${nextFreeId()})`;
+  window.addEventListener("resize", scrollAllToBottom);
+  document.addEventListener("click", (event) => {
+    if (!event.target.closest("#open-as")) hideOpenAs();
+  });
+  document.addEventListener("keydown", (event) => {
+    if (event.key === "Escape") hideOpenAs();
+  });
+  await syncBackground();
+  document.body.dataset.ready = "true";
+  setTimeout(backgroundTick, BACKGROUND_POLL_MS);
+}
+
+start().catch((error) => {
+  showToast(`Cannot reach the emulator: ${error.message}`);
+  console.error(error);
+});
