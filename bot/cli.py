@@ -51,8 +51,14 @@ def main(ctx: click.Context, config_path: Path) -> None:
 
 
 @main.command()
+@click.option(
+    "--demo/--no-demo",
+    default=True,
+    show_default=True,
+    help="Sandbox only: seed a demo shop with a team and 50 customers on first start.",
+)
 @click.pass_obj
-def run(settings: Settings) -> None:
+def run(settings: Settings, demo: bool) -> None:
     """Run the bot; without a token, start the local sandbox instead."""
     if settings.sandbox_mode:
         from bot.sandbox.launcher import run_sandbox
@@ -61,7 +67,7 @@ def run(settings: Settings) -> None:
             "No Telegram token configured (set SCRM_TELEGRAM__TOKEN to use Telegram).\n"
             "Starting the local sandbox: a Bot API emulator on this machine plus the bot."
         )
-        _run_until_signal(lambda stop: run_sandbox(settings, stop))
+        _run_until_signal(lambda stop: run_sandbox(settings, stop, demo=demo))
         return
     from bot.app import serve
 

@@ -23,6 +23,7 @@ from sqlalchemy import select, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.crm import audit
+from bot.crm.classification import CHOICES
 from bot.crm.export import COLUMNS, FORMULA_STARTS
 from bot.crm.guards import require_role
 from bot.crm.leads import STAGES
@@ -51,9 +52,10 @@ MAX_COMPANY = 200
 MAX_REGION = 64
 MAX_TAG = 40
 # The classification keys of F2; no other module defines them yet.
-OWNERSHIPS = ("state", "collective", "private", "joint_stock", "jv")
-BUSINESS_TYPES = ("wholesaler", "retailer", "agent", "franchise", "chain", "specialty_store")
-LOCATION_TYPES = ("business_district", "transport_hub", "residential", "other")
+# The same keys the /add dialog and the card use.
+OWNERSHIPS = tuple(CHOICES["ownership"])
+BUSINESS_TYPES = tuple(CHOICES["business_type"])
+LOCATION_TYPES = tuple(CHOICES["location_type"])
 # Columns the bot sets itself: read for duplicate checks (id) or ignored on import.
 NOT_IMPORTED = ("id", "owner", "consent", "created", "last_contact")
 ALIASES = {

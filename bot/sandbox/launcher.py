@@ -15,14 +15,19 @@ from bot.config import Settings
 from bot.crm import invites, migrate, workspaces
 from bot.crm.models import Member, Role, Workspace, utcnow
 from bot.crm.store import create_engine, create_sessionmaker, unit_of_work
+from bot.sandbox.demo import seed_demo
 from bot.sandbox.server import EmulatorConfig
 
 DEMO_NAME = "Demo Tea House"
 LISTENING = re.compile(rb"listening on (http://\S+)")
 
 
-async def run_sandbox(settings: Settings, stop: asyncio.Event) -> None:
-    """Run the emulator and the bot against it until ``stop`` is set."""
+async def run_sandbox(settings: Settings, stop: asyncio.Event, *, demo: bool = True) -> None:
+    """Run the emulator and the bot against it until ``stop`` is set.
+
+    With ``demo`` an empty database first gets the demo shop (team, customers,
+    purchases, follow-ups); without it, an empty shop and an owner invite.
+    """
     config = EmulatorConfig(bot_username=settings.sandbox.bot_username)
     proc = await asyncio.create_subprocess_exec(
         sys.executable,
@@ -48,7 +53,7 @@ async def run_sandbox(settings: Settings, stop: asyncio.Event) -> None:
                 )
             }
         )
-        owner_link = await _seed(local)
+        owner_link = await _seed(local, demo=demo)
         _print_help(url, config.bot_username, owner_link)
         await serve(local, token=config.token, stop=stop)
     finally:
@@ -67,14 +72,16 @@ async def _emulator_url(proc: asyncio.subprocess.Process) -> str:
     raise RuntimeError(msg)
 
 
-async def _seed(settings: Settings) -> str | None:
-    """Create the demo workspace on first run; return an owner invite link while it has none."""
+async def _seed(settings: Settings, *, demo: bool) -> str | None:
+    """Create the shop on first run; return an owner invite payload while it has no owner."""
     url = settings.database.url
     await migrate.upgrade_async(url)
     engine = create_engine(url)
     try:
         async with unit_of_work(create_sessionmaker(engine)) as session:
             workspace = await session.scalar(select(Workspace).order_by(Workspace.id).limit(1))
+            if workspace is None and demo:
+                workspace = (await seed_demo(session, now=utcnow())).workspace
             if workspace is None:
                 workspace = await workspaces.create_workspace(
                     session, name=DEMO_NAME, timezone="Asia/Shanghai", locale="en", region="CN"
@@ -100,9 +107,14 @@ async def _seed(settings: Settings) -> str | None:
 
 
 def _print_help(url: str, username: str, owner_payload: str | None) -> None:
+    who = (
+        "the owner starts with the invite below."
+        if owner_payload
+        else "Owner Wang, reps Li and Chen, customers Zhao and Sun are ready; try /help or /today."
+    )
     lines = [
         f"Open the web chat: {url}/",
-        "  Be the owner, a rep or a customer there; the owner starts with the invite below.",
+        f"  Be the owner, a rep or a customer there; {who}",
         f"Bot API emulator: {url}  (control API under {url}/_emulator/)",
         "Talk to the bot as a Telegram user with id 1001:",
     ]

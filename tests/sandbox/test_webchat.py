@@ -146,7 +146,7 @@ def sandbox(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningSandbox
         }
     )
     proc = subprocess.Popen(
-        [sys.executable, "-m", "bot", "run"],
+        [sys.executable, "-m", "bot", "run", "--no-demo"],
         cwd=workdir,
         env=env,
         stdout=subprocess.PIPE,
