@@ -9,7 +9,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.crm import audit, invites
-from bot.crm.models import Member, Workspace
+from bot.crm.models import Member, UserPref, Workspace
 from bot.errors import Conflict
 from bot.i18n import N_
 
@@ -105,3 +105,12 @@ async def update_profile(
         details={"fields": ["display_name", "phone"]},
     )
     return actor
+
+
+async def locale_of(session: AsyncSession, *, tg_user_id: int, workspace_id: int) -> str:
+    """Return the language to write to a member in: their own choice, else their shop's."""
+    pref = await session.get(UserPref, tg_user_id)
+    if pref is not None:
+        return pref.locale
+    workspace = await session.get(Workspace, workspace_id)
+    return workspace.locale if workspace else "en"

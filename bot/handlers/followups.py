@@ -27,8 +27,8 @@ from bot.conversations.log_followup import (
     pick,
     press,
 )
-from bot.crm import followups, reminders
-from bot.crm.models import Member, UserPref, Workspace
+from bot.crm import followups, members, reminders
+from bot.crm.models import Member, Workspace
 from bot.crm.scope import get_visible
 from bot.crm.store import unit_of_work
 from bot.crm.when import Ambiguous, parse_leading_when
@@ -241,8 +241,9 @@ async def send_digests(
     async with unit_of_work(sessions) as session:
         for member in await followups.claim_digests(session, now=now):
             workspace = await session.get(Workspace, member.workspace_id)
-            pref = await session.get(UserPref, member.tg_user_id)
-            locale = pref.locale if pref else workspace.locale if workspace else "en"
+            locale = await members.locale_of(
+                session, tg_user_id=member.tg_user_id, workspace_id=member.workspace_id
+            )
             t = partial(translate, locale)
             day = await followups.today(session, actor=member, now=now)
             body, buttons = render_today(

@@ -7,8 +7,8 @@ import logging
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bot.crm import leads, teams
-from bot.crm.models import Customer, UserPref, Workspace
+from bot.crm import leads, members, teams
+from bot.crm.models import Customer
 from bot.crm.scope import get_visible
 from bot.crm.store import unit_of_work
 from bot.errors import DeliveryError, InvalidInput
@@ -229,9 +229,9 @@ async def return_stale_leads_job(
         returned = await leads.return_stale_leads(session, now=clock())
         notes = []
         for lead in returned:
-            pref = await session.get(UserPref, lead.tg_user_id)
-            workspace = await session.get(Workspace, lead.workspace_id)
-            locale = pref.locale if pref else workspace.locale if workspace else "en"
+            locale = await members.locale_of(
+                session, tg_user_id=lead.tg_user_id, workspace_id=lead.workspace_id
+            )
             notes.append((lead.chat_id, returned_lead_text(locale, lead)))
     # Sent after the commit: a rep is never told about a return that did not happen.
     for chat_id, text in notes:

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import html
 
-from bot.crm.models import Customer, Member, UserPref
+from bot.crm import members
+from bot.crm.models import Customer, Member
 from bot.errors import InvalidInput
 from bot.handlers.context import Context
 from bot.i18n import N_, Raw, translate
@@ -40,6 +41,7 @@ def two_args(ctx: Context, hint: str) -> tuple[str, str]:
 
 async def notify_member(ctx: Context, to: Member, message: str, **params: object) -> None:
     """Send a translated note to another member in their own language."""
-    pref = await ctx.session.get(UserPref, to.tg_user_id)
-    locale = pref.locale if pref else ctx.workspace.locale if ctx.workspace else "en"
+    locale = await members.locale_of(
+        ctx.session, tg_user_id=to.tg_user_id, workspace_id=to.workspace_id
+    )
     ctx.send(to.chat_id, translate(locale, message, **params))
