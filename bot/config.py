@@ -8,7 +8,15 @@ from pathlib import Path
 from typing import Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    SecretStr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from bot.errors import ConfigError
 
@@ -97,6 +105,36 @@ class SchedulerSettings(_Section):
     tick_seconds: float = Field(default=2.0, gt=0, le=60)
 
 
+class DeliverySettings(_Section):
+    """How fast and how carefully the campaign engine sends."""
+
+    # Telegram allows about 30 messages/s per bot; paid broadcasts up to 1000/s.
+    rate_per_second: float = Field(default=30, gt=0, le=1000)
+    paid_broadcast: bool = False
+    # Messages in flight at once; also the most a crash can leave "unknown".
+    concurrency: int = Field(default=16, ge=1, le=256)
+    per_chat_interval_seconds: float = Field(default=1.0, ge=0, le=60)
+    max_attempts: int = Field(default=5, ge=1, le=20)
+    # A run pauses itself and tells its admins after this many errors in a row.
+    pause_after_errors: int = Field(default=50, ge=1)
+    batch_size: int = Field(default=500, ge=10, le=10_000)
+
+    @model_validator(mode="after")
+    def _paid_rate(self) -> DeliverySettings:
+        if self.rate_per_second > 30 and not self.paid_broadcast:
+            msg = "above 30 needs delivery.paid_broadcast = true (SCRM_DELIVERY__PAID_BROADCAST)"
+            raise ValueError(msg)
+        return self
+
+
+class CampaignSettings(_Section):
+    """How scheduled campaigns behave around downtime."""
+
+    # A weekly or daily occurrence missed by up to this many hours still runs once
+    # when the bot is back; one missed by longer is skipped and reported.
+    misfire_grace_hours: float = Field(default=6, ge=0, le=72)
+
+
 class SandboxSettings(_Section):
     """The local Bot API emulator started when no token is configured."""
 
@@ -120,6 +158,8 @@ class Settings(_Section):
     i18n: I18nSettings = I18nSettings()
     bot: BotSettings = BotSettings()
     scheduler: SchedulerSettings = SchedulerSettings()
+    delivery: DeliverySettings = DeliverySettings()
+    campaigns: CampaignSettings = CampaignSettings()
     sandbox: SandboxSettings = SandboxSettings()
     logging: LoggingSettings = LoggingSettings()
 

@@ -1,6 +1,17 @@
 """Database models: every tenant table carries ``workspace_id``; timestamps are UTC."""
 
 from bot.crm.models.base import Base, UtcDateTime, WorkspaceMixin, enum_column, utcnow
+from bot.crm.models.campaigns import (
+    Campaign,
+    CampaignKind,
+    CampaignRun,
+    CampaignStatus,
+    MessageTemplate,
+    OutboxMessage,
+    OutboxStatus,
+    RunStatus,
+    TemplateVersion,
+)
 from bot.crm.models.core import (
     AuditLog,
     Company,
@@ -32,6 +43,10 @@ from bot.crm.models.sales import (
 __all__ = [
     "AuditLog",
     "Base",
+    "Campaign",
+    "CampaignKind",
+    "CampaignRun",
+    "CampaignStatus",
     "Channel",
     "Company",
     "Consent",
@@ -45,13 +60,18 @@ __all__ = [
     "FollowUp",
     "Invite",
     "Member",
+    "MessageTemplate",
+    "OutboxMessage",
+    "OutboxStatus",
     "ProcessedUpdate",
     "Purchase",
     "Reminder",
     "Role",
+    "RunStatus",
     "Tag",
     "TagDimension",
     "Team",
+    "TemplateVersion",
     "UserPref",
     "UtcDateTime",
     "Workspace",

@@ -72,6 +72,12 @@ class Workspace(Base):
     grade_thresholds: Mapped[dict[str, Any]] = mapped_column(default=lambda: {"A": 80, "B": 50})
     # The merchant's own names for the fixed pipeline stages (key -> label).
     stage_labels: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    # Campaign messages wait outside quiet hours (local "HH:MM", may wrap midnight) and a
+    # customer gets at most ``campaign_cap_messages`` of them in ``campaign_cap_days``.
+    quiet_start: Mapped[str] = mapped_column(String(5), default="21:00")
+    quiet_end: Mapped[str] = mapped_column(String(5), default="09:00")
+    campaign_cap_messages: Mapped[int] = mapped_column(Integer, default=2)
+    campaign_cap_days: Mapped[int] = mapped_column(Integer, default=7)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
@@ -157,6 +163,8 @@ class Customer(WorkspaceMixin, Base):
     tg_user_id: Mapped[int | None] = mapped_column(BigInteger)
     chat_id: Mapped[int | None] = mapped_column(BigInteger)
     locale: Mapped[str | None] = mapped_column(String(16))
+    # The customer's own IANA zone when known; quiet hours fall back to the workspace's.
+    timezone: Mapped[str | None] = mapped_column(String(64))
     kind: Mapped[CustomerKind] = mapped_column(
         enum_column(CustomerKind), default=CustomerKind.LEAD
     )

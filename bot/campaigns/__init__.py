@@ -1,0 +1,1 @@
+"""Campaigns: versioned templates, audiences, schedules and the delivery engine."""
