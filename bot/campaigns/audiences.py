@@ -20,7 +20,7 @@ FILTER_KEYS = ("grades", "tags", "stages", "owner_member_id", "region")
 
 def recipients(
     workspace_id: int, audience: Mapping[str, Any], *, birthday: date | None = None
-) -> Select[tuple[int]]:
+) -> Select[int]:
     """Return a query of the ids of the customers an audience reaches, by ascending id.
 
     ``audience`` may hold ``grades``, ``tags`` (names), ``stages`` (lists; a customer
@@ -61,7 +61,7 @@ def recipients(
     return query
 
 
-def count(workspace_id: int, audience: Mapping[str, Any]) -> Select[tuple[int]]:
+def count(workspace_id: int, audience: Mapping[str, Any]) -> Select[int]:
     """Return a query counting the customers ``recipients`` would reach today."""
     inner = recipients(workspace_id, audience).order_by(None).subquery()
     return select(func.count()).select_from(inner)
