@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from bot.handlers import (
     admin,
+    campaigns,
     common,
     contacts,
     customer,
@@ -12,6 +13,7 @@ from bot.handlers import (
     pipeline,
     staff,
     teams,
+    templates,
     transfer,
     values,
 )
@@ -32,6 +34,8 @@ ROUTERS: tuple[Router, ...] = (
     pipeline.admin_router,
     values.admin_router,
     teams.admin_router,
+    templates.router,
+    campaigns.router,
     owner.router,
 )
 
