@@ -32,7 +32,9 @@ class CountingMessenger:
     def __init__(self) -> None:
         self.sent = 0
 
-    async def send_text(self, chat_id: int, text: str, buttons: Keyboard = ()) -> SentMessage:
+    async def send_text(
+        self, chat_id: int, text: str, buttons: Keyboard = (), *, paid_broadcast: bool = False
+    ) -> SentMessage:
         self.sent += 1
         return SentMessage(chat_id, self.sent)
 

@@ -1,11 +1,15 @@
-"""The composition root: settings → store → dispatcher → scheduler → framework adapter."""
+"""The composition root: settings → store → dispatcher → schedulers and delivery → adapter."""
 
 from __future__ import annotations
 
 import asyncio
 import logging
 from collections.abc import Awaitable, Callable
+from datetime import timedelta
 
+from bot.campaigns.delivery.engine import DeliveryEngine
+from bot.campaigns.leader import AdvisoryLeadership, leadership_for
+from bot.campaigns.scheduler import CampaignScheduler
 from bot.config import Settings
 from bot.crm import migrate
 from bot.crm.models import utcnow
@@ -50,7 +54,13 @@ async def serve(
         routers=ROUTERS,
     )
     await dispatcher.prune()
-    scheduler = Scheduler(clock=utcnow)
+    # One leader (a PostgreSQL advisory lock; SQLite: this process) fires schedules
+    # and delivers campaigns; every worker handles updates.
+    leadership = leadership_for(engine)
+    scheduler = Scheduler(clock=utcnow, leadership=leadership)
+    # Built in ``ready``: they send through the messenger the adapter creates.
+    delivery: list[DeliveryEngine] = []
+    campaign_scheduler: list[CampaignScheduler] = []
 
     async def ready(messenger: Messenger) -> None:
         for locale in LOCALES:
@@ -65,6 +75,21 @@ async def serve(
             lambda: return_stale_leads_job(sessions, messenger, utcnow),
         )
         scheduler.start()
+        sender = DeliveryEngine(
+            sessions, messenger, settings.delivery, clock=utcnow, leadership=leadership
+        )
+        delivery.append(sender)
+        await sender.start()
+        planner = CampaignScheduler(
+            sessions,
+            messenger,
+            clock=utcnow,
+            grace=timedelta(hours=settings.campaigns.misfire_grace_hours),
+            wake=sender.wake,
+            leadership=leadership,
+        )
+        campaign_scheduler.append(planner)
+        await planner.start()
         logger.info(
             "bot @%s is running (%s, %s)",
             messenger.username,
@@ -74,8 +99,25 @@ async def serve(
         if on_ready is not None:
             await on_ready(messenger)
 
-    try:
-        await run_bot(settings.telegram, token, dispatcher, ready, stop)
-    finally:
+    async def drain_then_stop_adapter() -> None:
+        # Campaign sends still in flight need the adapter's HTTP session: let them
+        # finish (their rows end "sent", not "unknown" or retried) before the
+        # adapter shuts down.
+        await stop.wait()
         scheduler.shutdown()
+        for planner in campaign_scheduler:
+            planner.shutdown()
+        for sender in delivery:
+            await sender.stop()
+        adapter_stop.set()
+
+    adapter_stop = asyncio.Event()
+    drain = asyncio.create_task(drain_then_stop_adapter())
+    try:
+        await run_bot(settings.telegram, token, dispatcher, ready, adapter_stop)
+    finally:
+        stop.set()
+        await drain
+        if isinstance(leadership, AdvisoryLeadership):
+            await leadership.release()
         await engine.dispose()

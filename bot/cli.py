@@ -1,21 +1,28 @@
-"""The ``scrm-bot`` command line: run, migrate, emulator and workspace administration."""
+"""The ``scrm-bot`` command line: run, migrate, emulator, workspaces and campaign sends."""
 
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import os
 import signal
 import sys
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Coroutine
 from datetime import timedelta
 from pathlib import Path
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
 from bot.config import Settings, load_settings
 from bot.errors import ConfigError, DomainError
 from bot.i18n import translate
+
+if TYPE_CHECKING:
+    from sqlalchemy.ext.asyncio import AsyncSession
+
+T = TypeVar("T")
 
 
 def _setup_logging(level: str) -> None:
@@ -139,6 +146,87 @@ def workspace_create(
     click.echo(f"Slug: {created.slug}")
     click.echo(f"Owner invite (single use): {created.owner_link}")
     click.echo(f"Customer join link: {created.join_link}")
+
+
+@main.group()
+def campaign() -> None:
+    """Queue one-off broadcasts and follow their delivery."""
+
+
+@campaign.command("send")
+@click.option("--workspace", "slug", required=True, help="The workspace's slug.")
+@click.option("--template", "template_key", required=True, help="Template key, e.g. holiday.")
+@click.option("--grade", "grades", multiple=True, help="Only customers of this grade.")
+@click.option("--tag", "tags", multiple=True, help="Only customers with this tag.")
+@click.option("--stage", "stages", multiple=True, help="Only customers in this stage.")
+@click.pass_obj
+def campaign_send(
+    settings: Settings,
+    slug: str,
+    template_key: str,
+    grades: tuple[str, ...],
+    tags: tuple[str, ...],
+    stages: tuple[str, ...],
+) -> None:
+    """Queue a broadcast to opted-in customers; the running bot sends it. Prints the run id."""
+
+    async def send(session: AsyncSession) -> int:
+        from bot.campaigns import campaigns
+        from bot.crm import workspaces
+        from bot.crm.models import utcnow
+
+        workspace = await workspaces.get_by_slug(session, slug)
+        if workspace is None:
+            msg = f"No workspace with slug {slug!r}."
+            raise click.ClickException(msg)
+        audience = {"grades": grades, "tags": tags, "stages": stages}
+        run = await campaigns.queue_broadcast(
+            session,
+            workspace_id=workspace.id,
+            template_key=template_key,
+            audience=audience,
+            now=utcnow(),
+        )
+        return run.id
+
+    click.echo(_run_domain(_with_session(settings, send)))
+
+
+@campaign.command("status")
+@click.argument("run_id", type=int)
+@click.pass_obj
+def campaign_status(settings: Settings, run_id: int) -> None:
+    """Print a run's counts by outcome as JSON."""
+
+    async def status(session: AsyncSession) -> dict[str, object]:
+        from bot.campaigns.delivery import outbox
+        from bot.crm.models import CampaignRun
+
+        if await session.get(CampaignRun, run_id) is None:
+            msg = f"No campaign run #{run_id}."
+            raise click.ClickException(msg)
+        return await outbox.counts(session, run_id)
+
+    click.echo(json.dumps(_run_domain(_with_session(settings, status)), sort_keys=True))
+
+
+async def _with_session(settings: Settings, job: Callable[[AsyncSession], Awaitable[T]]) -> T:
+    """Run ``job`` in one unit of work on the configured database."""
+    from bot.crm.store import create_engine, create_sessionmaker, unit_of_work
+
+    engine = create_engine(settings.database.url)
+    try:
+        async with unit_of_work(create_sessionmaker(engine)) as session:
+            return await job(session)
+    finally:
+        await engine.dispose()
+
+
+def _run_domain(job: Coroutine[Any, Any, T]) -> T:
+    try:
+        return asyncio.run(job)
+    except DomainError as exc:
+        raise click.ClickException(translate("en", exc.key, **exc.params)) from exc
 
 
 def _region_from_locale(locale: str) -> str | None:

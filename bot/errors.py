@@ -7,6 +7,7 @@ ScrmError
 │   ├── NotFound           the thing asked for does not exist in the actor's workspace
 │   ├── InvalidInput       a value the user typed cannot be used (carries a hint)
 │   └── Conflict           the action clashes with existing data (duplicate, already used)
+├── TemplateError          a message template could not be filled in; nothing is sent
 └── DeliveryError          Telegram did not accept a message
     ├── Blocked            403: the user blocked the bot or deleted their account
     ├── RetryAfter         429: flood control; retry after ``retry_after`` seconds
@@ -79,3 +80,11 @@ class BadRequest(DeliveryError):
 
 class TransientError(DeliveryError):
     """Raised on 5xx or a network failure: the same request may succeed later."""
+
+
+class TemplateError(ScrmError):
+    """Raised when a template cannot be rendered within its limits; ``reason`` is a message id."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason

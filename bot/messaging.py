@@ -185,8 +185,14 @@ class Messenger(Protocol):
         """Return the bot's username, without the @."""
         ...
 
-    async def send_text(self, chat_id: int, text: str, buttons: Keyboard = ()) -> SentMessage:
-        """Send an HTML text message with optional inline buttons."""
+    async def send_text(
+        self, chat_id: int, text: str, buttons: Keyboard = (), *, paid_broadcast: bool = False
+    ) -> SentMessage:
+        """Send an HTML text message with optional inline buttons.
+
+        ``paid_broadcast`` asks Telegram to bill the message in Stars so it may go
+        beyond the free broadcast limit (``allow_paid_broadcast``).
+        """
         ...
 
     async def edit_text(

@@ -14,10 +14,14 @@ class RecordingMessenger:
 
     def __init__(self) -> None:
         self.texts: list[tuple[int, str]] = []
+        self.paid: list[bool] = []
 
-    async def send_text(self, chat_id: int, text: str, buttons: Keyboard = ()) -> SentMessage:
-        """Record a text message."""
+    async def send_text(
+        self, chat_id: int, text: str, buttons: Keyboard = (), *, paid_broadcast: bool = False
+    ) -> SentMessage:
+        """Record a text message (and whether it was a paid broadcast)."""
         self.texts.append((chat_id, text))
+        self.paid.append(paid_broadcast)
         return SentMessage(chat_id, len(self.texts))
 
     async def edit_text(

@@ -1,16 +1,23 @@
-"""Customers: joining a merchant by link, giving or refusing consent, and /stop."""
+"""Customers: joining a merchant by link, giving or refusing consent, /stop and opt-out buttons."""
 
 from __future__ import annotations
 
-from babel.lists import format_list
+import logging
+from zoneinfo import ZoneInfo
 
+from babel.lists import format_list
+from sqlalchemy import select
+
+from bot.campaigns import campaigns, template_store, templates
 from bot.crm import consent, customers, members, workspaces
 from bot.crm.models import Consent, ConsentAction, Customer, Member, Workspace
-from bot.errors import NotFound
+from bot.errors import InvalidInput, NotFound, TemplateError
 from bot.handlers.context import Context
 from bot.handlers.router import ANYONE, Router
-from bot.i18n import N_
+from bot.i18n import LOCALES, N_
 from bot.messaging import Button
+
+logger = logging.getLogger(__name__)
 
 router = Router("customer", ANYONE)
 
@@ -103,6 +110,7 @@ async def on_consent(ctx: Context) -> None:
         consent.set_consent(
             ctx.session, customer, action=ConsentAction.OPT_IN, source="button", now=ctx.now()
         )
+        await campaigns.on_opt_in(ctx.session, customer, now=ctx.now())
         ctx.answer(ctx.t(N_("Subscribed")))
         ctx.edit(
             ctx.t(
@@ -127,6 +135,68 @@ async def on_consent(ctx: Context) -> None:
             shop=workspace.name,
         )
     )
+
+
+@router.callback("uo")
+async def on_opt_out_button(ctx: Context) -> None:
+    """Opt the customer out of one shop's messages at once, from a campaign message's button."""
+    raw = (ctx.incoming.data or "").partition(":")[2]
+    records = await customers.for_account(ctx.session, tg_user_id=ctx.user_id)
+    customer = next((c for c in records if raw.isdigit() and c.workspace_id == int(raw)), None)
+    if customer is None:
+        ctx.answer(ctx.t(N_("This button isn't for you.")))
+        return
+    workspace = await ctx.session.get(Workspace, customer.workspace_id)
+    assert workspace is not None  # noqa: S101 - enforced by the foreign key
+    if customer.consent is not Consent.OPTED_IN:
+        ctx.answer(ctx.t(N_("You're already unsubscribed.")))
+        return
+    consent.set_consent(
+        ctx.session,
+        customer,
+        action=ConsentAction.OPT_OUT,
+        source="campaign_button",
+        now=ctx.now(),
+    )
+    ctx.answer(ctx.t(N_("Unsubscribed")))
+    text = await _opt_out_text(ctx, workspace, customer)
+    ctx.reply(text, [[Button(ctx.t(N_("🔔 Subscribe again")), f"cs:y:{customer.id}")]])
+
+
+async def _opt_out_text(ctx: Context, workspace: Workspace, customer: Customer) -> str:
+    """Render the shop's opt-out confirmation for the customer, or a plain one."""
+    plain = ctx.t(
+        N_("🔕 Done. <b>{shop}</b> won't send you these messages any more."), shop=workspace.name
+    )
+    bodies = await template_store.current_bodies(ctx.session, workspace.id, "opt_out_confirmation")
+    locale = customer.locale if customer.locale in LOCALES else workspace.locale
+    body = template_store.pick(
+        bodies, locale=locale, grade=customer.grade, fallback_locale=workspace.locale
+    )
+    if body is None:
+        return plain
+    owner = await ctx.session.scalar(
+        select(Member.display_name).where(
+            Member.workspace_id == workspace.id, Member.id == customer.owner_member_id
+        )
+    )
+    tz = ZoneInfo(customer.timezone or workspace.timezone)
+    names = customer.name.split()
+    variables: dict[str, object] = {
+        "first_name": names[0] if names else customer.name,
+        "name": customer.name,
+        "grade": customer.grade or "",
+        "owner": owner or workspace.name,
+        "points": 0,
+        "merchant": workspace.name,
+        "unsubscribe": "",
+        "today": ctx.now().astimezone(tz).date().isoformat(),
+    }
+    try:
+        return templates.render(templates.compile_template(body.body), variables)
+    except (InvalidInput, TemplateError):
+        logger.warning("opt-out confirmation template of workspace %d fails", workspace.id)
+        return plain
 
 
 @router.command("stop", help=N_("stop all messages from shops"), for_members=False)

@@ -1,7 +1,244 @@
-"""Admin commands for campaign templates (owner and admins)."""
+"""Admin commands for message templates (owner and admins): show, edit, history, rollback."""
 
 from __future__ import annotations
 
+import html
+from collections import defaultdict
+
+from bot.campaigns import template_store, template_versions
+from bot.campaigns.template_versions import TemplateText
+from bot.conversations import engine
+from bot.conversations.add_contact import press
+from bot.conversations.edit_template import (
+    DISCARD,
+    EDIT_TEMPLATE,
+    REAL_CUSTOMER,
+    SAVE,
+    EditTemplateStep,
+    edit_data,
+    template_label,
+)
+from bot.crm import tags
+from bot.errors import InvalidInput
+from bot.handlers.context import Context
 from bot.handlers.router import MANAGERS, Router
+from bot.i18n import LANGUAGE_NAMES, N_, Raw
+from bot.messaging import Button
 
 router = Router("templates", MANAGERS)
+SNIPPET = 60
+DIALOG_BUTTONS = {"s": SAVE, "d": DISCARD, "c": REAL_CUSTOMER}
+
+
+@router.command("templates", help=N_("the message templates of your campaigns"))
+async def cmd_templates(ctx: Context) -> None:
+    """List the templates with their languages, grade variants and versions."""
+    member, _ = ctx.staff()
+    found = await template_versions.list_templates(ctx.session, actor=member)
+    by_key: dict[str, dict[str, list[str]]] = defaultdict(lambda: defaultdict(list))
+    for template in found:
+        version = f"v{template.current_version}"
+        by_key[template.key][template.locale].append(
+            f"{template.variant} {version}" if template.variant else version
+        )
+    lines = [ctx.t(N_("📝 <b>Message templates</b> — tap one to open it:"))]
+    for key, locales in by_key.items():
+        parts = []
+        for locale, versions in locales.items():
+            plain = [v for v in versions if " " not in v]
+            graded = [v for v in versions if " " in v]
+            text = f"{LANGUAGE_NAMES.get(locale, locale)} {', '.join(plain) or '—'}"
+            parts.append(text + (f" ({', '.join(graded)})" if graded else ""))
+        lines.append(f"• <b>{key}</b>: {html.escape('; '.join(parts))}")
+    lines.append(ctx.t(N_("Or send e.g. /template birthday zh-CN A.")))
+    keys = list(by_key)
+    buttons = [
+        [Button(key, f"tp:k:{key}") for key in keys[i : i + 2]] for i in range(0, len(keys), 2)
+    ]
+    ctx.reply("\n".join(lines), buttons)
+
+
+@router.command(
+    "template",
+    help=N_("show, edit or roll back a message template"),
+    usage="<name> [en|zh-CN] [grade]",
+)
+async def cmd_template(ctx: Context) -> None:
+    """Show one template's current text with Edit, History and its other versions."""
+    words = ctx.incoming.args.split()
+    if not words:
+        await cmd_templates(ctx)
+        return
+    if len(words) > 3:
+        raise InvalidInput(N_("Send it like this: /template weekly_touchpoint zh-CN A"))
+    _, workspace = ctx.staff()
+    key = template_versions.parse_key(words[0])
+    locale, variant = ctx.locale, ""
+    grades = [*workspace.grade_thresholds, tags.lowest_grade(workspace.grade_thresholds)]
+    for word in words[1:]:
+        if _looks_like_locale(word):
+            locale = template_versions.parse_locale(word)
+        elif word.upper() in grades:
+            variant = word.upper()
+        else:
+            raise InvalidInput(
+                N_(
+                    "“{word}” is neither a language (en, zh-CN) nor one of your grades ({grades})."
+                ),
+                word=word,
+                grades=", ".join(grades),
+            )
+    await _show_slot(ctx, key, locale, variant)
+
+
+@router.callback("tp")
+async def on_template_button(ctx: Context) -> None:
+    """Open, edit, show the history of or roll back a template; answer the edit dialog."""
+    member, _ = ctx.staff()
+    action, _, rest = (ctx.incoming.data or "").partition(":")[2].partition(":")
+    if action in DIALOG_BUTTONS:
+        await press(ctx, EDIT_TEMPLATE, {EditTemplateStep.REVIEW}, DIALOG_BUTTONS[action])
+        return
+    args = rest.split(":")
+    if action == "k" and rest:
+        ctx.answer()
+        await _show_key(ctx, template_versions.parse_key(rest))
+        return
+    if action == "n" and len(args) == 3:
+        ctx.answer()
+        key = template_versions.parse_key(args[0])
+        locale = template_versions.parse_locale(args[1])
+        await engine.start(
+            ctx, EDIT_TEMPLATE, edit_data(key, locale, template_versions.parse_variant(args[2]))
+        )
+        return
+    if not args[0].isdigit() or len(args[0]) > 12:
+        ctx.answer(ctx.t(N_("This button has expired.")))
+        return
+    template = await template_versions.get_template(
+        ctx.session, actor=member, template_id=int(args[0])
+    )
+    ctx.answer()
+    if action == "o":
+        await _show_slot(ctx, template.key, template.locale, template.variant)
+    elif action == "e":
+        data = edit_data(template.key, template.locale, template.variant)
+        await engine.start(ctx, EDIT_TEMPLATE, data)
+    elif action == "h":
+        await _history(ctx, template.id)
+    elif action == "r" and len(args) == 2 and args[1].isdigit() and len(args[1]) < 9:
+        await _rollback(ctx, template.id, int(args[1]))
+    else:
+        ctx.reply(ctx.t(N_("This button has expired.")))
+
+
+async def _show_key(ctx: Context, key: str) -> None:
+    """Show a key in the admin's language, else English, else whatever it has."""
+    member, _ = ctx.staff()
+    found = await template_versions.list_templates(ctx.session, actor=member)
+    slots = [(t.locale, t.variant) for t in found if t.key == key]
+    for slot in ((ctx.locale, ""), ("en", "")):
+        if slot in slots:
+            await _show_slot(ctx, key, *slot)
+            return
+    await _show_slot(ctx, key, *(slots[0] if slots else (ctx.locale, "")))
+
+
+async def _show_slot(ctx: Context, key: str, locale: str, variant: str) -> None:
+    member, _ = ctx.staff()
+    current = await template_versions.current_text(
+        ctx.session, actor=member, key=key, locale=locale, variant=variant
+    )
+    label = template_label(ctx, key, locale, variant)
+    if current is None:
+        ctx.reply(
+            ctx.t(N_("There's no text for {template} yet. Write one?"), template=label),
+            [[Button(ctx.t(N_("✏️ Write it")), f"tp:n:{key}:{locale}:{variant}")]],
+        )
+        return
+    lines = [
+        ctx.t(N_("📝 {template} · version {version}"), template=label, version=current.version),
+        _saved_line(ctx, current),
+        f"<pre>{html.escape(current.body)}</pre>",
+    ]
+    buttons = [
+        [
+            Button(ctx.t(N_("✏️ Edit")), f"tp:e:{current.template_id}"),
+            Button(ctx.t(N_("🕘 History")), f"tp:h:{current.template_id}"),
+        ]
+    ]
+    others = [
+        Button(_slot_name(ctx, t.locale, t.variant), f"tp:o:{t.id}")
+        for t in await template_versions.list_templates(ctx.session, actor=member)
+        if t.key == key and t.id != current.template_id
+    ]
+    buttons += [others[i : i + 3] for i in range(0, len(others), 3)]
+    ctx.reply("\n".join(lines), buttons)
+
+
+async def _history(ctx: Context, template_id: int) -> None:
+    member, _ = ctx.staff()
+    versions = await template_versions.history(ctx.session, actor=member, template_id=template_id)
+    first = versions[0]
+    label = template_label(ctx, first.key, first.locale, first.variant)
+    lines = [ctx.t(N_("🕘 Versions of {template}, newest first:"), template=label)]
+    buttons = []
+    for version in versions:
+        current = " ← " + ctx.t(N_("current")) if version.version == first.current_version else ""
+        lines.append(f"<b>v{version.version}</b> · {_saved_line(ctx, version)}{current}")
+        snippet = " ".join(version.body.split())
+        if len(snippet) > SNIPPET:
+            snippet = snippet[:SNIPPET] + "…"
+        lines.append(f"    <i>{html.escape(snippet)}</i>")
+        if version.version != first.current_version:
+            buttons.append(
+                [
+                    Button(
+                        ctx.t(N_("↩️ Roll back to v{version}"), version=version.version),
+                        f"tp:r:{template_id}:{version.version}",
+                    )
+                ]
+            )
+    ctx.reply("\n".join(lines), buttons)
+
+
+async def _rollback(ctx: Context, template_id: int, version: int) -> None:
+    member, _ = ctx.staff()
+    saved = await template_versions.rollback(
+        ctx.session, actor=member, template_id=template_id, version=version, now=ctx.now()
+    )
+    ctx.reply(
+        ctx.t(
+            N_("↩️ Rolled back to the text of version {old}: {template} is now at version {new}."),
+            old=version,
+            template=template_label(ctx, saved.key, saved.locale, saved.variant),
+            new=saved.version,
+        )
+    )
+    await _show_slot(ctx, saved.key, saved.locale, saved.variant)
+
+
+def _saved_line(ctx: Context, text: TemplateText) -> str:
+    when = text.saved_at.astimezone(ctx.tz).strftime("%Y-%m-%d %H:%M")
+    if text.origin.startswith("rollback:"):
+        origin = ctx.t(N_("rolled back to v{version}"), version=text.origin.partition(":")[2])
+    elif text.origin == template_store.ORIGIN_DEFAULT:
+        origin = ctx.t(N_("default text"))
+    else:
+        origin = ctx.t(N_("edited"))
+    return ctx.t(
+        N_("{when} · {author} · {origin}"),
+        when=when,
+        author=text.author or "—",
+        origin=Raw(origin),
+    )
+
+
+def _slot_name(ctx: Context, locale: str, variant: str) -> str:
+    name = LANGUAGE_NAMES.get(locale, locale)
+    return f"{name} · {variant}" if variant else name
+
+
+def _looks_like_locale(word: str) -> bool:
+    code = word.lower()
+    return code in ("en", "english", "cn", "chinese", "中文") or code.startswith("zh")

@@ -2,7 +2,8 @@
 
 The people match the web chat's personas: the owner is Telegram user 1001, the
 reps Li and Chen are 1002 and 1003, and the customers Zhao and Sun (2001, 2002)
-have already joined and said yes to messages.
+have already joined and said yes to messages. Two campaigns are set up: a weekly
+touchpoint on Mondays at 10:00 and a birthday greeting, both to everyone opted in.
 """
 
 from __future__ import annotations
@@ -16,6 +17,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.crm import workspaces
 from bot.crm.models import (
+    Campaign,
+    CampaignKind,
     Channel,
     Company,
     Consent,
@@ -90,7 +93,32 @@ async def seed_demo(session: AsyncSession, *, now: datetime, seed: int = 7) -> D
     reps = members[1:]
     for index in range(CUSTOMERS):
         await _customer(session, rng, ws, index, reps, [*companies, branch], tags, now)
+    session.add_all(_campaigns(ws, members[0], now))
     return DemoShop(ws, CUSTOMERS)
+
+
+def _campaigns(ws: Workspace, owner: Member, now: datetime) -> list[Campaign]:
+    """Return the demo's weekly touchpoint (Mondays 10:00) and birthday greeting (09:00)."""
+    common = {"workspace_id": ws.id, "audience": {}, "created_by_member_id": owner.id}
+    return [
+        Campaign(
+            name="Weekly tea notes",
+            kind=CampaignKind.WEEKLY,
+            template_key="weekly_touchpoint",
+            weekday=0,
+            send_time="10:00",
+            created_at=now,
+            **common,
+        ),
+        Campaign(
+            name="Birthday wishes",
+            kind=CampaignKind.BIRTHDAY,
+            template_key="birthday",
+            send_time="09:00",
+            created_at=now,
+            **common,
+        ),
+    ]
 
 
 async def _customer(

@@ -47,11 +47,17 @@ class PtbMessenger:
         """Return the bot's username, without the @."""
         return self._username
 
-    async def send_text(self, chat_id: int, text: str, buttons: Keyboard = ()) -> SentMessage:
-        """Send an HTML text message with optional inline buttons."""
+    async def send_text(
+        self, chat_id: int, text: str, buttons: Keyboard = (), *, paid_broadcast: bool = False
+    ) -> SentMessage:
+        """Send an HTML text message with optional inline buttons (paid broadcast on request)."""
         with translated():
             message = await self._bot.send_message(
-                chat_id, text, parse_mode=ParseMode.HTML, reply_markup=markup(buttons)
+                chat_id,
+                text,
+                parse_mode=ParseMode.HTML,
+                reply_markup=markup(buttons),
+                allow_paid_broadcast=paid_broadcast or None,
             )
         return SentMessage(message.chat_id, message.message_id)
 

@@ -85,9 +85,7 @@ class TemplateVersion(WorkspaceMixin, Base):
     __table_args__ = (UniqueConstraint("template_id", "version"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    template_id: Mapped[int] = mapped_column(
-        ForeignKey("message_template.id", ondelete="CASCADE")
-    )
+    template_id: Mapped[int] = mapped_column(ForeignKey("message_template.id", ondelete="CASCADE"))
     version: Mapped[int] = mapped_column(Integer)
     body: Mapped[str] = mapped_column(Text)
     # "default", "edit" or "rollback:<n>": where this text came from.

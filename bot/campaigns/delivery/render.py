@@ -1,0 +1,129 @@
+"""Rendering one run's message: templates compiled once per run, then filled per recipient.
+
+A template that fails for a recipient skips that recipient with a recorded
+reason; nothing half-rendered is ever sent.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import date
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.campaigns import template_store, templates
+from bot.campaigns.delivery.outbox import Claimed
+from bot.errors import InvalidInput, TemplateError
+from bot.i18n import LOCALES, N_, translate
+from bot.messaging import Button, Keyboard
+
+logger = logging.getLogger(__name__)
+
+OPT_OUT_LABEL = N_("Stop these messages")
+
+
+@dataclass(frozen=True, slots=True)
+class Rendered:
+    """A message ready to send: HTML text and the opt-out button."""
+
+    text: str
+    buttons: Keyboard
+
+
+@dataclass(frozen=True, slots=True)
+class Skipped:
+    """A recipient who gets nothing, and why (stored as the row's reason)."""
+
+    reason: str
+
+
+@dataclass
+class Renderer:
+    """One run's templates and shop facts; compiles each body at most once."""
+
+    workspace_id: int
+    bodies: Mapping[tuple[str, str], template_store.TemplateBody]
+    fallback_locale: str
+    merchant: str
+    owners: Mapping[int, str]
+    _compiled: dict[tuple[str, str], templates.Compiled | str] = field(default_factory=dict)
+    _chrome: dict[str, tuple[str, Keyboard]] = field(default_factory=dict)
+    _days: dict[tuple[date, str], str] = field(default_factory=dict)
+
+    @classmethod
+    async def load(
+        cls,
+        session: AsyncSession,
+        *,
+        workspace_id: int,
+        key: str,
+        fallback_locale: str,
+        merchant: str,
+        owners: Mapping[int, str],
+    ) -> Renderer:
+        """Read the current bodies of a template key for the run."""
+        bodies = await template_store.current_bodies(session, workspace_id, key)
+        if not bodies:
+            logger.warning("run template %r has no text in workspace %d", key, workspace_id)
+        return cls(workspace_id, bodies, fallback_locale, merchant, owners)
+
+    def render(self, row: Claimed, *, today: date) -> Rendered | Skipped:
+        """Return the recipient's message in their language and grade, or why they are skipped."""
+        locale = row.locale if row.locale in LOCALES else self.fallback_locale
+        body = template_store.pick(
+            self.bodies, locale=locale, grade=row.grade, fallback_locale=self.fallback_locale
+        )
+        if body is None:
+            return Skipped("template_missing")
+        compiled = self._compile(body)
+        if isinstance(compiled, str):
+            return Skipped(compiled)
+        hint, buttons = self._chrome_for(locale)
+        # The same values as templates.customer_variables, with the per-language parts
+        # (hint, formatted date) computed once per run instead of once per message.
+        variables: dict[str, object] = {
+            "first_name": templates.first_name_of(row.name),
+            "name": row.name,
+            "grade": row.grade or "",
+            "owner": self.owners.get(row.owner_member_id or 0, self.merchant),
+            "points": 0,
+            "merchant": self.merchant,
+            "unsubscribe": hint,
+            "today": self._day(today, locale),
+        }
+        try:
+            text = templates.render(compiled, variables)
+        except TemplateError as exc:
+            logger.info("row %d skipped: template error (%s)", row.id, type(exc).__name__)
+            return Skipped("template_error")
+        return Rendered(text, buttons)
+
+    def _compile(self, body: template_store.TemplateBody) -> templates.Compiled | str:
+        key = (body.locale, body.variant)
+        cached = self._compiled.get(key)
+        if cached is None:
+            try:
+                cached = templates.compile_template(body.body)
+            except InvalidInput:
+                logger.warning(
+                    "template %s/%s v%d does not compile", body.locale, body.variant, body.version
+                )
+                cached = "template_error"
+            self._compiled[key] = cached
+        return cached
+
+    def _day(self, today: date, locale: str) -> str:
+        day = self._days.get((today, locale))
+        if day is None:
+            day = self._days[(today, locale)] = templates.format_day(today, locale)
+        return day
+
+    def _chrome_for(self, locale: str) -> tuple[str, Keyboard]:
+        chrome = self._chrome.get(locale)
+        if chrome is None:
+            button = Button(translate(locale, OPT_OUT_LABEL), f"uo:{self.workspace_id}")
+            chrome = (translate(locale, templates.UNSUBSCRIBE_HINT), ((button,),))
+            self._chrome[locale] = chrome
+        return chrome

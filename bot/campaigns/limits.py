@@ -1,0 +1,93 @@
+"""Shop-wide campaign limits: quiet hours and the per-customer message cap."""
+
+from __future__ import annotations
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.campaigns import schedules
+from bot.crm import audit
+from bot.crm.guards import require_role
+from bot.crm.models import Member, Role, Workspace
+from bot.errors import InvalidInput
+from bot.i18n import N_
+
+MAX_CAP_MESSAGES = 50
+MAX_CAP_DAYS = 60
+
+
+async def set_quiet_hours(
+    session: AsyncSession, *, actor: Member, start: str | None, end: str | None
+) -> Workspace:
+    """Set the shop's quiet hours (local "HH:MM"), or turn them off with None.
+
+    Raises:
+        PermissionDenied: when the actor is not the owner or an admin.
+        InvalidInput: when a time is not HH:MM or both are equal.
+    """
+    require_role(actor, Role.OWNER, Role.ADMIN)
+    workspace = await _workspace(session, actor)
+    if start is None or end is None:
+        # Equal start and end mean "no quiet hours" (see Workspace.quiet_start).
+        start = end = "00:00"
+    else:
+        start, end = check_time(start), check_time(end)
+        if start == end:
+            raise InvalidInput(N_("Quiet hours need different start and end times."))
+    workspace.quiet_start, workspace.quiet_end = start, end
+    await audit.record(
+        session,
+        workspace_id=workspace.id,
+        actor_member_id=actor.id,
+        action="workspace.quiet_hours",
+        entity="workspace",
+        entity_id=workspace.id,
+        details={"start": start, "end": end},
+    )
+    return workspace
+
+
+async def set_cap(session: AsyncSession, *, actor: Member, messages: int, days: int) -> Workspace:
+    """Set the per-customer cap: at most ``messages`` campaign messages in ``days`` days.
+
+    Raises:
+        PermissionDenied: when the actor is not the owner or an admin.
+        InvalidInput: when a number is out of range.
+    """
+    require_role(actor, Role.OWNER, Role.ADMIN)
+    if not (1 <= messages <= MAX_CAP_MESSAGES and 1 <= days <= MAX_CAP_DAYS):
+        raise InvalidInput(
+            N_("Please give 1 to {messages} messages in 1 to {days} days, like /cap 2 7."),
+            messages=MAX_CAP_MESSAGES,
+            days=MAX_CAP_DAYS,
+        )
+    workspace = await _workspace(session, actor)
+    workspace.campaign_cap_messages, workspace.campaign_cap_days = messages, days
+    await audit.record(
+        session,
+        workspace_id=workspace.id,
+        actor_member_id=actor.id,
+        action="workspace.cap",
+        entity="workspace",
+        entity_id=workspace.id,
+        details={"messages": messages, "days": days},
+    )
+    return workspace
+
+
+def check_time(text: str) -> str:
+    """Return a local time as zero-padded "HH:MM".
+
+    Raises:
+        InvalidInput: when the text is not a 24-hour time.
+    """
+    try:
+        parsed = schedules.parse_hhmm(text)
+    except ValueError as exc:
+        raise InvalidInput(N_("Please give a time like 09:30 (24-hour clock).")) from exc
+    return parsed.strftime("%H:%M")
+
+
+async def _workspace(session: AsyncSession, actor: Member) -> Workspace:
+    workspace = await session.get(Workspace, actor.workspace_id)
+    assert workspace is not None  # noqa: S101 - enforced by the foreign key
+    return workspace

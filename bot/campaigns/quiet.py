@@ -1,0 +1,63 @@
+"""Quiet hours: when a campaign message must wait for the recipient's morning.
+
+Pure maths on aware datetimes and IANA zones. The window is local wall-clock
+time ``[start, end)``; ``start > end`` wraps over midnight (21:00–09:00), and
+``start == end`` means no quiet hours at all.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, time, timedelta
+from functools import lru_cache
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+
+def parse_hhmm(value: str) -> time:
+    """Return the wall-clock time of an ``HH:MM`` string.
+
+    Raises:
+        ValueError: when the string is not a valid ``HH:MM``.
+    """
+    hours, sep, minutes = value.partition(":")
+    if not sep or not hours.isdigit() or not minutes.isdigit() or len(minutes) != 2:
+        msg = f"not an HH:MM time: {value!r}"
+        raise ValueError(msg)
+    return time(int(hours), int(minutes))
+
+
+@lru_cache(maxsize=512)
+def zone(name: str | None, fallback: str = "UTC") -> ZoneInfo:
+    """Return the zone for an IANA name, or the fallback zone when it is empty or unknown."""
+    for candidate in (name, fallback, "UTC"):
+        if not candidate:
+            continue
+        try:
+            return ZoneInfo(candidate)
+        except (ZoneInfoNotFoundError, ValueError):
+            continue
+    return ZoneInfo("UTC")
+
+
+def quiet_until(now: datetime, tz_name: str, start: str, end: str) -> datetime | None:
+    """Return when quiet hours end (UTC) if ``now`` falls inside them in ``tz_name``, else None.
+
+    The end is the next local ``end`` wall-clock time, so a window keeps its local
+    hours across DST changes.
+    """
+    if start == end:
+        return None
+    quiet_start, quiet_end = parse_hhmm(start), parse_hhmm(end)
+    tz = zone(tz_name)
+    local = now.astimezone(tz)
+    clock = local.time().replace(tzinfo=None)
+    if quiet_start < quiet_end:
+        inside = quiet_start <= clock < quiet_end
+        end_day = local.date()
+    else:
+        inside = clock >= quiet_start or clock < quiet_end
+        end_day = local.date() if clock < quiet_end else local.date() + timedelta(days=1)
+    if not inside:
+        return None
+    # fold=0 picks the earlier instant of a wall time that occurs twice (fall back); a
+    # time skipped by spring forward maps, with the pre-gap offset, to just after the gap.
+    return datetime.combine(end_day, quiet_end, tzinfo=tz).astimezone(UTC)

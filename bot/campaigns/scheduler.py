@@ -1,0 +1,256 @@
+"""The campaign scheduler: one APScheduler job per active campaign, derived from its row.
+
+Campaigns and their schedules are rows; jobs are derived from them at start,
+on ``refresh`` after a change, and by a periodic sync that picks up changes
+made elsewhere (another worker, the command line) and a change of leader.
+Each job sits at the campaign's next occurrence (computed by ``schedules`` in
+the workspace's zone) and, when it fires on the leader, creates that
+occurrence's run. The run's unique (campaign, occurrence) key makes a double
+firing harmless. After downtime the latest missed occurrence runs once if it
+is at most ``misfire_grace_hours`` late; an older one is skipped, recorded in
+``last_fired_at`` and reported to the shop's owner and admins.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from apscheduler.schedulers.asyncio import AsyncIOScheduler  # type: ignore[import-untyped]
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from bot.campaigns import campaigns, schedules
+from bot.crm import audit, members
+from bot.crm.models import Campaign, CampaignStatus, Member, Role, Workspace
+from bot.crm.store import unit_of_work
+from bot.errors import DeliveryError
+from bot.i18n import N_, translate
+from bot.messaging import Messenger
+from bot.scheduler import Leadership, SoleLeader
+
+logger = logging.getLogger(__name__)
+Clock = Callable[[], datetime]
+SYNC_JOB = "campaigns-sync"
+
+
+@dataclass(frozen=True, slots=True)
+class Checked:
+    """What a check of one campaign did with its due occurrence."""
+
+    campaign_id: int
+    occurrence: schedules.Occurrence
+    verdict: schedules.Verdict
+    run_id: int | None
+
+
+@dataclass(frozen=True, slots=True)
+class _Skipped:
+    chat_id: int
+    text: str
+
+
+class CampaignScheduler:
+    """Fire campaign occurrences on time, once, on the leader only."""
+
+    def __init__(
+        self,
+        sessions: async_sessionmaker[AsyncSession],
+        messenger: Messenger,
+        *,
+        clock: Clock,
+        grace: timedelta,
+        wake: Callable[[], None],
+        leadership: Leadership | None = None,
+        sync_seconds: float = 30,
+    ) -> None:
+        self._sessions = sessions
+        self._messenger = messenger
+        self._clock = clock
+        self._grace = grace
+        self._wake = wake
+        self._leadership: Leadership = leadership or SoleLeader()
+        self._sync_seconds = sync_seconds
+        self._aps: AsyncIOScheduler | None = None
+
+    async def start(self) -> None:
+        """Derive the jobs from the rows and start firing them (needs a running loop)."""
+        self._aps = AsyncIOScheduler(timezone="UTC")
+        self._aps.start()
+        self._aps.add_job(
+            self.sync,
+            "interval",
+            seconds=self._sync_seconds,
+            id=SYNC_JOB,
+            max_instances=1,
+            coalesce=True,
+            misfire_grace_time=None,
+        )
+        await self.sync()
+        logger.info("campaign scheduler started")
+
+    def shutdown(self) -> None:
+        """Stop firing; a job already running finishes on its own."""
+        if self._aps is not None and self._aps.running:
+            self._aps.shutdown(wait=False)
+        self._aps = None
+
+    async def sync(self) -> None:
+        """Rebuild every campaign job from the rows, dropping jobs of inactive campaigns."""
+        async with unit_of_work(self._sessions) as session:
+            ids = (
+                await session.scalars(
+                    select(Campaign.id).where(
+                        Campaign.status == CampaignStatus.ACTIVE,
+                        Campaign.kind.in_(campaigns.SCHEDULED),
+                    )
+                )
+            ).all()
+        wanted = {_job_id(i) for i in ids}
+        if self._aps is not None:
+            for job in self._aps.get_jobs():
+                if job.id != SYNC_JOB and job.id not in wanted:
+                    job.remove()
+        for campaign_id in ids:
+            await self.refresh(campaign_id)
+
+    async def refresh(self, campaign_id: int) -> None:
+        """Re-plan one campaign's job after a change: due now, at its next occurrence, or none."""
+        now = self._clock()
+        leader = await self._leadership.is_leader()
+        async with unit_of_work(self._sessions) as session:
+            campaign = await session.get(Campaign, campaign_id)
+            if campaign is None or campaign.status is not CampaignStatus.ACTIVE:
+                self._remove(campaign_id)
+                return
+            tz = await _zone(session, campaign.workspace_id)
+            due = schedules.latest_due(campaign, now=now, tz=tz)
+            upcoming = schedules.next_occurrence(campaign, now=now, tz=tz)
+        # Only the leader acts on a due occurrence; the others wait for the next one,
+        # and the periodic sync lets a new leader catch up.
+        when = now if due is not None and leader else upcoming.at if upcoming else None
+        if when is None:
+            self._remove(campaign_id)
+            return
+        if self._aps is not None:
+            self._aps.add_job(
+                self._fire_job,
+                "date",
+                run_date=when,
+                args=[campaign_id],
+                id=_job_id(campaign_id),
+                replace_existing=True,
+                max_instances=1,
+                misfire_grace_time=None,
+            )
+
+    async def check(self, campaign_id: int) -> Checked | None:
+        """Fire or skip the campaign's due occurrence; return what was done (None: nothing due)."""
+        now = self._clock()
+        skipped: list[_Skipped] = []
+        async with unit_of_work(self._sessions) as session:
+            campaign = await session.get(Campaign, campaign_id)
+            if campaign is None or campaign.status is not CampaignStatus.ACTIVE:
+                return None
+            workspace = await session.get(Workspace, campaign.workspace_id)
+            assert workspace is not None  # noqa: S101 - enforced by the foreign key
+            tz = ZoneInfo(workspace.timezone)
+            due = schedules.latest_due(campaign, now=now, tz=tz)
+            if due is None:
+                return None
+            verdict = schedules.verdict(due, now=now, grace=self._grace)
+            run_id = None
+            if verdict is schedules.Verdict.FIRE:
+                run = await campaigns.fire(
+                    session, campaign, occurrence=due.key, scheduled_for=due.at, now=now
+                )
+                run_id = run.id if run is not None else None
+            else:
+                skipped = await self._skip_notes(session, campaign, due, tz)
+                await audit.record(
+                    session,
+                    workspace_id=campaign.workspace_id,
+                    actor_member_id=None,
+                    action="campaign.skip_missed",
+                    entity="campaign",
+                    entity_id=campaign.id,
+                    details={"occurrence": due.key},
+                )
+            campaign.last_fired_at = due.at
+            if campaign.kind in campaigns.ONE_OFF:
+                campaign.status = CampaignStatus.DONE
+        logger.info("campaign %s occurrence %s: %s", campaign_id, due.key, verdict.value)
+        if run_id is not None:
+            self._wake()
+        for note in skipped:
+            try:
+                await self._messenger.send_text(note.chat_id, note.text)
+            except DeliveryError as exc:
+                logger.warning("skip note for campaign %s lost: %s", campaign_id, exc.description)
+        return Checked(campaign_id, due, verdict, run_id)
+
+    async def _fire_job(self, campaign_id: int) -> None:
+        try:
+            if await self._leadership.is_leader():
+                await self.check(campaign_id)
+            await self.refresh(campaign_id)
+        except Exception:
+            # No immediate retry (it could spin); the periodic sync plans it again.
+            logger.exception("campaign %s failed to fire; retrying at the next sync", campaign_id)
+
+    async def _skip_notes(
+        self,
+        session: AsyncSession,
+        campaign: Campaign,
+        due: schedules.Occurrence,
+        tz: ZoneInfo,
+    ) -> list[_Skipped]:
+        managers = await session.scalars(
+            select(Member).where(
+                Member.workspace_id == campaign.workspace_id,
+                Member.active.is_(True),
+                Member.role.in_([Role.OWNER, Role.ADMIN]),
+            )
+        )
+        upcoming = schedules.next_occurrence(campaign, now=self._clock(), tz=tz)
+        notes = []
+        for member in managers.all():
+            locale = await members.locale_of(
+                session, tg_user_id=member.tg_user_id, workspace_id=member.workspace_id
+            )
+            text = translate(
+                locale,
+                N_(
+                    "⏭ Campaign “{name}” was due {when}, but I was offline for more than "
+                    "{hours} h after that, so I skipped that send."
+                ),
+                name=campaign.name,
+                when=_local(due.at, tz),
+                hours=f"{self._grace.total_seconds() / 3600:g}",
+            )
+            if upcoming is not None:
+                text += "\n" + translate(
+                    locale, N_("Next send: {when}."), when=_local(upcoming.at, tz)
+                )
+            notes.append(_Skipped(member.chat_id, text))
+        return notes
+
+    def _remove(self, campaign_id: int) -> None:
+        if self._aps is not None and self._aps.get_job(_job_id(campaign_id)) is not None:
+            self._aps.remove_job(_job_id(campaign_id))
+
+
+def _job_id(campaign_id: int) -> str:
+    return f"campaign:{campaign_id}"
+
+
+def _local(moment: datetime, tz: ZoneInfo) -> str:
+    return moment.astimezone(tz).strftime("%Y-%m-%d %H:%M")
+
+
+async def _zone(session: AsyncSession, workspace_id: int) -> ZoneInfo:
+    name = await session.scalar(select(Workspace.timezone).where(Workspace.id == workspace_id))
+    return ZoneInfo(name or "UTC")

@@ -1,0 +1,200 @@
+"""The template edit dialog: new text, previews with a sample and a real customer, save or discard.
+
+Steps: ``text`` (the admin sends the new text; a refused one re-asks with the
+reason), ``review`` (the preview, with buttons: a real customer, Save,
+Discard; sending another text replaces it), ``customer`` (a name or phone
+of a customer to preview with, then back to ``review``).
+"""
+
+from __future__ import annotations
+
+import html
+from enum import StrEnum
+
+from bot.campaigns import template_store, template_versions
+from bot.campaigns.templates import (
+    VARIABLES,
+    compile_template,
+    describe_variables,
+    render,
+    sample_variables,
+)
+from bot.conversations.engine import DONE, Data, Dialog, Step, register
+from bot.crm import search
+from bot.crm.scope import get_visible
+from bot.errors import InvalidInput, TemplateError
+from bot.handlers.context import Context
+from bot.i18n import LANGUAGE_NAMES, N_, Raw
+from bot.messaging import Button
+
+SAVE, DISCARD, REAL_CUSTOMER = "@save", "@discard", "@customer"
+
+
+class EditTemplateStep(StrEnum):
+    """The questions of a template edit, persisted by value."""
+
+    TEXT = "text"
+    REVIEW = "review"
+    CUSTOMER = "customer"
+
+
+def template_label(ctx: Context, key: str, locale: str, variant: str) -> Raw:
+    """Return ``welcome · English · grade A`` with the key in bold, ready for a reply."""
+    label = f"<b>{key}</b> · {LANGUAGE_NAMES.get(locale, locale)}"
+    if variant:
+        label += " · " + ctx.t(N_("grade {grade}"), grade=variant)
+    return Raw(label)
+
+
+def edit_data(key: str, locale: str, variant: str) -> Data:
+    """Return the starting data of an edit of one template."""
+    return {"key": key, "locale": locale, "variant": variant}
+
+
+async def ask_text(ctx: Context, data: Data) -> None:
+    """Ask for the new text, listing the variables and the formatting Telegram shows."""
+    label = template_label(ctx, data["key"], data["locale"], data["variant"])
+    ctx.reply(
+        ctx.t(
+            N_(
+                "✏️ Send the new text for {template}.\n"
+                "Variables: {variables}\n"
+                "Formatting: b, i, u, s, a href, code, pre, blockquote, tg-spoiler tags.\n"
+                "Tip: copy the current text, change it and send it back. (/cancel to stop)"
+            ),
+            template=label,
+            variables=describe_variables(VARIABLES),
+        )
+    )
+
+
+async def receive_text(ctx: Context, data: Data) -> str:
+    """Check the text (a refused one re-asks with the reason) and go to the preview."""
+    data["body"] = _checked(ctx.incoming.text)
+    return EditTemplateStep.REVIEW
+
+
+async def ask_review(ctx: Context, data: Data) -> None:
+    """Show what the customer would get, then Save / Discard / preview with a real customer."""
+    member, workspace = ctx.staff()
+    locale = data["locale"]
+    compiled = compile_template(data["body"])
+    if data.get("customer_id"):
+        customer = await get_visible(ctx.session, actor=member, customer_id=data["customer_id"])
+        who = Raw(html.escape(customer.name))
+        variables = await template_store.customer_variables_for(
+            ctx.session,
+            customer=customer,
+            workspace=workspace,
+            locale=locale,
+            today=ctx.now().astimezone(ctx.tz).date(),
+        )
+    else:
+        variables = sample_variables(locale)
+        variables["merchant"] = workspace.name
+        who = Raw(ctx.t(N_("a sample customer, {name}"), name=variables["name"]))
+    buttons = [
+        [Button(ctx.t(N_("👤 Preview with a real customer")), "tp:c")],
+        [Button(ctx.t(N_("✅ Save")), "tp:s"), Button(ctx.t(N_("🗑 Discard")), "tp:d")],
+    ]
+    try:
+        text = render(compiled, variables)
+    except TemplateError as exc:
+        ctx.reply(
+            ctx.t(
+                N_("⚠️ For {who} this text can't be sent: {reason}"),
+                who=who,
+                reason=Raw(ctx.t(exc.reason)),
+            ),
+            buttons,
+        )
+        return
+    ctx.reply(
+        ctx.t(
+            N_("👀 Preview for {who}. Tap Save to keep it, or send a corrected text:"),
+            who=who,
+        )
+    )
+    ctx.reply(text, buttons)
+
+
+async def receive_review(ctx: Context, data: Data) -> str:
+    """Save, discard, pick a real customer, or take a corrected text."""
+    text = ctx.incoming.text.strip()
+    if text in (SAVE, DISCARD):
+        data["action"] = text
+        return DONE
+    if text == REAL_CUSTOMER:
+        return EditTemplateStep.CUSTOMER
+    data["body"] = _checked(ctx.incoming.text)
+    return EditTemplateStep.REVIEW
+
+
+async def ask_customer(ctx: Context, data: Data) -> None:
+    """Ask which customer to preview with."""
+    ctx.reply(
+        ctx.t(
+            N_("👤 Send the name or phone number of a customer to preview with. (/cancel to stop)")
+        )
+    )
+
+
+async def receive_customer(ctx: Context, data: Data) -> str:
+    """Find the customer (among those the admin may see) and go back to the preview."""
+    member, _ = ctx.staff()
+    text = " ".join(ctx.incoming.text.split())
+    found = await search.find_customers(ctx.session, actor=member, text=text, limit=1)
+    if not found:
+        raise InvalidInput(
+            N_("No customer matches “{text}”. Try part of their name or phone number."),
+            text=text,
+        )
+    data["customer_id"] = found[0].id
+    return EditTemplateStep.REVIEW
+
+
+async def finish(ctx: Context, data: Data) -> None:
+    """Save the text as a new version, or leave the template as it was."""
+    member, _ = ctx.staff()
+    label = template_label(ctx, data["key"], data["locale"], data["variant"])
+    if data.get("action") != SAVE:
+        ctx.reply(ctx.t(N_("OK, discarded. {template} keeps its current text."), template=label))
+        return
+    saved = await template_versions.save_version(
+        ctx.session,
+        actor=member,
+        key=data["key"],
+        locale=data["locale"],
+        variant=data["variant"],
+        body=data["body"],
+        now=ctx.now(),
+    )
+    ctx.reply(
+        ctx.t(
+            N_("✅ Saved. {template} is now at version {version}."),
+            template=label,
+            version=saved.version,
+        ),
+        [[Button(ctx.t(N_("📝 Open it")), f"tp:o:{saved.template_id}")]],
+    )
+
+
+def _checked(text: str) -> str:
+    if not text.strip():
+        raise InvalidInput(N_("Please send the template as a text message."))
+    compile_template(text)
+    return text
+
+
+EDIT_TEMPLATE = register(
+    Dialog(
+        name="edit_template",
+        first=EditTemplateStep.TEXT,
+        steps={
+            EditTemplateStep.TEXT: Step(ask_text, receive_text),
+            EditTemplateStep.REVIEW: Step(ask_review, receive_review),
+            EditTemplateStep.CUSTOMER: Step(ask_customer, receive_customer),
+        },
+        finish=finish,
+    )
+)

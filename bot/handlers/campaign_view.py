@@ -1,0 +1,173 @@
+"""The campaign detail view: what a campaign sends to whom and when, its last run, its buttons."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from bot.campaigns import campaigns
+from bot.campaigns.campaigns import CampaignSummary
+from bot.conversations.log_followup import local_time
+from bot.crm.models import CampaignKind, CampaignStatus
+from bot.handlers.context import Context
+from bot.i18n import N_, Raw
+from bot.messaging import Button
+
+STATUS_NAMES = {
+    CampaignStatus.ACTIVE: N_("active"),
+    CampaignStatus.PAUSED: N_("paused"),
+    CampaignStatus.STOPPED: N_("stopped"),
+    CampaignStatus.DONE: N_("sent"),
+}
+REASON_NAMES = {
+    "opted_out": N_("opted out"),
+    "unreachable": N_("unreachable"),
+    "recently_contacted": N_("contacted this week"),
+    "capped": N_("over the cap"),
+    "stopped": N_("stopped"),
+    "template_error": N_("template problem"),
+    "quiet_hours": N_("quiet hours"),
+}
+KIND_NAMES = {
+    CampaignKind.WEEKLY: N_("📅 Weekly touchpoint"),
+    CampaignKind.BIRTHDAY: N_("🎂 Birthday greeting"),
+    CampaignKind.HOLIDAY: N_("🎉 Holiday greeting"),
+    CampaignKind.WELCOME: N_("👋 Welcome on opt-in"),
+    CampaignKind.BROADCAST: N_("📣 One-off broadcast"),
+}
+WEEKDAYS = (N_("Mon"), N_("Tue"), N_("Wed"), N_("Thu"), N_("Fri"), N_("Sat"), N_("Sun"))
+
+
+def describe_audience(ctx: Context, audience: Mapping[str, Any]) -> Raw:
+    """Describe an audience's filters in a line."""
+    parts = []
+    if audience.get("grades"):
+        parts.append(ctx.t(N_("grade {values}"), values=", ".join(audience["grades"])))
+    if audience.get("tags"):
+        parts.append(ctx.t(N_("tag {values}"), values=", ".join(audience["tags"])))
+    if audience.get("stages"):
+        parts.append(ctx.t(N_("stage {values}"), values=", ".join(audience["stages"])))
+    if audience.get("owner_member_id") is not None:
+        parts.append(ctx.t(N_("owned by colleague #{id}"), id=audience["owner_member_id"]))
+    if audience.get("region"):
+        parts.append(ctx.t(N_("region {value}"), value=audience["region"]))
+    everyone = ctx.t(N_("everyone opted in"))
+    return Raw(everyone + (" · " + " · ".join(parts) if parts else ""))
+
+
+def describe_schedule(ctx: Context, data: Mapping[str, Any]) -> Raw:
+    """Describe when a campaign sends, in the shop's zone."""
+    kind = CampaignKind(data["kind"])
+    at = data.get("send_time") or "10:00"
+    if kind is CampaignKind.WELCOME:
+        return Raw(ctx.t(N_("when a customer opts in")))
+    if kind is CampaignKind.WEEKLY:
+        day = ctx.t(WEEKDAYS[int(data["weekday"])])
+        return Raw(ctx.t(N_("every {day} at {time}"), day=day, time=at))
+    if kind is CampaignKind.BIRTHDAY:
+        return Raw(ctx.t(N_("on each customer's birthday at {time}"), time=at))
+    if data.get("run_date"):
+        return Raw(ctx.t(N_("on {date} at {time}"), date=str(data["run_date"]), time=at))
+    return Raw(ctx.t(N_("right away")))
+
+
+def describe_counts(ctx: Context, counts: Mapping[str, Any]) -> Raw:
+    """Describe a run's outcome counts in a line: sent, waiting, skipped by reason, failures."""
+    skipped: Mapping[str, int] = counts.get("skipped") or {}
+    text = ctx.t(
+        N_("sent {sent} of {total} · waiting {pending} · skipped {skipped}"),
+        sent=counts.get("sent", 0),
+        total=counts.get("total", 0),
+        pending=counts.get("pending", 0),
+        skipped=sum(skipped.values()),
+    )
+    if skipped:
+        reasons = ", ".join(
+            f"{ctx.t(REASON_NAMES.get(r, r))} {n}" for r, n in sorted(skipped.items())
+        )
+        text += f" ({reasons})"
+    for key, label in (
+        ("failed", N_("failed {n}")),
+        ("blocked", N_("blocked {n}")),
+        ("unknown", N_("unknown {n}")),
+    ):
+        if counts.get(key):
+            text += " · " + ctx.t(label, n=counts[key])
+    return Raw(text)
+
+
+def summary_line(ctx: Context, summary: CampaignSummary) -> str:
+    """Return one campaign's line in /campaigns: name, status, next send, last results."""
+    campaign = summary.campaign
+    line = ctx.t(
+        N_("<b>{name}</b> (#{id}) · {kind} · {status}"),
+        name=campaign.name,
+        id=campaign.id,
+        kind=ctx.t(KIND_NAMES.get(campaign.kind, campaign.kind.value)),
+        status=ctx.t(STATUS_NAMES[campaign.status]),
+    )
+    if summary.next_at is not None:
+        line += "\n   " + ctx.t(N_("Next: {when}"), when=local_time(summary.next_at, ctx.tz))
+    if summary.last_counts is not None:
+        line += "\n   " + ctx.t(
+            N_("Last: {counts}"), counts=describe_counts(ctx, summary.last_counts)
+        )
+    return line
+
+
+async def show_campaign(ctx: Context, campaign_id: int, *, edit: bool = False) -> None:
+    """Show a campaign's detail view with Run now, Pause or Resume, and Stop."""
+    member, _ = ctx.staff()
+    summary = await campaigns.get_campaign(
+        ctx.session, actor=member, campaign_id=campaign_id, now=ctx.now()
+    )
+    campaign = summary.campaign
+    reach = await campaigns.reach(ctx.session, actor=member, audience=campaign.audience)
+    schedule = {
+        "kind": campaign.kind.value,
+        "send_time": campaign.send_time,
+        "weekday": campaign.weekday,
+        "run_date": campaign.run_date.isoformat() if campaign.run_date else None,
+    }
+    text = ctx.t(
+        N_(
+            "{kind}: <b>{name}</b> (#{id})\nTemplate: {template}\n"
+            "Audience: {audience} ({reach} customers now)\nWhen: {when}\nStatus: {status}"
+        ),
+        kind=ctx.t(KIND_NAMES.get(campaign.kind, campaign.kind.value)),
+        name=campaign.name,
+        id=campaign.id,
+        template=campaign.template_key,
+        audience=describe_audience(ctx, campaign.audience),
+        reach=reach,
+        when=describe_schedule(ctx, schedule),
+        status=ctx.t(STATUS_NAMES[campaign.status]),
+    )
+    if summary.next_at is not None:
+        text += "\n" + ctx.t(N_("Next send: {when}"), when=local_time(summary.next_at, ctx.tz))
+    if summary.last_run is not None and summary.last_counts is not None:
+        text += "\n" + ctx.t(
+            N_("Last run ({occurrence}): {counts}"),
+            occurrence=summary.last_run.occurrence,
+            counts=describe_counts(ctx, summary.last_counts),
+        )
+    (ctx.edit if edit else ctx.reply)(text, _actions(ctx, summary))
+
+
+def _actions(ctx: Context, summary: CampaignSummary) -> list[list[Button]]:
+    campaign = summary.campaign
+    cid = campaign.id
+    rows: list[list[Button]] = []
+    if campaign.status is CampaignStatus.ACTIVE and campaign.kind is not CampaignKind.WELCOME:
+        rows.append([Button(ctx.t(N_("🚀 Run now")), f"cp:n:{cid}")])
+    row = []
+    if campaign.status in (CampaignStatus.ACTIVE, CampaignStatus.DONE):
+        row.append(Button(ctx.t(N_("⏸ Pause")), f"cp:p:{cid}"))
+    if campaign.status is CampaignStatus.PAUSED:
+        row.append(Button(ctx.t(N_("▶️ Resume")), f"cp:r:{cid}"))
+    if campaign.status is not CampaignStatus.STOPPED:
+        row.append(Button(ctx.t(N_("⏹ Stop")), f"cp:s:{cid}"))
+    if row:
+        rows.append(row)
+    rows.append([Button(ctx.t(N_("🔄 Refresh")), f"cp:o:{cid}")])
+    return rows

@@ -1,0 +1,332 @@
+"""Campaign services on a real database: roles, tenancy, firing once, run now, pause and stop."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+
+import pytest
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from bot.campaigns import campaigns, limits
+from bot.crm import workspaces
+from bot.crm.models import (
+    AuditLog,
+    CampaignKind,
+    CampaignRun,
+    CampaignStatus,
+    Consent,
+    Customer,
+    Member,
+    OutboxMessage,
+    Role,
+    RunStatus,
+    Workspace,
+)
+from bot.crm.store import unit_of_work
+from bot.errors import Conflict, InvalidInput, NotFound, PermissionDenied
+
+NOW = datetime(2026, 11, 30, 1, 0, tzinfo=UTC)  # Monday 09:00 in Shanghai
+
+
+@dataclass
+class Shop:
+    """A workspace with an owner, an admin, a rep and customers, two of them opted in."""
+
+    workspace: Workspace
+    owner: Member
+    admin: Member
+    rep: Member
+    customers: list[Customer]
+
+
+async def make_shop(session: AsyncSession, name: str = "Tea House") -> Shop:
+    """Create a Shanghai shop with its team and four customers (0 and 1 opted in, A and B)."""
+    ws = await workspaces.create_workspace(
+        session, name=name, timezone="Asia/Shanghai", locale="en", region="CN"
+    )
+    people = []
+    for number, role in enumerate((Role.OWNER, Role.ADMIN, Role.STAFF), start=1):
+        member = Member(
+            workspace_id=ws.id,
+            tg_user_id=ws.id * 100 + number,
+            chat_id=ws.id * 100 + number,
+            role=role,
+            display_name=f"member {number}",
+            referral_code=f"ref{ws.id}-{number}",
+        )
+        session.add(member)
+        people.append(member)
+    await session.flush()
+    rows = [
+        Customer(
+            workspace_id=ws.id,
+            name=f"customer {i}",
+            tg_user_id=ws.id * 1000 + i,
+            chat_id=ws.id * 1000 + i,
+            consent=Consent.OPTED_IN if i < 2 else Consent.UNKNOWN,
+            grade="A" if i % 2 == 0 else "B",
+        )
+        for i in range(4)
+    ]
+    session.add_all(rows)
+    await session.flush()
+    return Shop(ws, people[0], people[1], people[2], rows)
+
+
+async def weekly(session: AsyncSession, shop: Shop, **audience: object) -> int:
+    campaign = await campaigns.create_campaign(
+        session,
+        actor=shop.admin,
+        name="Weekly hello",
+        kind=CampaignKind.WEEKLY,
+        template_key="weekly_touchpoint",
+        audience=audience,
+        weekday=0,
+        send_time="10:00",
+        now=NOW,
+    )
+    return campaign.id
+
+
+async def test_create_checks_role_and_answers(sessions: async_sessionmaker[AsyncSession]) -> None:
+    async with unit_of_work(sessions) as session:
+        shop = await make_shop(session)
+        base = {
+            "name": "Weekly",
+            "kind": CampaignKind.WEEKLY,
+            "template_key": "weekly_touchpoint",
+            "audience": {},
+            "weekday": 0,
+            "now": NOW,
+        }
+        with pytest.raises(PermissionDenied):
+            await campaigns.create_campaign(session, actor=shop.rep, **base)  # type: ignore[arg-type]
+        bad = [
+            {"name": " "},
+            {"weekday": None},
+            {"weekday": 7},
+            {"send_time": "25:00"},
+            {"template_key": "no_such_template"},
+            {"kind": CampaignKind.HOLIDAY, "run_date": None},
+        ]
+        for change in bad:
+            with pytest.raises(InvalidInput):
+                await campaigns.create_campaign(
+                    session,
+                    actor=shop.admin,
+                    **{**base, **change},  # type: ignore[arg-type]
+                )
+        cid = await weekly(session, shop, grades=["A", "A", " "], region=" ")
+        summary = await campaigns.get_campaign(session, actor=shop.owner, campaign_id=cid, now=NOW)
+        assert summary.campaign.audience == {"grades": ["A"]}
+        assert summary.next_at == datetime(2026, 11, 30, 2, 0, tzinfo=UTC)
+        assert summary.last_run is None
+        assert await campaigns.reach(session, actor=shop.admin, audience={"grades": ["A"]}) == 1
+        actions = (await session.scalars(select(AuditLog.action))).all()
+        assert "campaign.create" in actions
+
+
+async def test_another_shop_cannot_see_or_touch_a_campaign(
+    sessions: async_sessionmaker[AsyncSession],
+) -> None:
+    async with unit_of_work(sessions) as session:
+        shop = await make_shop(session)
+        other = await make_shop(session, "Other Shop")
+        cid = await weekly(session, shop)
+        with pytest.raises(NotFound):
+            await campaigns.get_campaign(session, actor=other.owner, campaign_id=cid, now=NOW)
+        with pytest.raises(NotFound):
+            await campaigns.run_now(session, actor=other.admin, campaign_id=cid, now=NOW)
+        with pytest.raises(NotFound):
+            await campaigns.set_status(
+                session, actor=other.admin, campaign_id=cid, status=CampaignStatus.STOPPED, now=NOW
+            )
+        assert await campaigns.list_campaigns(session, actor=other.owner, now=NOW) == []
+        with pytest.raises(PermissionDenied):
+            await campaigns.list_campaigns(session, actor=shop.rep, now=NOW)
+
+
+async def test_fire_creates_one_run_per_occurrence(
+    sessions: async_sessionmaker[AsyncSession],
+) -> None:
+    async with unit_of_work(sessions) as session:
+        shop = await make_shop(session)
+        cid = await weekly(session, shop)
+        summary = await campaigns.get_campaign(session, actor=shop.admin, campaign_id=cid, now=NOW)
+        first = await campaigns.fire(
+            session, summary.campaign, occurrence="2026-W49", scheduled_for=NOW, now=NOW
+        )
+        again = await campaigns.fire(
+            session, summary.campaign, occurrence="2026-W49", scheduled_for=NOW, now=NOW
+        )
+        assert first is not None
+        assert again is None
+        assert (first.status, first.template_key, first.materialised_at) == (
+            RunStatus.RUNNING,
+            "weekly_touchpoint",
+            None,
+        )
+        assert first.created_by_member_id == shop.admin.id
+
+
+async def test_run_now_fires_this_weeks_occurrence_once(
+    sessions: async_sessionmaker[AsyncSession],
+) -> None:
+    async with unit_of_work(sessions) as session:
+        shop = await make_shop(session)
+        cid = await weekly(session, shop)
+        run = await campaigns.run_now(session, actor=shop.admin, campaign_id=cid, now=NOW)
+        assert run.occurrence == "2026-W49"
+        with pytest.raises(Conflict):
+            await campaigns.run_now(session, actor=shop.admin, campaign_id=cid, now=NOW)
+        summary = await campaigns.get_campaign(session, actor=shop.admin, campaign_id=cid, now=NOW)
+        assert summary.last_run is not None
+        assert summary.last_run.id == run.id
+        assert summary.last_counts is not None
+        assert summary.last_counts["run_id"] == run.id
+
+
+async def test_pause_resume_and_stop_carry_the_runs_along(
+    sessions: async_sessionmaker[AsyncSession],
+) -> None:
+    async with unit_of_work(sessions) as session:
+        shop = await make_shop(session)
+        cid = await weekly(session, shop)
+        run = await campaigns.run_now(session, actor=shop.admin, campaign_id=cid, now=NOW)
+        with pytest.raises(PermissionDenied):
+            await campaigns.set_status(
+                session, actor=shop.rep, campaign_id=cid, status=CampaignStatus.PAUSED, now=NOW
+            )
+        paused = await campaigns.set_status(
+            session, actor=shop.admin, campaign_id=cid, status=CampaignStatus.PAUSED, now=NOW
+        )
+        assert (paused.status, run.status) == (CampaignStatus.PAUSED, RunStatus.PAUSED)
+        summary = await campaigns.get_campaign(session, actor=shop.admin, campaign_id=cid, now=NOW)
+        assert summary.next_at is None
+        with pytest.raises(Conflict):
+            await campaigns.run_now(session, actor=shop.admin, campaign_id=cid, now=NOW)
+        resumed = await campaigns.set_status(
+            session, actor=shop.admin, campaign_id=cid, status=CampaignStatus.ACTIVE, now=NOW
+        )
+        assert (resumed.status, run.status) == (CampaignStatus.ACTIVE, RunStatus.RUNNING)
+        stopped = await campaigns.set_status(
+            session, actor=shop.owner, campaign_id=cid, status=CampaignStatus.STOPPED, now=NOW
+        )
+        assert (stopped.status, run.status) == (CampaignStatus.STOPPED, RunStatus.STOPPED)
+        with pytest.raises(Conflict):
+            await campaigns.set_status(
+                session, actor=shop.owner, campaign_id=cid, status=CampaignStatus.ACTIVE, now=NOW
+            )
+
+
+async def test_broadcast_without_a_date_starts_at_once_and_is_done(
+    sessions: async_sessionmaker[AsyncSession],
+) -> None:
+    async with unit_of_work(sessions) as session:
+        shop = await make_shop(session)
+        campaign = await campaigns.create_campaign(
+            session,
+            actor=shop.owner,
+            name="Flash sale",
+            kind=CampaignKind.BROADCAST,
+            template_key="holiday",
+            audience={},
+            now=NOW,
+        )
+        runs = (await session.scalars(select(CampaignRun))).all()
+        assert [(r.campaign_id, r.occurrence) for r in runs] == [(campaign.id, "once")]
+        assert (campaign.status, campaign.last_fired_at) == (CampaignStatus.DONE, NOW)
+        dated = await campaigns.create_campaign(
+            session,
+            actor=shop.owner,
+            name="New year",
+            kind=CampaignKind.HOLIDAY,
+            template_key="holiday",
+            audience={},
+            run_date=date(2027, 1, 1),
+            now=NOW,
+        )
+        assert dated.status is CampaignStatus.ACTIVE
+        assert await session.scalar(select(func.count()).select_from(CampaignRun)) == 1
+
+
+async def test_welcome_queues_each_customer_who_opts_in_once(
+    sessions: async_sessionmaker[AsyncSession],
+) -> None:
+    async with unit_of_work(sessions) as session:
+        shop = await make_shop(session)
+        welcome = await campaigns.create_campaign(
+            session,
+            actor=shop.admin,
+            name="Welcome",
+            kind=CampaignKind.WELCOME,
+            template_key="welcome",
+            audience={"grades": ["A"]},
+            now=NOW,
+        )
+        with pytest.raises(Conflict):
+            await campaigns.create_campaign(
+                session,
+                actor=shop.admin,
+                name="Second welcome",
+                kind=CampaignKind.WELCOME,
+                template_key="welcome",
+                audience={},
+                now=NOW,
+            )
+        run = await session.scalar(
+            select(CampaignRun).where(CampaignRun.campaign_id == welcome.id)
+        )
+        assert run is not None
+        assert run.occurrence == "welcome"
+        newcomer, other_grade = shop.customers[2], shop.customers[3]
+        for customer in (newcomer, other_grade):
+            customer.consent = Consent.OPTED_IN
+            await campaigns.on_opt_in(session, customer, now=NOW)
+        await campaigns.on_opt_in(session, newcomer, now=NOW)
+        rows = (await session.scalars(select(OutboxMessage.customer_id))).all()
+        assert rows == [newcomer.id]
+
+
+async def test_quiet_hours_and_cap_setters(sessions: async_sessionmaker[AsyncSession]) -> None:
+    async with unit_of_work(sessions) as session:
+        shop = await make_shop(session)
+        with pytest.raises(PermissionDenied):
+            await limits.set_quiet_hours(session, actor=shop.rep, start="22:00", end="08:00")
+        ws = await limits.set_quiet_hours(session, actor=shop.admin, start="22:00", end="8:00")
+        assert (ws.quiet_start, ws.quiet_end) == ("22:00", "08:00")
+        for start, end in (("22:00", "22:00"), ("22", "08:00"), ("late", "early")):
+            with pytest.raises(InvalidInput):
+                await limits.set_quiet_hours(session, actor=shop.admin, start=start, end=end)
+        ws = await limits.set_quiet_hours(session, actor=shop.admin, start=None, end=None)
+        assert ws.quiet_start == ws.quiet_end
+        ws = await limits.set_cap(session, actor=shop.owner, messages=3, days=10)
+        assert (ws.campaign_cap_messages, ws.campaign_cap_days) == (3, 10)
+        for messages, days in ((0, 7), (2, 0), (51, 7), (2, 61)):
+            with pytest.raises(InvalidInput):
+                await limits.set_cap(session, actor=shop.owner, messages=messages, days=days)
+
+
+async def test_queue_broadcast_for_the_operator(
+    sessions: async_sessionmaker[AsyncSession],
+) -> None:
+    async with unit_of_work(sessions) as session:
+        shop = await make_shop(session)
+        run = await campaigns.queue_broadcast(
+            session,
+            workspace_id=shop.workspace.id,
+            template_key="holiday",
+            audience={"grades": ("A",), "tags": (), "stages": ()},
+            now=NOW,
+        )
+        assert (run.occurrence, run.status, run.created_by_member_id) == (
+            "once",
+            RunStatus.RUNNING,
+            None,
+        )
+        with pytest.raises(NotFound):
+            await campaigns.queue_broadcast(
+                session, workspace_id=shop.workspace.id, template_key="nope", audience={}, now=NOW
+            )
