@@ -1,8 +1,10 @@
-"""Run every benchmark in turn: ``python -m bench``."""
+"""Run every benchmark in turn: ``python -m bench`` (about 15 minutes)."""
 
 import asyncio
 
-from bench import crm, dispatch
+from bench import broadcast, crm, dispatch, tiers
 
 asyncio.run(dispatch.main())
 asyncio.run(crm.main())
+asyncio.run(broadcast.main())
+asyncio.run(tiers.main())

@@ -56,7 +56,9 @@ async def card(session: AsyncSession, *, actor: Member, customer_id: int) -> Car
         NotFound: when the customer is not among the actor's.
     """
     customer = await get_visible(session, actor=actor, customer_id=customer_id)
-    customer.join_token = customer.join_token or secrets.token_urlsafe(12)
+    if customer.erased_at is None:
+        # An erased record must never be linked to an account again.
+        customer.join_token = customer.join_token or secrets.token_urlsafe(12)
     ws = actor.workspace_id
     workspace = await session.get(Workspace, ws)
     assert workspace is not None  # noqa: S101 - the member's workspace exists

@@ -254,7 +254,7 @@ async def link_by_token(
             already belongs to another record in the same workspace.
     """
     customer = await session.scalar(select(Customer).where(Customer.join_token == token))
-    if customer is None or not token:
+    if customer is None or not token or customer.erased_at is not None:
         raise NotFound(N_("This link isn't valid any more. Please ask the shop for a new one."))
     workspace = await session.get(Workspace, customer.workspace_id)
     assert workspace is not None  # noqa: S101 - enforced by the foreign key

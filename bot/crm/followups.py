@@ -288,6 +288,7 @@ async def _stale(
     where = (
         Customer.workspace_id == member.workspace_id,
         Customer.owner_member_id == member.id,
+        Customer.erased_at.is_(None),
         or_(Customer.last_contact_at.is_(None), Customer.last_contact_at < cutoff),
     )
     # One pass over the rep's customers: the window count rides along with the capped list.

@@ -1,7 +1,9 @@
 """Purchases: typed amounts as minor units, recording a purchase and a customer's history.
 
 A purchase also makes a lead a customer and moves it to the won stage: someone
-who has bought has been won, whether or not a rep moved the stage first.
+who has bought has been won, whether or not a rep moved the stage first. It
+earns loyalty points in the same transaction, so a purchase never exists
+without its points (nor points without their purchase).
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ from decimal import Decimal
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.crm import audit
+from bot.crm import audit, loyalty
 from bot.crm.models import Customer, CustomerKind, Member, Purchase, Workspace
 from bot.crm.scope import get_visible
 from bot.errors import InvalidInput
@@ -40,6 +42,8 @@ class Recorded:
     converted: bool
     count: int
     total_minor: int
+    points: int = 0
+    points_balance: int = 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -98,7 +102,7 @@ async def record_purchase(
     note: str | None,
     now: datetime,
 ) -> Recorded:
-    """Save a purchase of a visible customer in the workspace's currency.
+    """Save a purchase of a visible customer in the workspace's currency and credit its points.
 
     Raises:
         NotFound: when the customer is not among the actor's.
@@ -135,8 +139,10 @@ async def record_purchase(
         entity_id=purchase.id,
         details={"customer_id": customer.id, "converted": converted},
     )
+    points = await loyalty.award_purchase(session, purchase=purchase, workspace=workspace)
+    points_balance = await loyalty.balance(session, actor.workspace_id, customer.id)
     count, total = await _totals(session, customer, workspace.currency)
-    return Recorded(purchase, customer, converted, count, total)
+    return Recorded(purchase, customer, converted, count, total, points, points_balance)
 
 
 async def purchase_history(session: AsyncSession, *, actor: Member, customer_id: int) -> History:

@@ -80,13 +80,14 @@ def render_card(ctx: Context, facts: cards.Card) -> str:
     if c.notes:
         lines.append(ctx.t(N_("🗒 Notes: {notes}"), notes=c.notes))
     lines += _history(ctx, facts)
-    lines.append("")
-    lines.append(
-        ctx.t(
-            N_("🔗 Their own link (opens the bot linked to this card):\n{link}"),
-            link=ctx.deep_link(f"c_{c.join_token}"),
+    if c.join_token:
+        lines.append("")
+        lines.append(
+            ctx.t(
+                N_("🔗 Their own link (opens the bot linked to this card):\n{link}"),
+                link=ctx.deep_link(f"c_{c.join_token}"),
+            )
         )
-    )
     return "\n".join(lines)
 
 

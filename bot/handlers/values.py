@@ -131,6 +131,12 @@ async def cmd_buy(ctx: Context) -> None:
         count=done.count,
         total=purchases.format_money(done.total_minor, workspace.currency),
     )
+    if done.points:
+        text += "\n" + ctx.t(
+            N_("⭐ +{points} points · balance {balance}"),
+            points=done.points,
+            balance=done.points_balance,
+        )
     if done.converted:
         text += "\n" + ctx.t(pipeline.CONVERTED)
     show_with_card(ctx, text, done.customer)

@@ -13,6 +13,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    SmallInteger,
     String,
     Text,
     UniqueConstraint,
@@ -55,6 +56,41 @@ class ConsentAction(StrEnum):
     UNBLOCKED = "unblocked"
 
 
+class Segment(StrEnum):
+    """A customer's RFM segment; see ``bot.crm.rfm`` for the mapping from scores."""
+
+    CHAMPIONS = "champions"
+    LOYAL = "loyal"
+    POTENTIAL = "potential"
+    NEW = "new"
+    AT_RISK = "at_risk"
+    HIBERNATING = "hibernating"
+    LOST = "lost"
+
+
+class ValueTier(StrEnum):
+    """The merchant-facing value tier, from the frequency and monetary scores."""
+
+    HIGH = "high"
+    MEDIUM = "medium"
+    LOW = "low"
+
+
+class ValueClass(StrEnum):
+    """Whether a buying customer is of value, has potential, or has lapsed."""
+
+    VALUE = "value"
+    POTENTIAL = "potential"
+    LAPSED = "lapsed"
+
+
+class AtRiskReason(StrEnum):
+    """Why a customer was flagged as drifting away."""
+
+    QUIET = "quiet"
+    TIER_DROP = "tier_drop"
+
+
 class Workspace(Base):
     """One merchant's tenant: its own members, customers and settings."""
 
@@ -78,6 +114,10 @@ class Workspace(Base):
     quiet_end: Mapped[str] = mapped_column(String(5), default="09:00")
     campaign_cap_messages: Mapped[int] = mapped_column(Integer, default=2)
     campaign_cap_days: Mapped[int] = mapped_column(Integer, default=7)
+    # Loyalty points earned per whole unit of currency spent (0 = no points).
+    points_per_unit: Mapped[int] = mapped_column(Integer, default=1)
+    # Hours a complaint may stay unresolved before its assignee is reminded.
+    complaint_sla_hours: Mapped[int] = mapped_column(Integer, default=48)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
@@ -185,6 +225,27 @@ class Customer(WorkspaceMixin, Base):
     join_token: Mapped[str | None] = mapped_column(String(24), unique=True)
     last_contact_at: Mapped[datetime | None]
     owner_assigned_at: Mapped[datetime | None]
+    # Set by /forget: personal data was erased; the row stays for anonymous counts.
+    erased_at: Mapped[datetime | None]
+    # Value tiers, written only by bot.crm.tiers.recompute; None until the customer buys.
+    rfm_recency: Mapped[int | None] = mapped_column(SmallInteger)
+    rfm_frequency: Mapped[int | None] = mapped_column(SmallInteger)
+    rfm_monetary: Mapped[int | None] = mapped_column(SmallInteger)
+    rfm_segment: Mapped[Segment | None] = mapped_column(enum_column(Segment))
+    value_tier: Mapped[ValueTier | None] = mapped_column(enum_column(ValueTier))
+    # The tier before the last change and when it changed: churn detection reads a drop here.
+    previous_value_tier: Mapped[ValueTier | None] = mapped_column(enum_column(ValueTier))
+    value_tier_changed_at: Mapped[datetime | None]
+    value_class: Mapped[ValueClass | None] = mapped_column(enum_column(ValueClass))
+    clv_minor: Mapped[int | None] = mapped_column(BigInteger)
+    tiers_computed_at: Mapped[datetime | None]
+    # Churn episodes, written only by bot.crm.churn: set once when flagged, cleared on contact.
+    usual_interval_days: Mapped[int | None] = mapped_column(Integer)
+    # When the usual interval was last worked out; it only changes with new activity.
+    usual_interval_computed_at: Mapped[datetime | None]
+    at_risk_since: Mapped[datetime | None]
+    at_risk_reason: Mapped[AtRiskReason | None] = mapped_column(enum_column(AtRiskReason))
+    churn_alerted_at: Mapped[datetime | None]
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 

@@ -1,0 +1,96 @@
+"""Marketing spend: what the shop paid to win customers, entered by managers for CAC."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.crm import audit
+from bot.crm.guards import require_role
+from bot.crm.models import MarketingSpend, Member, Role, Workspace
+from bot.errors import InvalidInput
+from bot.i18n import N_
+
+MAX_NOTE = 200
+MAX_MINOR = 10**12
+
+
+@dataclass(frozen=True, slots=True)
+class MonthSpend:
+    """The current local month's spend entries, oldest first, and their total."""
+
+    entries: Sequence[MarketingSpend]
+    total_minor: int
+    currency: str
+
+
+async def record_spend(
+    session: AsyncSession, *, actor: Member, amount_minor: int, note: str | None, now: datetime
+) -> MarketingSpend:
+    """Record spend on today's local date in the shop's currency, and audit it.
+
+    Raises:
+        PermissionDenied: when the actor is not an owner or admin.
+        InvalidInput: when the amount is not positive or the note too long.
+    """
+    require_role(actor, Role.OWNER, Role.ADMIN)
+    if amount_minor <= 0 or amount_minor >= MAX_MINOR:
+        raise InvalidInput(N_("The amount must be more than zero, like 128 or 128.50."))
+    note = " ".join((note or "").split()) or None
+    if note and len(note) > MAX_NOTE:
+        raise InvalidInput(N_("Please keep the note under {max} characters."), max=MAX_NOTE)
+    workspace = await _workspace(session, actor)
+    entry = MarketingSpend(
+        workspace_id=workspace.id,
+        amount_minor=amount_minor,
+        currency=workspace.currency,
+        spent_on=now.astimezone(ZoneInfo(workspace.timezone)).date(),
+        note=note,
+        member_id=actor.id,
+        created_at=now,
+    )
+    session.add(entry)
+    await session.flush()
+    await audit.record(
+        session,
+        workspace_id=workspace.id,
+        actor_member_id=actor.id,
+        action="spend.create",
+        entity="marketing_spend",
+        entity_id=entry.id,
+        details={"amount_minor": amount_minor, "currency": workspace.currency},
+    )
+    return entry
+
+
+async def month_spend(session: AsyncSession, *, actor: Member, now: datetime) -> MonthSpend:
+    """Return this local month's spend entries in the shop's currency and their total.
+
+    Raises:
+        PermissionDenied: when the actor is not an owner or admin.
+    """
+    require_role(actor, Role.OWNER, Role.ADMIN)
+    workspace = await _workspace(session, actor)
+    first = now.astimezone(ZoneInfo(workspace.timezone)).date().replace(day=1)
+    result = await session.execute(
+        select(MarketingSpend)
+        .where(
+            MarketingSpend.workspace_id == workspace.id,
+            MarketingSpend.currency == workspace.currency,
+            MarketingSpend.spent_on >= first,
+        )
+        .order_by(MarketingSpend.spent_on, MarketingSpend.id)
+    )
+    entries = result.scalars().all()
+    return MonthSpend(entries, sum(e.amount_minor for e in entries), workspace.currency)
+
+
+async def _workspace(session: AsyncSession, actor: Member) -> Workspace:
+    workspace = await session.get(Workspace, actor.workspace_id)
+    assert workspace is not None  # noqa: S101 - the member's workspace exists
+    return workspace

@@ -1,0 +1,241 @@
+"""KPIs: /stats with charts and /spend for customer acquisition cost."""
+
+from __future__ import annotations
+
+import asyncio
+import html
+from collections.abc import Callable
+
+from bot.crm import charts, kpi_series, kpis, purchases, spend
+from bot.crm.kpi_scope import Period, parse_period
+from bot.crm.kpis import Kpis, Ratio
+from bot.crm.models import Role
+from bot.errors import InvalidInput
+from bot.handlers.context import Context
+from bot.handlers.router import MANAGERS, MEMBERS, Router
+from bot.i18n import N_
+from bot.messaging import Button, Keyboard, OutPhoto
+
+router = Router("insights", MEMBERS)
+# /spend is for owners and admins only; listed in ``bot.handlers.ROUTERS`` after ``router``.
+admin_router = Router("insights.admin", MANAGERS)
+
+PERIOD_NAMES = {
+    Period.WEEK: N_("this week"),
+    Period.MONTH: N_("this month"),
+    Period.QUARTER: N_("this quarter"),
+    Period.YEAR: N_("this year"),
+    Period.DAYS_30: N_("the last 30 days"),
+    Period.DAYS_90: N_("the last 90 days"),
+}
+PERIOD_BUTTONS = (
+    ((Period.WEEK, N_("Week")), (Period.MONTH, N_("Month")), (Period.QUARTER, N_("Quarter"))),
+    ((Period.YEAR, N_("Year")), (Period.DAYS_30, N_("30 days")), (Period.DAYS_90, N_("90 days"))),
+)
+REP_LINES = 5
+SPEND_LINES = 15
+SPEND_HINT = N_("Send it like this: /spend 500 flyers")
+
+
+@router.command(
+    "stats",
+    help=N_("key figures with charts"),
+    usage="[week|month|quarter|year|30d|90d]",
+)
+async def cmd_stats(ctx: Context) -> None:
+    """Send the figures for the period asked (this month by default), then the charts."""
+    arg = ctx.incoming.args.strip()
+    try:
+        period = parse_period(arg) if arg else Period.MONTH
+    except InvalidInput as exc:
+        ctx.reply(ctx.t(exc.key), _period_buttons(ctx))
+        return
+    await _send_stats(ctx, period)
+
+
+@router.callback("kp")
+async def on_period(ctx: Context) -> None:
+    """Send the figures for the period whose button was pressed."""
+    value = (ctx.incoming.data or "").partition(":")[2]
+    if value not in {p.value for p in Period}:
+        ctx.answer(ctx.t(N_("This button has expired.")))
+        return
+    ctx.answer()
+    await _send_stats(ctx, Period(value))
+
+
+async def _send_stats(ctx: Context, period: Period) -> None:
+    member, _ = ctx.staff()
+    now = ctx.now()
+    figures = await kpis.compute_kpis(ctx.session, actor=member, period=period, now=now)
+    funnel = await kpi_series.weekly_funnel(ctx.session, actor=member, now=now)
+    tiers = await kpi_series.tier_counts(ctx.session, actor=member)
+    team = member.role is not Role.STAFF and not figures.whole_shop
+    ctx.reply(_figures_text(ctx, figures, team=team), _period_buttons(ctx))
+    # Drawing takes a few hundred milliseconds of CPU; keep it off the event loop.
+    pictures = await asyncio.to_thread(
+        charts.render_stats, funnel, tiers, figures.reps, locale=ctx.locale
+    )
+    captions = (
+        N_("📈 New leads, contacted and won, by week"),
+        N_("💎 Customers by value tier"),
+        N_("✅ Follow-ups done vs due, per rep"),
+    )
+    for picture, caption in zip(pictures, captions, strict=True):
+        ctx.outgoing.append(OutPhoto(ctx.chat_id, picture, ctx.t(caption)))
+
+
+def _figures_text(ctx: Context, k: Kpis, *, team: bool) -> str:
+    money = _money(k.currency)
+    first = k.window.start.astimezone(ctx.tz).strftime("%Y-%m-%d")
+    last = k.window.end.astimezone(ctx.tz).strftime("%Y-%m-%d")
+    if k.whole_shop:
+        title = N_("📊 <b>Shop figures, {period}</b> ({first} – {last})")
+    elif team:
+        title = N_("📊 <b>Your team's figures, {period}</b> ({first} – {last})")
+    else:
+        title = N_("📊 <b>Your figures, {period}</b> ({first} – {last})")
+    t = ctx.t
+    lines = [
+        t(title, period=t(PERIOD_NAMES[k.window.period]), first=first, last=last),
+        t(
+            N_("🆕 New leads: {leads} · converted {won} ({rate})"),
+            leads=k.new_leads,
+            won=k.conversion.part,
+            rate=_pct(k.conversion),
+        ),
+        t(
+            N_("🔁 Repurchase rate: {rate} ({part} of {whole} buyers)"),
+            rate=_pct(k.repurchase),
+            part=k.repurchase.part,
+            whole=k.repurchase.whole,
+        ),
+        t(
+            N_("📉 Churn rate: {rate} ({part} of {whole} earlier buyers, nothing in {days} days)"),
+            rate=_pct(k.churn),
+            part=k.churn.part,
+            whole=k.churn.whole,
+            days=kpis.LAPSE_DAYS,
+        ),
+        t(N_("🙋 Active customers: {count}"), count=k.active),
+    ]
+    acquired = t(N_("🤝 New customers: {count}"), count=k.new_customers)
+    if k.spend_minor == 0:
+        acquired += " · " + t(N_("CAC: record marketing spend with /spend"))
+    elif k.spend_minor is not None:
+        cac = money(k.cac_minor) if k.cac_minor is not None else "—"
+        acquired += " · " + t(N_("spend {spend} · CAC {cac}"), spend=money(k.spend_minor), cac=cac)
+    lines.append(acquired)
+    lines.append(_cltv_line(ctx, k))
+    lines.extend(_satisfaction_lines(ctx, k))
+    lines.append(
+        t(
+            N_("📬 Campaigns delivered: {rate} ({sent} of {total}) · opt-outs {out_rate}"),
+            rate=_pct(k.delivery),
+            sent=k.delivery.part,
+            total=k.delivery.whole,
+            out_rate=_pct(k.opt_out),
+        )
+    )
+    lines.append(t(N_("✅ Follow-ups done / due:")))
+    for rep in k.reps[:REP_LINES]:
+        lines.append(t(N_("• {name}: {done} / {due}"), name=rep.name, done=rep.done, due=rep.due))
+    if len(k.reps) > REP_LINES:
+        more = len(k.reps) - REP_LINES
+        lines.append(t(N_("…and {count} more."), count=more))
+    if not k.reps:
+        lines.append(t(N_("• nobody yet")))
+    return "\n".join(lines)
+
+
+def _cltv_line(ctx: Context, k: Kpis) -> str:
+    if k.cltv_minor is None:
+        return ctx.t(N_("💎 Average CLTV: — (no purchases yet)"))
+    value = _money(k.currency)(k.cltv_minor)
+    if k.cltv_estimated:
+        note = N_("💎 Average CLTV: {value} (estimate: average order × orders a year × 3 years)")
+    else:
+        note = N_("💎 Average CLTV: {value} (from the value tiers)")
+    return ctx.t(note, value=value)
+
+
+def _satisfaction_lines(ctx: Context, k: Kpis) -> list[str]:
+    average = k.satisfaction_average
+    if average is None:
+        return [ctx.t(N_("😊 Satisfaction: no survey answers in this period"))]
+    stars = " · ".join(f"{score}★ {k.satisfaction[score - 1]}" for score in range(5, 0, -1))
+    head = ctx.t(
+        N_("😊 Satisfaction: {average} / 5 from {count} answers"),
+        average=f"{average:.1f}",
+        count=sum(k.satisfaction),
+    )
+    return [head, f"    {stars}"]
+
+
+def _pct(ratio: Ratio) -> str:
+    value = ratio.value
+    if value is None:
+        return "—"
+    percent = value * 100
+    # Small rates (opt-outs) need a decimal to say anything; large ones do not.
+    if percent < 10 and percent != int(percent):
+        return f"{percent:.1f}%"
+    return f"{percent:.0f}%"
+
+
+def _money(currency: str) -> Callable[[int], str]:
+    return lambda minor: purchases.format_money(minor, currency)
+
+
+def _period_buttons(ctx: Context) -> Keyboard:
+    return [[Button(ctx.t(label), f"kp:{p.value}") for p, label in row] for row in PERIOD_BUTTONS]
+
+
+@admin_router.command(
+    "spend", help=N_("record marketing spend, or list this month's"), usage="[amount] [note]"
+)
+async def cmd_spend(ctx: Context) -> None:
+    """Record marketing spend for today, or list this month's entries and their total."""
+    member, workspace = ctx.staff()
+    amount_text, _, note = ctx.incoming.args.strip().partition(" ")
+    if not amount_text:
+        await _list_spend(ctx)
+        return
+    amount = purchases.parse_amount(amount_text)
+    entry = await spend.record_spend(
+        ctx.session, actor=member, amount_minor=amount, note=note, now=ctx.now()
+    )
+    month = await spend.month_spend(ctx.session, actor=member, now=ctx.now())
+    ctx.reply(
+        ctx.t(
+            N_("✅ Marketing spend of {amount} recorded for {day}.\nThis month so far: {total}."),
+            amount=purchases.format_money(entry.amount_minor, workspace.currency),
+            day=entry.spent_on.isoformat(),
+            total=purchases.format_money(month.total_minor, month.currency),
+        )
+        + "\n"
+        + ctx.t(N_("/stats shows what it costs to win a customer (CAC)."))
+    )
+
+
+async def _list_spend(ctx: Context) -> None:
+    member, _ = ctx.staff()
+    month = await spend.month_spend(ctx.session, actor=member, now=ctx.now())
+    if not month.entries:
+        ctx.reply(
+            ctx.t(N_("No marketing spend recorded this month yet.")) + "\n" + ctx.t(SPEND_HINT)
+        )
+        return
+    lines = [ctx.t(N_("💸 <b>Marketing spend this month</b>"))]
+    for entry in month.entries[-SPEND_LINES:]:
+        money = purchases.format_money(entry.amount_minor, entry.currency)
+        note = f" — {html.escape(entry.note)}" if entry.note else ""
+        lines.append(f"• {entry.spent_on.strftime('%m-%d')} {money}{note}")
+    lines.append(
+        ctx.t(
+            N_("Total {total} in {count} entries."),
+            total=purchases.format_money(month.total_minor, month.currency),
+            count=len(month.entries),
+        )
+    )
+    ctx.reply("\n".join(lines))
