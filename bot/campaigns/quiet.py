@@ -7,22 +7,13 @@ time ``[start, end)``; ``start > end`` wraps over midnight (21:00–09:00), and
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, time, timedelta
+from datetime import UTC, datetime, timedelta
 from functools import lru_cache
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from bot.campaigns.schedules import parse_hhmm
 
-def parse_hhmm(value: str) -> time:
-    """Return the wall-clock time of an ``HH:MM`` string.
-
-    Raises:
-        ValueError: when the string is not a valid ``HH:MM``.
-    """
-    hours, sep, minutes = value.partition(":")
-    if not sep or not hours.isdigit() or not minutes.isdigit() or len(minutes) != 2:
-        msg = f"not an HH:MM time: {value!r}"
-        raise ValueError(msg)
-    return time(int(hours), int(minutes))
+__all__ = ["parse_hhmm", "quiet_until", "zone"]
 
 
 @lru_cache(maxsize=512)

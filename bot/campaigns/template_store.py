@@ -21,6 +21,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.campaigns.templates import DEFAULT_KEYS, customer_variables
+from bot.crm import loyalty
 from bot.crm.models import Customer, Member, MessageTemplate, TemplateVersion, Workspace, utcnow
 from bot.i18n import LOCALES
 
@@ -120,7 +121,7 @@ async def keys(session: AsyncSession, workspace_id: int) -> list[str]:
 async def customer_variables_for(
     session: AsyncSession, *, customer: Customer, workspace: Workspace, locale: str, today: date
 ) -> dict[str, object]:
-    """Return a customer's template variables (points are 0 until loyalty exists)."""
+    """Return a customer's template variables, with their current points balance."""
     owner = (
         await session.get(Member, customer.owner_member_id) if customer.owner_member_id else None
     )
@@ -128,7 +129,7 @@ async def customer_variables_for(
         name=customer.name,
         grade=customer.grade,
         owner=owner.display_name if owner is not None and owner.active else workspace.name,
-        points=0,
+        points=await loyalty.balance(session, workspace.id, customer.id),
         merchant=workspace.name,
         today=today,
         locale=locale,

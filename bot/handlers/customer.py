@@ -6,7 +6,6 @@ import logging
 from zoneinfo import ZoneInfo
 
 from babel.lists import format_list
-from sqlalchemy import select
 
 from bot.campaigns import campaigns, template_store, templates
 from bot.crm import consent, customers, members, workspaces
@@ -175,23 +174,16 @@ async def _opt_out_text(ctx: Context, workspace: Workspace, customer: Customer) 
     )
     if body is None:
         return plain
-    owner = await ctx.session.scalar(
-        select(Member.display_name).where(
-            Member.workspace_id == workspace.id, Member.id == customer.owner_member_id
-        )
-    )
     tz = ZoneInfo(customer.timezone or workspace.timezone)
-    names = customer.name.split()
-    variables: dict[str, object] = {
-        "first_name": names[0] if names else customer.name,
-        "name": customer.name,
-        "grade": customer.grade or "",
-        "owner": owner or workspace.name,
-        "points": 0,
-        "merchant": workspace.name,
-        "unsubscribe": "",
-        "today": ctx.now().astimezone(tz).date().isoformat(),
-    }
+    variables = await template_store.customer_variables_for(
+        ctx.session,
+        customer=customer,
+        workspace=workspace,
+        locale=locale,
+        today=ctx.now().astimezone(tz).date(),
+    )
+    # They have just opted out: no "how to opt out" hint under the confirmation.
+    variables["unsubscribe"] = ""
     try:
         return templates.render(templates.compile_template(body.body), variables)
     except (InvalidInput, TemplateError):

@@ -31,6 +31,7 @@ from bot.campaigns.delivery.recorder import Done, Recorder
 from bot.campaigns.delivery.render import Rendered, Skipped
 from bot.campaigns.quiet import quiet_until, zone
 from bot.config import DeliverySettings
+from bot.crm import loyalty
 from bot.crm.models import CampaignKind, OutboxStatus, utcnow
 from bot.crm.store import unit_of_work
 from bot.errors import DeliveryError
@@ -276,6 +277,10 @@ class DeliveryEngine:
                 )
                 go, settles = self._check(state, rows, now)
                 await outbox.settle(session, settles, now=now)
+                # One grouped query per batch, for templates that show {{ points }}.
+                points = await loyalty.balances(
+                    session, state.workspace_id, [row.customer_id for row in go]
+                )
         except BaseException:
             self._free += size  # rolled back: nothing was claimed
             raise
@@ -288,7 +293,9 @@ class DeliveryEngine:
             if row.chat_id is None:  # ruled out by _check; keeps the type checker informed
                 continue
             message = state.renderer.render(
-                row, today=now.astimezone(zone(row.timezone, state.timezone)).date()
+                row,
+                today=now.astimezone(zone(row.timezone, state.timezone)).date(),
+                points=points.get(row.customer_id, 0),
             )
             if isinstance(message, Skipped):
                 self._finish(

@@ -69,7 +69,7 @@ class Renderer:
             logger.warning("run template %r has no text in workspace %d", key, workspace_id)
         return cls(workspace_id, bodies, fallback_locale, merchant, owners)
 
-    def render(self, row: Claimed, *, today: date) -> Rendered | Skipped:
+    def render(self, row: Claimed, *, today: date, points: int = 0) -> Rendered | Skipped:
         """Return the recipient's message in their language and grade, or why they are skipped."""
         locale = row.locale if row.locale in LOCALES else self.fallback_locale
         body = template_store.pick(
@@ -88,7 +88,7 @@ class Renderer:
             "name": row.name,
             "grade": row.grade or "",
             "owner": self.owners.get(row.owner_member_id or 0, self.merchant),
-            "points": 0,
+            "points": points,
             "merchant": self.merchant,
             "unsubscribe": hint,
             "today": self._day(today, locale),

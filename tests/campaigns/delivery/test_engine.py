@@ -19,9 +19,13 @@ from bot.crm.models import (
     ConsentAction,
     ConsentEvent,
     Customer,
+    MessageTemplate,
     OutboxMessage,
     OutboxStatus,
+    PointsEntry,
+    PointsReason,
     RunStatus,
+    TemplateVersion,
 )
 from bot.crm.store import unit_of_work
 from bot.errors import BadRequest, Blocked, RetryAfter, TransientError
@@ -355,3 +359,37 @@ async def test_rows_in_sending_never_exceed_concurrency(
     async with running(sessions, Watching(), settings=settings):
         await run_finished(sessions, run.id)
     assert 1 <= peak <= concurrency
+
+
+async def test_templates_show_each_customers_own_points_balance(sessions: Sessions) -> None:
+    async with unit_of_work(sessions) as session:
+        shop = await make_shop(session, ["Zhao Lei", "Sun Mei"])
+        template = MessageTemplate(
+            workspace_id=shop.workspace.id, key="points_note", locale="en", current_version=1
+        )
+        session.add(template)
+        await session.flush()
+        session.add(
+            TemplateVersion(
+                workspace_id=shop.workspace.id,
+                template_id=template.id,
+                version=1,
+                body="Hi {{ first_name }}, you have {{ points }} points.",
+            )
+        )
+        for customer, deltas in zip(shop.customers, [(120, -20), ()], strict=True):
+            for delta in deltas:
+                session.add(
+                    PointsEntry(
+                        workspace_id=shop.workspace.id,
+                        customer_id=customer.id,
+                        delta=delta,
+                        reason=PointsReason.ADJUST,
+                    )
+                )
+        run = await make_run(session, shop, template_key="points_note")
+    telegram = FakeTelegram()
+    async with running(sessions, telegram):
+        await run_finished(sessions, run.id)
+    assert telegram.texts_to(1000) == ["Hi Zhao, you have 100 points."]
+    assert telegram.texts_to(1001) == ["Hi Sun, you have 0 points."]
