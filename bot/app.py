@@ -14,6 +14,7 @@ from bot.config import Settings
 from bot.crm import migrate
 from bot.crm.models import utcnow
 from bot.crm.store import create_engine, create_sessionmaker
+from bot.crm.tier_jobs import nightly_tiers
 from bot.handlers import ROUTERS
 from bot.handlers.context import AppInfo
 from bot.handlers.dispatcher import Dispatcher
@@ -29,6 +30,8 @@ logger = logging.getLogger(__name__)
 MENU_LANGUAGES = {"en": None, "zh-CN": "zh"}
 # Leads return to the pool after days without follow-up; a few minutes' delay is fine.
 STALE_LEADS_EVERY_SECONDS = 600
+# Tiers are recomputed once a night per shop; the job only checks who is due.
+TIERS_EVERY_SECONDS = 900
 
 
 async def serve(
@@ -74,6 +77,7 @@ async def serve(
             STALE_LEADS_EVERY_SECONDS,
             lambda: return_stale_leads_job(sessions, messenger, utcnow),
         )
+        scheduler.every("tiers", TIERS_EVERY_SECONDS, lambda: nightly_tiers(sessions, utcnow))
         scheduler.start()
         sender = DeliveryEngine(
             sessions, messenger, settings.delivery, clock=utcnow, leadership=leadership

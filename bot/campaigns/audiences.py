@@ -15,7 +15,15 @@ from sqlalchemy import Select, extract, func, select
 
 from bot.crm.models import Consent, Customer, CustomerTag, Tag
 
-FILTER_KEYS = ("grades", "tags", "stages", "owner_member_id", "region")
+FILTER_KEYS = (
+    "grades",
+    "tags",
+    "stages",
+    "owner_member_id",
+    "region",
+    "value_tiers",
+    "customer_ids",
+)
 
 
 def recipients(
@@ -23,10 +31,13 @@ def recipients(
 ) -> Select[int]:
     """Return a query of the ids of the customers an audience reaches, by ascending id.
 
-    ``audience`` may hold ``grades``, ``tags`` (names), ``stages`` (lists; a customer
-    matches any of a list, and every given filter), ``owner_member_id`` and
-    ``region``. ``birthday`` keeps customers whose birthday (month and day) it is;
-    people born on 29 February are greeted on 28 February in other years.
+    ``audience`` may hold ``grades``, ``tags`` (names), ``stages``, ``value_tiers``
+    (high, medium, low as last computed), ``customer_ids`` (lists; a customer matches
+    any of a list, and every given filter), ``owner_member_id`` and ``region``.
+    ``customer_ids`` sends to chosen customers only, e.g. one care message to one
+    customer; they still must be opted in and reachable. ``birthday`` keeps customers
+    whose birthday (month and day) it is; people born on 29 February are greeted on
+    28 February in other years.
     """
     query = (
         select(Customer.id)
@@ -46,6 +57,10 @@ def recipients(
         query = query.where(Customer.owner_member_id == int(owner))
     if region := audience.get("region"):
         query = query.where(func.lower(Customer.region) == str(region).lower())
+    if value_tiers := audience.get("value_tiers"):
+        query = query.where(Customer.value_tier.in_([str(t) for t in value_tiers]))
+    if (ids := audience.get("customer_ids")) is not None:
+        query = query.where(Customer.id.in_([int(i) for i in ids]))
     if tags := audience.get("tags"):
         tagged = (
             select(CustomerTag.customer_id)

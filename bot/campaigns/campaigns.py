@@ -33,6 +33,7 @@ from bot.crm.models import (
     RunStatus,
     Workspace,
 )
+from bot.crm.models.core import ValueTier
 from bot.errors import Conflict, InvalidInput, NotFound
 from bot.i18n import N_
 
@@ -366,11 +367,22 @@ def clean_audience(audience: Mapping[str, Any]) -> dict[str, Any]:
         unique = sorted({str(v).strip() for v in values if str(v).strip()})
         if unique:
             clean[key] = unique
+    tiers = {str(v).strip().lower() for v in audience.get("value_tiers") or ()}
+    if known := [tier.value for tier in ValueTier if tier.value in tiers]:
+        clean["value_tiers"] = known
+    if audience.get("customer_ids") is not None:
+        # An empty list still means "nobody", never "everyone".
+        ids: Sequence[Any] = audience.get("customer_ids") or ()
+        clean["customer_ids"] = sorted({int(v) for v in ids if _is_id(v)})
     if audience.get("owner_member_id") is not None:
         clean["owner_member_id"] = int(audience["owner_member_id"])
     if region := str(audience.get("region") or "").strip():
         clean["region"] = region
     return clean
+
+
+def _is_id(value: object) -> bool:
+    return isinstance(value, int | str) and not isinstance(value, bool) and str(value).isdigit()
 
 
 async def _summary(

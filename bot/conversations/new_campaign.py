@@ -1,5 +1,8 @@
 """The /campaign new dialog: kind, template, audience, schedule, name, then confirm with the reach.
 
+Audiences filter by grade, value tier, tag, stage, owner and region; a broadcast
+or a satisfaction survey goes out once, now or on a date.
+
 Buttons answer steps: each one carries ``cp:d:<step>:<value>`` and types its
 value into that step, so a typed answer and a tap take the same path. The
 audience step loops: each filter adds to the audience until the admin taps Done.
@@ -17,6 +20,7 @@ from bot.campaigns import campaigns, limits, template_store
 from bot.conversations.engine import DONE, Data, Dialog, Step, register
 from bot.crm import leads, tags, teams
 from bot.crm.models import CampaignKind, Customer
+from bot.crm.models.core import ValueTier
 from bot.errors import InvalidInput
 from bot.handlers.campaign_view import (
     KIND_NAMES,
@@ -25,6 +29,7 @@ from bot.handlers.campaign_view import (
     describe_schedule,
     show_campaign,
 )
+from bot.handlers.card import TIER_NAMES
 from bot.handlers.context import Context
 from bot.i18n import N_
 from bot.messaging import Button
@@ -34,9 +39,13 @@ DEFAULT_TEMPLATE = {
     CampaignKind.BIRTHDAY: "birthday",
     CampaignKind.HOLIDAY: "holiday",
     CampaignKind.WELCOME: "welcome",
+    CampaignKind.SURVEY: "survey_invitation",
 }
+# Kinds sent once, on a date or right away.
+ONE_OFF_NOW = (CampaignKind.BROADCAST, CampaignKind.SURVEY)
 FILTER_NAMES = {
     "grades": N_("By grade"),
+    "value_tiers": N_("By value tier"),
     "tags": N_("By tag"),
     "stages": N_("By stage"),
     "owner": N_("By owner rep"),
@@ -159,6 +168,7 @@ async def ask_filter(ctx: Context, data: Data) -> None:
     choices = await _filter_choices(ctx, data["filter"])
     prompts = {
         "grades": N_("Which grade?"),
+        "value_tiers": N_("Which value tier? (As last computed; see /tiers.)"),
         "tags": N_("Which tag? Tap one or type its name."),
         "stages": N_("Which stage?"),
         "owner": N_("Whose customers?"),
@@ -206,7 +216,7 @@ async def receive_weekday(ctx: Context, data: Data) -> str:
 
 async def ask_date(ctx: Context, data: Data) -> None:
     """Ask for the date; a broadcast may also go out now."""
-    if data["kind"] == CampaignKind.BROADCAST:
+    if data["kind"] in ONE_OFF_NOW:
         now = [(ctx.t(N_("🚀 Now")), "now")]
         ctx.reply(
             ctx.t(N_("When? Tap Now, or type a date like 2026-12-24.")),
@@ -219,7 +229,7 @@ async def ask_date(ctx: Context, data: Data) -> None:
 async def receive_date(ctx: Context, data: Data) -> str:
     """Store the date (today or later), or no date for a broadcast sent now."""
     text = ctx.incoming.text.strip()
-    if data["kind"] == CampaignKind.BROADCAST and text.casefold() in (
+    if data["kind"] in ONE_OFF_NOW and text.casefold() in (
         "now",
         ctx.t(N_("🚀 Now")).casefold(),
     ):
@@ -323,7 +333,7 @@ def _schedule_step(data: Data) -> str:
     kind = CampaignKind(data["kind"])
     if kind is CampaignKind.WEEKLY:
         return CampaignStep.WEEKDAY
-    if kind in (CampaignKind.HOLIDAY, CampaignKind.BROADCAST):
+    if kind is CampaignKind.HOLIDAY or kind in ONE_OFF_NOW:
         return CampaignStep.DATE
     if kind is CampaignKind.BIRTHDAY:
         return CampaignStep.TIME
@@ -342,6 +352,8 @@ async def _filter_choices(ctx: Context, kind: str) -> list[tuple[str, str]]:
         thresholds = workspace.grade_thresholds or {}
         grades = sorted({*map(str, thresholds), tags.lowest_grade(thresholds)})
         return [(g, g) for g in grades]
+    if kind == "value_tiers":
+        return [(ctx.t(TIER_NAMES[tier]), tier.value) for tier in ValueTier]
     if kind == "tags":
         found = await tags.list_tags(ctx.session, actor=member)
         return [(t.name, t.name) for t in found[:MAX_CHOICES]]

@@ -7,6 +7,7 @@ import io
 from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass
 from datetime import date, datetime
+from decimal import Decimal
 from enum import StrEnum
 from typing import Any, Protocol
 from zoneinfo import ZoneInfo
@@ -20,6 +21,7 @@ from sqlalchemy.orm import aliased
 from bot.crm import audit
 from bot.crm.guards import require_role
 from bot.crm.models import Company, Customer, CustomerTag, Member, Role, Tag, Workspace
+from bot.crm.models.core import Segment, ValueTier
 from bot.crm.scope import visible_customers
 from bot.errors import InvalidInput
 from bot.i18n import N_
@@ -44,13 +46,16 @@ COLUMNS = (
     "consent",
     "created",
     "last_contact",
+    "value_tier",
+    "segment",
+    "clv",
 )
 # A spreadsheet runs a cell starting with these as a formula; text is quoted instead.
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
-FILTER_KEYS = ("stage", "grade", "region", "tag", "owner")
+FILTER_KEYS = ("stage", "grade", "region", "tag", "owner", "tier", "segment")
 FILTER_HINT = N_(
     "I don't understand the filter “{part}”. Use e.g. stage=won grade=A region=east "
-    "tag=vip owner=12 (or owner=none)."
+    "tag=vip owner=12 (or owner=none) tier=high segment=at_risk."
 )
 
 
@@ -73,10 +78,16 @@ class ExportFilter:
     region: str | None = None
     tag: str | None = None
     owner: int | None = None
+    tier: ValueTier | None = None
+    segment: Segment | None = None
 
     def describe(self) -> dict[str, Any]:
         """Return the conditions that are set, for the audit log and the caption."""
-        return {k: v for k, v in asdict(self).items() if v is not None}
+        return {
+            k: str(v) if isinstance(v, StrEnum) else v
+            for k, v in asdict(self).items()
+            if v is not None
+        }
 
 
 @dataclass(frozen=True, slots=True)
@@ -110,6 +121,14 @@ def parse_filter(text: str) -> ExportFilter:
                 raise InvalidInput(FILTER_HINT, part=part)
         elif key == "grade":
             values[key] = value.upper()
+        elif key == "tier":
+            if value.lower() not in {t.value for t in ValueTier}:
+                raise InvalidInput(FILTER_HINT, part=part)
+            values[key] = ValueTier(value.lower())
+        elif key == "segment":
+            if value.lower() not in {s.value for s in Segment}:
+                raise InvalidInput(FILTER_HINT, part=part)
+            values[key] = Segment(value.lower())
         else:
             values[key] = value
     return ExportFilter(**values)
@@ -179,6 +198,9 @@ def _query(actor: Member, filters: ExportFilter) -> Select[*tuple[Any, ...]]:
             Customer.consent,
             Customer.created_at,
             Customer.last_contact_at,
+            Customer.value_tier,
+            Customer.rfm_segment,
+            Customer.clv_minor,
             maintain_column_froms=False,
         )
         .select_from(Customer)
@@ -198,6 +220,10 @@ def _query(actor: Member, filters: ExportFilter) -> Select[*tuple[Any, ...]]:
             if filters.owner == 0
             else Customer.owner_member_id == filters.owner
         )
+    if filters.tier is not None:
+        query = query.where(Customer.value_tier == filters.tier)
+    if filters.segment is not None:
+        query = query.where(Customer.rfm_segment == filters.segment)
     if filters.tag is not None:
         tagged = (
             select(CustomerTag.customer_id)
@@ -248,7 +274,17 @@ def _cells(row: Any, tags: Iterable[str], tz: ZoneInfo) -> tuple[object, ...]:
         str(row.consent),
         _local_date(row.created_at, tz),
         _local_date(row.last_contact_at, tz),
+        str(row.value_tier) if row.value_tier is not None else None,
+        str(row.rfm_segment) if row.rfm_segment is not None else None,
+        _major(row.clv_minor),
     )
+
+
+def _major(minor: int | None) -> Decimal | None:
+    """Return minor units as a number in major units, as amounts are typed (12850 -> 128.50)."""
+    if minor is None:
+        return None
+    return Decimal(minor).scaleb(-2).quantize(Decimal("0.01"))
 
 
 def csv_text(value: str) -> str:

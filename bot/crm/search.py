@@ -1,8 +1,14 @@
-"""Search: finding the customers a member may see by name, phone, company or tag."""
+"""Search: finding the customers a member may see by name, phone, company or tag.
+
+A query may also hold ``tier:<high|medium|low>`` and ``segment:<name>`` words, which
+narrow the matches (alone, they list the customers of that tier or segment, those
+of the highest lifetime value first).
+"""
 
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 from typing import Any
 
 import phonenumbers
@@ -11,32 +17,92 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.crm.guards import require_role
 from bot.crm.models import Company, Customer, CustomerTag, Member, Role, Tag, Workspace
+from bot.crm.models.core import Segment, ValueTier
 from bot.crm.phones import normalize_phone
 from bot.crm.scope import visible_customers
 from bot.errors import InvalidInput
+from bot.i18n import N_
 
 FIND_LIMIT = 10
 MIN_PHONE_DIGITS = 4
 _PHONEISH = re.compile(r"^\+?[\d\s\-().]+$")
+TIER_HINT = N_("The tier is high, medium or low, like /find tier:high.")
+SEGMENT_HINT = N_("The segment is one of {segments}, like /find segment:at_risk.")
+
+
+@dataclass(frozen=True, slots=True)
+class FindQuery:
+    """A /find query split into its free text and its tier and segment filters."""
+
+    text: str
+    tier: ValueTier | None = None
+    segment: Segment | None = None
+
+    @property
+    def filtered(self) -> bool:
+        """Return whether a tier or segment narrows the search."""
+        return self.tier is not None or self.segment is not None
+
+
+def parse_query(text: str) -> FindQuery:
+    """Split ``tier:`` and ``segment:`` words off a query; the rest is the text to match.
+
+    Raises:
+        InvalidInput: when a tier or segment is not one there is.
+    """
+    rest: list[str] = []
+    tier: ValueTier | None = None
+    segment: Segment | None = None
+    for word in text.split():
+        key, sep, value = word.partition(":")
+        key, value = key.casefold(), value.casefold().replace("-", "_")
+        if sep and key == "tier":
+            if value not in {t.value for t in ValueTier}:
+                raise InvalidInput(TIER_HINT)
+            tier = ValueTier(value)
+        elif sep and key == "segment":
+            if value not in {s.value for s in Segment}:
+                names = ", ".join(s.value for s in Segment)
+                raise InvalidInput(SEGMENT_HINT, segments=names)
+            segment = Segment(value)
+        else:
+            rest.append(word)
+    return FindQuery(" ".join(rest), tier, segment)
 
 
 async def find_customers(
-    session: AsyncSession, *, actor: Member, text: str, limit: int = FIND_LIMIT
+    session: AsyncSession,
+    *,
+    actor: Member,
+    text: str,
+    limit: int = FIND_LIMIT,
+    tier: ValueTier | None = None,
+    segment: Segment | None = None,
 ) -> list[Customer]:
     """Return up to ``limit`` visible customers matching a name, phone, company or tag.
+
+    ``tier`` and ``segment`` keep only customers of that value tier or segment; with
+    them and no text, the customers of the tier or segment, highest lifetime value first.
 
     Raises:
         PermissionDenied: when the actor is not an active member.
     """
     require_role(actor, Role.OWNER, Role.ADMIN, Role.STAFF)
     text = " ".join(text.split())
+    base = visible_customers(actor)
+    if tier is not None:
+        base = base.where(Customer.value_tier == tier)
+    if segment is not None:
+        base = base.where(Customer.rfm_segment == segment)
     if not text:
-        return []
+        if tier is None and segment is None:
+            return []
+        ranked = base.order_by(Customer.clv_minor.desc().nulls_last(), Customer.name, Customer.id)
+        return list((await session.scalars(ranked.limit(limit))).all())
     digits = re.sub(r"\D", "", text)
     sqlite = session.get_bind().dialect.name == "sqlite"
     if _PHONEISH.match(text) and len(digits) >= MIN_PHONE_DIGITS:
-        return await _find_phone(session, actor, text, digits, limit, sqlite=sqlite)
-    base = visible_customers(actor)
+        return await _find_phone(session, actor, base, text, digits, limit, sqlite=sqlite)
     found = await _all(
         session, base.where(_prefix(Customer.name, text, sqlite=sqlite)), limit, by_name=True
     )
@@ -59,11 +125,17 @@ async def find_customers(
 
 
 async def _find_phone(
-    session: AsyncSession, actor: Member, text: str, digits: str, limit: int, *, sqlite: bool
+    session: AsyncSession,
+    actor: Member,
+    base: Select[Any],
+    text: str,
+    digits: str,
+    limit: int,
+    *,
+    sqlite: bool,
 ) -> list[Customer]:
     workspace = await session.get(Workspace, actor.workspace_id)
     region = workspace.region if workspace else None
-    base = visible_customers(actor)
     try:
         exact = normalize_phone(text, region=region)
     except InvalidInput:

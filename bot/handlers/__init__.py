@@ -17,6 +17,7 @@ from bot.handlers import (
     staff,
     teams,
     templates,
+    tiers,
     transfer,
     values,
 )
@@ -46,6 +47,7 @@ ROUTERS: tuple[Router, ...] = (
     campaigns.router,
     insights.router,
     insights.admin_router,
+    tiers.router,
     owner.router,
 )
 

@@ -9,6 +9,7 @@ from bot.campaigns import campaigns
 from bot.campaigns.campaigns import CampaignSummary
 from bot.conversations.log_followup import local_time
 from bot.crm.models import CampaignKind, CampaignStatus
+from bot.handlers.card import TIER_NAMES
 from bot.handlers.context import Context
 from bot.i18n import N_, Raw
 from bot.messaging import Button
@@ -34,6 +35,7 @@ KIND_NAMES = {
     CampaignKind.HOLIDAY: N_("🎉 Holiday greeting"),
     CampaignKind.WELCOME: N_("👋 Welcome on opt-in"),
     CampaignKind.BROADCAST: N_("📣 One-off broadcast"),
+    CampaignKind.SURVEY: N_("📝 Satisfaction survey"),
 }
 WEEKDAYS = (N_("Mon"), N_("Tue"), N_("Wed"), N_("Thu"), N_("Fri"), N_("Sat"), N_("Sun"))
 
@@ -43,6 +45,14 @@ def describe_audience(ctx: Context, audience: Mapping[str, Any]) -> Raw:
     parts = []
     if audience.get("grades"):
         parts.append(ctx.t(N_("grade {values}"), values=", ".join(audience["grades"])))
+    if audience.get("value_tiers"):
+        labels = {tier.value: label for tier, label in TIER_NAMES.items()}
+        names = [ctx.t(labels[v]) if v in labels else str(v) for v in audience["value_tiers"]]
+        parts.append(ctx.t(N_("value tier {values}"), values=", ".join(names)))
+    if audience.get("customer_ids") is not None:
+        parts.append(
+            ctx.t(N_("chosen customers only ({count})"), count=len(audience["customer_ids"]))
+        )
     if audience.get("tags"):
         parts.append(ctx.t(N_("tag {values}"), values=", ".join(audience["tags"])))
     if audience.get("stages"):

@@ -12,6 +12,7 @@ from collections.abc import Sequence
 from bot.crm import cards, leads
 from bot.crm.classification import CHOICES
 from bot.crm.models import Consent, Customer, CustomerKind
+from bot.crm.models.core import Segment, ValueTier
 from bot.crm.purchases import format_money
 from bot.handlers.context import Context
 from bot.i18n import N_
@@ -23,6 +24,20 @@ CONSENT_NAMES = {
     Consent.UNKNOWN: N_("not asked yet"),
     Consent.OPTED_IN: N_("subscribed"),
     Consent.OPTED_OUT: N_("opted out"),
+}
+TIER_NAMES = {
+    ValueTier.HIGH: N_("High value"),
+    ValueTier.MEDIUM: N_("Medium value"),
+    ValueTier.LOW: N_("Low value"),
+}
+SEGMENT_NAMES = {
+    Segment.CHAMPIONS: N_("champions"),
+    Segment.LOYAL: N_("loyal"),
+    Segment.POTENTIAL: N_("potential"),
+    Segment.NEW: N_("new"),
+    Segment.AT_RISK: N_("at risk"),
+    Segment.HIBERNATING: N_("hibernating"),
+    Segment.LOST: N_("lost"),
 }
 # Edit button field -> its label; the field names are the edit dialog's.
 EDIT_BUTTONS = (
@@ -66,6 +81,9 @@ def render_card(ctx: Context, facts: cards.Card) -> str:
             score=c.score,
         )
     )
+    value = value_line(ctx, c, facts.currency)
+    if value:
+        lines.append(value)
     lines.append(ctx.t(N_("👤 Owner: {owner}"), owner=facts.owner_name or ctx.t(N_("the pool"))))
     telegram = N_("linked") if c.tg_user_id else N_("not linked yet")
     lines.append(
@@ -107,6 +125,22 @@ def classification_line(ctx: Context, customer: Customer) -> str:
         if (value := getattr(customer, column)) in choices
     ]
     return html.escape(" · ".join(names))
+
+
+def value_line(ctx: Context, customer: Customer, currency: str) -> str:
+    """Return the value tier, segment and lifetime value as one line, or '' before computed."""
+    if customer.tiers_computed_at is None:
+        return ""
+    parts = []
+    if customer.value_tier is not None:
+        parts.append(ctx.t(TIER_NAMES[customer.value_tier]))
+    if customer.rfm_segment is not None:
+        parts.append(ctx.t(SEGMENT_NAMES[customer.rfm_segment]))
+    if customer.clv_minor is not None:
+        parts.append(
+            ctx.t(N_("lifetime value {clv}"), clv=format_money(customer.clv_minor, currency))
+        )
+    return "💎 " + " · ".join(parts) if parts else ""
 
 
 def route_text(ctx: Context, customer: Customer) -> str:

@@ -77,26 +77,43 @@ async def on_add_button(ctx: Context) -> None:
 # /find and /card
 
 
-@router.command("find", help=N_("find a customer"), usage="<name, phone, company or tag>")
+@router.command(
+    "find",
+    help=N_("find a customer"),
+    usage="<name, phone, company or tag> [tier:high|medium|low] [segment:<name>]",
+)
 async def cmd_find(ctx: Context) -> None:
     """List the sender's customers that match, as buttons that open their cards."""
     member, _ = ctx.staff()
     text = " ".join(ctx.incoming.args.split())
     if not text:
         raise InvalidInput(
-            N_("Send it like this: /find Wang, /find 138 0013 8000, or a company or tag name.")
-        )
-    found = await search.find_customers(ctx.session, actor=member, text=text)
-    if not found:
-        ctx.reply(
-            ctx.t(
-                N_(
-                    "🔎 Nothing found for “{text}”. Try part of the name, a few digits of "
-                    "the phone, a company or a tag — or /add a new contact."
-                ),
-                text=text,
+            N_(
+                "Send it like this: /find Wang, /find 138 0013 8000, or a company or tag "
+                "name. Add tier:high (or medium, low) or segment:at_risk to narrow it."
             )
         )
+    wanted = search.parse_query(text)
+    found = await search.find_customers(
+        ctx.session,
+        actor=member,
+        text=wanted.text,
+        tier=wanted.tier,
+        segment=wanted.segment,
+    )
+    if not found:
+        hint = (
+            N_(
+                "🔎 Nothing found for “{text}”. Tiers and segments are as last computed "
+                "(see /tiers); try without them, or part of the name."
+            )
+            if wanted.filtered
+            else N_(
+                "🔎 Nothing found for “{text}”. Try part of the name, a few digits of "
+                "the phone, a company or a tag — or /add a new contact."
+            )
+        )
+        ctx.reply(ctx.t(hint, text=text))
         return
     ctx.reply(
         ctx.t(N_("🔎 Found {count} for “{text}”. Tap one:"), count=len(found), text=text),

@@ -10,9 +10,11 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.campaigns import campaigns, limits
+from bot.campaigns.delivery import outbox
 from bot.crm import workspaces
 from bot.crm.models import (
     AuditLog,
+    Campaign,
     CampaignKind,
     CampaignRun,
     CampaignStatus,
@@ -24,6 +26,7 @@ from bot.crm.models import (
     RunStatus,
     Workspace,
 )
+from bot.crm.models.core import ValueTier
 from bot.crm.store import unit_of_work
 from bot.errors import Conflict, InvalidInput, NotFound, PermissionDenied
 
@@ -330,3 +333,98 @@ async def test_queue_broadcast_for_the_operator(
             await campaigns.queue_broadcast(
                 session, workspace_id=shop.workspace.id, template_key="nope", audience={}, now=NOW
             )
+
+
+def test_clean_audience_keeps_value_tiers_and_customer_ids() -> None:
+    clean = campaigns.clean_audience(
+        {"value_tiers": ["Low", "high", "gold", ""], "customer_ids": [7, "3", 7, "x", True]}
+    )
+    assert clean == {"value_tiers": ["high", "low"], "customer_ids": [3, 7]}
+    assert campaigns.clean_audience({"value_tiers": [], "customer_ids": None}) == {}
+    # An emptied list of customers still reaches nobody rather than everyone.
+    assert campaigns.clean_audience({"customer_ids": ["x"]}) == {"customer_ids": []}
+
+
+async def test_value_tier_and_customer_audiences(
+    sessions: async_sessionmaker[AsyncSession],
+) -> None:
+    async with unit_of_work(sessions) as session:
+        shop = await make_shop(session)
+        first, second, third, _ = shop.customers
+        third.consent = Consent.OPTED_IN
+        first.value_tier, second.value_tier, third.value_tier = (
+            ValueTier.HIGH,
+            ValueTier.LOW,
+            ValueTier.HIGH,
+        )
+        await session.flush()
+
+        async def reach(**audience: object) -> int:
+            return await campaigns.reach(session, actor=shop.admin, audience=audience)
+
+        assert await reach(value_tiers=["high"]) == 2
+        assert await reach(value_tiers=["high", "low"]) == 3
+        assert await reach(value_tiers=["medium"]) == 0
+        assert await reach(value_tiers=["high"], grades=["A"]) == 2
+        assert await reach(customer_ids=[second.id]) == 1
+        assert await reach(customer_ids=[shop.customers[3].id]) == 0  # not opted in
+        assert await reach(customer_ids=[]) == 0
+        rival = await make_shop(session, "Rival")
+        rival.customers[0].value_tier = ValueTier.HIGH
+        await session.flush()
+        assert await reach(customer_ids=[rival.customers[0].id]) == 0
+        assert await reach(value_tiers=["high"]) == 2
+
+
+async def test_a_care_message_to_one_customer_goes_to_that_customer_only(
+    sessions: async_sessionmaker[AsyncSession],
+) -> None:
+    async with unit_of_work(sessions) as session:
+        shop = await make_shop(session)
+        target = shop.customers[1]
+        run = await campaigns.queue_broadcast(
+            session,
+            workspace_id=shop.workspace.id,
+            template_key="holiday",
+            audience={"customer_ids": [target.id]},
+            now=NOW,
+        )
+        campaign = await session.get(Campaign, run.campaign_id)
+        assert campaign is not None
+        added = await outbox.materialise_batch(
+            session, run, campaign.audience, birthday=None, limit=100
+        )
+        assert added == 1
+        rows = await session.scalars(
+            select(OutboxMessage.customer_id).where(OutboxMessage.run_id == run.id)
+        )
+        assert rows.all() == [target.id]
+
+
+async def test_a_survey_is_a_one_off_like_a_broadcast(
+    sessions: async_sessionmaker[AsyncSession],
+) -> None:
+    async with unit_of_work(sessions) as session:
+        shop = await make_shop(session)
+        now_run = await campaigns.create_campaign(
+            session,
+            actor=shop.owner,
+            name="How did we do?",
+            kind=CampaignKind.SURVEY,
+            template_key="survey_invitation",
+            audience={"value_tiers": ["high"]},
+            now=NOW,
+        )
+        assert now_run.status is CampaignStatus.DONE
+        assert now_run.audience == {"value_tiers": ["high"]}
+        dated = await campaigns.create_campaign(
+            session,
+            actor=shop.owner,
+            name="Year survey",
+            kind=CampaignKind.SURVEY,
+            template_key="survey_invitation",
+            audience={},
+            run_date=date(2026, 12, 20),
+            now=NOW,
+        )
+        assert (dated.status, dated.run_date) == (CampaignStatus.ACTIVE, date(2026, 12, 20))

@@ -24,6 +24,7 @@ from bot.crm.models import (
     Tag,
     TagDimension,
 )
+from bot.crm.models.core import Segment, ValueTier
 from bot.crm.store import unit_of_work
 from bot.errors import InvalidInput
 
@@ -193,7 +194,82 @@ async def test_owner_filter_by_member_id(sessions: async_sessionmaker[AsyncSessi
     assert [r["name"] for r in csv_rows(mine.content)] == ["Zhou One"]
 
 
-@pytest.mark.parametrize("text", ["colour=red", "stage", "owner=li", "stage="])
+@pytest.mark.parametrize(
+    "text", ["colour=red", "stage", "owner=li", "stage=", "tier=gold", "segment=vip"]
+)
 def test_bad_filters_are_refused(text: str) -> None:
     with pytest.raises(InvalidInput):
         export.parse_filter(text)
+
+
+async def add_tiers(session: AsyncSession) -> None:
+    """Give 张三 and Zhou One computed value tiers; the others have none yet."""
+    first = await session.scalar(select(Customer).where(Customer.name == "张三"))
+    zhou = await session.scalar(select(Customer).where(Customer.name == "Zhou One"))
+    assert first is not None and zhou is not None
+    first.value_tier, first.rfm_segment, first.clv_minor = ValueTier.HIGH, Segment.LOYAL, 128050
+    zhou.value_tier, zhou.rfm_segment, zhou.clv_minor = ValueTier.LOW, Segment.AT_RISK, 900
+    await session.flush()
+
+
+async def test_value_tier_segment_and_clv_columns(
+    sessions: async_sessionmaker[AsyncSession],
+) -> None:
+    async with unit_of_work(sessions) as session:
+        people = await seed(session)
+        await add_tiers(session)
+        text = await export.export_customers(
+            session, actor=people["admin"], fmt=Format.CSV, filters=ExportFilter(), now=NOW
+        )
+        book = await export.export_customers(
+            session, actor=people["admin"], fmt=Format.XLSX, filters=ExportFilter(), now=NOW
+        )
+    rows = {r["name"]: r for r in csv_rows(text.content)}
+    assert [rows["张三"][k] for k in ("value_tier", "segment", "clv")] == [
+        "high",
+        "loyal",
+        "1280.50",
+    ]
+    assert [rows["Zhou One"][k] for k in ("value_tier", "segment", "clv")] == [
+        "low",
+        "at_risk",
+        "9.00",
+    ]
+    assert [rows["Pool"][k] for k in ("value_tier", "segment", "clv")] == ["", "", ""]
+    sheet = load_workbook(io.BytesIO(book.content), read_only=True).worksheets[0]
+    width = len(COLUMNS)  # a row's trailing empty cells are not stored
+    cells = {
+        r[1]: (*r, *[None] * (width - len(r)))[-3:] for r in sheet.iter_rows(values_only=True)
+    }
+    assert cells["张三"] == ("high", "loyal", 1280.5)
+    assert cells["Pool"] == (None, None, None)
+
+
+async def test_tier_and_segment_filters(sessions: async_sessionmaker[AsyncSession]) -> None:
+    async with unit_of_work(sessions) as session:
+        people = await seed(session)
+        await add_tiers(session)
+        high = await export.export_customers(
+            session,
+            actor=people["admin"],
+            fmt=Format.CSV,
+            filters=export.parse_filter("tier=HIGH"),
+            now=NOW,
+        )
+        risk = await export.export_customers(
+            session,
+            actor=people["li"],
+            fmt=Format.CSV,
+            filters=export.parse_filter("segment=at_risk"),
+            now=NOW,
+        )
+        entry = await session.scalar(
+            select(AuditLog)
+            .where(AuditLog.action == "customer.export")
+            .order_by(AuditLog.id.desc())
+            .limit(1)
+        )
+    assert [r["name"] for r in csv_rows(high.content)] == ["张三"]
+    assert [r["name"] for r in csv_rows(risk.content)] == ["Zhou One"]  # shared with Li
+    assert entry is not None
+    assert entry.details["filter"] == {"segment": "at_risk"}

@@ -1,0 +1,146 @@
+"""Value tiers in the chat: /tiers shows how customers spread, /tiers recompute refreshes them."""
+
+from __future__ import annotations
+
+from bot.crm import search, tier_jobs, tiers
+from bot.crm.models import Role
+from bot.crm.models.core import Segment, ValueTier
+from bot.errors import InvalidInput
+from bot.handlers.card import SEGMENT_NAMES, TIER_NAMES, result_label
+from bot.handlers.context import Context
+from bot.handlers.router import MEMBERS, Router
+from bot.i18n import N_
+from bot.messaging import Button
+
+router = Router("tiers", MEMBERS)
+RECOMPUTE_WORDS = ("recompute", "refresh", "重新计算")
+TIER_ICONS = {ValueTier.HIGH: "💎", ValueTier.MEDIUM: "🔷", ValueTier.LOW: "▫️"}
+USAGE = N_("Send /tiers to see the value tiers, or /tiers recompute to refresh them.")
+
+
+@router.command("tiers", help=N_("value tiers and segments of customers"), usage="[recompute]")
+async def cmd_tiers(ctx: Context) -> None:
+    """Show the tier and segment counts, or recompute them (owner and admins)."""
+    arg = ctx.incoming.args.strip().casefold()
+    if not arg:
+        await _show(ctx)
+    elif arg in RECOMPUTE_WORDS:
+        await _recompute(ctx)
+    else:
+        raise InvalidInput(USAGE)
+
+
+@router.callback("tr")
+async def on_tiers_button(ctx: Context) -> None:
+    """Recompute from the button, or list the customers of a tapped tier."""
+    value = (ctx.incoming.data or "").partition(":")[2]
+    if value == "go":
+        ctx.answer()
+        await _recompute(ctx)
+        return
+    if value not in {t.value for t in ValueTier}:
+        ctx.answer(ctx.t(N_("This button has expired.")))
+        return
+    ctx.answer()
+    member, _ = ctx.staff()
+    tier = ValueTier(value)
+    found = await search.find_customers(ctx.session, actor=member, text="", tier=tier)
+    label = ctx.t(TIER_NAMES[tier])
+    if not found:
+        ctx.reply(ctx.t(N_("Nobody of yours is in the tier “{tier}” yet."), tier=label))
+        return
+    ctx.reply(
+        ctx.t(
+            N_("{tier}: your top {count} by lifetime value. Tap one (more: /find tier:{key}):"),
+            tier=label,
+            count=len(found),
+            key=tier.value,
+        ),
+        [[Button(result_label(c), f"ct:{c.id}")] for c in found],
+    )
+
+
+async def _show(ctx: Context) -> None:
+    member, _ = ctx.staff()
+    spread = await tier_jobs.distribution(ctx.session, actor=member)
+    manager = member.role in (Role.OWNER, Role.ADMIN)
+    if spread.computed_at is None:
+        text = ctx.t(N_("💎 Value tiers have not been computed yet."))
+        if manager:
+            text += "\n" + ctx.t(N_("Tap Recompute now, or wait for tonight's run."))
+        else:
+            text += "\n" + ctx.t(N_("They are computed every night."))
+        ctx.reply(text, _buttons(ctx, manager=manager, tier_buttons=False))
+        return
+    title = (
+        N_("💎 <b>Value tiers of the shop</b> ({count} customers)")
+        if spread.whole_shop
+        else N_("💎 <b>Value tiers of your customers</b> ({count})")
+    )
+    lines = [ctx.t(title, count=spread.customers)]
+    for tier in ValueTier:
+        lines.append(
+            f"{TIER_ICONS[tier]} "
+            + ctx.t(N_("{tier}: {count}"), tier=ctx.t(TIER_NAMES[tier]), count=spread.tiers[tier])
+        )
+    untiered = spread.customers - sum(spread.tiers.values())
+    lines.append(ctx.t(N_("▫️ No purchases yet: {count}"), count=untiered))
+    lines.append("")
+    lines.append(ctx.t(N_("<b>Segments</b>")))
+    shown = [s for s in Segment if spread.segments[s]]
+    for segment in shown:
+        lines.append(
+            ctx.t(
+                N_("• {segment}: {count}"),
+                segment=ctx.t(SEGMENT_NAMES[segment]),
+                count=spread.segments[segment],
+            )
+        )
+    if not shown:
+        lines.append(ctx.t(N_("• none yet")))
+    lines.append("")
+    when = spread.computed_at.astimezone(ctx.tz).strftime("%Y-%m-%d %H:%M")
+    lines.append(ctx.t(N_("🕒 Last computed {when}; refreshed every night."), when=when))
+    lines.append(ctx.t(N_("Find them with /find tier:high or /find segment:at_risk.")))
+    ctx.reply("\n".join(lines), _buttons(ctx, manager=manager, tier_buttons=True))
+
+
+async def _recompute(ctx: Context) -> None:
+    member, _ = ctx.staff()
+    if member.role not in (Role.OWNER, Role.ADMIN):
+        ctx.reply(ctx.t(N_("Only the owner or an admin can recompute the value tiers.")))
+        return
+    now = ctx.now()
+    summary = await tiers.recompute_for(ctx.session, actor=member, now=now)
+    moved = await tier_jobs.changes(ctx.session, member.workspace_id, now=now)
+    counts = {tier: int(summary.tiers.get(tier.value, 0)) for tier in ValueTier}
+    lines = [
+        ctx.t(
+            N_("✅ Value tiers recomputed: {buyers} buyers in {seconds} s."),
+            buyers=summary.buyers,
+            seconds=f"{summary.seconds:.1f}",
+        ),
+        ctx.t(
+            N_("💎 High {high} · 🔷 Medium {medium} · ▫️ Low {low}"),
+            high=counts[ValueTier.HIGH],
+            medium=counts[ValueTier.MEDIUM],
+            low=counts[ValueTier.LOW],
+        ),
+        ctx.t(
+            N_("🔄 Changed tier: {total} (up {up}, down {down}, new {first})"),
+            total=moved.total,
+            up=moved.up,
+            down=moved.down,
+            first=moved.first,
+        ),
+    ]
+    ctx.reply("\n".join(lines), _buttons(ctx, manager=False, tier_buttons=True))
+
+
+def _buttons(ctx: Context, *, manager: bool, tier_buttons: bool) -> list[list[Button]]:
+    rows: list[list[Button]] = []
+    if tier_buttons:
+        rows.append([Button(ctx.t(TIER_NAMES[tier]), f"tr:{tier.value}") for tier in ValueTier])
+    if manager:
+        rows.append([Button(ctx.t(N_("🔄 Recompute now")), "tr:go")])
+    return rows
