@@ -52,9 +52,7 @@ class PointsEntry(WorkspaceMixin, Base):
     delta: Mapped[int] = mapped_column(Integer)
     reason: Mapped[PointsReason] = mapped_column(enum_column(PointsReason))
     note: Mapped[str | None] = mapped_column(String(200))
-    purchase_id: Mapped[int | None] = mapped_column(
-        ForeignKey("purchase.id", ondelete="SET NULL")
-    )
+    purchase_id: Mapped[int | None] = mapped_column(ForeignKey("purchase.id", ondelete="SET NULL"))
     member_id: Mapped[int | None] = mapped_column(ForeignKey("member.id", ondelete="SET NULL"))
     at: Mapped[datetime] = mapped_column(default=utcnow)
 
