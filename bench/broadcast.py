@@ -108,13 +108,15 @@ async def paced(api: str) -> None:
 async def uncapped(api: str) -> None:
     """(b) The engine flat out (paid broadcast) beside a plain PTB send_message loop."""
     # A limit far above what one process can do, so the engine itself is measured;
-    # model_construct skips the 1000/s ceiling that real Telegram imposes.
+    # model_construct skips the 1000/s ceiling that real Telegram imposes. Concurrency is
+    # the largest the settings allow: claims and recorded outcomes then come in large
+    # groups, and a crash can still leave at most that many rows "unknown".
     settings = DeliverySettings.model_construct(
         **{
             **DeliverySettings().model_dump(),
             "rate_per_second": 1_000_000.0,
             "paid_broadcast": True,
-            "concurrency": 32,
+            "concurrency": 256,
             "batch_size": 1000,
         }
     )
@@ -152,7 +154,8 @@ async def _deliver(api: str, settings: DeliverySettings, count: int) -> tuple[in
         run_id = _seed(path, count)
         engine = create_engine(url)
         sessions = create_sessionmaker(engine)
-        # The engine sends through the aiogram adapter (aiohttp); the plain loop below is PTB.
+        # The engine sends through the aiogram adapter's broadcaster (its own keep-alive
+        # connections, see bot/telegram/_wire.py); the plain loop below is PTB.
         session_http = AiohttpSession(
             api=TelegramAPIServer.from_base(api), limit=max(settings.concurrency, 8)
         )

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
 
 class Kind(StrEnum):
@@ -221,6 +221,32 @@ class Messenger(Protocol):
 
     async def set_commands(self, commands: Sequence[BotCommand], scope: CommandScope) -> None:
         """Register the command menu for a scope."""
+        ...
+
+
+class Broadcaster(Protocol):
+    """A lean sender of many texts (a campaign), opened and closed by whoever uses it.
+
+    ``send_text`` behaves as ``Messenger.send_text`` does, errors included.
+    """
+
+    async def send_text(
+        self, chat_id: int, text: str, buttons: Keyboard = (), *, paid_broadcast: bool = False
+    ) -> SentMessage:
+        """Send an HTML text message with optional inline buttons."""
+        ...
+
+    async def aclose(self) -> None:
+        """Close its connections."""
+        ...
+
+
+@runtime_checkable
+class CanBroadcast(Protocol):
+    """A Messenger that can open a Broadcaster for the campaign delivery engine."""
+
+    def open_broadcast(self, connections: int) -> Broadcaster:
+        """Return a Broadcaster using up to ``connections`` connections at once."""
         ...
 
 

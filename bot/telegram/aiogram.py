@@ -19,6 +19,7 @@ from bot.config import TelegramSettings
 from bot.errors import BadRequest, TransientError
 from bot.messaging import (
     BotCommand,
+    Broadcaster,
     CommandScope,
     Keyboard,
     Messenger,
@@ -33,6 +34,7 @@ from bot.telegram._common import (
     photo_filename,
     webhook_params,
 )
+from bot.telegram._lean import LeanSender, WireSender
 
 __all__ = ["AiogramMessenger", "run_aiogram", "to_incoming"]
 
@@ -47,6 +49,17 @@ class AiogramMessenger:
     def __init__(self, bot: Bot, username: str) -> None:
         self._bot = bot
         self._username = username
+        # Texts skip aiogram's models: a JSON POST over the same aiohttp session (see _lean).
+        session = bot.session
+        self._lean = (
+            LeanSender(
+                session.create_session,
+                session.api.api_url(token=bot.token, method="sendMessage"),
+                float(session.timeout),
+            )
+            if isinstance(session, AiohttpSession)
+            else None
+        )
 
     @property
     def username(self) -> str:
@@ -57,6 +70,10 @@ class AiogramMessenger:
         self, chat_id: int, text: str, buttons: Keyboard = (), *, paid_broadcast: bool = False
     ) -> SentMessage:
         """Send an HTML text message with optional inline buttons (paid broadcast on request)."""
+        if self._lean is not None:
+            return await self._lean.send_text(
+                chat_id, text, buttons, paid_broadcast=paid_broadcast
+            )
         with translated():
             message = await self._bot.send_message(
                 chat_id,
@@ -66,6 +83,11 @@ class AiogramMessenger:
                 allow_paid_broadcast=paid_broadcast or None,
             )
         return SentMessage(message.chat.id, message.message_id)
+
+    def open_broadcast(self, connections: int) -> Broadcaster:
+        """Return a lean sender with its own keep-alive connections (closed by its user)."""
+        url = self._bot.session.api.api_url(token=self._bot.token, method="sendMessage")
+        return WireSender(url, limit=connections, timeout=float(self._bot.session.timeout))
 
     async def edit_text(
         self, chat_id: int, message_id: int, text: str, buttons: Keyboard = ()

@@ -15,6 +15,7 @@ from bot.config import TelegramSettings
 from bot.errors import BadRequest
 from bot.messaging import (
     BotCommand,
+    Broadcaster,
     CommandScope,
     Keyboard,
     Messenger,
@@ -28,11 +29,15 @@ from bot.telegram._common import (
     photo_filename,
     webhook_params,
 )
+from bot.telegram._lean import WireSender
 from bot.telegram._ptb_convert import markup, startup_errors, to_incoming, translated
 
 __all__ = ["PtbMessenger", "run_ptb", "to_incoming"]
 
 logger = logging.getLogger(__name__)
+
+# Seconds a broadcast request may take before it counts as a network error (retried later).
+_BROADCAST_TIMEOUT = 30.0
 
 
 class PtbMessenger:
@@ -60,6 +65,11 @@ class PtbMessenger:
                 allow_paid_broadcast=paid_broadcast or None,
             )
         return SentMessage(message.chat_id, message.message_id)
+
+    def open_broadcast(self, connections: int) -> Broadcaster:
+        """Return a lean sender with its own keep-alive connections (closed by its user)."""
+        url = f"{self._bot.base_url}/sendMessage"
+        return WireSender(url, limit=connections, timeout=_BROADCAST_TIMEOUT)
 
     async def edit_text(
         self, chat_id: int, message_id: int, text: str, buttons: Keyboard = ()

@@ -26,7 +26,13 @@ from bot.campaigns.delivery import outbox, run
 from bot.campaigns.delivery.book import RunBook
 from bot.campaigns.delivery.errors import Outcome, Verdict, classify
 from bot.campaigns.delivery.outbox import Claimed, Settle
-from bot.campaigns.delivery.ratelimit import Backoff, ChatLimiter, RetryGate, TokenBucket
+from bot.campaigns.delivery.ratelimit import (
+    ArrivalWindow,
+    Backoff,
+    ChatLimiter,
+    RetryGate,
+    TokenBucket,
+)
 from bot.campaigns.delivery.recorder import Done, Recorder
 from bot.campaigns.delivery.render import Rendered, Skipped
 from bot.campaigns.quiet import quiet_until, zone
@@ -35,7 +41,7 @@ from bot.crm import loyalty
 from bot.crm.models import CampaignKind, OutboxStatus, utcnow
 from bot.crm.store import unit_of_work
 from bot.errors import DeliveryError
-from bot.messaging import Messenger
+from bot.messaging import Broadcaster, CanBroadcast, Messenger
 from bot.scheduler import Leadership, SoleLeader
 
 logger = logging.getLogger(__name__)
@@ -55,6 +61,8 @@ SENDING_LEASE = timedelta(minutes=15)
 RECENT_CONTACT = timedelta(days=7)
 # How long stop() waits for the feeder to finish the claim it is in.
 FEEDER_GRACE = 10.0
+# Telegram's highest documented rate (paid broadcasts); above it there is no limit to keep.
+COUNTED_UP_TO = 1000.0
 
 
 @dataclass(slots=True)
@@ -88,6 +96,12 @@ class DeliveryEngine:
         self._mono = monotonic
         self._scan_interval = scan_interval
         self._bucket = TokenBucket(settings.rate_per_second)
+        # No more than the rate in any one second as Telegram counts arrivals (see ArrivalWindow).
+        self._window = (
+            ArrivalWindow(max(1, int(settings.rate_per_second)))
+            if settings.rate_per_second <= COUNTED_UP_TO
+            else None
+        )
         self._chats = ChatLimiter(settings.per_chat_interval_seconds)
         self._gate = RetryGate()
         self._backoff = Backoff(random=rng)
@@ -105,6 +119,8 @@ class DeliveryEngine:
         self._tasks: list[asyncio.Task[None]] = []
         self._workers: list[asyncio.Task[None]] = []
         self._recording: asyncio.Task[None] | None = None
+        # Campaign texts go through the adapter's lean sender when it has one.
+        self._sender: Broadcaster | None = None
 
     async def start(self) -> None:
         """Recover rows a crash left in flight, then start scanning, claiming and sending."""
@@ -117,6 +133,8 @@ class DeliveryEngine:
             lost = await outbox.recover(session, now=now, stale_before=stale)
         if lost:
             logger.warning("%d messages were in flight at the last stop: marked unknown", lost)
+        if isinstance(self._messenger, CanBroadcast):
+            self._sender = self._messenger.open_broadcast(self._settings.concurrency)
         self._workers = [
             asyncio.create_task(self._work(), name=f"delivery-worker-{i}")
             for i in range(self._settings.concurrency)
@@ -164,6 +182,8 @@ class DeliveryEngine:
         self._recorder.closing()
         if self._recording is not None:
             await self._recording
+        if self._sender is not None:
+            await self._sender.aclose()
         logger.info("delivery engine stopped")
 
     def wake(self) -> None:
@@ -277,9 +297,13 @@ class DeliveryEngine:
                 )
                 go, settles = self._check(state, rows, now)
                 await outbox.settle(session, settles, now=now)
-                # One grouped query per batch, for templates that show {{ points }}.
-                points = await loyalty.balances(
-                    session, state.workspace_id, [row.customer_id for row in go]
+                # One grouped query per batch, only for templates that show {{ points }}.
+                points = (
+                    await loyalty.balances(
+                        session, state.workspace_id, [row.customer_id for row in go]
+                    )
+                    if go and state.renderer.uses("points")
+                    else {}
                 )
         except BaseException:
             self._free += size  # rolled back: nothing was claimed
@@ -383,6 +407,8 @@ class DeliveryEngine:
                 while not self._stopping.is_set():
                     now = self._mono()
                     gate, slot = self._gate.wait(now), self._bucket.next_slot(now)
+                    if self._window is not None:
+                        slot = max(slot, self._window.next_slot(now))
                     if gate <= 0 and slot <= 0:
                         break
                     if gate > 0:
@@ -393,10 +419,15 @@ class DeliveryEngine:
                 now = self._mono()
                 self._bucket.take(now)
                 self._chats.take(chat_id, now)
+                ticket = self._window.take(now) if self._window is not None else None
                 if not paced:
                     self._unpaced -= 1
                     paced = True
-            verdict = await self._deliver(job)
+            try:
+                verdict = await self._deliver(job)
+            finally:
+                if ticket is not None and self._window is not None:
+                    self._window.answered(ticket, self._mono())
             if verdict is not None and verdict.outcome is Outcome.RETRY_AFTER_GATE:
                 self._gate.close(self._mono(), verdict.retry_after)
                 logger.info("429 on row %d: gate shut for %.1f s", row.id, verdict.retry_after)
@@ -407,7 +438,7 @@ class DeliveryEngine:
         row, state, message = job.row, job.state, job.message
         attempts = row.attempts + 1
         try:
-            sent = await self._messenger.send_text(
+            sent = await (self._sender or self._messenger).send_text(
                 job.chat_id,
                 message.text,
                 message.buttons,

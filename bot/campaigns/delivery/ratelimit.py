@@ -7,14 +7,14 @@ tests assert on the numbers.
 
 from __future__ import annotations
 
+from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
 
-# Telegram counts messages in sliding one-second windows as they arrive, and a
-# request leaves on time but lands with a little network jitter. Pacing exactly
-# at the limit would put the 31st message of a second into the window now and
-# then; issuing at 98.5 % of it leaves ~15 ms of slack per window at 30/s.
-HEADROOM = 0.985
+# Telegram counts messages in sliding one-second windows as they arrive. Issuing at
+# 99 % of the limit leaves ~10 ms of slack per window at 30/s for ordinary network
+# jitter; a request that is held up for longer is caught by the ArrivalWindow below.
+HEADROOM = 0.99
 # Per-chat history older than this many intervals is forgotten (a broadcast
 # touches every chat once, so the table would otherwise grow with the audience).
 _CHAT_PRUNE_AT = 50_000
@@ -54,6 +54,81 @@ class TokenBucket:
         late = now - self._tat
         base = self._tat if 0 < late <= self.tolerance else max(self._tat, now)
         self._tat = base + self.interval
+
+
+@dataclass(slots=True)
+class Ticket:
+    """One message in the arrival window: when it left and, once answered, its latest arrival."""
+
+    sent: float
+    arrived_by: float | None = None
+
+
+class ArrivalWindow:
+    """At most ``limit`` messages in any ``span`` seconds, counted as Telegram counts them.
+
+    Telegram counts a message when it arrives, and a request that is held up on
+    the way (a busy network, a stalled server) arrives late, bunched with later
+    ones: even pacing then puts one message too many into a second. So each
+    message's arrival is bounded from its answer: it arrived at most its extra
+    delay (round trip minus the recent fastest one) after it left. A message may
+    go only once the ``limit``-th one before it arrived, by that bound, more than
+    ``span`` seconds ago. When nothing is late this never binds (the pace is a
+    little slower than the limit); a late answer holds the next sends back by as
+    much as it was late. An answer slower than ``cap`` counts as ``cap`` late, so
+    a lost request holds sending back for ``span + cap`` at most.
+    """
+
+    def __init__(
+        self,
+        limit: int,
+        span: float = 1.0,
+        *,
+        margin: float = 0.002,
+        cap: float = 1.0,
+        history: int = 64,
+    ) -> None:
+        if limit < 1 or span <= 0:
+            msg = "limit must be at least 1 and span positive"
+            raise ValueError(msg)
+        self.limit = limit
+        self.span = span
+        self.margin = margin
+        self.cap = cap
+        self._window: deque[Ticket] = deque()
+        self._trips: deque[float] = deque(maxlen=history)
+        self._fastest = 0.0
+
+    def next_slot(self, now: float) -> float:
+        """Return the seconds to wait before the next message may go (0 = now)."""
+        if len(self._window) < self.limit:
+            return 0.0
+        oldest = self._window[0]
+        if oldest.arrived_by is None:
+            late = now - oldest.sent - self._fastest
+            if late < self.cap:
+                # Still unanswered: look again soon (it normally answers in milliseconds).
+                return max(oldest.sent + self.span + self.margin - now, 0.005)
+            arrived_by = oldest.sent + self.cap
+        else:
+            arrived_by = oldest.arrived_by
+        wait = arrived_by + self.span + self.margin - now
+        return wait if wait > _EPSILON else 0.0
+
+    def take(self, now: float) -> Ticket:
+        """Record a message leaving at ``now``; pass its ticket to ``answered`` later."""
+        ticket = Ticket(now)
+        self._window.append(ticket)
+        if len(self._window) > self.limit:
+            self._window.popleft()
+        return ticket
+
+    def answered(self, ticket: Ticket, now: float) -> None:
+        """Record that the message's answer (or failure) came back at ``now``."""
+        trip = max(0.0, now - ticket.sent)
+        self._trips.append(trip)
+        self._fastest = min(self._trips)
+        ticket.arrived_by = ticket.sent + min(self.cap, trip - self._fastest)
 
 
 class ChatLimiter:

@@ -6,6 +6,7 @@ import pytest
 
 from bot.campaigns.delivery.ratelimit import (
     HEADROOM,
+    ArrivalWindow,
     Backoff,
     ChatLimiter,
     RetryGate,
@@ -93,3 +94,40 @@ def test_backoff_grows_is_bounded_and_jitters_with_the_given_random() -> None:
 def test_backoff_refuses_bad_settings_naming_them() -> None:
     with pytest.raises(ValueError, match="factor=0.5"):
         Backoff(random=lambda: 0.0, factor=0.5)
+
+
+def test_arrival_window_never_binds_while_answers_are_prompt() -> None:
+    window = ArrivalWindow(30)
+    bucket = TokenBucket(30)
+    now = 0.0
+    for _ in range(200):
+        now += max(bucket.next_slot(now), window.next_slot(now))
+        bucket.take(now)
+        ticket = window.take(now)
+        window.answered(ticket, now + 0.001)
+    # Paced by the bucket alone: 200 sends in 199 intervals.
+    assert now == pytest.approx(199 * bucket.interval)
+
+
+def test_a_late_answer_holds_the_next_sends_back_by_as_much() -> None:
+    window = ArrivalWindow(3, margin=0.0)
+    tickets = [window.take(t) for t in (0.0, 0.4, 0.8)]
+    window.answered(tickets[1], 0.401)
+    window.answered(tickets[2], 0.801)
+    window.answered(tickets[0], 0.051)  # 50 ms slower than the others: it may have arrived late
+    # The 4th may go only once the 1st (arrived by 0.05) is more than a second old.
+    assert window.next_slot(1.0) == pytest.approx(0.05)
+    assert window.next_slot(1.05) == 0
+    window.take(1.05)
+    assert window.next_slot(1.05) == pytest.approx(0.35)
+
+
+def test_an_unanswered_message_holds_the_window_at_most_cap() -> None:
+    window = ArrivalWindow(2, margin=0.0, cap=1.0)
+    window.answered(window.take(0.0), 0.001)
+    window.take(0.5)  # never answered
+    window.take(1.2)
+    # The one in flight since 0.5 is looked at again shortly while it may still arrive...
+    assert 0 < window.next_slot(1.3) <= 0.3
+    # ...and once it is a cap late, counted as arriving at 0.5 + 1.0.
+    assert window.next_slot(1.6) == pytest.approx(0.9)
