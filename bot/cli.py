@@ -150,7 +150,7 @@ def workspace_create(
 
 @main.group()
 def campaign() -> None:
-    """Queue one-off broadcasts and follow their delivery."""
+    """Queue one-off broadcasts or surveys and follow their delivery."""
 
 
 @campaign.command("send")
@@ -159,6 +159,13 @@ def campaign() -> None:
 @click.option("--grade", "grades", multiple=True, help="Only customers of this grade.")
 @click.option("--tag", "tags", multiple=True, help="Only customers with this tag.")
 @click.option("--stage", "stages", multiple=True, help="Only customers in this stage.")
+@click.option(
+    "--kind",
+    type=click.Choice(["broadcast", "survey"]),
+    default="broadcast",
+    show_default=True,
+    help="A survey adds the satisfaction buttons under the message.",
+)
 @click.pass_obj
 def campaign_send(
     settings: Settings,
@@ -167,24 +174,29 @@ def campaign_send(
     grades: tuple[str, ...],
     tags: tuple[str, ...],
     stages: tuple[str, ...],
+    kind: str,
 ) -> None:
-    """Queue a broadcast to opted-in customers; the running bot sends it. Prints the run id."""
+    """Queue a broadcast or survey to opted-in customers; the running bot sends it.
+
+    Prints the run id.
+    """
 
     async def send(session: AsyncSession) -> int:
-        from bot.campaigns import campaigns
+        from bot.campaigns import survey_runs
         from bot.crm import workspaces
-        from bot.crm.models import utcnow
+        from bot.crm.models import CampaignKind, utcnow
 
         workspace = await workspaces.get_by_slug(session, slug)
         if workspace is None:
             msg = f"No workspace with slug {slug!r}."
             raise click.ClickException(msg)
         audience = {"grades": grades, "tags": tags, "stages": stages}
-        run = await campaigns.queue_broadcast(
+        run = await survey_runs.queue_one_off(
             session,
             workspace_id=workspace.id,
             template_key=template_key,
             audience=audience,
+            kind=CampaignKind(kind),
             now=utcnow(),
         )
         return run.id

@@ -132,8 +132,50 @@ async def queue_broadcast(
     template_key: str,
     audience: Mapping[str, Any],
     now: datetime,
+    kind: CampaignKind = CampaignKind.BROADCAST,
 ) -> CampaignRun:
-    """Queue a one-off broadcast for the operator (command line); return its run.
+    """Queue a one-off broadcast (or survey) for the operator (command line); return its run.
+
+    Raises:
+        NotFound: when the workspace has no template with this key.
+    """
+    label = "Survey" if kind is CampaignKind.SURVEY else "Broadcast"
+    campaign, run = await fire_once(
+        session,
+        workspace_id=workspace_id,
+        name=f"{label} {template_key} {now:%Y-%m-%d %H:%M}",
+        kind=kind,
+        template_key=template_key,
+        audience=audience,
+        now=now,
+    )
+    details: dict[str, Any] = {"run_id": run.id}
+    if kind is not CampaignKind.BROADCAST:
+        details["kind"] = kind.value
+    await audit.record(
+        session,
+        workspace_id=workspace_id,
+        actor_member_id=None,
+        action="campaign.cli_send",
+        entity="campaign",
+        entity_id=campaign.id,
+        details=details,
+    )
+    return run
+
+
+async def fire_once(
+    session: AsyncSession,
+    *,
+    workspace_id: int,
+    name: str,
+    kind: CampaignKind,
+    template_key: str,
+    audience: Mapping[str, Any],
+    now: datetime,
+    created_by_member_id: int | None = None,
+) -> tuple[Campaign, CampaignRun]:
+    """Create a one-off campaign that is done at once, and fire its only run now.
 
     Raises:
         NotFound: when the workspace has no template with this key.
@@ -142,28 +184,27 @@ async def queue_broadcast(
         raise NotFound(N_("There's no template “{template}”."), template=template_key)
     campaign = Campaign(
         workspace_id=workspace_id,
-        name=f"Broadcast {template_key} {now:%Y-%m-%d %H:%M}",
-        kind=CampaignKind.BROADCAST,
+        name=name,
+        kind=kind,
         template_key=template_key,
         audience=clean_audience(audience),
         status=CampaignStatus.DONE,
+        created_by_member_id=created_by_member_id,
         created_at=now,
         last_fired_at=now,
     )
     session.add(campaign)
     await session.flush()
-    run = await fire(session, campaign, occurrence=schedules.ONCE, scheduled_for=now, now=now)
-    assert run is not None  # noqa: S101 - a new campaign has no runs
-    await audit.record(
+    run = await fire(
         session,
-        workspace_id=workspace_id,
-        actor_member_id=None,
-        action="campaign.cli_send",
-        entity="campaign",
-        entity_id=campaign.id,
-        details={"run_id": run.id},
+        campaign,
+        occurrence=schedules.ONCE,
+        scheduled_for=now,
+        now=now,
+        created_by_member_id=created_by_member_id,
     )
-    return run
+    assert run is not None  # noqa: S101 - a new campaign has no runs
+    return campaign, run
 
 
 async def list_campaigns(

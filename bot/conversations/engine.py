@@ -58,15 +58,16 @@ def register(dialog: Dialog) -> Dialog:
 
 
 async def current(ctx: Context) -> ConversationState | None:
-    """Return the sender's open dialog in this chat, dropping it if it has expired."""
-    if ctx.workspace is None:
-        return None
+    """Return the sender's open dialog in this chat, dropping it if it has expired.
+
+    A customer has no workspace on the context: their dialog is stored under the
+    shop it concerns, so it is found by chat and user alone (the latest one).
+    """
+    scope = [ConversationState.chat_id == ctx.chat_id, ConversationState.user_id == ctx.user_id]
+    if ctx.workspace is not None:
+        scope.append(ConversationState.workspace_id == ctx.workspace.id)
     state = await ctx.session.scalar(
-        select(ConversationState).where(
-            ConversationState.workspace_id == ctx.workspace.id,
-            ConversationState.chat_id == ctx.chat_id,
-            ConversationState.user_id == ctx.user_id,
-        )
+        select(ConversationState).where(*scope).order_by(ConversationState.id.desc()).limit(1)
     )
     if state is not None and (state.expires_at <= ctx.now() or state.dialog not in _DIALOGS):
         await ctx.session.delete(state)
@@ -101,7 +102,7 @@ async def answer(ctx: Context, state: ConversationState) -> None:
     data: Data = dict(state.data)
     incoming = ctx.incoming
     if incoming.kind not in (Kind.TEXT, Kind.COMMAND) and not (
-        step.accepts_files and incoming.kind is Kind.DOCUMENT
+        step.accepts_files and incoming.kind in (Kind.DOCUMENT, Kind.PHOTO)
     ):
         hint = (
             N_("Please send the file as a document (📎 → File).")

@@ -253,6 +253,8 @@ async def _satisfaction(
         .join(Customer, Customer.id == SurveyAnswer.customer_id)
         .where(*scope.customers, SurveyAnswer.workspace_id == scope.workspace_id)
         .where(SurveyAnswer.at >= start, SurveyAnswer.at < end)
+        # Survey answers only: the yes/no after a resolved complaint is kept apart.
+        .where(SurveyAnswer.complaint_id.is_(None))
         .group_by(SurveyAnswer.score)
     )
     counts: dict[int, int] = {score: int(n) for score, n in rows.all()}

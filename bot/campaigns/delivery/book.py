@@ -99,6 +99,7 @@ class RunBook:
             fallback_locale=workspace.locale,
             merchant=workspace.name,
             owners=owners,
+            survey_run_id=run_row.id if campaign.kind is CampaignKind.SURVEY else None,
         )
         return run.RunState(
             run_id=run_row.id,

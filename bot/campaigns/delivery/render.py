@@ -11,10 +11,13 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date
 
+from jinja2 import TemplateSyntaxError, meta
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.campaigns import template_store, templates
 from bot.campaigns.delivery.outbox import Claimed
+from bot.campaigns.survey_buttons import survey_keyboard
+from bot.campaigns.template_sandbox import ENV
 from bot.errors import InvalidInput, TemplateError
 from bot.i18n import LOCALES, N_, translate
 from bot.messaging import Button, Keyboard
@@ -48,9 +51,12 @@ class Renderer:
     fallback_locale: str
     merchant: str
     owners: Mapping[int, str]
+    # Set for a survey run: its satisfaction buttons go above the opt-out button.
+    survey_run_id: int | None = None
     _compiled: dict[tuple[str, str], templates.Compiled | str] = field(default_factory=dict)
     _chrome: dict[str, tuple[str, Keyboard]] = field(default_factory=dict)
     _days: dict[tuple[date, str], str] = field(default_factory=dict)
+    _uses: dict[str, bool] = field(default_factory=dict)
 
     @classmethod
     async def load(
@@ -62,12 +68,13 @@ class Renderer:
         fallback_locale: str,
         merchant: str,
         owners: Mapping[int, str],
+        survey_run_id: int | None = None,
     ) -> Renderer:
         """Read the current bodies of a template key for the run."""
         bodies = await template_store.current_bodies(session, workspace_id, key)
         if not bodies:
             logger.warning("run template %r has no text in workspace %d", key, workspace_id)
-        return cls(workspace_id, bodies, fallback_locale, merchant, owners)
+        return cls(workspace_id, bodies, fallback_locale, merchant, owners, survey_run_id)
 
     def render(self, row: Claimed, *, today: date, points: int = 0) -> Rendered | Skipped:
         """Return the recipient's message in their language and grade, or why they are skipped."""
@@ -100,6 +107,15 @@ class Renderer:
             return Skipped("template_error")
         return Rendered(text, buttons)
 
+    def uses(self, variable: str) -> bool:
+        """Return True when any of the run's bodies may show ``variable`` (asked once per run)."""
+        found = self._uses.get(variable)
+        if found is None:
+            found = self._uses[variable] = any(
+                _mentions(body.body, variable) for body in self.bodies.values()
+            )
+        return found
+
     def _compile(self, body: template_store.TemplateBody) -> templates.Compiled | str:
         key = (body.locale, body.variant)
         cached = self._compiled.get(key)
@@ -123,7 +139,24 @@ class Renderer:
     def _chrome_for(self, locale: str) -> tuple[str, Keyboard]:
         chrome = self._chrome.get(locale)
         if chrome is None:
-            button = Button(translate(locale, OPT_OUT_LABEL), f"uo:{self.workspace_id}")
-            chrome = (translate(locale, templates.UNSUBSCRIBE_HINT), ((button,),))
+            chrome = (translate(locale, templates.UNSUBSCRIBE_HINT), self._keyboard(locale))
             self._chrome[locale] = chrome
         return chrome
+
+    def _keyboard(self, locale: str) -> Keyboard:
+        """Return the inline keyboard under every message of the run in ``locale``.
+
+        Built once per language and run; one row per purpose.
+        """
+        opt_out = Button(translate(locale, OPT_OUT_LABEL), f"uo:{self.workspace_id}")
+        rows: list[tuple[Button, ...]] = [(opt_out,)]
+        if self.survey_run_id is not None:
+            rows[:0] = [tuple(row) for row in survey_keyboard(self.survey_run_id, locale)]
+        return tuple(rows)
+
+
+def _mentions(source: str, variable: str) -> bool:
+    try:
+        return variable in meta.find_undeclared_variables(ENV.parse(source))
+    except TemplateSyntaxError:
+        return True  # cannot tell: assume it does (rendering will skip the recipient anyway)

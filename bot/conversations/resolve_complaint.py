@@ -1,0 +1,83 @@
+"""The member's one-step dialog that resolves a complaint with what was done about it."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+from bot.conversations.engine import DONE, Data, Dialog, Step, register
+from bot.crm import complaints
+from bot.errors import InvalidInput
+from bot.handlers.complaint_notes import tell_customer_resolved
+from bot.handlers.context import Context
+from bot.i18n import N_
+from bot.messaging import Kind
+
+
+class ResolveStep(StrEnum):
+    """The single question of resolving, persisted by value."""
+
+    RESOLUTION = "resolution"
+
+
+async def ask_resolution(ctx: Context, data: Data) -> None:
+    """Ask what was done, for the customer to read."""
+    ctx.reply(
+        ctx.t(
+            N_(
+                "✍️ How was complaint #{id} of {name} resolved? "
+                "The customer will read this. (/cancel to stop)"
+            ),
+            id=data["complaint_id"],
+            name=data["customer_name"],
+        )
+    )
+
+
+async def receive_resolution(ctx: Context, data: Data) -> str:
+    """Store the resolution text."""
+    text = ctx.incoming.text.strip()
+    if ctx.incoming.kind is not Kind.TEXT or not text:
+        raise InvalidInput(N_("Please write what was done in a text message."))
+    data["resolution"] = complaints.clean_text(text, complaints.MAX_RESOLUTION)
+    return DONE
+
+
+async def finish_resolve(ctx: Context, data: Data) -> None:
+    """Resolve the complaint, tell the customer and ask whether they are satisfied."""
+    member, workspace = ctx.staff()
+    complaint, customer = await complaints.resolve(
+        ctx.session,
+        actor=member,
+        complaint_id=data["complaint_id"],
+        resolution=data["resolution"],
+        now=ctx.now(),
+    )
+    if tell_customer_resolved(ctx, complaint, customer, workspace):
+        ctx.reply(
+            ctx.t(
+                N_("✅ Complaint #{id} resolved. I told {name} and asked if they're satisfied."),
+                id=complaint.id,
+                name=customer.name,
+            )
+        )
+        return
+    ctx.reply(
+        ctx.t(
+            N_(
+                "✅ Complaint #{id} resolved. {name} can't be reached here, "
+                "so please let them know yourself."
+            ),
+            id=complaint.id,
+            name=customer.name,
+        )
+    )
+
+
+RESOLVE = register(
+    Dialog(
+        name="resolve_complaint",
+        first=ResolveStep.RESOLUTION,
+        steps={ResolveStep.RESOLUTION: Step(ask_resolution, receive_resolution)},
+        finish=finish_resolve,
+    )
+)

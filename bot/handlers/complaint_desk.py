@@ -1,0 +1,177 @@
+"""The complaint desk for members: the list, a complaint's card, take and resolve; /sla.
+
+Staff see the complaints assigned to them; the owner and admins see them all and
+may take one over. The services check the same rules again.
+"""
+
+from __future__ import annotations
+
+import html
+from datetime import datetime
+
+from bot.conversations import engine
+from bot.conversations.resolve_complaint import RESOLVE
+from bot.crm import complaints
+from bot.crm.models import Complaint, ComplaintStatus, Customer, Member
+from bot.errors import Conflict, InvalidInput
+from bot.handlers.complaint_notes import STATUS_NAMES, send_photo
+from bot.handlers.context import Context
+from bot.handlers.router import MANAGERS, MEMBERS, Router
+from bot.i18n import N_, Raw
+from bot.messaging import Button, Keyboard
+
+router = Router("complaints.staff", MEMBERS)
+admin_router = Router("complaints.admin", MANAGERS)
+CARD_HINT = N_("Send it like this: /complaint 12")
+MAX_BUTTONS = 8
+
+
+@router.command("complaints", help=N_("open complaints and their due times"))
+async def cmd_complaints(ctx: Context) -> None:
+    """List the unresolved complaints the member handles, most urgent first."""
+    member, _ = ctx.staff()
+    found = await complaints.list_for(ctx.session, actor=member)
+    if not found:
+        ctx.reply(ctx.t(N_("📣 No open complaints. 🎉")))
+        return
+    now = ctx.now()
+    lines = [ctx.t(N_("📣 <b>Open complaints</b>: {count}"), count=len(found))]
+    buttons: list[list[Button]] = []
+    for complaint, customer in found:
+        mark = "🔴" if complaint.due_at <= now else "🕒"
+        lines.append(
+            f"{mark} #{complaint.id} · {html.escape(customer.name)} · "
+            + ctx.t(
+                N_("due {when} · {status}"),
+                when=_local(complaint.due_at, ctx),
+                status=ctx.t(STATUS_NAMES[complaint.status.value]),
+            )
+        )
+        if len(buttons) < MAX_BUTTONS:
+            label = f"#{complaint.id} {customer.name}"[:40]
+            buttons.append([Button(label, f"cm:o:{complaint.id}")])
+    ctx.reply("\n".join(lines), buttons)
+
+
+@router.command("complaint", help=N_("a complaint's details"), usage="<id>")
+async def cmd_complaint(ctx: Context) -> None:
+    """Show one complaint's card with Take and Resolve buttons."""
+    member, _ = ctx.staff()
+    arg = ctx.incoming.args.strip().lstrip("#")
+    if not arg.isdigit() or len(arg) > 12:
+        raise InvalidInput(CARD_HINT)
+    complaint, customer = await complaints.get_for(
+        ctx.session, actor=member, complaint_id=int(arg)
+    )
+    text, buttons = await _card(ctx, complaint, customer)
+    ctx.reply(text, buttons)
+
+
+@router.callback("cm")
+async def on_complaint_button(ctx: Context) -> None:
+    """Open a card (``cm:o``), take (``cm:t``), resolve (``cm:r``) or show the photo (``cm:p``)."""
+    member, _ = ctx.staff()
+    parts = (ctx.incoming.data or "").split(":")
+    if len(parts) != 3 or not parts[2].isdigit():
+        ctx.answer(ctx.t(N_("This button has expired.")))
+        return
+    action, complaint_id = parts[1], int(parts[2])
+    if action == "t":
+        complaint, customer = await complaints.take(
+            ctx.session, actor=member, complaint_id=complaint_id, now=ctx.now()
+        )
+        ctx.answer(ctx.t(N_("It's yours now.")))
+        text, buttons = await _card(ctx, complaint, customer)
+        ctx.edit(text, buttons)
+        return
+    complaint, customer = await complaints.get_for(
+        ctx.session, actor=member, complaint_id=complaint_id
+    )
+    ctx.answer()
+    if action == "o":
+        text, buttons = await _card(ctx, complaint, customer)
+        ctx.reply(text, buttons)
+    elif action == "p" and complaint.photo_file_id:
+        await send_photo(ctx, ctx.chat_id, complaint.photo_file_id, f"#{complaint.id}")
+    elif action == "r":
+        if complaint.status is ComplaintStatus.RESOLVED:
+            raise Conflict(N_("Complaint #{id} is already resolved."), id=complaint.id)
+        data = {"complaint_id": complaint.id, "customer_name": customer.name}
+        await engine.start(ctx, RESOLVE, data)
+
+
+@admin_router.command(
+    "sla", help=N_("hours to resolve a complaint before reminders"), usage="[hours]"
+)
+async def cmd_sla(ctx: Context) -> None:
+    """Show the complaint SLA, or set it from the argument."""
+    member, workspace = ctx.staff()
+    arg = ctx.incoming.args.strip()
+    if not arg:
+        ctx.reply(
+            ctx.t(
+                N_(
+                    "⏱ Complaints are due {hours} hours after they're opened. "
+                    "Change it with /sla 24."
+                ),
+                hours=workspace.complaint_sla_hours,
+            )
+        )
+        return
+    if not arg.isdigit() or len(arg) > 6:
+        raise InvalidInput(N_("Send it like this: /sla 24"))
+    await complaints.set_sla(ctx.session, actor=member, workspace=workspace, hours=int(arg))
+    ctx.reply(
+        ctx.t(
+            N_("✅ New complaints are now due {hours} hours after they're opened."),
+            hours=workspace.complaint_sla_hours,
+        )
+    )
+
+
+async def _card(ctx: Context, complaint: Complaint, customer: Customer) -> tuple[str, Keyboard]:
+    assignee = (
+        await ctx.session.get(Member, complaint.assigned_member_id)
+        if complaint.assigned_member_id
+        else None
+    )
+    lines = [
+        ctx.t(
+            N_("📣 <b>Complaint #{id}</b> · {status}"),
+            id=complaint.id,
+            status=ctx.t(STATUS_NAMES[complaint.status.value]),
+        ),
+        ctx.t(N_("👤 {name} (#{id})"), name=customer.name, id=customer.id),
+        ctx.t(
+            N_("Handled by {member} · due {when}"),
+            member=assignee.display_name if assignee else "—",
+            when=_local(complaint.due_at, ctx),
+        ),
+    ]
+    if complaint.source == "survey":
+        lines.append(ctx.t(N_("From a low survey score.")))
+    if complaint.text:
+        lines.append(f"<i>{html.escape(complaint.text)}</i>")
+    if complaint.resolution:
+        lines.append(
+            ctx.t(
+                N_("✅ Resolution: {text}"),
+                text=Raw(f"<i>{html.escape(complaint.resolution)}</i>"),
+            )
+        )
+    buttons: list[list[Button]] = []
+    if complaint.status is not ComplaintStatus.RESOLVED:
+        row = [Button(ctx.t(N_("✅ Resolve")), f"cm:r:{complaint.id}")]
+        if complaint.status is ComplaintStatus.OPEN or complaint.assigned_member_id != (
+            ctx.member.id if ctx.member else None
+        ):
+            row.insert(0, Button(ctx.t(N_("🙋 Take")), f"cm:t:{complaint.id}"))
+        buttons.append(row)
+    if complaint.photo_file_id:
+        buttons.append([Button(ctx.t(N_("📷 Photo")), f"cm:p:{complaint.id}")])
+    buttons.append([Button(ctx.t(N_("📇 Card")), f"ct:{customer.id}")])
+    return "\n".join(lines), buttons
+
+
+def _local(moment: datetime, ctx: Context) -> str:
+    return moment.astimezone(ctx.tz).strftime("%m-%d %H:%M")
