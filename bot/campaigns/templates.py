@@ -57,6 +57,8 @@ DEFAULT_KEYS: tuple[str, ...] = (
     "weekly_touchpoint",
     "survey_invitation",
     "opt_out_confirmation",
+    "care",
+    "offer",
 )
 UNSUBSCRIBE_HINT = N_("Don't want these messages? Tap “Stop these messages” below.")
 

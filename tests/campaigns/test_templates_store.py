@@ -31,7 +31,7 @@ async def test_delivery_reads_files_until_defaults_are_copied(
         assert await template_store.current_bodies(session, ws, "nope") == {}
         assert await session.scalar(select(MessageTemplate.id).limit(1)) is None
 
-        assert await template_store.ensure_defaults(session, workspace_id=ws) == 24
+        assert await template_store.ensure_defaults(session, workspace_id=ws) == 28
         assert await template_store.ensure_defaults(session, workspace_id=ws) == 0
         bodies = await template_store.current_bodies(session, ws, "birthday")
         assert None not in {b.template_id for b in bodies.values()}

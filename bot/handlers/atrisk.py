@@ -1,0 +1,185 @@
+"""/atrisk: the customers drifting away, with a call, care message or offer for each.
+
+Staff see the customers they own; the owner and admins see everyone in their
+scope (``/atrisk mine``: only their own). The buttons here also serve the churn
+alerts the reps get (``bot.crm.churn_alerts``).
+"""
+
+from __future__ import annotations
+
+import html
+from datetime import datetime, time, timedelta
+
+from sqlalchemy import func, select
+
+from bot.campaigns import care
+from bot.conversations import engine
+from bot.conversations.log_followup import LOG, local_time
+from bot.crm import churn_alerts, reminders
+from bot.crm.churn_alerts import PREFIX
+from bot.crm.models import Customer, Role
+from bot.crm.scope import get_visible, visible_customers
+from bot.errors import InvalidInput
+from bot.handlers.context import Context
+from bot.handlers.router import MEMBERS, Router
+from bot.i18n import N_
+from bot.messaging import Button
+
+router = Router("atrisk", MEMBERS)
+PAGE = 8
+CALL_BACK_AT = time(10, 0)
+
+
+@router.command("atrisk", help=N_("customers drifting away, with what to do"), usage="[mine]")
+async def cmd_atrisk(ctx: Context) -> None:
+    """List the at-risk customers in the member's scope, newest first."""
+    arg = ctx.incoming.args.strip().lower()
+    if arg not in ("", "mine", "我的"):
+        raise InvalidInput(N_("Send /atrisk, or /atrisk mine for only your own customers."))
+    await _show(ctx, offset=0, mine=bool(arg), edit=False)
+
+
+@router.callback(PREFIX)
+async def on_button(ctx: Context) -> None:
+    """Page the list, or act on one customer: call, care message, offer, log, remind."""
+    parts = (ctx.incoming.data or "").split(":")
+    action = parts[1] if len(parts) > 1 else ""
+    number = int(parts[2]) if len(parts) > 2 and parts[2].isdigit() else None
+    if number is None:
+        ctx.answer(ctx.t(N_("This button has expired.")))
+    elif action in ("p", "ls"):
+        # "p" pages a list in place; "ls" (from an alert) keeps the alert and replies.
+        ctx.answer()
+        await _show(ctx, offset=number, mine=parts[3:] == ["m"], edit=action == "p")
+    elif action == "call":
+        ctx.answer()
+        await _call(ctx, number)
+    elif action in care.CARE_KEYS:
+        await _care(ctx, number, action)
+    elif action == "log":
+        member, _ = ctx.staff()
+        customer = await get_visible(ctx.session, actor=member, customer_id=number)
+        ctx.answer()
+        await engine.start(ctx, LOG, {"customer_id": customer.id, "customer_name": customer.name})
+    elif action == "rem":
+        await _remind(ctx, number)
+    else:
+        ctx.answer(ctx.t(N_("This button has expired.")))
+
+
+async def _show(ctx: Context, *, offset: int, mine: bool, edit: bool) -> None:
+    member, _ = ctx.staff()
+    query = churn_alerts.at_risk_query(member.workspace_id)
+    own = mine or member.role is Role.STAFF
+    if own:
+        query = query.where(Customer.owner_member_id == member.id)
+    elif member.role is Role.ADMIN and member.team_id is not None:
+        # Only a team admin's scope is narrower than the workspace the query already has.
+        query = query.where(
+            Customer.id.in_(visible_customers(member).with_only_columns(Customer.id))
+        )
+    total = int(await ctx.session.scalar(select(func.count()).select_from(query.subquery())) or 0)
+    offset = max(0, min(offset, max(total - 1, 0)))
+    items = await churn_alerts.load_items(
+        ctx.session, query.limit(PAGE).offset(offset), now=ctx.now()
+    )
+    if not items:
+        ctx.reply(ctx.t(N_("🎉 Nobody is drifting away right now.")))
+        return
+    head = ctx.t(
+        N_("⚠️ <b>At risk</b>: {total} customers, newest first ({first}–{last}):"),
+        total=total,
+        first=offset + 1,
+        last=offset + len(items),
+    )
+    lines = [head, ""]
+    lines += [churn_alerts.item_line(i, ctx.t, with_owner=not own) for i in items]
+    buttons = [churn_alerts.action_row(i, ctx.t) for i in items]
+    suffix = ":m" if mine else ""
+    nav = []
+    if offset > 0:
+        nav.append(Button(ctx.t(N_("◀️ Newer")), f"{PREFIX}:p:{max(0, offset - PAGE)}{suffix}"))
+    if offset + PAGE < total:
+        nav.append(Button(ctx.t(N_("Older ▶️")), f"{PREFIX}:p:{offset + PAGE}{suffix}"))
+    if nav:
+        buttons.append(nav)
+    text = "\n".join(lines)
+    if edit:
+        ctx.edit(text, buttons)
+    else:
+        ctx.reply(text, buttons)
+
+
+async def _call(ctx: Context, customer_id: int) -> None:
+    member, _ = ctx.staff()
+    customer = await get_visible(ctx.session, actor=member, customer_id=customer_id)
+    name = html.escape(customer.name)
+    if customer.phone:
+        # Telegram apps turn a plain phone number into a tap-to-call link.
+        text = ctx.t(N_("📞 Call <b>{name}</b>: {phone}"), name=name, phone=customer.phone)
+    else:
+        text = ctx.t(
+            N_("📞 There's no phone number for <b>{name}</b>. Try a care message instead."),
+            name=name,
+        )
+    text += "\n" + ctx.t(N_("After the call, log it; or plan to call tomorrow."))
+    ctx.reply(
+        text,
+        [
+            [
+                Button(ctx.t(N_("📝 Log the call")), f"{PREFIX}:log:{customer.id}"),
+                Button(ctx.t(N_("⏰ Remind me tomorrow")), f"{PREFIX}:rem:{customer.id}"),
+            ]
+        ],
+    )
+
+
+async def _remind(ctx: Context, customer_id: int) -> None:
+    member, _ = ctx.staff()
+    customer = await get_visible(ctx.session, actor=member, customer_id=customer_id)
+    due = _tomorrow_morning(ctx)
+    text = ctx.t(N_("Call {name}"), name=customer.name)
+    await reminders.create_reminder(
+        ctx.session, actor=member, customer_id=customer.id, text=text, due_at=due, now=ctx.now()
+    )
+    ctx.answer(ctx.t(N_("Reminder set")))
+    ctx.reply(
+        ctx.t(
+            N_("⏰ I'll remind you {when}: {text}"),
+            when=local_time(due, ctx.tz),
+            text=text,
+        )
+    )
+
+
+async def _care(ctx: Context, customer_id: int, template_key: str) -> None:
+    member, _ = ctx.staff()
+    customer = await get_visible(ctx.session, actor=member, customer_id=customer_id)
+    if (reason := care.unreachable_reason(customer)) is not None:
+        ctx.answer()
+        ctx.reply("🚫 " + ctx.t(reason, name=html.escape(customer.name)))
+        return
+    await care.queue_care(
+        ctx.session,
+        actor=member,
+        customer_id=customer.id,
+        template_key=template_key,
+        now=ctx.now(),
+    )
+    ctx.answer(ctx.t(N_("Queued")))
+    message = (
+        N_("💌 A care message to <b>{name}</b> is on its way.")
+        if template_key == "care"
+        else N_("🎁 An offer to <b>{name}</b> is on its way.")
+    )
+    ctx.reply(
+        ctx.t(message, name=html.escape(customer.name))
+        + "\n"
+        + ctx.t(N_("The shop's quiet hours and weekly message limit still apply."))
+    )
+
+
+def _tomorrow_morning(ctx: Context) -> datetime:
+    local = ctx.now().astimezone(ctx.tz)
+    day = local.date() + timedelta(days=1)
+    return datetime.combine(day, CALL_BACK_AT, tzinfo=ctx.tz)
