@@ -12,10 +12,12 @@ from bot.campaigns.leader import AdvisoryLeadership, leadership_for
 from bot.campaigns.scheduler import CampaignScheduler
 from bot.config import Settings
 from bot.crm import migrate
+from bot.crm.churn_alerts import churn_alerts
 from bot.crm.models import utcnow
 from bot.crm.store import create_engine, create_sessionmaker
 from bot.crm.tier_jobs import nightly_tiers
 from bot.handlers import ROUTERS
+from bot.handlers.complaint_jobs import complaint_reminders
 from bot.handlers.context import AppInfo
 from bot.handlers.dispatcher import Dispatcher
 from bot.handlers.followups import fire_due_reminders, send_digests
@@ -32,6 +34,8 @@ MENU_LANGUAGES = {"en": None, "zh-CN": "zh"}
 STALE_LEADS_EVERY_SECONDS = 600
 # Tiers are recomputed once a night per shop; the job only checks who is due.
 TIERS_EVERY_SECONDS = 900
+# Detection runs at most once a day per shop; the hourly tick sends alerts held by quiet hours.
+CHURN_ALERTS_EVERY_SECONDS = 3600
 
 
 async def serve(
@@ -73,11 +77,19 @@ async def serve(
         scheduler.every("reminders", tick, lambda: fire_due_reminders(sessions, messenger, utcnow))
         scheduler.every("digests", tick, lambda: send_digests(sessions, messenger, utcnow))
         scheduler.every(
+            "complaints", tick, lambda: complaint_reminders(sessions, messenger, utcnow)
+        )
+        scheduler.every(
             "stale-leads",
             STALE_LEADS_EVERY_SECONDS,
             lambda: return_stale_leads_job(sessions, messenger, utcnow),
         )
         scheduler.every("tiers", TIERS_EVERY_SECONDS, lambda: nightly_tiers(sessions, utcnow))
+        scheduler.every(
+            "churn-alerts",
+            CHURN_ALERTS_EVERY_SECONDS,
+            lambda: churn_alerts(sessions, messenger, utcnow),
+        )
         scheduler.start()
         sender = DeliveryEngine(
             sessions, messenger, settings.delivery, clock=utcnow, leadership=leadership
