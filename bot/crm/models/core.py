@@ -191,6 +191,8 @@ class Customer(WorkspaceMixin, Base):
         ),
         # /today reads a rep's customers by last contact without touching the rows.
         Index("ix_customer_owner_contact", "owner_member_id", "last_contact_at"),
+        # /atrisk and the churn alerts read the customers at risk, newest first.
+        Index("ix_customer_workspace_id_at_risk_since", "workspace_id", "at_risk_since"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -1,0 +1,29 @@
+"""index customers at risk
+
+Revision ID: 0007
+Revises: 0006
+Create Date: 2026-11-30 22:10:00+00:00
+"""
+
+from collections.abc import Sequence
+
+from alembic import op
+
+revision: str = "0007"
+down_revision: str | None = "0006"
+branch_labels: str | Sequence[str] | None = None
+depends_on: str | Sequence[str] | None = None
+
+
+def upgrade() -> None:
+    with op.batch_alter_table("customer", schema=None) as batch_op:
+        batch_op.create_index(
+            "ix_customer_workspace_id_at_risk_since",
+            ["workspace_id", "at_risk_since"],
+            unique=False,
+        )
+
+
+def downgrade() -> None:
+    with op.batch_alter_table("customer", schema=None) as batch_op:
+        batch_op.drop_index("ix_customer_workspace_id_at_risk_since")
