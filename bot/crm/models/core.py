@@ -138,6 +138,10 @@ class Member(WorkspaceMixin, Base):
     phone: Mapped[str | None] = mapped_column(String(20))
     referral_code: Mapped[str] = mapped_column(String(32), unique=True)
     active: Mapped[bool] = mapped_column(Boolean, default=True)
+    # Set when the member was removed or left (``active`` False); cleared on rejoining.
+    removed_at: Mapped[datetime | None]
+    # The Telegram @username without the @, as last seen; colleagues may name them by it.
+    username: Mapped[str | None] = mapped_column(String(32))
     team_id: Mapped[int | None] = mapped_column(ForeignKey("team.id", ondelete="SET NULL"))
     # Local "HH:MM" at which the rep gets the daily digest, or None for no digest.
     digest_time: Mapped[str | None] = mapped_column(String(5))
@@ -161,6 +165,8 @@ class Invite(WorkspaceMixin, Base):
         ForeignKey("member.id", ondelete="SET NULL")
     )
     revoked_at: Mapped[datetime | None]
+    # The team a team-limited admin invited into: whoever joins lands in it.
+    team_id: Mapped[int | None] = mapped_column(ForeignKey("team.id", ondelete="SET NULL"))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
