@@ -20,11 +20,15 @@ SQLITE_BUSY_TIMEOUT_MS = 5000
 
 def create_engine(url: str, *, echo: bool = False) -> AsyncEngine:
     """Create the async engine; SQLite gets WAL, a busy timeout and foreign keys."""
+    # Statement parameters are customer data (names, phones, notes): keep them out of
+    # error messages, tracebacks and the echo log.
     if url.startswith("sqlite"):
-        engine = create_async_engine(url, echo=echo, connect_args={"timeout": 30})
+        engine = create_async_engine(
+            url, echo=echo, hide_parameters=True, connect_args={"timeout": 30}
+        )
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
         return engine
-    return create_async_engine(url, echo=echo, pool_pre_ping=True)
+    return create_async_engine(url, echo=echo, hide_parameters=True, pool_pre_ping=True)
 
 
 def _sqlite_pragmas(dbapi_connection: DBAPIConnection, _record: ConnectionPoolEntry) -> None:

@@ -1,0 +1,43 @@
+"""The store: database errors never carry customer data into messages or the log."""
+
+from __future__ import annotations
+
+import logging
+
+import pytest
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from bot.crm.models import Customer
+from bot.crm.store import unit_of_work
+from tests.crm.test_leads import make_shop
+
+pytestmark = pytest.mark.timeout(60)
+
+PHONE = "+8613800000605"
+SECRET_NAME = "Zhao Secretname"
+
+
+async def test_integrity_error_hides_parameters(
+    sessions: async_sessionmaker[AsyncSession], caplog: pytest.LogCaptureFixture
+) -> None:
+    async with unit_of_work(sessions) as session:
+        shop = await make_shop(session)
+        session.add(Customer(workspace_id=shop.li.workspace_id, name="Wang", phone=PHONE))
+    logger = logging.getLogger("tests.store")
+    with pytest.raises(IntegrityError) as caught:
+        async with unit_of_work(sessions) as session:
+            try:
+                session.add(
+                    Customer(workspace_id=shop.li.workspace_id, name=SECRET_NAME, phone=PHONE)
+                )
+                await session.flush()
+            except IntegrityError:
+                logger.exception("insert failed")
+                raise
+    text = str(caught.value) + caplog.text
+    assert "insert failed" in caplog.text
+    assert "INSERT INTO customer" in text
+    assert PHONE not in text
+    assert SECRET_NAME not in text
+    assert "hidden due to hide_parameters" in text
