@@ -24,20 +24,21 @@ async def test_integrity_error_hides_parameters(
     async with unit_of_work(sessions) as session:
         shop = await make_shop(session)
         session.add(Customer(workspace_id=shop.li.workspace_id, name="Wang", phone=PHONE))
-    logger = logging.getLogger("tests.store")
     with pytest.raises(IntegrityError) as caught:
-        async with unit_of_work(sessions) as session:
-            try:
-                session.add(
-                    Customer(workspace_id=shop.li.workspace_id, name=SECRET_NAME, phone=PHONE)
-                )
-                await session.flush()
-            except IntegrityError:
-                logger.exception("insert failed")
-                raise
+        await _add_duplicate(sessions, shop.li.workspace_id)
     text = str(caught.value) + caplog.text
     assert "insert failed" in caplog.text
     assert "INSERT INTO customer" in text
     assert PHONE not in text
     assert SECRET_NAME not in text
     assert "hidden due to hide_parameters" in text
+
+
+async def _add_duplicate(sessions: async_sessionmaker[AsyncSession], workspace_id: int) -> None:
+    async with unit_of_work(sessions) as session:
+        session.add(Customer(workspace_id=workspace_id, name=SECRET_NAME, phone=PHONE))
+        try:
+            await session.flush()
+        except IntegrityError:
+            logging.getLogger("tests.store").exception("insert failed")
+            raise
