@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
+from sqlalchemy import CursorResult, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.crm.models import Consent, ConsentAction, ConsentEvent, Customer
@@ -46,13 +47,59 @@ def set_consent(
     customer.updated_at = now
 
 
-def opt_out_everywhere(
+async def change_consent(
+    session: AsyncSession,
+    customer: Customer,
+    *,
+    action: ConsentAction,
+    source: str,
+    now: datetime,
+    actor_member_id: int | None = None,
+) -> bool:
+    """Apply a consent decision only if it changes the customer; return whether it did.
+
+    An unchanged decision (a button pressed twice) records no event.
+    """
+    target = _STATE[action]
+    # The check is part of the UPDATE, so it reads the committed row inside this
+    # transaction: of several updates racing on one customer (two workers, or a
+    # button pressed three times), only the first matches and writes an event.
+    values: dict[str, object] = {"consent": target, "updated_at": now}
+    if action is ConsentAction.OPT_IN:
+        values["reachable"] = True
+    result = await session.execute(
+        update(Customer)
+        .where(Customer.id == customer.id, Customer.consent != target)
+        .values(values)
+        .execution_options(synchronize_session=False)
+    )
+    assert isinstance(result, CursorResult)  # noqa: S101 - an UPDATE has a cursor
+    if result.rowcount == 0:
+        await session.refresh(customer)
+        return False
+    set_consent(
+        session,
+        customer,
+        action=action,
+        source=source,
+        now=now,
+        actor_member_id=actor_member_id,
+    )
+    return True
+
+
+async def opt_out_everywhere(
     session: AsyncSession, customers: Sequence[Customer], *, source: str, now: datetime
 ) -> list[Customer]:
     """Opt the account out of every workspace it had opted in to; return those changed."""
-    changed = [c for c in customers if c.consent is Consent.OPTED_IN]
-    for customer in changed:
-        set_consent(session, customer, action=ConsentAction.OPT_OUT, source=source, now=now)
+    changed = []
+    for customer in customers:
+        if customer.consent is not Consent.OPTED_IN:
+            continue
+        if await change_consent(
+            session, customer, action=ConsentAction.OPT_OUT, source=source, now=now
+        ):
+            changed.append(customer)
     return changed
 
 

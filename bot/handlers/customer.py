@@ -106,9 +106,11 @@ async def on_consent(ctx: Context) -> None:
     workspace = await ctx.session.get(Workspace, customer.workspace_id)
     assert workspace is not None  # noqa: S101 - enforced by the foreign key
     if choice == "y":
-        consent.set_consent(
+        if not await consent.change_consent(
             ctx.session, customer, action=ConsentAction.OPT_IN, source="button", now=ctx.now()
-        )
+        ):
+            ctx.answer(ctx.t(N_("You're already subscribed.")))
+            return
         await campaigns.on_opt_in(ctx.session, customer, now=ctx.now())
         ctx.answer(ctx.t(N_("Subscribed")))
         ctx.edit(
@@ -121,9 +123,11 @@ async def on_consent(ctx: Context) -> None:
             )
         )
         return
-    consent.set_consent(
+    if not await consent.change_consent(
         ctx.session, customer, action=ConsentAction.DECLINED, source="button", now=ctx.now()
-    )
+    ):
+        ctx.answer(ctx.t(N_("You're already unsubscribed.")))
+        return
     ctx.answer()
     ctx.edit(
         ctx.t(
@@ -147,16 +151,15 @@ async def on_opt_out_button(ctx: Context) -> None:
         return
     workspace = await ctx.session.get(Workspace, customer.workspace_id)
     assert workspace is not None  # noqa: S101 - enforced by the foreign key
-    if customer.consent is not Consent.OPTED_IN:
-        ctx.answer(ctx.t(N_("You're already unsubscribed.")))
-        return
-    consent.set_consent(
+    if customer.consent is not Consent.OPTED_IN or not await consent.change_consent(
         ctx.session,
         customer,
         action=ConsentAction.OPT_OUT,
         source="campaign_button",
         now=ctx.now(),
-    )
+    ):
+        ctx.answer(ctx.t(N_("You're already unsubscribed.")))
+        return
     ctx.answer(ctx.t(N_("Unsubscribed")))
     text = await _opt_out_text(ctx, workspace, customer)
     ctx.reply(text, [[Button(ctx.t(N_("🔔 Subscribe again")), f"cs:y:{customer.id}")]])
@@ -195,7 +198,7 @@ async def _opt_out_text(ctx: Context, workspace: Workspace, customer: Customer) 
 async def cmd_stop(ctx: Context) -> None:
     """Opt the sender out of every merchant at once and confirm it."""
     records = await customers.for_account(ctx.session, tg_user_id=ctx.user_id)
-    changed = consent.opt_out_everywhere(
+    changed = await consent.opt_out_everywhere(
         ctx.session, records, source="stop_command", now=ctx.now()
     )
     if not changed:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -13,6 +14,8 @@ from bot.crm.models import Consent, ConsentAction, ConsentEvent, Customer, Membe
 from bot.crm.store import unit_of_work
 from bot.errors import Conflict, InvalidInput, NotFound, PermissionDenied
 from bot.messaging import User
+
+pytestmark = pytest.mark.timeout(60)
 
 NOW = datetime(2026, 11, 23, 8, 0, tzinfo=UTC)
 TTL = timedelta(hours=72)
@@ -206,10 +209,13 @@ async def test_customer_joins_consents_and_opts_out(
         )
         consent.set_reachable(session, [customer], reachable=False, now=NOW)
         assert customer.consent is Consent.OPTED_IN and not customer.reachable
-        changed = consent.opt_out_everywhere(session, [customer], source="stop_command", now=NOW)
+        changed = await consent.opt_out_everywhere(
+            session, [customer], source="stop_command", now=NOW
+        )
         assert changed == [customer]
         assert (
-            consent.opt_out_everywhere(session, [customer], source="stop_command", now=NOW) == []
+            await consent.opt_out_everywhere(session, [customer], source="stop_command", now=NOW)
+            == []
         )
 
     async with sessions() as session:
@@ -220,3 +226,49 @@ async def test_customer_joins_consents_and_opts_out(
             await session.scalars(select(ConsentEvent.action).order_by(ConsentEvent.id))
         ).all()
         assert actions == [ConsentAction.OPT_IN, ConsentAction.BLOCKED, ConsentAction.OPT_OUT]
+
+
+async def test_the_same_consent_three_times_at_once_is_one_event(
+    sessions: async_sessionmaker[AsyncSession],
+) -> None:
+    async with unit_of_work(sessions) as session:
+        owner = await _workspace_with_owner(session)
+        ws = await workspaces.get_by_slug(session, "wang-shi-cha-xing")
+        assert ws is not None
+        customer, _ = await customers.join_by_link(
+            session,
+            workspace=ws,
+            user=User(id=60, first_name="Qian"),
+            chat_id=60,
+            locale="en",
+            referrer=owner,
+        )
+        customer_id = customer.id
+
+    async def press(action: ConsentAction) -> bool:
+        async with unit_of_work(sessions) as session:
+            record = await session.get(Customer, customer_id)
+            assert record is not None
+            # Let every press read the record before any of them writes.
+            await asyncio.sleep(0.05)
+            return await consent.change_consent(
+                session, record, action=action, source="button", now=NOW
+            )
+
+    changes = await asyncio.gather(*(press(ConsentAction.OPT_IN) for _ in range(3)))
+    assert sorted(changes) == [False, False, True]
+    assert not await press(ConsentAction.OPT_IN)
+    assert await press(ConsentAction.DECLINED)
+    assert not await press(ConsentAction.DECLINED)
+
+    async with sessions() as session:
+        stored = await session.get(Customer, customer_id)
+        assert stored is not None and stored.consent is Consent.OPTED_OUT
+        actions = (
+            await session.scalars(
+                select(ConsentEvent.action)
+                .where(ConsentEvent.customer_id == customer_id)
+                .order_by(ConsentEvent.id)
+            )
+        ).all()
+        assert actions == [ConsentAction.OPT_IN, ConsentAction.DECLINED]

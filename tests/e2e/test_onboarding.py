@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable
 from typing import Any
 
@@ -9,6 +10,8 @@ import pytest
 
 from tests.e2e.conftest import webhook_options
 from tests.e2e.harness import BotOptions, Emulator, Person, Workspace, query, wait_for_row
+
+pytestmark = pytest.mark.timeout(120)
 
 OWNER, STAFF, CUSTOMER = 1001, 1002, 2001
 
@@ -84,3 +87,53 @@ async def test_owner_staff_customer_consent_stop_and_back(
     # The owner's menu carries the admin commands; the customer's default menu does not.
     menus = str(await emu.commands())
     assert "invite" in menus
+
+
+async def test_consent_pressed_three_times_at_once_counts_once(
+    options: BotOptions,
+    workspace: Workspace,
+    emu: Emulator,
+    start_bot: Callable[[BotOptions], Any],
+    person: Callable[..., Person],
+) -> None:
+    await start_bot(options)
+    customer = person(CUSTOMER, "Zhao")
+    await customer.send(f"/start w_{workspace.slug}")
+    question = await customer.expect("May we send you messages")
+    data = next(
+        button["callback_data"]
+        for row in question["reply_markup"]["inline_keyboard"]
+        for button in row
+        if "Yes" in button["text"]
+    )
+
+    async def press() -> str:
+        pressed = await emu.post(
+            "callback",
+            user_id=CUSTOMER,
+            message_id=question["message_id"],
+            data=data,
+            force=True,
+        )
+        return str(pressed["callback_query_id"])
+
+    ids = await asyncio.gather(press(), press(), press())
+    await customer.expect("You're subscribed to")
+    assert await customer.quiet(1.0) == []
+    toasts = sorted([(await _answer(emu, query_id))["text"] for query_id in ids])
+    assert toasts == ["Subscribed", "You're already subscribed.", "You're already subscribed."]
+    assert query(options.db_path, "SELECT action, source FROM consent_event") == [
+        ("opt_in", "button")
+    ]
+
+
+async def _answer(emu: Emulator, query_id: str) -> dict[str, Any]:
+    """Return the toast the bot answered a button press with, waiting for it."""
+    async with asyncio.timeout(15):
+        while True:
+            response = await emu.http.get(f"/_emulator/callbacks/{query_id}")
+            record: dict[str, Any] = response.json()
+            if record.get("answered"):
+                answer: dict[str, Any] = record["answer"]
+                return answer
+            await asyncio.sleep(0.1)
