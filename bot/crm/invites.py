@@ -7,12 +7,13 @@ import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.crm import audit
 from bot.crm.guards import require_role
 from bot.crm.models import Invite, Member, Role
+from bot.crm.scope import team_limited
 from bot.errors import Conflict, InvalidInput, NotFound, PermissionDenied
 from bot.i18n import N_
 
@@ -47,6 +48,8 @@ async def issue_invite(
 ) -> IssuedInvite:
     """Create an invite for ``role``; ``actor`` None is the operator's command line.
 
+    An invite from a team-limited admin carries their team, so the newcomer lands in it.
+
     Raises:
         PermissionDenied: when the actor may not grant ``role``.
     """
@@ -60,6 +63,7 @@ async def issue_invite(
         code_hash=hash_code(code),
         role=role,
         created_by_member_id=actor.id if actor else None,
+        team_id=actor.team_id if actor is not None and team_limited(actor) else None,
         expires_at=now + ttl,
     )
     session.add(invite)
@@ -128,3 +132,22 @@ async def revoke_invite(
             entity_id=invite.id,
         )
     return invite
+
+
+async def withdraw_open_invites(
+    session: AsyncSession, *, workspace_id: int, member_id: int, now: datetime
+) -> int:
+    """Withdraw every unused invite a member created (they are leaving); return how many."""
+    result = await session.execute(
+        update(Invite)
+        .where(
+            Invite.workspace_id == workspace_id,
+            Invite.created_by_member_id == member_id,
+            Invite.used_at.is_(None),
+            Invite.revoked_at.is_(None),
+            Invite.expires_at > now,
+        )
+        .values(revoked_at=now)
+        .execution_options(synchronize_session=False)
+    )
+    return int(getattr(result, "rowcount", 0) or 0)

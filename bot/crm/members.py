@@ -22,6 +22,35 @@ async def active_member(session: AsyncSession, *, tg_user_id: int) -> Member | N
     return result.scalar_one_or_none()
 
 
+async def former_membership(session: AsyncSession, *, tg_user_id: int) -> Member | None:
+    """Return the account's most recent membership that ended (removed or left), if any."""
+    result: Member | None = await session.scalar(
+        select(Member)
+        .where(
+            Member.tg_user_id == tg_user_id,
+            Member.active.is_(False),
+            Member.removed_at.is_not(None),
+        )
+        .order_by(Member.removed_at.desc(), Member.id.desc())
+        .limit(1)
+    )
+    return result
+
+
+async def former_shop(session: AsyncSession, *, tg_user_id: int) -> str | None:
+    """Return the name of the shop the account was last removed from (or left), if any."""
+    former = await former_membership(session, tg_user_id=tg_user_id)
+    workspace = await session.get(Workspace, former.workspace_id) if former else None
+    return workspace.name if workspace else None
+
+
+def note_username(member: Member, username: str | None) -> None:
+    """Keep the member's Telegram @username current, so colleagues can name them by it."""
+    handle = (username or "")[:32] or None
+    if member.username != handle:
+        member.username = handle
+
+
 async def join_with_invite(
     session: AsyncSession,
     *,
@@ -30,8 +59,12 @@ async def join_with_invite(
     chat_id: int,
     display_name: str,
     now: datetime,
+    username: str | None = None,
 ) -> Member:
-    """Make the sender a member with the invite's role and use the invite up.
+    """Make the sender a member with the invite's role (and team) and use the invite up.
+
+    A removed membership blocks nothing: the account may join another shop, or
+    come back to the same one with a fresh invite.
 
     Raises:
         NotFound, Conflict, InvalidInput: from ``invites.redeem_invite``.
@@ -61,11 +94,15 @@ async def join_with_invite(
             role=invite.role,
             display_name=display_name[:120] or str(tg_user_id),
             referral_code=secrets.token_urlsafe(8),
+            team_id=invite.team_id,
         )
         session.add(member)
     else:
-        # A former member comes back: same row, so their history stays theirs.
+        # A former member comes back: same row, so their history stays theirs; the
+        # new invite decides their role and team.
         member.active, member.role, member.chat_id = True, invite.role, chat_id
+        member.removed_at, member.team_id = None, invite.team_id
+    note_username(member, username)
     await session.flush()
     invite.used_at = now
     invite.used_by_member_id = member.id

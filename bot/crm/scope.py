@@ -24,7 +24,7 @@ def visible_customers(actor: Member) -> Select[Customer]:
             CustomerShare.member_id == actor.id,
         )
         return query.where(or_(Customer.owner_member_id == actor.id, Customer.id.in_(shared)))
-    if actor.role is Role.ADMIN and actor.team_id is not None:
+    if team_limited(actor):
         team = select(Member.id).where(
             Member.workspace_id == actor.workspace_id, Member.team_id == actor.team_id
         )
@@ -32,6 +32,23 @@ def visible_customers(actor: Member) -> Select[Customer]:
             or_(Customer.owner_member_id.in_(team), Customer.owner_member_id.is_(None))
         )
     return query
+
+
+def team_limited(actor: Member) -> bool:
+    """Return whether ``actor`` is an admin limited to one team."""
+    return actor.role is Role.ADMIN and actor.team_id is not None
+
+
+def within_reach(actor: Member, member: Member) -> bool:
+    """Return whether ``member`` is someone ``actor`` may see and manage.
+
+    The same rule as ``visible_customers``: a team-limited admin reaches only
+    their own team's members (a member without a team is outside it); owners and
+    other admins reach the whole workspace.
+    """
+    if member.workspace_id != actor.workspace_id:
+        return False
+    return not team_limited(actor) or member.team_id == actor.team_id
 
 
 async def get_visible(session: AsyncSession, *, actor: Member, customer_id: int) -> Customer:

@@ -11,29 +11,38 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.crm import audit, leads
 from bot.crm.guards import require_role
 from bot.crm.models import Customer, CustomerShare, Member, Role, Team
-from bot.crm.scope import get_visible
+from bot.crm.scope import get_visible, team_limited, within_reach
 from bot.errors import Conflict, InvalidInput, NotFound, PermissionDenied
 from bot.i18n import N_
 
 MAX_TEAM_NAME = 80
 
 
-async def list_members(session: AsyncSession, *, actor: Member) -> Sequence[tuple[Member, str]]:
-    """Return the workspace's active members with their team names ("" without a team)."""
+async def list_members(
+    session: AsyncSession, *, actor: Member, removed: bool = False
+) -> Sequence[tuple[Member, str]]:
+    """Return the active members (or with ``removed``, those who left) and their team names.
+
+    A team-limited admin sees only their own team. The team name is "" without a team.
+    """
     require_role(actor, *Role)
-    result = await session.execute(
+    query = (
         select(Member, func.coalesce(Team.name, ""))
         .outerjoin(Team, Team.id == Member.team_id)
-        .where(Member.workspace_id == actor.workspace_id, Member.active.is_(True))
-        .order_by(Member.id)
+        .where(Member.workspace_id == actor.workspace_id, Member.active.is_(not removed))
     )
+    if removed:
+        query = query.where(Member.removed_at.is_not(None))
+    if team_limited(actor):
+        query = query.where(Member.team_id == actor.team_id)
+    result = await session.execute(query.order_by(Member.id))
     return [(member, str(team)) for member, team in result.all()]
 
 
 async def find_member(
     session: AsyncSession, *, actor: Member, ref: str, include_inactive: bool = False
 ) -> Member:
-    """Return the member named by id (``5`` or ``m5``) or a unique display-name prefix.
+    """Return the member named by id (``5``, ``#5`` or ``m5``), ``@username`` or name prefix.
 
     Only active members count unless ``include_inactive`` (someone who left the shop).
 
@@ -50,6 +59,13 @@ async def find_member(
         member = await session.scalar(query.where(Member.id == int(digits)))
         if member is not None:
             return member
+    if text.startswith("@") and len(text) > 1:
+        handle = text[1:].casefold()
+        everyone = (await session.execute(query.order_by(Member.id))).scalars().all()
+        named = [m for m in everyone if (m.username or "").casefold() == handle]
+        if len(named) == 1:
+            return named[0]
+        text = text[1:]
     everyone = (await session.execute(query.order_by(Member.id))).scalars().all()
     exact = [m for m in everyone if m.display_name.casefold() == text.casefold()]
     found = exact or [m for m in everyone if m.display_name.casefold().startswith(text.casefold())]
@@ -116,14 +132,26 @@ async def find_team(session: AsyncSession, *, actor: Member, ref: str) -> Team:
 async def add_to_team(session: AsyncSession, *, actor: Member, team: Team, member: Member) -> None:
     """Put a member into a team (an admin in a team then sees only its customers).
 
+    A team-limited admin may not bring anyone in from outside their team: that
+    would widen what they see. Their new people join the team by their invite.
+
     Raises:
         PermissionDenied: when the actor is not an owner or admin, or is a team-limited
-            admin moving someone into another team.
+            admin moving someone into another team or taking in someone from outside.
         InvalidInput: when ``member`` is the owner.
     """
     require_role(actor, Role.OWNER, Role.ADMIN)
-    if actor.role is Role.ADMIN and actor.team_id not in (None, team.id):
+    if team_limited(actor) and actor.team_id != team.id:
         raise PermissionDenied(N_("You can only manage your own team."))
+    if team_limited(actor) and not within_reach(actor, member):
+        raise PermissionDenied(
+            N_(
+                "{member} isn't on your team, and only the owner or an admin without a team "
+                "can move people between teams. Invite new colleagues with /invite staff: "
+                "they join your team."
+            ),
+            member=member.display_name,
+        )
     if member.role is Role.OWNER:
         raise InvalidInput(N_("The owner sees the whole shop and can't join a team."))
     previous = member.team_id
@@ -236,9 +264,7 @@ async def reassign_all(
 
 
 def _check_manageable(actor: Member, member: Member) -> None:
-    if member.workspace_id != actor.workspace_id or (
-        actor.role is Role.ADMIN and actor.team_id is not None and member.team_id != actor.team_id
-    ):
+    if not within_reach(actor, member):
         raise PermissionDenied(N_("{member} isn't on your team."), member=member.display_name)
 
 
