@@ -8,8 +8,8 @@ from enum import StrEnum
 
 from bot.conversations import engine
 from bot.conversations.engine import DONE, Data, Dialog, Step, register
-from bot.crm import importer
-from bot.crm.importer import ImportPlan, Table
+from bot.crm import importer, spreadsheet
+from bot.crm.importer import CleanRows, ImportPlan
 from bot.errors import DeliveryError, InvalidInput
 from bot.handlers.context import Context
 from bot.i18n import N_
@@ -42,7 +42,7 @@ async def ask_file(ctx: Context, data: Data) -> None:
                 "stage, grade, tags, region and the other columns of /export are optional "
                 "(姓名, 电话, 公司 … work too). Up to {rows} rows and 2 MB. /cancel to stop."
             ),
-            rows=importer.MAX_ROWS,
+            rows=spreadsheet.MAX_ROWS,
         )
     )
 
@@ -55,10 +55,9 @@ async def receive_file(ctx: Context, data: Data) -> str:
     filename = file.file_name or ""
     if not filename.lower().endswith(SUFFIXES):
         raise InvalidInput(N_("Please send a .csv or .xlsx file."))
-    if file.file_size is not None and file.file_size > importer.MAX_BYTES:
-        raise InvalidInput(N_("That file is too big; please send at most 2 MB."))
-    table = await _read(ctx, file.file_id, filename)
-    plan = await _check(ctx, table)
+    if file.file_size is not None and file.file_size > spreadsheet.MAX_BYTES:
+        raise InvalidInput(spreadsheet.TOO_BIG)
+    table, plan = await _check(ctx, file.file_id, filename)
     if plan.errors:
         ctx.reply(error_report(ctx, filename, plan))
         data["retry"] = True
@@ -105,8 +104,7 @@ async def finish(ctx: Context, data: Data) -> None:
         ctx.reply(summary(ctx, data) + "\n" + ctx.t(N_("Nothing new to import.")))
         return
     member, _ = ctx.staff()
-    table = await _read(ctx, str(data["file_id"]), str(data["filename"]))
-    plan = await _check(ctx, table)
+    table, plan = await _check(ctx, str(data["file_id"]), str(data["filename"]))
     if plan.errors:
         ctx.reply(error_report(ctx, data["filename"], plan))
         return
@@ -205,7 +203,8 @@ def error_report(ctx: Context, filename: str, plan: ImportPlan) -> str:
     return "\n".join(lines)
 
 
-async def _read(ctx: Context, file_id: str, filename: str) -> Table:
+async def _check(ctx: Context, file_id: str, filename: str) -> tuple[CleanRows, ImportPlan]:
+    member, _ = ctx.staff()
     try:
         content = await ctx.download(file_id)
     except DeliveryError as exc:
@@ -213,12 +212,7 @@ async def _read(ctx: Context, file_id: str, filename: str) -> Table:
         raise InvalidInput(
             N_("I couldn't fetch that file from Telegram; please send it again.")
         ) from exc
-    return importer.read_table(content, filename)
-
-
-async def _check(ctx: Context, table: Table) -> ImportPlan:
-    member, _ = ctx.staff()
-    return await importer.check_rows(ctx.session, actor=member, table=table)
+    return await importer.check_file(ctx.session, actor=member, content=content, filename=filename)
 
 
 IMPORT = register(

@@ -1,30 +1,28 @@
-"""Customer import: read a CSV or XLSX file, check every row, then insert all rows or none.
+"""Customer import: check every row of an uploaded file, then insert all rows or none.
 
-The file has the export's columns (English or Chinese headers); ``name`` is
-required. Checking never writes: it returns an ``ImportPlan`` with row-by-row
-errors and the rows skipped as duplicates (same phone in the file or in the
-shop, or an exported row whose id and name are already in the shop).
-``import_rows`` inserts a plan without errors in the caller's transaction.
+The file has the export's columns (English or Chinese headers, read by
+``bot.crm.spreadsheet``); ``name`` is required. ``check_file`` reads the file and
+cleans its rows in a worker process (``bot.crm.offload``), because parsing a
+spreadsheet and checking thousands of phone numbers is CPU work that would stall
+every other shop's replies; only the duplicate lookups run here. Checking never
+writes: it returns an ``ImportPlan`` with row-by-row errors and the rows skipped
+as duplicates (same phone in the file or in the shop, or an exported row whose
+id and name are already in the shop). ``import_rows`` inserts a plan without
+errors in the caller's transaction.
 """
 
 from __future__ import annotations
 
-import csv
-import io
 import unicodedata
-import zipfile
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime
 from typing import Any
 
-from openpyxl import load_workbook  # type: ignore[import-untyped]
 from sqlalchemy import select, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.crm import audit
+from bot.crm import audit, offload, spreadsheet
 from bot.crm.classification import CHOICES
-from bot.crm.export import COLUMNS, FORMULA_STARTS
 from bot.crm.guards import require_role
 from bot.crm.leads import STAGES
 from bot.crm.models import (
@@ -38,14 +36,11 @@ from bot.crm.models import (
     Workspace,
 )
 from bot.crm.phones import normalize_phone
+from bot.crm.spreadsheet import Table
 from bot.errors import InvalidInput
 from bot.i18n import N_
 
-MAX_ROWS = 5000
-MAX_BYTES = 2 * 1024 * 1024
-MAX_COLUMNS = 60
-MAX_UNPACKED = 50 * 1024 * 1024
-UNREADABLE = N_("I can't read that file. Please send a CSV (UTF-8) or XLSX file.")
+PARSE_SECONDS = 60.0
 CHUNK = 500
 MAX_NAME = 200
 MAX_COMPANY = 200
@@ -58,50 +53,7 @@ BUSINESS_TYPES = tuple(CHOICES["business_type"])
 LOCATION_TYPES = tuple(CHOICES["location_type"])
 # Columns the bot sets itself: read for duplicate checks (id) or ignored on import.
 NOT_IMPORTED = ("id", "owner", "consent", "created", "last_contact")
-ALIASES = {
-    "编号": "id",
-    "姓名": "name",
-    "名字": "name",
-    "客户": "name",
-    "电话": "phone",
-    "手机": "phone",
-    "手机号": "phone",
-    "电话号码": "phone",
-    "mobile": "phone",
-    "tel": "phone",
-    "公司": "company",
-    "阶段": "stage",
-    "客户类型": "kind",
-    "等级": "grade",
-    "级别": "grade",
-    "分数": "score",
-    "评分": "score",
-    "标签": "tags",
-    "tag": "tags",
-    "区域": "region",
-    "地区": "region",
-    "路序": "route_order",
-    "所有制": "ownership",
-    "业态": "business_type",
-    "经营类型": "business_type",
-    "位置类型": "location_type",
-    "商圈": "location_type",
-    "负责人": "owner",
-    "同意": "consent",
-    "创建日期": "created",
-    "最近联系": "last_contact",
-}
 TAG_SEPARATORS = (",", "，", ";", "；", "、")
-
-
-@dataclass(frozen=True, slots=True)
-class Table:
-    """The cells of an uploaded file: known columns by index and the data rows by line."""
-
-    format: str
-    columns: dict[str, int]
-    unknown: tuple[str, ...]
-    rows: tuple[tuple[int, tuple[str, ...]], ...]
 
 
 @dataclass(frozen=True, slots=True)
@@ -125,81 +77,102 @@ class ImportPlan:
     unknown_tags: list[str] = field(default_factory=list)
 
 
-def read_table(content: bytes, filename: str) -> Table:
-    """Return the header and rows of a CSV or XLSX file.
+@dataclass(frozen=True, slots=True)
+class CleanRows:
+    """A file's rows after the checks that need no database: clean rows and row errors."""
+
+    format: str
+    columns: tuple[str, ...]
+    unknown: tuple[str, ...]
+    total: int
+    rows: tuple[tuple[int, dict[str, Any]], ...]
+    errors: tuple[RowError, ...]
+
+
+def clean_table(table: Table, *, region: str | None, grades: frozenset[str]) -> CleanRows:
+    """Check each row of ``table`` on its own (names, phones, choices, numbers)."""
+    rows: list[tuple[int, dict[str, Any]]] = []
+    errors: list[RowError] = []
+    for line, cells in table.rows:
+        row, problems = _clean(table.columns, cells, region=region, grades=grades)
+        errors.extend(RowError(line, key, params) for key, params in problems)
+        if not problems:
+            rows.append((line, row))
+    return CleanRows(
+        table.format,
+        tuple(table.columns),
+        table.unknown,
+        len(table.rows),
+        tuple(rows),
+        tuple(errors),
+    )
+
+
+def read_and_clean(
+    content: bytes, filename: str, region: str | None, grades: frozenset[str]
+) -> CleanRows:
+    """Read an uploaded file and check its rows; the worker process's entry point.
 
     Raises:
-        InvalidInput: when the file is too big, unreadable, has no name column or
-            more than ``MAX_ROWS`` rows.
+        InvalidInput: when the file is over a limit or unreadable (see ``bot.crm.spreadsheet``).
     """
-    if len(content) > MAX_BYTES:
-        raise InvalidInput(N_("That file is too big; please send at most 2 MB."))
-    is_xlsx = filename.lower().endswith(".xlsx") or content[:2] == b"PK"
-    lines = _xlsx_lines(content) if is_xlsx else _csv_lines(content)
-    header = next(lines, None)
-    if header is None:
-        raise InvalidInput(N_("That file is empty. Please send a CSV or XLSX file."))
-    columns: dict[str, int] = {}
-    unknown: list[str] = []
-    for index, title in enumerate(header):
-        name = _column(title)
-        if name in COLUMNS and name not in columns:
-            columns[name] = index
-        elif title.strip():
-            unknown.append(title.strip()[:40])
-    if "name" not in columns:
-        raise InvalidInput(
-            N_("I can't find a “name” column in the first row. Columns I know: {columns}."),
-            columns=", ".join(COLUMNS),
-        )
-    rows: list[tuple[int, tuple[str, ...]]] = []
-    for line, cells in enumerate(lines, start=2):
-        if not any(cells):
-            continue
-        if len(rows) == MAX_ROWS:
-            raise InvalidInput(
-                N_("That file has more than {max} rows; please split it into smaller files."),
-                max=MAX_ROWS,
-            )
-        rows.append((line, cells))
-    return Table("xlsx" if is_xlsx else "csv", columns, tuple(unknown), tuple(rows))
+    table = spreadsheet.read_table(content, filename)
+    return clean_table(table, region=region, grades=grades)
+
+
+async def check_file(
+    session: AsyncSession, *, actor: Member, content: bytes, filename: str
+) -> tuple[CleanRows, ImportPlan]:
+    """Read and check an uploaded file off the event loop; return its rows and the plan.
+
+    Raises:
+        PermissionDenied: when the actor is not an active member.
+        InvalidInput: when the file is over a limit, unreadable, or takes too long.
+    """
+    require_role(actor, Role.OWNER, Role.ADMIN, Role.STAFF)
+    region, grades = await _rules(session, actor.workspace_id)
+    clean = await offload.run_in_process(
+        read_and_clean, content, filename, region, grades, deadline=PARSE_SECONDS
+    )
+    return clean, await _plan(session, actor.workspace_id, clean)
 
 
 async def check_rows(session: AsyncSession, *, actor: Member, table: Table) -> ImportPlan:
-    """Check every row of ``table`` and return the plan; nothing is written.
+    """Check every row of an already read ``table`` and return the plan; nothing is written.
 
     Raises:
         PermissionDenied: when the actor is not an active member.
     """
     require_role(actor, Role.OWNER, Role.ADMIN, Role.STAFF)
-    workspace = await session.get(Workspace, actor.workspace_id)
+    region, grades = await _rules(session, actor.workspace_id)
+    clean = clean_table(table, region=region, grades=grades)
+    return await _plan(session, actor.workspace_id, clean)
+
+
+async def _rules(session: AsyncSession, ws: int) -> tuple[str | None, frozenset[str]]:
+    workspace = await session.get(Workspace, ws)
     region = workspace.region if workspace else None
-    grades = {*(workspace.grade_thresholds if workspace else {}), "C"}
-    plan = ImportPlan(total=len(table.rows))
-    cleaned: list[tuple[int, dict[str, Any]]] = []
-    for line, cells in table.rows:
-        row, problems = _clean(table.columns, cells, region=region, grades=grades)
-        plan.errors.extend(RowError(line, key, params) for key, params in problems)
-        if not problems:
-            cleaned.append((line, row))
-    phones = {row["phone"] for _, row in cleaned if row["phone"]}
-    taken = await _existing_phones(session, actor.workspace_id, phones)
-    exported = await _existing_ids(
-        session, actor.workspace_id, [(r["id"], r["name"]) for _, r in cleaned if r["id"]]
-    )
-    tag_names = {tag for _, row in cleaned for tag in row["tags"]}
-    known_tags = await _tag_ids(session, actor.workspace_id, tag_names)
+    return region, frozenset({*(workspace.grade_thresholds if workspace else {}), "C"})
+
+
+async def _plan(session: AsyncSession, ws: int, clean: CleanRows) -> ImportPlan:
+    plan = ImportPlan(total=clean.total, errors=list(clean.errors))
+    cleaned = [row for _, row in clean.rows]
+    phones = {row["phone"] for row in cleaned if row["phone"]}
+    taken = await _existing_phones(session, ws, phones)
+    exported = await _existing_ids(session, ws, [(r["id"], r["name"]) for r in cleaned if r["id"]])
+    tag_names = {tag for row in cleaned for tag in row["tags"]}
+    known_tags = await _tag_ids(session, ws, tag_names)
     plan.unknown_tags = sorted(tag_names - known_tags.keys())
     seen: set[str] = set()
-    for _, row in cleaned:
+    for row in cleaned:
         if row["phone"] in taken or (row["id"], row["name"]) in exported:
             plan.duplicates_in_shop += 1
         elif row["phone"] and row["phone"] in seen:
             plan.duplicates_in_file += 1
         else:
             seen.add(row["phone"])
-            row["tags"] = [t for t in row["tags"] if t in known_tags]
-            plan.rows.append(row)
+            plan.rows.append({**row, "tags": [t for t in row["tags"] if t in known_tags]})
     return plan
 
 
@@ -253,71 +226,11 @@ async def import_rows(session: AsyncSession, *, actor: Member, plan: ImportPlan,
     return len(created)
 
 
-def _column(title: str) -> str:
-    text = title.strip().lstrip("\ufeff").strip().lower()
-    text = ALIASES.get(text, text)
-    return "_".join(text.replace("-", " ").split())
-
-
-def _csv_lines(content: bytes) -> Iterator[tuple[str, ...]]:
-    try:
-        text = content.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        try:  # Excel on a Chinese system saves CSV in GB18030 (GBK)
-            text = content.decode("gb18030")
-        except UnicodeDecodeError as exc:
-            raise InvalidInput(UNREADABLE) from exc
-    first = text.split("\n", 1)[0]
-    delimiter = max((",", ";", "\t"), key=first.count)
-    try:
-        for cells in csv.reader(io.StringIO(text, newline=""), delimiter=delimiter):
-            yield tuple(_unquote(c.strip()) for c in cells[:MAX_COLUMNS])
-    except csv.Error as exc:
-        raise InvalidInput(UNREADABLE) from exc
-
-
-def _xlsx_lines(content: bytes) -> Iterator[tuple[str, ...]]:
-    try:
-        with zipfile.ZipFile(io.BytesIO(content)) as archive:
-            unpacked = sum(info.file_size for info in archive.infolist())
-        if unpacked > MAX_UNPACKED:  # a "zip bomb" would fill the memory
-            raise InvalidInput(N_("That file is too big; please send at most 2 MB."))
-        book = load_workbook(io.BytesIO(content), read_only=True, data_only=True)
-    except (zipfile.BadZipFile, KeyError, ValueError, OSError) as exc:
-        raise InvalidInput(UNREADABLE) from exc
-    try:
-        sheet = book.worksheets[0]
-        for values in sheet.iter_rows(max_col=MAX_COLUMNS, values_only=True):
-            cells = [_text(v) for v in values]
-            while cells and not cells[-1]:
-                cells.pop()
-            yield tuple(cells)
-    finally:
-        book.close()
-
-
-def _text(value: object) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, float) and value.is_integer():
-        return str(int(value))
-    if isinstance(value, datetime | date):
-        return value.isoformat()[:10]
-    return str(value).strip()
-
-
-def _unquote(value: str) -> str:
-    """Undo the quote the export puts before text a spreadsheet would run as a formula."""
-    if value.startswith("'") and value[1:].startswith(FORMULA_STARTS):
-        return value[1:]
-    return value
-
-
 Problems = list[tuple[str, dict[str, object]]]
 
 
 def _clean(
-    columns: dict[str, int], cells: Sequence[str], *, region: str | None, grades: set[str]
+    columns: dict[str, int], cells: Sequence[str], *, region: str | None, grades: frozenset[str]
 ) -> tuple[dict[str, Any], Problems]:
     def cell(name: str) -> str:
         index = columns.get(name)

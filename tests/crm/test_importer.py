@@ -3,19 +3,19 @@
 from __future__ import annotations
 
 import io
-import zipfile
 
 import pytest
 from openpyxl import Workbook  # type: ignore[import-untyped]
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bot.crm import export, importer
+from bot.crm import export, importer, spreadsheet
 from bot.crm.export import ExportFilter, Format
 from bot.crm.models import AuditLog, Company, Customer, CustomerTag
 from bot.crm.store import unit_of_work
 from bot.errors import InvalidInput
 from tests.crm.test_export import NOW, seed
+from tests.spreadsheets import bomb_xlsx, encoded_csv, unicode_text, xlsx
 
 
 def csv_file(text: str) -> bytes:
@@ -36,7 +36,7 @@ async def test_good_rows_import_with_companies_and_tags(
         '王五,138 0013 8100,Green Leaf,won,a,"vip, newbie",3,Joint-stock,retailer,red,opted_in\n'
         "Ma Six,,=Tea Co,,,,,,,blue,\n"
     )
-    table = importer.read_table(content, "people.csv")
+    table = spreadsheet.read_table(content, "people.csv")
     assert table.unknown == ("colour",)
     async with unit_of_work(sessions) as session:
         people = await seed(session)
@@ -75,7 +75,7 @@ async def test_every_bad_row_is_reported(sessions: async_sessionmaker[AsyncSessi
         "Bad Phone,12345,,,,\n"
         "Bad Stage,,sold,Z,-1,many\n" + ("x" * 201) + ",,,,,\n"
     )
-    table = importer.read_table(content, "bad.csv")
+    table = spreadsheet.read_table(content, "bad.csv")
     async with unit_of_work(sessions) as session:
         people = await seed(session)
         plan = await importer.check_rows(session, actor=people["li"], table=table)
@@ -96,7 +96,7 @@ async def test_every_bad_row_is_reported(sessions: async_sessionmaker[AsyncSessi
 async def test_a_plan_with_errors_writes_nothing(
     sessions: async_sessionmaker[AsyncSession],
 ) -> None:
-    table = importer.read_table(csv_file("name,phone\nGood,13800138300\nBad,999\n"), "x.csv")
+    table = spreadsheet.read_table(csv_file("name,phone\nGood,13800138300\nBad,999\n"), "x.csv")
     async with sessions() as session:
         people = await seed(session)
         await session.commit()
@@ -116,7 +116,7 @@ async def test_duplicates_are_skipped(sessions: async_sessionmaker[AsyncSession]
         "New twin,138-0013-8400\n"  # same phone as the row above
         "No phone,\n"
     )
-    table = importer.read_table(content, "dups.csv")
+    table = spreadsheet.read_table(content, "dups.csv")
     async with unit_of_work(sessions) as session:
         people = await seed(session)
         plan = await importer.check_rows(session, actor=people["zhou"], table=table)
@@ -133,7 +133,7 @@ async def test_an_export_reimported_creates_no_duplicates(
             file = await export.export_customers(
                 session, actor=people["admin"], fmt=fmt, filters=ExportFilter(), now=NOW
             )
-            table = importer.read_table(file.content, file.filename)
+            table = spreadsheet.read_table(file.content, file.filename)
             assert table.unknown == ()
             plan = await importer.check_rows(session, actor=people["admin"], table=table)
             assert plan.errors == []
@@ -148,7 +148,7 @@ async def test_xlsx_with_numbers_reads_as_text() -> None:
     sheet.append(["Wu", 13800138500, 2.0])
     buffer = io.BytesIO()
     book.save(buffer)
-    table = importer.read_table(buffer.getvalue(), "book.xlsx")
+    table = spreadsheet.read_table(buffer.getvalue(), "book.xlsx")
     assert table.rows == ((2, ("Wu", "13800138500", "2")),)
 
 
@@ -159,24 +159,112 @@ async def test_xlsx_with_numbers_reads_as_text() -> None:
         (csv_file("phone\n1\n"), "name"),
         (b"PK\x03\x04 not really a workbook", "can't read"),
         (b"\xff\xfe\x00\xd8broken", "can't read"),
-        (csv_file("name\n" + "x\n" * (importer.MAX_ROWS + 1)), "more than 5000"),
-        (b"name\n" + b"x" * importer.MAX_BYTES, "too big"),
+        (csv_file("name\n" + "x\n" * (spreadsheet.MAX_ROWS + 1)), "more than 5000"),
+        (b"name\n" + b"x" * spreadsheet.MAX_BYTES, "too big"),
     ],
 )
 def test_unreadable_files_are_refused(content: bytes, fragment: str) -> None:
     with pytest.raises(InvalidInput) as caught:
-        importer.read_table(content, "file.csv")
+        spreadsheet.read_table(content, "file.csv")
     assert fragment in caught.value.key.format(**caught.value.params)
 
 
+def refusal(exc: pytest.ExceptionInfo[InvalidInput]) -> str:
+    """Return the refusal as the user reads it (in English)."""
+    return exc.value.key.format(**exc.value.params)
+
+
+@pytest.mark.timeout(30)
 def test_a_zip_bomb_is_refused_before_unpacking() -> None:
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
-        archive.writestr("xl/sharedStrings.xml", b"\0" * (importer.MAX_UNPACKED + 1))
-    with pytest.raises(InvalidInput, match="too big"):
-        importer.read_table(buffer.getvalue(), "bomb.xlsx")
+    bomb = bomb_xlsx()
+    assert len(bomb) < 200_000
+    with pytest.raises(InvalidInput) as caught:
+        spreadsheet.read_table(bomb, "bomb.xlsx")
+    assert "unpacks to more than 30 MB" in refusal(caught)
+
+
+@pytest.mark.timeout(30)
+def test_a_member_inflating_over_the_ratio_is_refused_under_the_total() -> None:
+    bomb = bomb_xlsx(unpacked=5 * 1024 * 1024)
+    with pytest.raises(InvalidInput) as caught:
+        spreadsheet.check_archive(bomb)
+    assert "unpacks to more than 30 MB" in refusal(caught)
+
+
+@pytest.mark.timeout(30)
+def test_an_ordinary_workbook_passes_the_archive_check() -> None:
+    rows = [["name", "phone", "company"]] + [
+        [f"Customer {i}", f"1380013{i:04d}", f"Company {i % 50}"] for i in range(2000)
+    ]
+    content = xlsx(rows)
+    spreadsheet.check_archive(content)
+    assert len(spreadsheet.read_table(content, "big.xlsx").rows) == 2000
+
+
+@pytest.mark.timeout(30)
+@pytest.mark.parametrize(
+    ("content", "filename", "fragment"),
+    [
+        (csv_file(",".join(f"c{i}" for i in range(61)) + ",name\nx\n"), "wide.csv", "60 columns"),
+        (xlsx([[*(f"c{i}" for i in range(61)), "name"]]), "wide.xlsx", "60 columns"),
+        (csv_file("name,note\nWu," + "x" * 1001 + "\n"), "long.csv", "Row 2 has a cell longer"),
+        (xlsx([["name"], ["ok"], ["y" * 1001]]), "long.xlsx", "Row 3 has a cell longer than 1000"),
+    ],
+)
+def test_columns_and_cell_length_are_limited(content: bytes, filename: str, fragment: str) -> None:
+    with pytest.raises(InvalidInput) as caught:
+        spreadsheet.read_table(content, filename)
+    assert fragment in refusal(caught)
+
+
+ROWS = [["姓名", "电话", "公司"], ["张三", "13800138000", "绿叶茶行"], ["李四", "", "Tea Co"]]
+TRADITIONAL = [["姓名", "電話", "公司"], ["陳大文", "0912345678", "臺灣茶館"]]
+
+
+@pytest.mark.timeout(30)
+@pytest.mark.parametrize(
+    ("content", "expected"),
+    [
+        (unicode_text(ROWS), ROWS),
+        (encoded_csv(ROWS, "gbk"), ROWS),
+        (encoded_csv(ROWS, "gb18030"), ROWS),
+        (encoded_csv(ROWS, "utf-8"), ROWS),
+        (csv_file("\n".join(",".join(r) for r in ROWS)), ROWS),
+        (encoded_csv(TRADITIONAL, "big5"), TRADITIONAL),
+        ("\n".join("\t".join(r) for r in ROWS).encode(), ROWS),
+    ],
+    ids=["utf-16 unicode text", "gbk", "gb18030", "utf-8", "utf-8 bom", "big5", "utf-8 tabs"],
+)
+def test_common_encodings_and_tabs_are_read(content: bytes, expected: list[list[str]]) -> None:
+    table = spreadsheet.read_table(content, "customers.csv")
+    assert list(table.columns) == ["name", "phone", "company"]
+    assert [list(cells) for _, cells in table.rows] == [
+        [cell for cell in row] for row in expected[1:]
+    ]
+
+
+@pytest.mark.timeout(60)
+async def test_check_file_reads_in_a_worker_and_reports_rows(
+    sessions: async_sessionmaker[AsyncSession],
+) -> None:
+    async with unit_of_work(sessions) as session:
+        people = await seed(session)
+        clean, plan = await importer.check_file(
+            session,
+            actor=people["li"],
+            content=unicode_text([["姓名", "电话"], ["王五", "13800138100"], ["", "13800138101"]]),
+            filename="Unicode.csv",
+        )
+        assert (clean.format, clean.total) == ("csv", 2)
+        assert [row["name"] for row in plan.rows] == ["王五"]
+        assert [(e.line, e.key) for e in plan.errors] == [(3, "the name is missing")]
+        with pytest.raises(InvalidInput) as caught:
+            await importer.check_file(
+                session, actor=people["li"], content=bomb_xlsx(), filename="b.xlsx"
+            )
+        assert "unpacks to more than 30 MB" in refusal(caught)
 
 
 def test_a_broken_csv_is_refused() -> None:
     with pytest.raises(InvalidInput, match="can't read"):
-        importer.read_table(b'name\n"' + b"x" * 200_000 + b"\n", "long.csv")
+        spreadsheet.read_table(b'name\n"' + b"x" * 200_000 + b"\n", "long.csv")
