@@ -15,7 +15,7 @@ from bot.conversations import engine
 from bot.conversations.engine import DONE, Data, Dialog, Step, register
 from bot.crm import companies, customers
 from bot.crm.classification import CHOICES, parse_choice, parse_route
-from bot.crm.phones import normalize_phone
+from bot.crm.phones import looks_like_phone, normalize_phone
 from bot.errors import InvalidInput
 from bot.handlers.card import card_button
 from bot.handlers.context import Context
@@ -73,8 +73,16 @@ async def ask_name(ctx: Context, data: Data) -> None:
 
 
 async def receive_name(ctx: Context, data: Data) -> str:
-    """Store a cleaned-up name."""
-    data["name"] = customers.clean_name(ctx.incoming.text)
+    """Store a cleaned-up name; a phone number typed here is refused with a hint."""
+    name = customers.clean_name(ctx.incoming.text)
+    if looks_like_phone(name):
+        raise InvalidInput(
+            N_(
+                "That looks like a phone number. Please send the name first; "
+                "I'll ask for the phone next."
+            )
+        )
+    data["name"] = name
     return AddStep.PHONE
 
 

@@ -16,6 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.crm import audit
 from bot.crm.guards import require_role
 from bot.crm.models import Company, Member, Role
+from bot.crm.names import check_name_text
 from bot.errors import InvalidInput, NotFound
 from bot.i18n import N_
 
@@ -28,8 +29,10 @@ def parse_path(text: str) -> list[str]:
     """Return the company names of a typed path like ``Wang Tea / Shanghai branch``.
 
     Raises:
-        InvalidInput: when a name is empty or too long, or the path is deeper than three levels.
+        InvalidInput: when a name is empty, too long or has a control character, or the
+            path is deeper than three levels.
     """
+    check_name_text(text)
     names = [" ".join(part.split()) for part in text.split(SEPARATOR)]
     if not text.strip() or text.strip().startswith("/") or any(not n for n in names):
         raise InvalidInput(
@@ -55,7 +58,8 @@ async def find_or_create(
 
     Raises:
         PermissionDenied: when the actor is not an active member.
-        InvalidInput: when the new company would be a fourth level.
+        InvalidInput: when the new company would be a fourth level or its name has a
+            control character.
     """
     require_role(actor, Role.OWNER, Role.ADMIN, Role.STAFF)
     query = select(Company).where(Company.workspace_id == actor.workspace_id, Company.name == name)
@@ -77,7 +81,8 @@ async def create_branch(
     Raises:
         PermissionDenied: when the actor is not an active member.
         NotFound: when the parent is not in the actor's workspace.
-        InvalidInput: when the branch would be a fourth level.
+        InvalidInput: when the branch would be a fourth level or its name has a control
+            character.
     """
     require_role(actor, Role.OWNER, Role.ADMIN, Role.STAFF)
     parent = await session.scalar(
@@ -127,6 +132,7 @@ def describe(companies: Sequence[Company]) -> str:
 async def _create(
     session: AsyncSession, *, actor: Member, name: str, parent: Company | None
 ) -> Company:
+    check_name_text(name)
     level = parent.level + 1 if parent else 1
     if level > MAX_LEVELS:
         raise InvalidInput(

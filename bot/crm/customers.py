@@ -9,7 +9,6 @@ names, company names and tag names, bounded by the limit.
 from __future__ import annotations
 
 import secrets
-import unicodedata
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -18,7 +17,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.crm import audit
+from bot.crm import audit, names
 from bot.crm.classification import clean_classification
 from bot.crm.guards import require_role
 from bot.crm.models import (
@@ -51,21 +50,12 @@ class Existing:
 
 
 def clean_name(text: str) -> str:
-    """Return a customer's name without control characters and extra spaces.
+    """Return a customer's name with single spaces and no invisible characters.
 
     Raises:
-        InvalidInput: when it is empty, a command, or too long.
+        InvalidInput: when it has a control character, is empty, a command, or too long.
     """
-    name = " ".join("".join(ch for ch in text if unicodedata.category(ch)[0] != "C").split())
-    if not name or name.startswith("/"):
-        raise InvalidInput(N_("Please send a name, like Wang Li."))
-    if len(name) > MAX_NAME:
-        raise InvalidInput(
-            N_("That name is {length} characters long; please keep it under {max}."),
-            length=len(name),
-            max=MAX_NAME,
-        )
-    return name
+    return names.clean_name(text, max_length=MAX_NAME)
 
 
 async def find_existing(

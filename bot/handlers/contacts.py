@@ -11,7 +11,7 @@ from bot.conversations.add_contact import ADD_CONTACT, AddStep, offer_existing, 
 from bot.conversations.edit_field import EDIT_FIELD, FIELDS, EditStep
 from bot.crm import classification, customers, search
 from bot.crm.models import Customer
-from bot.crm.phones import normalize_phone
+from bot.crm.phones import EXTENSION, looks_like_phone, normalize_phone
 from bot.crm.scope import get_visible
 from bot.errors import InvalidInput
 from bot.handlers.card import card_button, result_label, show_card
@@ -21,7 +21,9 @@ from bot.i18n import N_
 from bot.messaging import Button
 
 router = Router("contacts", MEMBERS)
-ONE_LINER = re.compile(r"^(?P<name>.*?)\s*(?P<phone>\+?\d[\d\s\-()]{4,})?$")
+ONE_LINER = re.compile(
+    rf"^(?P<name>.*?)\s*(?P<phone>\+?\d[\d\s\-()]{{4,}}(?:\s*{EXTENSION})?)?$", re.IGNORECASE
+)
 ROUTE_BUTTONS = 30
 MAX_CALLBACK = 64
 CHOICE_CODES = {"own": AddStep.OWNERSHIP, "biz": AddStep.BUSINESS, "loc": AddStep.LOCATION}
@@ -41,8 +43,15 @@ async def cmd_add(ctx: Context) -> None:
         return
     match = ONE_LINER.match(args)
     raw_phone = match.group("phone") if match else None
-    name = customers.clean_name(match.group("name") if match and raw_phone else args)
     phone = normalize_phone(raw_phone, region=workspace.region) if raw_phone else None
+    name = customers.clean_name(match.group("name") if match and raw_phone else args)
+    if looks_like_phone(name):
+        raise InvalidInput(
+            N_(
+                "Please put the phone number last, like /add Wang Li 138 0013 8000, "
+                "or send /add alone and I'll ask step by step."
+            )
+        )
     if await offer_existing(ctx, phone):
         return
     customer = await customers.create_customer(

@@ -5,7 +5,11 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+import pytest
+
 from tests.e2e.harness import BotOptions, Emulator, Person, Workspace, execute, query
+
+pytestmark = pytest.mark.timeout(120)
 
 OWNER, STAFF, LATE, STRANGER = 1001, 1002, 1003, 3001
 
@@ -103,3 +107,44 @@ async def test_replies_follow_the_users_language(
     consent = await stranger.expect("/stop")
     assert "May we send" not in consent["text"]
     assert query(options.db_path, "SELECT locale FROM customer") == [("zh-CN",)]
+
+
+async def test_phone_extensions_and_control_characters_are_refused(
+    options: BotOptions,
+    workspace: Workspace,
+    start_bot: Callable[[BotOptions], Any],
+    person: Callable[..., Person],
+) -> None:
+    await start_bot(options)
+    owner = person(OWNER, "Wang")
+    await owner.send(f"/start {workspace.owner_payload}")
+    await owner.expect("Welcome to")
+
+    await owner.send("/add Zhao +86 138-0000-0605 ext 12")
+    await owner.expect("without extensions", "ext 12", "notes")
+    await owner.send("/add +86 138-0000-0605 ext 12")
+    await owner.expect("without extensions", "ext 12")
+    await owner.send("/add +86 138-0000-0605 Zhao")
+    await owner.expect("put the phone number last")
+    await owner.send("/add Zhao\x00Wei 138 0000 0605")
+    await owner.expect("hidden control character")
+
+    await owner.send("/add")
+    await owner.expect("What's their name?")
+    await owner.send("+86 138-0000-0605 ext 12")
+    await owner.expect("looks like a phone number")
+    await owner.send("Zhao\x1bWei")
+    await owner.expect("hidden control character")
+    await owner.send("Zhao Wei")
+    await owner.expect("Zhao Wei's phone number?")
+    await owner.send("+86 138-0000-0605 转 12")
+    await owner.expect("without extensions", "ext 12")
+    await owner.send("/cancel")
+    await owner.expect("Nothing was saved")
+    assert query(options.db_path, "SELECT count(*) FROM customer") == [(0,)]
+
+    await owner.send("/add Zhao Wei +86 138-0000-0605")
+    await owner.expect("Saved", "Zhao Wei")
+    assert query(options.db_path, "SELECT name, phone FROM customer") == [
+        ("Zhao Wei", "+8613800000605")
+    ]
