@@ -22,7 +22,7 @@ import multiprocessing
 import os
 import resource
 import weakref
-from collections.abc import Callable
+from collections.abc import AsyncIterable, Callable, Iterator
 from dataclasses import dataclass
 from multiprocessing.connection import Connection
 from typing import Any, TypeVar
@@ -44,6 +44,8 @@ TOO_SLOW = N_(
 )
 TOO_HEAVY = N_("That needed more memory than I allow for one job. Please try a smaller one.")
 
+# Ends a feed; compared by value because it arrives unpickled as a new string.
+_END = "\x00offload:end-of-feed\x00"
 _slots: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Semaphore] = (
     weakref.WeakKeyDictionary()
 )
@@ -71,12 +73,19 @@ class WorkerCrashed(RuntimeError):
 
 
 async def run_in_process(
-    fn: Callable[..., T], /, *args: Any, deadline: float, memory: int = MEMORY_BUDGET
+    fn: Callable[..., T],
+    /,
+    *args: Any,
+    deadline: float,
+    memory: int = MEMORY_BUDGET,
+    feed: AsyncIterable[Any] | None = None,
 ) -> T:
     """Run ``fn(*args)`` in a fresh worker process and return its result.
 
     ``fn`` and its arguments and result must be picklable; ``fn`` must be a
-    module-level function.
+    module-level function. With ``feed``, the call is ``fn(items, *args)``, where
+    ``items`` iterates what ``feed`` yields here, sent over as it comes (the way
+    an export streams rows from the database into a file being written there).
 
     Raises:
         InvalidInput: when no slot frees up in ``QUEUE_WAIT`` seconds, the job runs
@@ -91,7 +100,7 @@ async def run_in_process(
     except TimeoutError as exc:
         raise InvalidInput(BUSY) from exc
     try:
-        return await _run(fn, args, deadline=deadline, memory=memory)
+        return await _run(fn, args, deadline=deadline, memory=memory, feed=feed)
     finally:
         slots.release()
 
@@ -111,21 +120,37 @@ def _context() -> Any:
     return context
 
 
-async def _run(fn: Callable[..., T], args: tuple[Any, ...], *, deadline: float, memory: int) -> T:
+async def _run(
+    fn: Callable[..., T],
+    args: tuple[Any, ...],
+    *,
+    deadline: float,
+    memory: int,
+    feed: AsyncIterable[Any] | None,
+) -> T:
     context = _context()
     reader, writer = context.Pipe(duplex=False)
+    items, sender = context.Pipe(duplex=False) if feed is not None else (None, None)
     process = context.Process(
-        target=_child, args=(writer, memory, fn, args), name=f"job-{fn.__name__}", daemon=True
+        target=_child,
+        args=(writer, items, memory, fn, args),
+        name=f"job-{fn.__name__}",
+        daemon=True,
     )
     loop = asyncio.get_running_loop()
     # Starting talks to the fork server (and starts it the first time): not on the loop.
     await asyncio.to_thread(process.start)
     writer.close()
+    if items is not None:
+        items.close()
+    feeding = asyncio.create_task(_send_all(feed, sender)) if feed and sender else None
     ready = asyncio.Event()
     loop.add_reader(reader.fileno(), ready.set)
     try:
         async with asyncio.timeout(deadline):
             await ready.wait()
+            if feeding is not None:
+                await feeding
         outcome = _receive(reader)
     except TimeoutError as exc:
         logger.warning("job %s killed after %.0f s", fn.__name__, deadline)
@@ -135,6 +160,10 @@ async def _run(fn: Callable[..., T], args: tuple[Any, ...], *, deadline: float, 
         reader.close()
         if process.is_alive():
             process.kill()
+        if feeding is not None and not feeding.done():
+            feeding.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await feeding
         await asyncio.to_thread(process.join, 10)
     if isinstance(outcome, _Refused):
         raise _domain_error(outcome)
@@ -145,6 +174,24 @@ async def _run(fn: Callable[..., T], args: tuple[Any, ...], *, deadline: float, 
         raise WorkerCrashed(msg)
     result: T = outcome
     return result
+
+
+async def _send_all(feed: AsyncIterable[Any], sender: Connection) -> None:
+    # Pickling and writing block when the child is busy; a thread keeps the loop free,
+    # and the full pipe holds the feed back until the child has caught up.
+    try:
+        async for item in feed:
+            await asyncio.to_thread(sender.send, item)
+        await asyncio.to_thread(sender.send, _END)
+    except (BrokenPipeError, ConnectionResetError):
+        logger.info("a job's worker stopped reading its feed")  # its outcome says why
+    finally:
+        sender.close()
+
+
+def _items(source: Connection) -> Iterator[Any]:
+    while (item := source.recv()) != _END:
+        yield item
 
 
 def _receive(reader: Connection) -> Any:
@@ -168,12 +215,18 @@ def _subclasses(cls: type[DomainError]) -> list[type[DomainError]]:
     return found
 
 
-def _child(writer: Connection, memory: int, fn: Callable[..., Any], args: tuple[Any, ...]) -> None:
+def _child(
+    writer: Connection,
+    items: Connection | None,
+    memory: int,
+    fn: Callable[..., Any],
+    args: tuple[Any, ...],
+) -> None:
     """Cap this process's memory, run the job and send back its result or error."""
     _limit_memory(memory)
     outcome: Any
     try:
-        outcome = fn(*args)
+        outcome = fn(_items(items), *args) if items is not None else fn(*args)
     except DomainError as exc:
         outcome = _Refused(type(exc).__name__, exc.key, dict(exc.params))
     except MemoryError:
