@@ -66,6 +66,8 @@ class Context:
     locale: str
     member: Member | None = None
     workspace: Workspace | None = None
+    # The shop the sender was removed from (or left), when they are no member now.
+    former_shop: str | None = None
     # Fetches a file the user sent (``incoming.file.file_id``) through the messenger.
     download: Downloader = _no_download
     outgoing: list[Outgoing | OutCommands] = field(default_factory=list)
@@ -97,8 +99,23 @@ class Context:
             PermissionDenied: when the sender is not a member (routers check this first).
         """
         if self.member is None or self.workspace is None:
-            raise PermissionDenied(N_("Sorry, your role can't do that."))
+            raise self.refusal(N_("Sorry, your role can't do that."))
         return self.member, self.workspace
+
+    def refusal(self, message: str, /, **params: object) -> PermissionDenied:
+        """Return the error refusing a command or button the sender may not use.
+
+        Someone removed from a shop (or who left it) hears that instead of ``message``.
+        """
+        if self.member is None and self.former_shop is not None:
+            return PermissionDenied(
+                N_(
+                    "🚪 You're no longer a member of {shop}, so I can't do that for you. "
+                    "If this is a mistake, please ask the shop for a new invite."
+                ),
+                shop=self.former_shop,
+            )
+        return PermissionDenied(message, **params)
 
     def now(self) -> datetime:
         """Return the current UTC time from the injected clock."""

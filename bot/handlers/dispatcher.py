@@ -14,7 +14,7 @@ from bot.conversations import engine
 from bot.crm import members
 from bot.crm.models import ProcessedUpdate, UserPref, Workspace
 from bot.crm.store import unit_of_work
-from bot.errors import DeliveryError, DomainError, PermissionDenied
+from bot.errors import DeliveryError, DomainError
 from bot.handlers import customer
 from bot.handlers.context import AppInfo, Clock, Context, OutCommands
 from bot.handlers.menus import Menus
@@ -105,6 +105,11 @@ class Dispatcher:
     ) -> Context:
         member = await members.active_member(session, tg_user_id=incoming.user.id)
         workspace = await session.get(Workspace, member.workspace_id) if member else None
+        if member is not None:
+            members.note_username(member, incoming.user.username)
+        former = (
+            None if member else await members.former_shop(session, tg_user_id=incoming.user.id)
+        )
         pref = await session.get(UserPref, incoming.user.id)
         default = workspace.locale if workspace else self._app.default_locale
         locale = pref.locale if pref else normalize_locale(incoming.user.language_code, default)
@@ -117,6 +122,7 @@ class Dispatcher:
             locale=locale,
             member=member,
             workspace=workspace,
+            former_shop=former,
             download=messenger.download,
         )
 
@@ -138,7 +144,7 @@ class Dispatcher:
             if handler is None:
                 continue
             if not router.allows(ctx):
-                raise PermissionDenied(N_("Sorry, your role can't do that."))
+                raise ctx.refusal(N_("Sorry, your role can't do that."))
             await handler(ctx)
             return
         ctx.answer(ctx.t(N_("This button has expired.")))
@@ -155,7 +161,7 @@ class Dispatcher:
             if spec is None:
                 continue
             if not router.allows(ctx):
-                raise PermissionDenied(
+                raise ctx.refusal(
                     N_(
                         "Sorry, /{command} isn't available to you. "
                         "Send /help to see what you can do."

@@ -1,12 +1,15 @@
-"""Staff commands every member may use: their profile and their referral link."""
+"""Staff commands every member may use: their profile, their referral link and leaving."""
 
 from __future__ import annotations
 
 from bot.conversations import engine
 from bot.conversations.profile import PROFILE
+from bot.crm import removal
+from bot.handlers import removal as removal_view
 from bot.handlers.context import Context
 from bot.handlers.router import MEMBERS, Router
 from bot.i18n import N_
+from bot.messaging import Button
 
 router = Router("staff", MEMBERS)
 
@@ -31,3 +34,36 @@ async def cmd_mylink(ctx: Context) -> None:
             shop=ctx.deep_link(f"w_{workspace.slug}"),
         )
     )
+
+
+@router.command("leave", help=N_("leave the shop (you quit)"))
+async def cmd_leave(ctx: Context) -> None:
+    """Ask a member who quits to confirm; the owner is told they can't leave."""
+    member, workspace = ctx.staff()
+    removal.check_leavable(member)
+    count = await removal.count_owned(ctx.session, actor=member)
+    ctx.reply(
+        ctx.t(
+            N_(
+                "Leave {shop}? Your {count} customers go to the shop's pool, your pending "
+                "reminders are cancelled, and you won't be able to use the shop's commands "
+                "any more."
+            ),
+            shop=workspace.name,
+            count=count,
+        ),
+        [[Button(ctx.t(N_("🚪 Leave the shop")), "lv:y"), Button(ctx.t(N_("Cancel")), "lv:x")]],
+    )
+
+
+@router.callback("lv")
+async def on_leave(ctx: Context) -> None:
+    """Carry out a confirmed /leave, or stay."""
+    ctx.answer()
+    if ctx.incoming.data != "lv:y":
+        ctx.edit(ctx.t(N_("Good, you're staying.")))
+        return
+    member, _ = ctx.staff()
+    done = await removal.leave_shop(ctx.session, actor=member, now=ctx.now())
+    ctx.edit(removal_view.outcome(ctx, done, left=True))
+    await removal_view.tell_everyone(ctx, member, done, left=True)

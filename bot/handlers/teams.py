@@ -1,12 +1,14 @@
-"""Teams and ownership: teams of staff, sharing and reassigning customers."""
+"""Teams and ownership: teams of staff, removing people, sharing and reassigning customers."""
 
 from __future__ import annotations
 
 import html
 
-from bot.crm import teams
-from bot.errors import InvalidInput
+from bot.crm import removal, teams
+from bot.crm.models import Member
+from bot.errors import InvalidInput, NotFound
 from bot.handlers import pipeline
+from bot.handlers import removal as removal_view
 from bot.handlers.context import Context
 from bot.handlers.replies import customer_id_arg, notify_member, show_with_card, two_args, who
 from bot.handlers.router import MANAGERS, Router
@@ -46,7 +48,78 @@ async def cmd_team(ctx: Context) -> None:
                 f"{colleague.id} · {html.escape(colleague.display_name)} · "
                 f"{colleague.role.value} · {html.escape(team_name) or '—'}"
             )
+        gone = await teams.list_members(ctx.session, actor=member, removed=True)
+        if gone:
+            lines.append("\n" + ctx.t(N_("🚪 <b>No longer members</b> (id · name · since)")))
+        for colleague, _ in gone:
+            since = colleague.removed_at.astimezone(ctx.tz) if colleague.removed_at else None
+            lines.append(
+                f"{colleague.id} · {html.escape(colleague.display_name)} · "
+                f"{since.strftime('%Y-%m-%d') if since else '—'}"
+            )
         ctx.reply("\n".join(lines))
+
+
+@admin_router.command(
+    "remove", help=N_("take someone out of the shop"), usage="<member> [to <member>|pool]"
+)
+async def cmd_remove(ctx: Context) -> None:
+    """Ask to confirm removing a colleague, and where their customers go."""
+    member, _ = ctx.staff()
+    if not ctx.incoming.args.strip():
+        choices = await removal_view.removable_choices(ctx, member)
+        if not choices:
+            raise InvalidInput(N_("There's nobody you could remove."))
+        ctx.reply(ctx.t(N_("Whom do you want to remove from the shop?")), choices)
+        return
+    name, to = removal_view.split_remove_args(ctx.incoming.args)
+    try:
+        colleague = await teams.find_member(ctx.session, actor=member, ref=name)
+    except NotFound:
+        # Someone already gone is named as such rather than "not found".
+        colleague = await teams.find_member(
+            ctx.session, actor=member, ref=name, include_inactive=True
+        )
+    count = await removal.check_removable(ctx.session, actor=member, member=colleague)
+    if to is None:
+        await removal_view.ask_destination(ctx, member, colleague, count)
+        return
+    target = None if removal_view.is_pool(to) else await _target(ctx, colleague, to)
+    removal_view.confirm_to(ctx, colleague, target, count)
+
+
+@admin_router.callback("mb")
+async def on_remove(ctx: Context) -> None:
+    """Pick whom to remove, or carry out a confirmed removal, or drop it."""
+    parts = (ctx.incoming.data or "").split(":")
+    ctx.answer()
+    member, _ = ctx.staff()
+    if len(parts) == 3 and parts[1] == "p" and parts[2].isdigit():
+        colleague = await teams.find_member(ctx.session, actor=member, ref=parts[2])
+        count = await removal.check_removable(ctx.session, actor=member, member=colleague)
+        await removal_view.ask_destination(ctx, member, colleague, count)
+        return
+    if len(parts) != 4 or parts[1] != "t" or not (parts[2].isdigit() and parts[3].isdigit()):
+        ctx.edit(ctx.t(N_("OK, nobody was removed.")))
+        return
+    colleague = await teams.find_member(
+        ctx.session, actor=member, ref=parts[2], include_inactive=True
+    )
+    target = None
+    if parts[3] != "0":
+        target = await teams.find_member(ctx.session, actor=member, ref=parts[3])
+    done = await removal.remove_member(
+        ctx.session, actor=member, member=colleague, target=target, now=ctx.now()
+    )
+    ctx.edit(removal_view.outcome(ctx, done, left=False))
+    await removal_view.tell_everyone(ctx, member, done, left=False)
+
+
+async def _target(ctx: Context, colleague: Member, ref: str) -> Member:
+    member, _ = ctx.staff()
+    target = await teams.find_member(ctx.session, actor=member, ref=ref)
+    removal.check_target(member, colleague, target)
+    return target
 
 
 @admin_router.command("share", help=N_("let a rep see a customer"), usage="<id> <member>")

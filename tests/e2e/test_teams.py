@@ -2,13 +2,19 @@
 
 from __future__ import annotations
 
+import csv
+import io
 from collections.abc import Callable
 from typing import Any
 
+import pytest
+
 from tests.e2e.harness import BotOptions, Person, Workspace, query
 from tests.e2e.test_pipeline import CHEN, LI, member_id, open_shop, seed_customer
+from tests.e2e.test_transfer import download
 
 
+@pytest.mark.timeout(240)
 async def test_teams_share_and_reassign(
     options: BotOptions,
     workspace: Workspace,
@@ -95,3 +101,56 @@ async def test_teams_share_and_reassign(
     await li.expect(f"Wang gave you Sun (#{sun}).")
     await li.send(f"/buy {sun} 10")
     await li.expect(f"recorded for Sun (#{sun})")
+
+
+@pytest.mark.timeout(240)
+async def test_team_limited_admin_cannot_widen_scope_or_remove_outsiders(
+    options: BotOptions,
+    workspace: Workspace,
+    start_bot: Callable[[BotOptions], Any],
+    person: Callable[..., Person],
+) -> None:
+    crew = await open_shop(options, workspace, start_bot, person, admin=True)
+    assert crew.zhou is not None
+    owner, li, zhou = crew.owner, crew.li, crew.zhou
+    db = options.db_path
+    zhao = seed_customer(db, "Zhao", LI)
+    qian = seed_customer(db, "Qian", CHEN)
+    await owner.send("/team new North")
+    await owner.expect("Team North created.")
+    await owner.send("/team add North Li")
+    await owner.expect("Li is now in team North.")
+    await owner.send("/team add North Zhou")
+    await owner.expect("Zhou is now in team North.")
+
+    # The reported bug: Zhou took Chen into North and then saw Chen's customers.
+    await zhou.send("/team add North Chen")
+    await zhou.expect("Chen isn't on your team, and only the owner")
+    assert query(db, "SELECT team_id FROM member WHERE tg_user_id = ?", CHEN) == [(None,)]
+    await zhou.send(f"/card {qian}")
+    await zhou.expect(f"I can't find customer #{qian} among yours.")
+    await zhou.send("/find Qian")
+    await zhou.expect("Nothing found for “Qian”")
+    await zhou.send("/export csv")
+    sent = await zhou.expect("Customers exported: 1")
+    rows = list(csv.DictReader(io.StringIO((await download(sent)).decode("utf-8-sig"))))
+    assert [r["name"] for r in rows] == ["Zhao"]
+    await zhou.send("/team")
+    listed = await zhou.expect("Team (id · name · role · team)")
+    assert "Chen" not in listed["text"] and "Wang" not in listed["text"]
+
+    # Nor may Zhou remove someone outside North; inside it, Li's customers go to the pool.
+    await zhou.send("/remove Chen")
+    await zhou.expect("Chen isn't on your team.")
+    await zhou.send("/remove Li to Chen")
+    await zhou.expect("Chen isn't on your team.")
+    await zhou.send("/remove Li")
+    await zhou.expect("Remove Li from the shop? They have 1 customers.")
+    await zhou.press("Customers to the pool")
+    await zhou.expect("Li is no longer a member of the shop.")
+    await owner.expect("Zhou removed Li from the shop.", "Their 1 customers are in the pool")
+    assert query(db, "SELECT owner_member_id FROM customer WHERE id = ?", zhao) == [(None,)]
+    await li.send(f"/card {zhao}")
+    await li.expect("You're no longer a member of Wang's Tea House")
+    await zhou.send("/team")
+    await zhou.expect("No longer members", "· Li ·")

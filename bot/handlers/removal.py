@@ -1,0 +1,207 @@
+"""Removing people from a shop: the confirmation screens and who is told what afterwards."""
+
+from __future__ import annotations
+
+import re
+
+from sqlalchemy import select
+
+from bot.crm import members, removal, teams
+from bot.crm.models import Member, Role
+from bot.crm.scope import within_reach
+from bot.errors import InvalidInput
+from bot.handlers.context import Context
+from bot.handlers.replies import notify_member
+from bot.i18n import N_, translate
+from bot.messaging import Button, Keyboard
+
+REMOVE_HINT = N_("Send /remove Li, or /remove Li to Chen to give Li's customers to Chen.")
+POOL_WORDS = frozenset({"pool", "the pool", "池", "公海", "线索池"})
+MAX_CHOICES = 12
+_TO = re.compile(r"\s+(?:to|→|->|给)\s+", re.IGNORECASE)
+
+
+def split_remove_args(args: str) -> tuple[str, str | None]:
+    """Split ``Li to Chen`` into the member and the colleague (None when not given)."""
+    parts = _TO.split(args.strip(), maxsplit=1)
+    if not parts[0]:
+        raise InvalidInput(REMOVE_HINT)
+    return parts[0], (parts[1].strip() if len(parts) > 1 else None)
+
+
+def is_pool(text: str) -> bool:
+    """Return whether the typed destination means the shop's pool."""
+    return " ".join(text.split()).casefold() in POOL_WORDS
+
+
+async def removable_choices(ctx: Context, actor: Member) -> Keyboard:
+    """Return one button per colleague the actor may remove, two to a row."""
+    people = [
+        m
+        for m, _ in await teams.list_members(ctx.session, actor=actor)
+        if m.id != actor.id
+        and m.role is not Role.OWNER
+        and (actor.role is Role.OWNER or m.role is Role.STAFF)
+    ][:MAX_CHOICES]
+    buttons = [Button(m.display_name, f"mb:p:{m.id}") for m in people]
+    return [buttons[i : i + 2] for i in range(0, len(buttons), 2)]
+
+
+async def ask_destination(ctx: Context, actor: Member, member: Member, count: int) -> None:
+    """Ask to confirm removing ``member``, offering the pool or a colleague for customers."""
+    name = member.display_name
+    cancel = Button(ctx.t(N_("Cancel")), "mb:x")
+    if count == 0:
+        ctx.reply(
+            ctx.t(N_("Remove {member} from the shop? They have no customers."), member=name),
+            [[Button(ctx.t(N_("✅ Remove")), f"mb:t:{member.id}:0"), cancel]],
+        )
+        return
+    rows: list[list[Button]] = [
+        [Button(ctx.t(N_("🗂 Customers to the pool")), f"mb:t:{member.id}:0")]
+    ]
+    colleagues = [
+        m
+        for m, _ in await teams.list_members(ctx.session, actor=actor)
+        if m.id != member.id and within_reach(actor, m)
+    ][:MAX_CHOICES]
+    buttons = [Button(f"👤 {m.display_name}", f"mb:t:{member.id}:{m.id}") for m in colleagues]
+    rows.extend(buttons[i : i + 2] for i in range(0, len(buttons), 2))
+    rows.append([cancel])
+    ctx.reply(
+        ctx.t(
+            N_(
+                "Remove {member} from the shop? They have {count} customers. Where should "
+                "those go: to the shop's pool, or to a colleague? Pending reminders go with "
+                "the customers to a colleague, and are cancelled when customers go to the pool."
+            ),
+            member=name,
+            count=count,
+        ),
+        rows,
+    )
+
+
+def confirm_to(ctx: Context, member: Member, target: Member | None, count: int) -> None:
+    """Ask to confirm removing ``member`` with their customers' destination already named."""
+    name = member.display_name
+    if target is None:
+        text = N_(
+            "Remove {member} from the shop? Their {count} customers go to the shop's pool "
+            "and their pending reminders are cancelled."
+        )
+    else:
+        text = N_(
+            "Remove {member} from the shop? Their {count} customers and pending reminders "
+            "go to {target}."
+        )
+    target_name = target.display_name if target else ""
+    ctx.reply(
+        ctx.t(text, member=name, count=count, target=target_name),
+        [
+            [
+                Button(ctx.t(N_("✅ Remove")), f"mb:t:{member.id}:{target.id if target else 0}"),
+                Button(ctx.t(N_("Cancel")), "mb:x"),
+            ]
+        ],
+    )
+
+
+def outcome(ctx: Context, done: removal.Removal, *, left: bool) -> str:
+    """Return the summary of a removal for the person who carried it out."""
+    name = done.member.display_name
+    if left:
+        head = ctx.t(N_("👋 You've left the shop. Thank you for your work!"))
+    else:
+        head = ctx.t(N_("✅ {member} is no longer a member of the shop."), member=name)
+    lines = [head]
+    if done.target is not None and done.customers:
+        lines.append(
+            ctx.t(
+                N_("{count} customers and {reminders} pending reminders went to {target}."),
+                count=done.customers,
+                reminders=done.reminders_moved,
+                target=done.target.display_name,
+            )
+        )
+    elif done.customers:
+        lines.append(
+            ctx.t(N_("{count} customers are now in the shop's pool."), count=done.customers)
+        )
+    if done.reminders_cancelled:
+        lines.append(
+            ctx.t(N_("{count} pending reminders were cancelled."), count=done.reminders_cancelled)
+        )
+    if done.invites_withdrawn:
+        lines.append(
+            ctx.t(N_("{count} open invites were withdrawn."), count=done.invites_withdrawn)
+        )
+    return "\n".join(lines)
+
+
+async def tell_everyone(ctx: Context, actor: Member, done: removal.Removal, *, left: bool) -> None:
+    """Tell the removed person, the colleague who took over, and the owner when not the actor."""
+    shop = ctx.workspace.name if ctx.workspace else ""
+    gone = done.member
+    if not left:
+        note = N_(
+            "🚪 {member} removed you from {shop}, so you're no longer a member. "
+            "Thank you for your work!"
+        )
+        await notify_member(ctx, gone, note, member=actor.display_name, shop=shop)
+    locale = await members.locale_of(
+        ctx.session, tg_user_id=gone.tg_user_id, workspace_id=gone.workspace_id
+    )
+    ctx.set_menu(gone.chat_id, ctx.menus.menu(None, locale))
+    if done.target is not None and done.customers and done.target.id != actor.id:
+        note = N_("📥 {member} moved {count} customers of {source} to you.")
+        names = {"member": actor.display_name, "source": gone.display_name}
+        await notify_member(ctx, done.target, note, count=done.customers, **names)
+    if actor.role is Role.OWNER:
+        return
+    owners = await ctx.session.scalars(
+        select(Member).where(
+            Member.workspace_id == actor.workspace_id,
+            Member.role == Role.OWNER,
+            Member.active.is_(True),
+        )
+    )
+    for owner in owners:
+        await _tell_owner(ctx, owner, actor, done, left=left)
+
+
+async def _tell_owner(
+    ctx: Context, owner: Member, actor: Member, done: removal.Removal, *, left: bool
+) -> None:
+    locale = await members.locale_of(
+        ctx.session, tg_user_id=owner.tg_user_id, workspace_id=owner.workspace_id
+    )
+    gone = done.member.display_name
+    if left:
+        head = translate(locale, N_("🚪 {member} left the shop."), member=gone)
+    else:
+        head = translate(
+            locale,
+            N_("🚪 {actor} removed {member} from the shop."),
+            actor=actor.display_name,
+            member=gone,
+        )
+    lines = [head]
+    if done.target is not None and done.customers:
+        lines.append(
+            translate(
+                locale,
+                N_("Their {count} customers went to {target}."),
+                count=done.customers,
+                target=done.target.display_name,
+            )
+        )
+    elif done.customers:
+        lines.append(
+            translate(
+                locale,
+                N_("Their {count} customers are in the pool: see /pool or /reassign."),
+                count=done.customers,
+            )
+        )
+    ctx.send(owner.chat_id, "\n".join(lines))
