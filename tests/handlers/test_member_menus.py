@@ -1,0 +1,23 @@
+"""/help and the command menus offer /remove to managers and /leave to every member."""
+
+from __future__ import annotations
+
+import pytest
+
+from bot.crm.models import Role
+from bot.handlers import ROUTERS
+from bot.handlers.menus import Menus
+
+pytestmark = pytest.mark.timeout(30)
+
+
+def test_remove_is_for_managers_and_leave_for_members() -> None:
+    menus = Menus(ROUTERS)
+    for role in (Role.OWNER, Role.ADMIN):
+        names = [command.command for command in menus.menu(role, "en")]
+        assert "remove" in names and "leave" in names
+        assert "/remove &lt;member&gt; [to &lt;member&gt;|pool]" in menus.help(role, "en")
+    staff = [command.command for command in menus.menu(Role.STAFF, "en")]
+    assert "leave" in staff and "remove" not in staff
+    assert "/leave — 离开本店（离职）" in menus.help(Role.STAFF, "zh-CN")
+    assert "leave" not in [command.command for command in menus.menu(None, "en")]
