@@ -98,6 +98,9 @@ async def remove_member(
         PermissionDenied, NotFound, Conflict, InvalidInput: from ``check_removable`` and
             ``check_target``.
     """
+    # Lock the member's row: of two managers removing the same person, the second
+    # sees them already gone instead of moving nothing and auditing twice.
+    await session.refresh(member, with_for_update=True)
     await check_removable(session, actor=actor, member=member)
     if target is not None:
         check_target(actor, member, target)
@@ -113,6 +116,7 @@ async def leave_shop(session: AsyncSession, *, actor: Member, now: datetime) -> 
         PermissionDenied: when the actor is no longer a member.
         InvalidInput: when the actor is the owner, who can't leave their own shop.
     """
+    await session.refresh(actor, with_for_update=True)
     check_leavable(actor)
     return await _take_out(
         session, actor=actor, member=actor, target=None, now=now, action="member.leave"
