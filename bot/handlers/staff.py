@@ -42,16 +42,20 @@ async def cmd_leave(ctx: Context) -> None:
     member, workspace = ctx.staff()
     removal.check_leavable(member)
     count = await removal.count_owned(ctx.session, actor=member)
+    text = (
+        N_(
+            "Leave {shop}? Your {count} customers go to the shop's pool, your pending "
+            "reminders are cancelled, and you won't be able to use the shop's commands "
+            "any more."
+        )
+        if count
+        else N_(
+            "Leave {shop}? Your pending reminders are cancelled, and you won't be able to "
+            "use the shop's commands any more."
+        )
+    )
     ctx.reply(
-        ctx.t(
-            N_(
-                "Leave {shop}? Your {count} customers go to the shop's pool, your pending "
-                "reminders are cancelled, and you won't be able to use the shop's commands "
-                "any more."
-            ),
-            shop=workspace.name,
-            count=count,
-        ),
+        ctx.t(text, shop=workspace.name, count=count),
         [[Button(ctx.t(N_("🚪 Leave the shop")), "lv:y"), Button(ctx.t(N_("Cancel")), "lv:x")]],
     )
 
