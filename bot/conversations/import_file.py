@@ -8,7 +8,7 @@ from enum import StrEnum
 
 from bot.conversations import engine
 from bot.conversations.engine import DONE, Data, Dialog, Step, register
-from bot.crm import importer, spreadsheet
+from bot.crm import importer, offload, spreadsheet
 from bot.crm.importer import CleanRows, ImportPlan
 from bot.errors import DeliveryError, InvalidInput
 from bot.handlers.context import Context
@@ -205,6 +205,8 @@ def error_report(ctx: Context, filename: str, plan: ImportPlan) -> str:
 
 async def _check(ctx: Context, file_id: str, filename: str) -> tuple[CleanRows, ImportPlan]:
     member, _ = ctx.staff()
+    # Fetching and reading take seconds; other shops' updates must not queue behind them.
+    await offload.release_write_lock(ctx.session)
     try:
         content = await ctx.download(file_id)
     except DeliveryError as exc:

@@ -9,6 +9,12 @@ returned to the system when it exits, and a job past its deadline is killed
 without touching any other job. At most ``MAX_JOBS`` children run at once; a
 job waits at most ``QUEUE_WAIT`` seconds for a slot.
 
+On SQLite an update's transaction holds the database's single write lock from
+its first write (the dispatcher records every update id) until it commits, so a
+handler that waits seconds for a job would make every other shop's update wait
+as long. ``release_write_lock`` commits what the update has written so far
+before such a wait; the rest of the update runs in a new transaction.
+
 Domain errors raised in the child (``InvalidInput`` and its siblings) come back
 as the same class with the same message id, so the dispatcher replies as usual.
 """
@@ -26,6 +32,8 @@ from collections.abc import AsyncIterable, Callable, Iterator
 from dataclasses import dataclass
 from multiprocessing.connection import Connection
 from typing import Any, TypeVar
+
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.errors import DomainError, InvalidInput
 from bot.i18n import N_
@@ -103,6 +111,18 @@ async def run_in_process(
         return await _run(fn, args, deadline=deadline, memory=memory, feed=feed)
     finally:
         slots.release()
+
+
+async def release_write_lock(session: AsyncSession) -> None:
+    """Commit the update's writes so far, so a long job does not hold SQLite's write lock.
+
+    For handlers about to wait on heavy work. Only what is already done is
+    committed (the update's id, so a crash now means the user sends it again);
+    anything after runs in a new transaction that the dispatcher commits or
+    rolls back as usual.
+    """
+    if session.in_transaction():
+        await session.commit()
 
 
 def _slots_of_loop() -> asyncio.Semaphore:

@@ -3,10 +3,13 @@
 The nightly job recomputes each workspace once a night, inside a quiet window of
 its own local time (``NIGHT_START`` to ``NIGHT_END``), when the tiers are older
 than ``MIN_AGE``. A manual ``/tiers recompute`` counts as that night's run.
+Both run ``recompute_apart``: on a connection of their own, committing after each
+batch of customers, so other shops' updates are not held up by the write lock.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Callable, Mapping, MutableMapping
 from dataclasses import dataclass
@@ -14,20 +17,22 @@ from datetime import datetime, time, timedelta
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from sqlalchemy import func, select
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
-from bot.crm import tiers
+from bot.crm import rfm, tiers
+from bot.crm.guards import require_role
 from bot.crm.kpi_scope import scope_for
-from bot.crm.models import Customer, Member, Workspace
+from bot.crm.models import Customer, Member, Role, Workspace
 from bot.crm.models.core import Segment, ValueTier
 from bot.crm.rfm import TIER_RANK
-from bot.crm.store import unit_of_work
 
 logger = logging.getLogger(__name__)
 
 NIGHT_START = time(3, 0)
 NIGHT_END = time(9, 0)
 MIN_AGE = timedelta(hours=20)
+# Between two batches of writes: long enough for a waiting update to take the lock.
+PAUSE = 0.02
 # Workspaces recomputed by this process and when: a shop whose recompute wrote no row
 # (nobody bought) is not recomputed again every tick of the same night.
 LAST_RUNS: dict[int, datetime] = {}
@@ -111,6 +116,46 @@ async def distribution(session: AsyncSession, *, actor: Member) -> Distribution:
     return Distribution(tier_counts, segment_counts, customers, computed, scope.whole_shop)
 
 
+async def recompute_apart(
+    engine: AsyncEngine,
+    workspace_id: int,
+    *,
+    now: datetime,
+    actor: Member | None = None,
+    lapse_days: int = rfm.LAPSE_DAYS,
+) -> tiers.TierSummary:
+    """Recompute a workspace's tiers in transactions of its own, one per batch of customers.
+
+    A failure leaves the batches already written in place; a later run rewrites
+    every customer anyway.
+
+    Raises:
+        PermissionDenied: when ``actor`` is given and is not the owner or an admin.
+        NotFound: when the workspace does not exist.
+    """
+    if actor is not None:
+        require_role(actor, Role.OWNER, Role.ADMIN)
+    async with engine.connect() as connection:
+        # Bound to one connection, the session keeps the temporary tables across commits.
+        session = AsyncSession(bind=connection, expire_on_commit=False)
+
+        async def between() -> None:
+            await session.commit()
+            await asyncio.sleep(PAUSE)
+
+        try:
+            summary = await tiers.recompute(
+                session, workspace_id, now=now, lapse_days=lapse_days, between=between
+            )
+            await session.commit()
+        except BaseException:
+            await session.rollback()
+            raise
+        finally:
+            await session.close()
+    return summary
+
+
 def is_due(now: datetime, *, tz: ZoneInfo, last: datetime | None) -> bool:
     """Return whether a workspace in zone ``tz``, last computed at ``last``, is due tonight."""
     local = now.astimezone(tz).time()
@@ -157,8 +202,7 @@ async def recompute_due(
     done = []
     for workspace_id in candidates:
         try:
-            async with unit_of_work(sessions) as session:
-                summary = await tiers.recompute(session, workspace_id, now=now)
+            summary = await recompute_apart(_engine_of(sessions), workspace_id, now=now)
         except Exception:
             logger.exception("value tiers of workspace %s not recomputed", workspace_id)
             continue
@@ -171,6 +215,14 @@ async def recompute_due(
             summary.seconds,
         )
     return done
+
+
+def _engine_of(sessions: async_sessionmaker[AsyncSession]) -> AsyncEngine:
+    engine = sessions.kw.get("bind")
+    if not isinstance(engine, AsyncEngine):
+        msg = "the session factory is not bound to an engine"
+        raise TypeError(msg)
+    return engine
 
 
 def _zone(name: str | None) -> ZoneInfo:

@@ -6,16 +6,19 @@ temporary table, one ranking pass with window functions into a second one, and
 one ``UPDATE … FROM`` onto the customers. No customer row is loaded into Python.
 Only purchases in the workspace's currency count, as in the purchase history.
 
-On SQLite the final UPDATE holds the database's single write lock for its whole
-duration (a few seconds per million buyers), so the nightly job should run at a
-quiet hour; the aggregation before it only reads and writes temporary tables.
+On SQLite a write holds the database's single write lock until its transaction
+commits, and every other shop's update has to write too. So the aggregation only
+reads and fills temporary tables, and the customers are then written in batches
+of ``batch`` rows by id; the caller's ``between`` hook runs after each batch (a
+job passes one that commits and pauses, see ``tier_jobs.recompute_apart``), so
+other updates get the lock between batches instead of waiting for the whole run.
 """
 
 from __future__ import annotations
 
 import time
 from collections import Counter
-from collections.abc import Callable, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -44,6 +47,12 @@ TIER_ATTRIBUTES = (
     "clv_minor",
     "tiers_computed_at",
 )
+BATCH = 5000
+Between = Callable[[], Awaitable[None]]
+
+
+async def _nothing() -> None:
+    return None
 
 
 @dataclass(frozen=True, slots=True)
@@ -100,8 +109,14 @@ async def recompute(
     now: datetime,
     lapse_days: int = rfm.LAPSE_DAYS,
     clock: Callable[[], float] = time.perf_counter,
+    batch: int = BATCH,
+    between: Between = _nothing,
 ) -> TierSummary:
     """Score every customer of the workspace and write their segment, tier, class and CLV.
+
+    Customers are written ``batch`` at a time, with ``between`` awaited after each
+    batch; it must keep ``session`` on the same connection (the scores are in its
+    temporary tables).
 
     Customers already loaded in ``session`` get the tier attributes expired, since the
     rows changed behind the ORM: refresh them before reading those attributes.
@@ -133,12 +148,39 @@ async def recompute(
     lifetime = rfm.expected_lifetime(buyers, lapsed, lapse_days)
     if buyers:
         await _score(session, dialect, buyers, lifetime.years, lapse_days)
-        await _write_buyers(session, workspace_id, now)
-    await _write_others(session, workspace_id, now)
+    # Reading is over: a waiting writer gets the lock before the first batch.
+    await between()
+    if buyers:
+        async for low, high in _batches(session, "tier_score", "customer_id", "", batch):
+            await _write_buyers(session, workspace_id, now, low, high)
+            await between()
+    others = _batches(session, "customer", "id", "workspace_id = :ws AND", batch, ws=workspace_id)
+    async for low, high in others:
+        await _write_others(session, workspace_id, now, low, high)
+        await between()
     summary = await _summarise(session, workspace_id, buyers, lifetime, started, clock)
     await _drop_temps(session)
     _expire_loaded(session)
     return summary
+
+
+async def _batches(
+    session: AsyncSession, table: str, key: str, where: str, size: int, **params: object
+) -> AsyncIterator[tuple[int, int]]:
+    """Yield consecutive ranges of ``key`` (low exclusive, high inclusive), ``size`` rows each."""
+    low = 0
+    while True:
+        high = await session.scalar(
+            text(
+                f"SELECT MAX(k) FROM (SELECT {key} AS k FROM {table}"  # noqa: S608 - constants
+                f" WHERE {where} {key} > :lo ORDER BY {key} LIMIT :size) AS page"
+            ),
+            {"lo": low, "size": size, **params},
+        )
+        if high is None:
+            return
+        yield low, int(high)
+        low = int(high)
 
 
 async def _drop_temps(session: AsyncSession) -> None:
@@ -214,7 +256,9 @@ async def _score(
     )
 
 
-async def _write_buyers(session: AsyncSession, workspace_id: int, now: datetime) -> None:
+async def _write_buyers(
+    session: AsyncSession, workspace_id: int, now: datetime, low: int, high: int
+) -> None:
     # SET expressions read the row as it was, so the tier comparison sees the old tier.
     changed = "COALESCE(customer.value_tier, '') <> s.tier"
     await session.execute(
@@ -228,14 +272,19 @@ async def _write_buyers(session: AsyncSession, workspace_id: int, now: datetime)
             " value_tier = s.tier, value_class = s.class, clv_minor = s.clv,"
             " tiers_computed_at = :now"
             " FROM tier_score AS s"
-            " WHERE customer.id = s.customer_id AND customer.workspace_id = :ws",
+            " WHERE customer.id = s.customer_id AND customer.workspace_id = :ws"
+            " AND s.customer_id > :low AND s.customer_id <= :high",
             now,
             ws=workspace_id,
+            low=low,
+            high=high,
         )
     )
 
 
-async def _write_others(session: AsyncSession, workspace_id: int, now: datetime) -> None:
+async def _write_others(
+    session: AsyncSession, workspace_id: int, now: datetime, low: int, high: int
+) -> None:
     # Only rows whose values change are written: most non-buyers stay as they were.
     segment = f"CASE WHEN created_at >= :new_since THEN '{Segment.NEW.value}' END"
     await session.execute(
@@ -243,12 +292,14 @@ async def _write_others(session: AsyncSession, workspace_id: int, now: datetime)
             "UPDATE customer SET rfm_recency = NULL, rfm_frequency = NULL, rfm_monetary = NULL,"  # noqa: S608 - SQL from constants; values are bound
             f" rfm_segment = {segment}, value_tier = NULL, value_class = NULL, clv_minor = NULL,"
             " tiers_computed_at = :now"
-            " WHERE workspace_id = :ws"
+            " WHERE workspace_id = :ws AND id > :low AND id <= :high"
             " AND NOT EXISTS (SELECT 1 FROM tier_agg AS a WHERE a.customer_id = customer.id)"
             " AND (rfm_recency IS NOT NULL OR value_tier IS NOT NULL OR clv_minor IS NOT NULL"
             f" OR COALESCE(rfm_segment, '') <> COALESCE({segment}, ''))",
             now,
             ws=workspace_id,
+            low=low,
+            high=high,
         ).bindparams(
             bindparam("new_since", now - timedelta(days=rfm.NEW_DAYS), type_=UtcDateTime())
         )

@@ -6,7 +6,7 @@ import asyncio
 import html
 from collections.abc import Callable
 
-from bot.crm import charts, kpi_series, kpis, purchases, spend
+from bot.crm import charts, kpi_series, kpis, offload, purchases, spend
 from bot.crm.kpi_scope import Period, parse_period
 from bot.crm.kpis import Kpis, Ratio
 from bot.crm.models import Role
@@ -66,6 +66,8 @@ async def on_period(ctx: Context) -> None:
 
 async def _send_stats(ctx: Context, period: Period) -> None:
     member, _ = ctx.staff()
+    # Figures and charts take a while; other shops' updates must not queue behind them.
+    await offload.release_write_lock(ctx.session)
     now = ctx.now()
     figures = await kpis.compute_kpis(ctx.session, actor=member, period=period, now=now)
     funnel = await kpi_series.weekly_funnel(ctx.session, actor=member, now=now)

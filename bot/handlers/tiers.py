@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from bot.crm import search, tier_jobs, tiers
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from bot.crm import offload, search, tier_jobs
 from bot.crm.models import Role
 from bot.crm.models.core import Segment, ValueTier
 from bot.errors import InvalidInput
@@ -111,7 +113,13 @@ async def _recompute(ctx: Context) -> None:
         ctx.reply(ctx.t(N_("Only the owner or an admin can recompute the value tiers.")))
         return
     now = ctx.now()
-    summary = await tiers.recompute_for(ctx.session, actor=member, now=now)
+    # The recompute takes seconds; other shops' updates must not queue behind it.
+    await offload.release_write_lock(ctx.session)
+    engine = ctx.session.bind
+    if not isinstance(engine, AsyncEngine):
+        msg = "the update's session is not bound to an engine"
+        raise TypeError(msg)
+    summary = await tier_jobs.recompute_apart(engine, member.workspace_id, now=now, actor=member)
     moved = await tier_jobs.changes(ctx.session, member.workspace_id, now=now)
     counts = {tier: int(summary.tiers.get(tier.value, 0)) for tier in ValueTier}
     lines = [

@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 
 from bot.conversations import engine, import_file
-from bot.crm import export
+from bot.crm import export, offload
 from bot.crm.export import ExportFilter, Format
 from bot.errors import InvalidInput
 from bot.handlers.context import Context
@@ -57,6 +57,8 @@ async def on_button(ctx: Context) -> None:
 
 async def _export(ctx: Context, fmt: Format, filters: ExportFilter) -> None:
     member, _ = ctx.staff()
+    # A big export takes seconds; other shops' updates must not queue behind it.
+    await offload.release_write_lock(ctx.session)
     file = await export.export_customers(
         ctx.session, actor=member, fmt=fmt, filters=filters, now=ctx.now()
     )
