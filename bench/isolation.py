@@ -46,12 +46,12 @@ class BenchMessenger(CountingMessenger):
         super().__init__()
         self.files: dict[str, bytes] = {}
         self.buttons: dict[int, Keyboard] = {}
-        self.texts: dict[int, str] = {}
+        self.texts: dict[int, list[str]] = {}
 
     async def send_text(
         self, chat_id: int, text: str, buttons: Keyboard = (), *, paid_broadcast: bool = False
     ) -> SentMessage:
-        self.texts[chat_id] = text
+        self.texts.setdefault(chat_id, []).append(text)
         if buttons:
             self.buttons[chat_id] = buttons
         return await super().send_text(chat_id, text, buttons, paid_broadcast=paid_broadcast)
@@ -59,7 +59,7 @@ class BenchMessenger(CountingMessenger):
     async def edit_text(
         self, chat_id: int, message_id: int, text: str, buttons: Keyboard = ()
     ) -> None:
-        self.texts[chat_id] = text
+        self.texts.setdefault(chat_id, []).append(text)
         await super().edit_text(chat_id, message_id, text, buttons)
 
     async def download(self, file_id: str) -> bytes:
@@ -120,6 +120,7 @@ class Bench:
 async def measure(bench: Bench, label: str, job: Callable[[], Awaitable[None]]) -> None:
     """Run ``job`` while shop B sends /help; print the job's time and /help's latency."""
     waits: list[float] = []
+    seen = len(bench.messenger.texts.get(OWNER_A, []))
     task = asyncio.create_task(job())
     started = time.perf_counter()
     while not task.done():
@@ -129,7 +130,9 @@ async def measure(bench: Bench, label: str, job: Callable[[], Awaitable[None]]) 
         await asyncio.sleep(GAP)
     await task
     took = time.perf_counter() - started
-    print(f"{label:44s} {took:6.1f} s  /help {_figures(waits)}  → {_said(bench)}", flush=True)
+    print(
+        f"{label:44s} {took:6.1f} s  /help {_figures(waits)}  → {_said(bench, seen)}", flush=True
+    )
 
 
 def _figures(waits: Sequence[float]) -> str:
@@ -140,8 +143,10 @@ def _figures(waits: Sequence[float]) -> str:
     return f"n={len(ms):4d} p50 {statistics.median(ms):5.0f} ms p95 {p95:5.0f} ms max {ms[-1]:5.0f} ms"
 
 
-def _said(bench: Bench) -> str:
-    return bench.messenger.texts.get(OWNER_A, "").split("\n")[0][:70]
+def _said(bench: Bench, seen: int) -> str:
+    texts = bench.messenger.texts.get(OWNER_A, [])[seen:]
+    warned = [t for t in texts if t.startswith("⚠️")]
+    return (warned or texts or [""])[-1].split("\n")[0][:90]
 
 
 def _rss_mb() -> tuple[float, float]:
@@ -163,12 +168,9 @@ def _workbook(rows: int) -> bytes:
 
 def _add_shop_b(path: Path) -> None:
     with closing(sqlite3.connect(path)) as db:
-        db.execute(
-            "CREATE TEMPORARY TABLE shop AS SELECT * FROM workspace WHERE id = 1"
-        )
+        db.execute("CREATE TEMPORARY TABLE shop AS SELECT * FROM workspace WHERE id = 1")
         db.execute("UPDATE shop SET id = 2, name = 'Other Shop', slug = 'other-shop'")
-        db.execute("INSERT INTO workspace SELECT * FROM shop"
-        )
+        db.execute("INSERT INTO workspace SELECT * FROM shop")
         db.execute(
             "INSERT INTO member (workspace_id, tg_user_id, chat_id, role, display_name,"
             " referral_code, active, created_at) VALUES (2, ?, ?, 'owner', 'B', 'benchb', 1,"
@@ -200,21 +202,35 @@ async def main(customers: int = CUSTOMERS) -> None:
         await measure(bench, "idle (no heavy job)", lambda: asyncio.sleep(2))
         await measure(bench, "hostile template preview", lambda: _template(bench))
         workbook = _workbook(5000)
-        await measure(bench, "import 5,000-row XLSX: check the file", lambda: _upload(bench, workbook))
-        await measure(bench, "import 5,000-row XLSX: tap Import", lambda: bench.press(OWNER_A, "im:go"))
+        await measure(
+            bench, "import 5,000-row XLSX: check the file", lambda: _upload(bench, workbook)
+        )
+        await measure(
+            bench, "import 5,000-row XLSX: tap Import", lambda: bench.press(OWNER_A, "im:go")
+        )
         from tests.spreadsheets import bomb_xlsx
 
         bomb = bomb_xlsx()
         before = _rss_mb()
-        await measure(bench, f"import zip-bomb XLSX ({len(bomb) // 1024} KB)", lambda: _upload(bench, bomb))
+        await measure(
+            bench, f"import zip-bomb XLSX ({len(bomb) // 1024} KB)", lambda: _upload(bench, bomb)
+        )
         after = _rss_mb()
         print(
             f"  bot process RSS {before[0]:.0f} → {after[0]:.0f} MB"
             f" (peak {before[1]:.0f} → {after[1]:.0f} MB)"
         )
-        await measure(bench, f"export {customers:,} customers as XLSX", lambda: bench.send(OWNER_A, "/export xlsx"))
+        await measure(
+            bench,
+            f"export {customers:,} customers as XLSX",
+            lambda: bench.send(OWNER_A, "/export xlsx"),
+        )
         await measure(bench, "/stats", lambda: bench.send(OWNER_A, "/stats"))
-        await measure(bench, f"/tiers recompute ({customers:,} customers)", lambda: bench.send(OWNER_A, "/tiers recompute"))
+        await measure(
+            bench,
+            f"/tiers recompute ({customers:,} customers)",
+            lambda: bench.send(OWNER_A, "/tiers recompute"),
+        )
         await engine.dispose()
 
 
