@@ -56,7 +56,7 @@ async def test_a_zip_bomb_is_refused_while_another_shop_is_answered(
 
     refused = await rep.expect("That workbook unpacks to more than 30 MB")
     assert "send a CSV" in refused["text"]
-    await rep.expect("Send the corrected file")
+    await rep.expect("Send me a CSV or XLSX file")
     assert query(options.db_path, "SELECT count(*) FROM customer") == [(0,)]
     # The report: memory went from ~300 MB to ~585 MB while the bomb was parsed.
     assert peak_rss_mb(bot) - before < 50
