@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import Any
 
 import aiohttp
-from aiogram import types
+import pydantic
+from aiogram import Bot, types
 from aiogram.enums import ChatMemberStatus, ChatType, MessageEntityType
 from aiogram.exceptions import (
     AiogramError,
@@ -23,6 +25,7 @@ from aiogram.exceptions import (
 from bot.errors import BadRequest, Blocked, ConfigError, RetryAfter, TransientError
 from bot.messaging import FileRef, Incoming, Keyboard, Kind, User
 from bot.telegram._common import split_command
+from bot.telegram._webhook import MalformedUpdate
 
 
 def to_incoming(update: types.Update) -> Incoming | None:
@@ -34,6 +37,19 @@ def to_incoming(update: types.Update) -> Incoming | None:
     if update.message is not None:
         return _from_message(update.update_id, update.message)
     return None
+
+
+def read_update(data: dict[str, Any], bot: Bot) -> types.Update:
+    """Return the aiogram update a webhook body's JSON object stands for.
+
+    Raises:
+        MalformedUpdate: when aiogram's models reject it.
+    """
+    try:
+        return types.Update.model_validate(data, context={"bot": bot})
+    except pydantic.ValidationError as exc:
+        msg = f"not an Update ({exc.error_count()} fields wrong)"
+        raise MalformedUpdate(msg) from exc
 
 
 def markup(buttons: Keyboard) -> types.InlineKeyboardMarkup | None:

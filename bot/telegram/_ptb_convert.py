@@ -7,6 +7,7 @@ import os
 import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import Any
 
 import telegram
 import telegram.error as tg_error
@@ -16,6 +17,7 @@ from telegram.warnings import PTBDeprecationWarning
 from bot.errors import BadRequest, Blocked, ConfigError, RetryAfter, TransientError
 from bot.messaging import FileRef, Incoming, Keyboard, Kind, User
 from bot.telegram._common import split_command
+from bot.telegram._webhook import MalformedUpdate
 
 # Opt in to PTB's future timedelta attributes (read at call time): reading
 # ``RetryAfter.retry_after`` as an int emits a deprecation warning, even inside PTB's own
@@ -32,6 +34,20 @@ def to_incoming(update: telegram.Update) -> Incoming | None:
     if update.message is not None:
         return _from_message(update.update_id, update.message)
     return None
+
+
+def read_update(data: dict[str, Any], bot: telegram.Bot) -> telegram.Update:
+    """Return the PTB update a webhook body's JSON object stands for.
+
+    Raises:
+        MalformedUpdate: when PTB cannot read it as an Update.
+    """
+    try:
+        return telegram.Update.de_json(data, bot)
+    # The decoder runs on whatever was POSTed; any failure in it means "not an update".
+    except Exception as exc:  # noqa: BLE001
+        msg = f"not an Update ({type(exc).__name__})"
+        raise MalformedUpdate(msg) from exc
 
 
 def markup(buttons: Keyboard) -> telegram.InlineKeyboardMarkup | None:

@@ -6,6 +6,7 @@ import asyncio
 import datetime as dt
 import logging
 from collections.abc import Awaitable, Callable, Sequence
+from typing import Any
 
 import telegram
 from telegram.constants import ParseMode
@@ -30,7 +31,14 @@ from bot.telegram._common import (
     webhook_params,
 )
 from bot.telegram._lean import WireSender
-from bot.telegram._ptb_convert import markup, startup_errors, to_incoming, translated
+from bot.telegram._ptb_convert import (
+    markup,
+    read_update,
+    startup_errors,
+    to_incoming,
+    translated,
+)
+from bot.telegram._webhook import WebhookServer
 
 __all__ = ["PtbMessenger", "run_ptb", "to_incoming"]
 
@@ -178,6 +186,7 @@ async def run_ptb(
 
         application.add_handler(TypeHandler(telegram.Update, on_update))
         await application.start()
+        server = _webhook_server(application, hook)
         try:
             with startup_errors():
                 if hook is None:
@@ -186,21 +195,21 @@ async def run_ptb(
                         allowed_updates=list(ALLOWED_UPDATES),
                         drop_pending_updates=False,
                     )
-                else:
-                    url, path, secret = hook
-                    await updater.start_webhook(
-                        listen=settings.listen_host,
-                        port=settings.listen_port,
-                        url_path=path,
-                        webhook_url=url,
+                elif server is not None:
+                    url, _, secret = hook
+                    await server.start(settings.listen_host, settings.listen_port)
+                    await application.bot.set_webhook(
+                        url,
+                        secret_token=secret,
                         allowed_updates=list(ALLOWED_UPDATES),
                         drop_pending_updates=False,
-                        secret_token=secret,
                     )
             logger.info("Bot running with python-telegram-bot (%s)", settings.mode)
             await on_ready(messenger)
             await stop.wait()
         finally:
+            if server is not None:
+                await server.stop()
             if updater.running:
                 await updater.stop()
             await application.stop()
@@ -208,3 +217,21 @@ async def run_ptb(
     finally:
         await application.shutdown()
         logger.info("Bot stopped")
+
+
+def _webhook_server(
+    application: Application[Any, Any, Any, Any, Any, Any], hook: tuple[str, str, str] | None
+) -> WebhookServer | None:
+    """Return our webhook endpoint feeding PTB's update queue (None in polling mode).
+
+    PTB's own webhook server answers a body that is not JSON with 500 and logs other
+    malformed bodies with a traceback; ours answers 400 (see ``_webhook``).
+    """
+    if hook is None:
+        return None
+    _, path, secret = hook
+
+    async def feed(data: dict[str, Any]) -> None:
+        await application.update_queue.put(read_update(data, application.bot))
+
+    return WebhookServer(path, secret, feed)

@@ -1,4 +1,4 @@
-"""Webhook mode: a request without the right secret is rejected and changes nothing."""
+"""Webhook mode: a request without the right secret or with a malformed body changes nothing."""
 
 from __future__ import annotations
 
@@ -12,7 +12,10 @@ import pytest
 from tests.e2e.conftest import webhook_options
 from tests.e2e.harness import BotOptions, Person, Workspace, query
 
+pytestmark = pytest.mark.timeout(120)
+
 OWNER = 1001
+SECRET = {"X-Telegram-Bot-Api-Secret-Token": "s3cret-Webhook_token"}
 
 
 def _update(payload: str) -> dict[str, Any]:
@@ -54,3 +57,47 @@ async def test_webhook_rejects_missing_or_wrong_secret(
     # The real owner can still use the untouched invite through Telegram's own push.
     await owner.send(f"/start {workspace.owner_payload}")
     await owner.expect("Welcome to", "owner")
+
+
+@pytest.mark.parametrize(
+    ("body", "content_type"),
+    [
+        pytest.param(b'{"update_id": 1, "message": {', "application/json", id="cut-json"),
+        pytest.param(b"hello, bot", "application/json", id="not-json"),
+        pytest.param(b"\xff\xfe\x00garbage", "application/json", id="not-utf8"),
+        pytest.param(b"[1, 2, 3]", "application/json", id="json-array"),
+        pytest.param(b'{"message": {"text": "hi"}}', "application/json", id="no-update-id"),
+        pytest.param(b'{"update_id": "7"}', "application/json", id="text-update-id"),
+        pytest.param(
+            b'{"update_id": 9, "message": {"text": 5}}', "application/json", id="bad-message"
+        ),
+        pytest.param(b"{}", "text/plain", id="wrong-type"),
+    ],
+)
+async def test_webhook_answers_400_to_a_malformed_body(
+    body: bytes,
+    content_type: str,
+    options: BotOptions,
+    workspace: Workspace,
+    start_bot: Callable[[BotOptions], Any],
+    person: Callable[..., Person],
+) -> None:
+    webhook_options(options)
+    bot = await start_bot(options)
+    before = len(bot.lines)
+    async with httpx.AsyncClient() as client:
+        response = await client.post(
+            options.webhook_url,
+            content=body,
+            headers={**SECRET, "Content-Type": content_type},
+        )
+    assert response.status_code == 400
+    assert response.text.startswith("Bad Request: ")
+    await bot.wait_for("Webhook request refused")
+
+    # The bot goes on serving Telegram's own pushes.
+    owner = person(OWNER, "Wang")
+    await owner.send(f"/start {workspace.owner_payload}")
+    await owner.expect("Welcome to", "owner")
+    logged = "\n".join(bot.lines[before:])
+    assert "Traceback" not in logged

@@ -16,8 +16,7 @@ from tests.telegram.helpers import FRAMEWORKS, TOKEN, Emulator, free_port
 
 USER = 6001
 SECRET = "s3cret_Token-1"
-# How each framework's webhook server answers a request with a missing or wrong secret.
-REJECT_STATUS = {"ptb": 403, "aiogram": 401}
+pytestmark = pytest.mark.timeout(60)
 
 
 @asynccontextmanager
@@ -112,7 +111,7 @@ async def test_webhook(framework: str, emulator: Emulator) -> None:
     async with running(settings) as received:
         for headers in ({}, {"X-Telegram-Bot-Api-Secret-Token": "wrong"}):
             async with emulator.http.post(url, json=forged, headers=headers) as resp:
-                assert resp.status == REJECT_STATUS[framework]
+                assert resp.status == 401
         await emulator.send(USER, "/start hooked")
         incoming = await asyncio.wait_for(received.get(), 5)
         await _reply(emulator, "start hooked")
