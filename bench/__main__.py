@@ -2,9 +2,10 @@
 
 import asyncio
 
-from bench import broadcast, crm, dispatch, tiers
+from bench import broadcast, crm, dispatch, isolation, tiers
 
 asyncio.run(dispatch.main())
 asyncio.run(crm.main())
 asyncio.run(broadcast.main())
 asyncio.run(tiers.main())
+asyncio.run(isolation.main())
