@@ -2,7 +2,9 @@
 
 Only opted-in, reachable customers with a linked chat ever qualify (invariant 2);
 the filters narrow that set. Consent is checked again when each message is
-claimed, so this query is a first cut, not the last word.
+claimed, so this query is a first cut, not the last word. A campaign defined by
+an admin limited to a team carries ``team_id``: it never reaches beyond what that
+team's admin may see.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from typing import Any
 from sqlalchemy import Select, extract, func, select
 
 from bot.crm.models import Consent, Customer, CustomerTag, Tag
+from bot.crm.scope import team_customers
 
 FILTER_KEYS = (
     "grades",
@@ -23,6 +26,7 @@ FILTER_KEYS = (
     "region",
     "value_tiers",
     "customer_ids",
+    "team_id",
 )
 
 
@@ -37,7 +41,8 @@ def recipients(
     ``customer_ids`` sends to chosen customers only, e.g. one care message to one
     customer; they still must be opted in and reachable. ``birthday`` keeps customers
     whose birthday (month and day) it is; people born on 29 February are greeted on
-    28 February in other years.
+    28 February in other years. ``team_id`` keeps the customers an admin limited to
+    that team may see (its members' customers and the unowned pool).
     """
     query = (
         select(Customer.id)
@@ -71,6 +76,9 @@ def recipients(
             )
         )
         query = query.where(Customer.id.in_(tagged))
+    if (team := audience.get("team_id")) is not None:
+        reach = team_customers(workspace_id, int(team)).with_only_columns(Customer.id)
+        query = query.where(Customer.id.in_(reach))
     if birthday is not None:
         query = query.where(_born_on(birthday))
     return query

@@ -14,7 +14,7 @@ from datetime import date, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import select
+from sqlalchemy import Select, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -34,6 +34,7 @@ from bot.crm.models import (
     Workspace,
 )
 from bot.crm.models.core import ValueTier
+from bot.crm.scope import team_limited
 from bot.errors import Conflict, InvalidInput, NotFound
 from bot.i18n import N_
 
@@ -68,6 +69,8 @@ async def create_campaign(
 ) -> Campaign:
     """Create an active campaign; a welcome or an undated broadcast starts its run at once.
 
+    A team-limited admin's campaign keeps their team in its audience for good.
+
     Raises:
         PermissionDenied: when the actor is not the owner or an admin.
         InvalidInput: when the name, template, time, weekday or date cannot be used.
@@ -91,7 +94,7 @@ async def create_campaign(
         name=name,
         kind=kind,
         template_key=template_key,
-        audience=clean_audience(audience),
+        audience=scoped_audience(actor, audience),
         weekday=weekday if kind is CampaignKind.WEEKLY else None,
         send_time=send_time,
         run_date=run_date if kind in ONE_OFF else None,
@@ -212,17 +215,14 @@ async def list_campaigns(
 ) -> list[CampaignSummary]:
     """Return the workspace's latest ``limit`` campaigns, newest first, with next and last runs.
 
+    A team-limited admin gets only the campaigns limited to their team.
+
     Raises:
         PermissionDenied: when the actor is not the owner or an admin.
     """
     require_role(actor, Role.OWNER, Role.ADMIN)
     tz = await _zone(session, actor.workspace_id)
-    rows = await session.scalars(
-        select(Campaign)
-        .where(Campaign.workspace_id == actor.workspace_id)
-        .order_by(Campaign.id.desc())
-        .limit(limit)
-    )
+    rows = await session.scalars(_campaigns_of(actor).order_by(Campaign.id.desc()).limit(limit))
     return [await _summary(session, c, now=now, tz=tz) for c in rows.all()]
 
 
@@ -391,13 +391,23 @@ async def on_opt_in(session: AsyncSession, customer: Customer, *, now: datetime)
 
 
 async def reach(session: AsyncSession, *, actor: Member, audience: Mapping[str, Any]) -> int:
-    """Return how many customers an audience reaches right now.
+    """Return how many customers an audience reaches right now (within a team-limited admin's
+    team, whatever the audience says).
 
     Raises:
         PermissionDenied: when the actor is not the owner or an admin.
     """
     require_role(actor, Role.OWNER, Role.ADMIN)
-    return int(await session.scalar(audiences.count(actor.workspace_id, audience)) or 0)
+    scoped = scoped_audience(actor, audience)
+    return int(await session.scalar(audiences.count(actor.workspace_id, scoped)) or 0)
+
+
+def scoped_audience(actor: Member, audience: Mapping[str, Any]) -> dict[str, Any]:
+    """Return the cleaned audience, limited to the actor's team when they are team-limited."""
+    clean = clean_audience(audience)
+    if team_limited(actor):
+        clean["team_id"] = actor.team_id
+    return clean
 
 
 def clean_audience(audience: Mapping[str, Any]) -> dict[str, Any]:
@@ -419,6 +429,8 @@ def clean_audience(audience: Mapping[str, Any]) -> dict[str, Any]:
         clean["owner_member_id"] = int(audience["owner_member_id"])
     if region := str(audience.get("region") or "").strip():
         clean["region"] = region
+    if audience.get("team_id") is not None:
+        clean["team_id"] = int(audience["team_id"])
     return clean
 
 
@@ -442,12 +454,17 @@ async def _summary(
     return CampaignSummary(campaign, upcoming.at if upcoming else None, last, counts)
 
 
+def _campaigns_of(actor: Member) -> Select[Campaign]:
+    """Return a query of the campaigns the actor may see and control."""
+    query = select(Campaign).where(Campaign.workspace_id == actor.workspace_id)
+    if team_limited(actor):
+        # Only their own team's campaigns: any other reaches customers beyond their team.
+        query = query.where(Campaign.audience["team_id"].as_integer() == actor.team_id)
+    return query
+
+
 async def _campaign(session: AsyncSession, actor: Member, campaign_id: int) -> Campaign:
-    campaign = await session.scalar(
-        select(Campaign).where(
-            Campaign.id == campaign_id, Campaign.workspace_id == actor.workspace_id
-        )
-    )
+    campaign = await session.scalar(_campaigns_of(actor).where(Campaign.id == campaign_id))
     if campaign is None:
         raise NotFound(N_("I can't find campaign #{id}. See /campaigns."), id=campaign_id)
     return campaign

@@ -21,6 +21,7 @@ from bot.conversations.engine import DONE, Data, Dialog, Step, register
 from bot.crm import leads, tags, teams
 from bot.crm.models import CampaignKind, Customer
 from bot.crm.models.core import ValueTier
+from bot.crm.scope import visible_customers
 from bot.errors import InvalidInput
 from bot.handlers.campaign_view import (
     KIND_NAMES,
@@ -141,7 +142,7 @@ async def ask_audience(ctx: Context, data: Data) -> None:
     ctx.reply(
         ctx.t(
             N_("Who gets it? So far: {audience} ({count} customers).\nAdd a filter or tap Done."),
-            audience=describe_audience(ctx, audience),
+            audience=describe_audience(ctx, campaigns.scoped_audience(member, audience)),
             count=count,
         ),
         rows,
@@ -295,7 +296,7 @@ async def ask_confirm(ctx: Context, data: Data) -> None:
             name=data["name"],
             kind=ctx.t(KIND_NAMES[CampaignKind(data["kind"])]),
             template=data["template_key"],
-            audience=describe_audience(ctx, data["audience"]),
+            audience=describe_audience(ctx, campaigns.scoped_audience(member, data["audience"])),
             when=describe_schedule(ctx, data),
             count=count,
         ),
@@ -363,9 +364,16 @@ async def _filter_choices(ctx: Context, kind: str) -> list[tuple[str, str]]:
         people = await teams.list_members(ctx.session, actor=member)
         return [(m.display_name, str(m.id)) for m, _ in people[:MAX_CHOICES]]
     if kind == "region":
+        # Only regions of customers the member may see: a team-limited admin's choices
+        # say nothing about customers outside their team.
+        visible = visible_customers(member).with_only_columns(Customer.id)
         regions = await ctx.session.scalars(
             select(distinct(Customer.region))
-            .where(Customer.workspace_id == workspace.id, Customer.region.is_not(None))
+            .where(
+                Customer.workspace_id == workspace.id,
+                Customer.region.is_not(None),
+                Customer.id.in_(visible),
+            )
             .order_by(Customer.region)
             .limit(MAX_CHOICES)
         )

@@ -17,6 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.crm import audit, members
 from bot.crm.guards import require_role
 from bot.crm.models import Complaint, ComplaintStatus, Customer, Member, Role, Workspace
+from bot.crm.scope import can_see, team_limited, visible_customers
 from bot.errors import Conflict, InvalidInput, NotFound
 from bot.i18n import N_
 
@@ -101,13 +102,16 @@ async def add_detail(
 
 
 async def assignee_for(session: AsyncSession, customer: Customer) -> Member | None:
-    """Return the customer's active owner rep, else the shop's owner, else an admin."""
+    """Return the customer's active owner rep, else the shop's owner, else an admin.
+
+    An admin limited to a team is only chosen for a customer within their team's scope.
+    """
     if customer.owner_member_id is not None:
         rep = await session.get(Member, customer.owner_member_id)
         if rep is not None and rep.active and rep.workspace_id == customer.workspace_id:
             return rep
     rank = case((Member.role == Role.OWNER, 0), else_=1)
-    result: Member | None = await session.scalar(
+    managers = await session.scalars(
         select(Member)
         .where(
             Member.workspace_id == customer.workspace_id,
@@ -115,15 +119,20 @@ async def assignee_for(session: AsyncSession, customer: Customer) -> Member | No
             Member.role.in_((Role.OWNER, Role.ADMIN)),
         )
         .order_by(rank, Member.id)
-        .limit(1)
     )
-    return result
+    for manager in managers.all():
+        if await _may_handle(session, manager, customer):
+            return manager
+    return None
 
 
 async def list_for(
     session: AsyncSession, *, actor: Member, limit: int = 20
 ) -> list[tuple[Complaint, Customer]]:
-    """Return the unresolved complaints the actor handles (staff) or all of them (managers)."""
+    """Return the unresolved complaints the actor handles (staff) or may see (managers).
+
+    A team-limited admin sees only the complaints of customers within their team's scope.
+    """
     require_role(actor, *Role)
     query = (
         select(Complaint, Customer)
@@ -137,6 +146,10 @@ async def list_for(
     )
     if actor.role is Role.STAFF:
         query = query.where(Complaint.assigned_member_id == actor.id)
+    elif team_limited(actor):
+        query = query.where(
+            Complaint.customer_id.in_(visible_customers(actor).with_only_columns(Customer.id))
+        )
     result = await session.execute(query)
     return [(complaint, customer) for complaint, customer in result]
 
@@ -148,11 +161,13 @@ async def get_for(
 
     Raises:
         PermissionDenied: when the actor is inactive.
-        NotFound: when it is not in the actor's workspace, or (staff) not assigned to them.
+        NotFound: when it is not in the actor's workspace, (staff) not assigned to them, or
+            (a team-limited admin) about a customer outside their team's scope.
     """
     require_role(actor, *Role)
     complaint = await _in_workspace(session, actor.workspace_id, complaint_id)
-    if actor.role is Role.STAFF and complaint.assigned_member_id != actor.id:
+    mine = complaint.assigned_member_id == actor.id
+    if (actor.role is Role.STAFF and not mine) or not await _may_handle(session, actor, complaint):
         raise NotFound(N_("There's no complaint #{id} for you."), id=complaint_id)
     customer = await session.get(Customer, complaint.customer_id)
     assert customer is not None  # noqa: S101 - enforced by the foreign key
@@ -231,8 +246,9 @@ async def claim_overdue(
     """Mark overdue complaints as reminded now and return where each reminder goes.
 
     A complaint is due a reminder when it is past ``due_at`` and was never reminded,
-    or was last reminded ``REMIND_EVERY`` ago. One whose assignee left goes to the
-    customer's new assignee (reassigned here).
+    or was last reminded ``REMIND_EVERY`` ago. One whose assignee left, or is an admin
+    whose team no longer reaches the customer, goes to the customer's new assignee
+    (reassigned here).
     """
     result = await session.execute(
         select(Complaint, Customer, Workspace)
@@ -286,11 +302,19 @@ async def _current_assignee(
 ) -> Member | None:
     if complaint.assigned_member_id is not None:
         member = await session.get(Member, complaint.assigned_member_id)
-        if member is not None and member.active:
+        if member is not None and member.active and await _may_handle(session, member, customer):
             return member
     assignee = await assignee_for(session, customer)
     complaint.assigned_member_id = assignee.id if assignee else None
     return assignee
+
+
+async def _may_handle(session: AsyncSession, member: Member, about: Customer | Complaint) -> bool:
+    """Return False for a team-limited admin and a customer outside their team's scope."""
+    if not team_limited(member):
+        return True
+    customer_id = about.id if isinstance(about, Customer) else about.customer_id
+    return await can_see(session, actor=member, customer_id=customer_id)
 
 
 async def _in_workspace(session: AsyncSession, workspace_id: int, complaint_id: int) -> Complaint:

@@ -61,3 +61,21 @@ async def get_visible(session: AsyncSession, *, actor: Member, customer_id: int)
     if customer is None:
         raise NotFound(N_("I can't find customer #{id} among yours."), id=customer_id)
     return customer
+
+
+def team_customers(workspace_id: int, team_id: int) -> Select[Customer]:
+    """Return a query of the customers an admin limited to team ``team_id`` sees.
+
+    The same rule as ``visible_customers``, for a stored restriction (a campaign's
+    audience) rather than for whoever is acting now.
+    """
+    # A transient member, never added to a session: the rule stays in one place.
+    return visible_customers(Member(workspace_id=workspace_id, role=Role.ADMIN, team_id=team_id))
+
+
+async def can_see(session: AsyncSession, *, actor: Member, customer_id: int) -> bool:
+    """Return whether ``actor`` may see the customer ``customer_id``."""
+    found = await session.scalar(
+        visible_customers(actor).with_only_columns(Customer.id).where(Customer.id == customer_id)
+    )
+    return found is not None

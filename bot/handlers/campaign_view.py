@@ -61,6 +61,8 @@ def describe_audience(ctx: Context, audience: Mapping[str, Any]) -> Raw:
         parts.append(ctx.t(N_("owned by colleague #{id}"), id=audience["owner_member_id"]))
     if audience.get("region"):
         parts.append(ctx.t(N_("region {value}"), value=audience["region"]))
+    if audience.get("team_id") is not None:
+        parts.append(ctx.t(N_("team #{id} only"), id=audience["team_id"]))
     everyone = ctx.t(N_("everyone opted in"))
     return Raw(everyone + (" · " + " · ".join(parts) if parts else ""))
 

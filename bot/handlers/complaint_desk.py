@@ -1,7 +1,8 @@
 """The complaint desk for members: the list, a complaint's card, take and resolve; /sla.
 
-Staff see the complaints assigned to them; the owner and admins see them all and
-may take one over. The services check the same rules again.
+Staff see the complaints assigned to them; the owner and admins see them all (an
+admin limited to a team, those of the customers their team reaches) and may take
+one over. The services check the same rules again.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from bot.conversations import engine
 from bot.conversations.resolve_complaint import RESOLVE
 from bot.crm import complaints
 from bot.crm.models import Complaint, ComplaintStatus, Customer, Member
+from bot.crm.scope import within_reach
 from bot.errors import Conflict, InvalidInput
 from bot.handlers.complaint_notes import STATUS_NAMES, send_photo
 from bot.handlers.context import Context
@@ -135,6 +137,9 @@ async def _card(ctx: Context, complaint: Complaint, customer: Customer) -> tuple
         if complaint.assigned_member_id
         else None
     )
+    handler = assignee.display_name if assignee else "—"
+    if assignee is not None and ctx.member is not None and not within_reach(ctx.member, assignee):
+        handler = ctx.t(N_("a colleague outside your team"))
     lines = [
         ctx.t(
             N_("📣 <b>Complaint #{id}</b> · {status}"),
@@ -144,7 +149,7 @@ async def _card(ctx: Context, complaint: Complaint, customer: Customer) -> tuple
         ctx.t(N_("👤 {name} (#{id})"), name=customer.name, id=customer.id),
         ctx.t(
             N_("Handled by {member} · due {when}"),
-            member=assignee.display_name if assignee else "—",
+            member=handler,
             when=_local(complaint.due_at, ctx),
         ),
     ]

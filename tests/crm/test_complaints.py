@@ -9,7 +9,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.crm import complaints
-from bot.crm.models import AuditLog, ComplaintStatus
+from bot.crm.models import AuditLog, ComplaintStatus, Team
 from bot.crm.store import unit_of_work
 from bot.errors import Conflict, InvalidInput, NotFound, PermissionDenied
 from tests.crm.test_leads import Shop, add_customer, make_shop
@@ -167,3 +167,73 @@ async def test_overdue_reminds_once_per_period(
         again = await complaints.claim_overdue(session, now=later + complaints.REMIND_EVERY)
         assert [d.chat_id for d in again] == [shop.owner.chat_id]
         assert opened.complaint.assigned_member_id == shop.owner.id
+
+
+async def _north(session: AsyncSession, shop: Shop) -> None:
+    """Limit the admin Zhou to team North, with Li in it and Chen outside."""
+    team = Team(workspace_id=shop.workspace.id, name="North")
+    session.add(team)
+    await session.flush()
+    shop.admin.team_id = shop.li.team_id = team.id
+    await session.flush()
+
+
+@pytest.mark.timeout(60)
+async def test_a_team_limited_admin_sees_and_handles_only_their_teams_complaints(
+    sessions: async_sessionmaker[AsyncSession],
+) -> None:
+    async with unit_of_work(sessions) as session:
+        shop = await make_shop(session)
+        await _north(session, shop)
+        mine = await _open(session, shop, (await add_customer(session, shop, "A", shop.li)).id)
+        pool = await _open(session, shop, (await add_customer(session, shop, "P", None)).id)
+        outside = await _open(
+            session, shop, (await add_customer(session, shop, "B", shop.chen)).id
+        )
+        listed = await complaints.list_for(session, actor=shop.admin)
+        assert sorted(c.id for c, _ in listed) == [mine.complaint.id, pool.complaint.id]
+        assert len(await complaints.list_for(session, actor=shop.owner)) == 3
+        oid = outside.complaint.id
+        with pytest.raises(NotFound):
+            await complaints.get_for(session, actor=shop.admin, complaint_id=oid)
+        with pytest.raises(NotFound):
+            await complaints.take(session, actor=shop.admin, complaint_id=oid, now=NOW)
+        with pytest.raises(NotFound):
+            await complaints.resolve(
+                session, actor=shop.admin, complaint_id=oid, resolution="done", now=NOW
+            )
+        assert outside.complaint.status is ComplaintStatus.OPEN
+        assert outside.complaint.assigned_member_id == shop.chen.id
+        taken, _ = await complaints.take(
+            session, actor=shop.admin, complaint_id=mine.complaint.id, now=NOW
+        )
+        assert taken.assigned_member_id == shop.admin.id
+
+
+@pytest.mark.timeout(60)
+async def test_fallback_and_overdue_reassignment_skip_a_team_limited_admin_outside_it(
+    sessions: async_sessionmaker[AsyncSession],
+) -> None:
+    async with unit_of_work(sessions) as session:
+        shop = await make_shop(session)
+        shop.workspace.complaint_sla_hours = 2
+        await _north(session, shop)
+        shop.owner.active = False
+        chen_left = await add_customer(session, shop, "B", shop.chen)
+        li_left = await add_customer(session, shop, "A", shop.li)
+        shop.chen.active = shop.li.active = False
+        # Nobody else may take Chen's customer's complaint; Zhou may take Li's.
+        assert (await _open(session, shop, chen_left.id)).assignee is None
+        assert (await _open(session, shop, li_left.id)).assignee is shop.admin
+
+        # Zhou took a pool customer's complaint; the customer then went to Chen.
+        shop.chen.active = True
+        pooled = await add_customer(session, shop, "P", None)
+        opened = await _open(session, shop, pooled.id)
+        await complaints.take(session, actor=shop.admin, complaint_id=opened.complaint.id, now=NOW)
+        pooled.owner_member_id = shop.chen.id
+        await session.flush()
+        due = await complaints.claim_overdue(session, now=NOW + timedelta(hours=3))
+        by_id = {d.complaint_id: d.chat_id for d in due}
+        assert by_id[opened.complaint.id] == shop.chen.chat_id
+        assert opened.complaint.assigned_member_id == shop.chen.id
