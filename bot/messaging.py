@@ -178,6 +178,10 @@ class Messenger(Protocol):
     Every method raises ``bot.errors.DeliveryError`` subclasses on failure:
     ``Blocked`` (403), ``RetryAfter`` (429), ``BadRequest`` (400), ``TransientError``
     (5xx and network). Nothing else escapes.
+
+    A text longer than Telegram allows (4,096 characters, 1,024 for a caption) is
+    sent as several messages in order, cut at line breaks, else at spaces, never
+    inside a tag or an entity; buttons go under the last part.
     """
 
     @property
@@ -188,7 +192,7 @@ class Messenger(Protocol):
     async def send_text(
         self, chat_id: int, text: str, buttons: Keyboard = (), *, paid_broadcast: bool = False
     ) -> SentMessage:
-        """Send an HTML text message with optional inline buttons.
+        """Send an HTML text message with optional inline buttons; return the last part sent.
 
         ``paid_broadcast`` asks Telegram to bill the message in Stars so it may go
         beyond the free broadcast limit (``allow_paid_broadcast``).
@@ -198,7 +202,7 @@ class Messenger(Protocol):
     async def edit_text(
         self, chat_id: int, message_id: int, text: str, buttons: Keyboard = ()
     ) -> None:
-        """Replace a sent message's text and buttons."""
+        """Replace a sent message's text and buttons (a long text goes on in new messages)."""
         ...
 
     async def send_document(

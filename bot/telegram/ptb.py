@@ -38,6 +38,7 @@ from bot.telegram._ptb_convert import (
     to_incoming,
     translated,
 )
+from bot.telegram._split import MAX_CAPTION, edit_split, send_split, take
 from bot.telegram._webhook import WebhookServer
 
 __all__ = ["PtbMessenger", "run_ptb", "to_incoming"]
@@ -63,16 +64,20 @@ class PtbMessenger:
     async def send_text(
         self, chat_id: int, text: str, buttons: Keyboard = (), *, paid_broadcast: bool = False
     ) -> SentMessage:
-        """Send an HTML text message with optional inline buttons (paid broadcast on request)."""
-        with translated():
-            message = await self._bot.send_message(
-                chat_id,
-                text,
-                parse_mode=ParseMode.HTML,
-                reply_markup=markup(buttons),
-                allow_paid_broadcast=paid_broadcast or None,
-            )
-        return SentMessage(message.chat_id, message.message_id)
+        """Send an HTML text (several messages when it is too long for one), buttons last."""
+
+        async def send(part: str, keyboard: Keyboard) -> SentMessage:
+            with translated():
+                message = await self._bot.send_message(
+                    chat_id,
+                    part,
+                    parse_mode=ParseMode.HTML,
+                    reply_markup=markup(keyboard),
+                    allow_paid_broadcast=paid_broadcast or None,
+                )
+            return SentMessage(message.chat_id, message.message_id)
+
+        return await send_split(send, text, buttons)
 
     def open_broadcast(self, connections: int) -> Broadcaster:
         """Return a lean sender with its own keep-alive connections (closed by its user)."""
@@ -82,24 +87,35 @@ class PtbMessenger:
     async def edit_text(
         self, chat_id: int, message_id: int, text: str, buttons: Keyboard = ()
     ) -> None:
-        """Replace a sent message's text and buttons; an unchanged message counts as done."""
-        try:
-            with translated():
-                await self._bot.edit_message_text(
-                    text,
-                    chat_id=chat_id,
-                    message_id=message_id,
-                    parse_mode=ParseMode.HTML,
-                    reply_markup=markup(buttons),
-                )
-        except BadRequest as exc:
-            if not is_not_modified(exc.description):
-                raise
+        """Replace a sent message's text and buttons; an unchanged message counts as done.
+
+        A text too long for one message fills the edited one and goes on in new messages.
+        """
+
+        async def edit(part: str, keyboard: Keyboard) -> None:
+            try:
+                with translated():
+                    await self._bot.edit_message_text(
+                        part,
+                        chat_id=chat_id,
+                        message_id=message_id,
+                        parse_mode=ParseMode.HTML,
+                        reply_markup=markup(keyboard),
+                    )
+            except BadRequest as exc:
+                if not is_not_modified(exc.description):
+                    raise
+
+        async def send(part: str, keyboard: Keyboard) -> SentMessage:
+            return await self.send_text(chat_id, part, keyboard)
+
+        await edit_split(edit, send, text, buttons)
 
     async def send_document(
         self, chat_id: int, filename: str, content: bytes, caption: str = ""
     ) -> SentMessage:
-        """Upload and send a document."""
+        """Upload and send a document; a caption too long for it goes on in text messages."""
+        caption, more = take(caption, MAX_CAPTION)
         with translated():
             message = await self._bot.send_document(
                 chat_id,
@@ -108,10 +124,13 @@ class PtbMessenger:
                 caption=caption or None,
                 parse_mode=ParseMode.HTML,
             )
+        if more:
+            await self.send_text(chat_id, more)
         return SentMessage(message.chat_id, message.message_id)
 
     async def send_photo(self, chat_id: int, content: bytes, caption: str = "") -> SentMessage:
-        """Upload and send a photo."""
+        """Upload and send a photo; a caption too long for it goes on in text messages."""
+        caption, more = take(caption, MAX_CAPTION)
         with translated():
             message = await self._bot.send_photo(
                 chat_id,
@@ -120,6 +139,8 @@ class PtbMessenger:
                 caption=caption or None,
                 parse_mode=ParseMode.HTML,
             )
+        if more:
+            await self.send_text(chat_id, more)
         return SentMessage(message.chat_id, message.message_id)
 
     async def answer_callback(self, callback_id: str, text: str = "", alert: bool = False) -> None:

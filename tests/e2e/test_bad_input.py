@@ -148,3 +148,25 @@ async def test_phone_extensions_and_control_characters_are_refused(
     assert query(options.db_path, "SELECT name, phone FROM customer") == [
         ("Zhao Wei", "+8613800000605")
     ]
+
+
+async def test_a_reply_longer_than_telegram_allows_arrives_in_parts(
+    options: BotOptions,
+    workspace: Workspace,
+    emu: Emulator,
+    start_bot: Callable[[BotOptions], Any],
+    person: Callable[..., Person],
+) -> None:
+    await start_bot(options)
+    owner = person(OWNER, "Wang")
+    await owner.send(f"/start {workspace.owner_payload}")
+    await owner.expect("Welcome to")
+
+    wanted = "tea&milk " * 453 + "green<oolong>"
+    assert len(wanted) == 4090
+    await owner.send(f"/find {wanted}")
+    first = await owner.expect("Nothing found for “tea&milk tea&milk")
+    second = await owner.expect("or /add a new contact")
+    assert len(first["text"]) <= 4096 and len(second["text"]) <= 4096
+    assert first["text"].replace("🔎 Nothing found for “", "").startswith(wanted[:3000])
+    assert "green<oolong>”. Try part of the name" in second["text"]
