@@ -9,6 +9,7 @@ from datetime import timedelta
 
 from bot.campaigns.delivery.engine import DeliveryEngine
 from bot.campaigns.leader import AdvisoryLeadership, leadership_for
+from bot.campaigns.render_pool import RenderPool
 from bot.campaigns.scheduler import CampaignScheduler
 from bot.config import Settings
 from bot.crm import migrate
@@ -50,12 +51,16 @@ async def serve(
     await migrate.upgrade_async(url)
     engine = create_engine(url, echo=settings.database.echo)
     sessions = create_sessionmaker(engine)
+    # Admin-written templates are filled in by these worker processes, never on the loop.
+    renders = RenderPool()
+    await renders.start()
     dispatcher = Dispatcher(
         sessions,
         AppInfo(
             default_locale=settings.i18n.default_locale,
             conversation_ttl_minutes=settings.bot.conversation_ttl_minutes,
             invite_ttl_hours=settings.bot.invite_ttl_hours,
+            renders=renders,
         ),
         clock=utcnow,
         routers=ROUTERS,
@@ -92,7 +97,12 @@ async def serve(
         )
         scheduler.start()
         sender = DeliveryEngine(
-            sessions, messenger, settings.delivery, clock=utcnow, leadership=leadership
+            sessions,
+            messenger,
+            settings.delivery,
+            clock=utcnow,
+            leadership=leadership,
+            renders=renders,
         )
         delivery.append(sender)
         await sender.start()
@@ -134,6 +144,7 @@ async def serve(
     finally:
         stop.set()
         await drain
+        await renders.close()
         if isinstance(leadership, AdvisoryLeadership):
             await leadership.release()
         await engine.dispose()

@@ -3,9 +3,11 @@
 The check walks the parsed template and accepts only an allow-list of nodes:
 text, documented variables, constants, if/else, comparisons, arithmetic, ``~``,
 a few filters and tests, and one level of ``for`` over a short literal list or
-a variable. Anything else (attribute access, ``|attr``, calls, macros, ``set``,
-include/extends/import, blocks, ``autoescape``) is refused before the template
-is compiled, so none of it can run.
+a variable. Anything else (attribute access, ``|attr``, calls, macros,
+``set``, include/extends/import, blocks, ``autoescape``) is refused before the
+template is compiled, so none of it can run. Numbers written in the template
+and ``|round`` precisions are checked against the bounds the sandbox applies
+while rendering.
 """
 
 from __future__ import annotations
@@ -62,6 +64,12 @@ LOOP_ATTRIBUTES = frozenset(
     {"index", "index0", "revindex", "revindex0", "first", "last", "length"}
 )
 MAX_LOOP_ITEMS = 50
+# Whole numbers a template may write or compute: far beyond any price or points balance,
+# and small enough that every operation on them takes microseconds.
+MAX_INT_BITS = 128
+# ``|round`` computes 10**precision: a huge precision alone can take minutes.
+# (ROUND_PRECISION below names this number.)
+MAX_PRECISION = 20
 
 # Nodes that are harmless whatever their children are (the children are checked too).
 _PLAIN: tuple[type[nodes.Node], ...] = (
@@ -120,6 +128,42 @@ LOOP_ITERABLE = N_(
     "A loop can only go over a variable or a list written in the template (at most {limit} items)."
 )
 REPEAT_TEXT = N_("Repeating text with * isn't allowed in a message template.")
+NUMBER_TOO_BIG = N_("A number in the template gets too big.")
+ROUND_PRECISION = N_("|round can keep at most 20 digits before or after the point.")
+
+
+# A template made only of these does a fixed amount of work per node, each node at most
+# once: no loops, filters, tests, arithmetic or numbers to grow.
+_PLAIN_ONLY: tuple[type[nodes.Node], ...] = (
+    nodes.Template,
+    nodes.Output,
+    nodes.TemplateData,
+    nodes.Name,
+    nodes.Const,
+    nodes.If,
+    nodes.CondExpr,
+    nodes.Compare,
+    nodes.Operand,
+    nodes.And,
+    nodes.Or,
+    nodes.Not,
+    nodes.Concat,
+)
+
+
+def is_plain(ast: nodes.Template) -> bool:
+    """Return True when a checked template can only take time in proportion to its text.
+
+    Text, variables and if/else on comparisons: rendering such a template cannot
+    run away, so it may be filled in without a worker process.
+    """
+    return all(isinstance(node, _PLAIN_ONLY) for node in _walk(ast))
+
+
+def _walk(node: nodes.Node) -> Iterable[nodes.Node]:
+    yield node
+    for child in node.iter_child_nodes():
+        yield from _walk(child)
 
 
 def check_template(ast: nodes.Template, variables: Mapping[str, str]) -> None:
@@ -156,6 +200,8 @@ class _Walker:
                 self._children(node, bound, depth=depth)
             case nodes.Call():
                 self._refuse(_call_name(node))
+            case nodes.Const():
+                _check_constant(node.value)
             case _ if isinstance(node, _PLAIN):
                 self._children(node, bound, depth=depth)
             case _:
@@ -186,6 +232,8 @@ class _Walker:
             self._refuse(f"{sign}{node.name}")
         if node.node is None:  # only inside {% filter %}, which is refused earlier
             self._refuse("{% filter %}")
+        if isinstance(node, nodes.Filter) and node.name == "round":
+            _check_round(node)
         self._children(node, bound, depth=depth)
 
     def _for(self, node: nodes.For, bound: frozenset[str], *, depth: int) -> None:
@@ -221,6 +269,29 @@ class _Walker:
             name="{{ " + name + " }}",
             variables=describe_variables(self.variables),
         )
+
+
+def _check_constant(value: object) -> None:
+    if isinstance(value, int) and abs(value).bit_length() > MAX_INT_BITS:
+        raise InvalidInput(NUMBER_TOO_BIG)
+
+
+def _check_round(node: nodes.Filter) -> None:
+    """Refuse a written-out precision the sandbox would refuse for every customer anyway."""
+    given = [kw.value for kw in node.kwargs if kw.key == "precision"] or node.args[:1]
+    for arg in given:
+        value = _literal_number(arg)
+        if value is not None and abs(value) > MAX_PRECISION:
+            raise InvalidInput(ROUND_PRECISION)
+
+
+def _literal_number(node: nodes.Node) -> int | float | None:
+    """Return the number a node writes out (``-5`` is ``Neg(5)``), or None."""
+    while isinstance(node, nodes.Neg | nodes.Pos):
+        node = node.node
+    if isinstance(node, nodes.Const) and isinstance(node.value, int | float):
+        return node.value
+    return None
 
 
 def _is_text(node: nodes.Node) -> bool:

@@ -15,12 +15,14 @@ from datetime import datetime
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.campaigns import template_checks
+from bot.campaigns.render_pool import RenderPool
 from bot.campaigns.template_store import (
     ORIGIN_EDIT,
     add_template,
     ensure_defaults,
 )
-from bot.campaigns.templates import DEFAULT_KEYS, compile_template
+from bot.campaigns.templates import DEFAULT_KEYS
 from bot.crm import audit
 from bot.crm.guards import require_role
 from bot.crm.models import Member, MessageTemplate, Role, TemplateVersion
@@ -114,16 +116,22 @@ async def save_version(
     body: str,
     now: datetime,
     origin: str = ORIGIN_EDIT,
+    renders: RenderPool | None = None,
 ) -> TemplateText:
     """Check a new text and save it as the template's next version (creating the template).
 
+    The text is tried on the sample customer in ``renders`` (the bot's render
+    workers, with their hard time limit); without it, in this process.
+
     Raises:
         PermissionDenied: when the actor is not an owner or admin.
-        InvalidInput: when the key, language or variant is malformed or the text is refused.
+        InvalidInput: when the key, language or variant is malformed or the text is refused,
+            including one that takes too long to fill in.
+        RenderUnavailable: when no render worker could be had in time.
     """
     _require_manager(actor)
     key, locale, variant = parse_key(key), parse_locale(locale), parse_variant(variant)
-    compile_template(body)
+    await template_checks.check(renders, body)
     await ensure_defaults(session, workspace_id=actor.workspace_id)
     template = await session.scalar(
         select(MessageTemplate)
@@ -191,7 +199,13 @@ async def history(
 
 
 async def rollback(
-    session: AsyncSession, *, actor: Member, template_id: int, version: int, now: datetime
+    session: AsyncSession,
+    *,
+    actor: Member,
+    template_id: int,
+    version: int,
+    now: datetime,
+    renders: RenderPool | None = None,
 ) -> TemplateText:
     """Make an earlier version's text current again, as a new version ``rollback:<n>``.
 
@@ -199,6 +213,7 @@ async def rollback(
         PermissionDenied: when the actor is not an owner or admin.
         NotFound: when the workspace has no such template or version.
         InvalidInput: when that version is already the current text, or is refused now.
+        RenderUnavailable: when no render worker could be had in time.
     """
     template = await get_template(session, actor=actor, template_id=template_id)
     if version == template.current_version:
@@ -215,6 +230,7 @@ async def rollback(
         body=old[0].body,
         now=now,
         origin=f"rollback:{version}",
+        renders=renders,
     )
 
 

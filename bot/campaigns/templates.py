@@ -3,9 +3,11 @@
 Templates are Telegram HTML. They run in Jinja2's ``ImmutableSandboxedEnvironment``
 with ``StrictUndefined`` and HTML autoescaping, see only the documented variables
 (plain strings and numbers), and are bounded three ways: source length and an
-allow-list of constructs when compiled (``template_rules``), output length and a
-deadline while rendered. Rendering either returns the whole message or raises
-``TemplateError``; half-rendered text never leaves this module.
+allow-list of constructs when compiled (``template_rules``), bounded operations,
+output length and a deadline while rendered (``template_sandbox``). Rendering
+either returns the whole message or raises ``TemplateError``; half-rendered
+text never leaves this module. The bot itself renders admin-written text only
+in worker processes with a hard time limit (``render_pool``).
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ from jinja2 import Template, TemplateSyntaxError, UndefinedError, meta
 from bot.campaigns import template_html
 from bot.campaigns.template_rules import UNKNOWN_VARIABLE, check_template
 from bot.campaigns.template_rules import describe_variables as describe_variables
+from bot.campaigns.template_rules import is_plain as is_plain_ast
 from bot.campaigns.template_sandbox import ENV, MAX_OUTPUT, TOO_LONG, deadline, tick
 from bot.campaigns.template_sandbox import NOT_NUMBERS as NOT_NUMBERS
 from bot.campaigns.template_sandbox import NUMBER_TOO_BIG as NUMBER_TOO_BIG
@@ -86,12 +89,14 @@ class Compiled:
     template: Template = field(repr=False)
 
 
-def compile_template(source: str) -> Compiled:
-    """Check an admin's template text and compile it.
+def check_source(source: str) -> str:
+    """Check an admin's template text without running it; return it with Unix line ends.
+
+    Parsing and the checks take time in proportion to the text, which is capped.
 
     Raises:
         InvalidInput: naming the offence: an unknown variable, a forbidden
-            construct, too long, bad Telegram markup, or failing with the sample.
+            construct, a number out of bounds, too long or bad Telegram markup.
     """
     source = source.replace("\r\n", "\n")
     if not source.strip():
@@ -117,13 +122,42 @@ def compile_template(source: str) -> Compiled:
     problem = template_html.check(_markup_skeleton(source))
     if problem is not None:
         raise InvalidInput(problem.key, **problem.params)
-    compiled = Compiled(source, ENV.from_string(source))
+    return source
+
+
+def is_plain(source: str) -> bool:
+    """Return True for a checked text that can be filled in without a worker process.
+
+    Only text, variables and if/else on comparisons: the time it takes grows with
+    the text and the values, never with a number or a loop (``template_rules``).
+    """
+    return is_plain_ast(ENV.parse(source))
+
+
+def compile_template(source: str) -> Compiled:
+    """Check an admin's template text and compile it, without rendering anything.
+
+    Raises:
+        InvalidInput: as ``check_source``.
+    """
+    source = check_source(source)
+    return Compiled(source, ENV.from_string(source))
+
+
+def check_samples(compiled: Compiled) -> None:
+    """Render a compiled template for the sample customer in every language, in this process.
+
+    Only for code that has no render worker (``render_pool`` does the same under a
+    hard time limit).
+
+    Raises:
+        InvalidInput: with the reason the sample cannot be rendered.
+    """
     for locale in LOCALES:
         try:
             render(compiled, sample_variables(locale))
         except TemplateError as exc:
             raise InvalidInput(exc.reason) from exc
-    return compiled
 
 
 def render(

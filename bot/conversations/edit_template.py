@@ -11,14 +11,8 @@ from __future__ import annotations
 import html
 from enum import StrEnum
 
-from bot.campaigns import template_store, template_versions
-from bot.campaigns.templates import (
-    VARIABLES,
-    compile_template,
-    describe_variables,
-    render,
-    sample_variables,
-)
+from bot.campaigns import template_checks, template_store, template_versions
+from bot.campaigns.templates import VARIABLES, describe_variables, sample_variables
 from bot.conversations.engine import DONE, Data, Dialog, Step, register
 from bot.crm import search
 from bot.crm.scope import get_visible
@@ -70,7 +64,7 @@ async def ask_text(ctx: Context, data: Data) -> None:
 
 async def receive_text(ctx: Context, data: Data) -> str:
     """Check the text (a refused one re-asks with the reason) and go to the preview."""
-    data["body"] = _checked(ctx.incoming.text)
+    data["body"] = await _checked(ctx, ctx.incoming.text)
     return EditTemplateStep.REVIEW
 
 
@@ -78,7 +72,6 @@ async def ask_review(ctx: Context, data: Data) -> None:
     """Show what the customer would get, then Save / Discard / preview with a real customer."""
     member, workspace = ctx.staff()
     locale = data["locale"]
-    compiled = compile_template(data["body"])
     if data.get("customer_id"):
         customer = await get_visible(ctx.session, actor=member, customer_id=data["customer_id"])
         who = Raw(html.escape(customer.name))
@@ -98,7 +91,7 @@ async def ask_review(ctx: Context, data: Data) -> None:
         [Button(ctx.t(N_("✅ Save")), "tp:s"), Button(ctx.t(N_("🗑 Discard")), "tp:d")],
     ]
     try:
-        text = render(compiled, variables)
+        text = await template_checks.render_one(ctx.app.renders, data["body"], variables)
     except TemplateError as exc:
         ctx.reply(
             ctx.t(
@@ -126,7 +119,7 @@ async def receive_review(ctx: Context, data: Data) -> str:
         return DONE
     if text == REAL_CUSTOMER:
         return EditTemplateStep.CUSTOMER
-    data["body"] = _checked(ctx.incoming.text)
+    data["body"] = await _checked(ctx, ctx.incoming.text)
     return EditTemplateStep.REVIEW
 
 
@@ -168,6 +161,7 @@ async def finish(ctx: Context, data: Data) -> None:
         variant=data["variant"],
         body=data["body"],
         now=ctx.now(),
+        renders=ctx.app.renders,
     )
     ctx.reply(
         ctx.t(
@@ -179,10 +173,12 @@ async def finish(ctx: Context, data: Data) -> None:
     )
 
 
-def _checked(text: str) -> str:
+async def _checked(ctx: Context, text: str) -> str:
     if not text.strip():
         raise InvalidInput(N_("Please send the template as a text message."))
-    compile_template(text)
+    # Tried on the sample customer by the render workers: a text that runs away is
+    # stopped there and refused here with the reason.
+    await template_checks.check(ctx.app.renders, text)
     return text
 
 

@@ -24,6 +24,7 @@ from bot.messaging import (
 )
 
 if TYPE_CHECKING:
+    from bot.campaigns.render_pool import RenderPool
     from bot.handlers.menus import Menus
 
 Clock = Callable[[], datetime]
@@ -52,6 +53,8 @@ class AppInfo:
     default_locale: str = "en"
     conversation_ttl_minutes: int = 24 * 60
     invite_ttl_hours: int = 72
+    # Worker processes that fill in admin-written templates (previews, saves, confirmations).
+    renders: RenderPool | None = None
 
 
 @dataclass(slots=True)

@@ -7,7 +7,8 @@ from zoneinfo import ZoneInfo
 
 from babel.lists import format_list
 
-from bot.campaigns import campaigns, template_store, templates
+from bot.campaigns import campaigns, template_checks, template_store
+from bot.campaigns.render_pool import RenderUnavailable
 from bot.crm import consent, customers, members, workspaces
 from bot.crm.models import Consent, ConsentAction, Customer, Member, Workspace
 from bot.errors import InvalidInput, NotFound, TemplateError
@@ -188,8 +189,8 @@ async def _opt_out_text(ctx: Context, workspace: Workspace, customer: Customer) 
     # They have just opted out: no "how to opt out" hint under the confirmation.
     variables["unsubscribe"] = ""
     try:
-        return templates.render(templates.compile_template(body.body), variables)
-    except (InvalidInput, TemplateError):
+        return await template_checks.render_one(ctx.app.renders, body.body, variables)
+    except (InvalidInput, TemplateError, RenderUnavailable):
         logger.warning("opt-out confirmation template of workspace %d fails", workspace.id)
         return plain
 

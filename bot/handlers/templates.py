@@ -205,7 +205,12 @@ async def _history(ctx: Context, template_id: int) -> None:
 async def _rollback(ctx: Context, template_id: int, version: int) -> None:
     member, _ = ctx.staff()
     saved = await template_versions.rollback(
-        ctx.session, actor=member, template_id=template_id, version=version, now=ctx.now()
+        ctx.session,
+        actor=member,
+        template_id=template_id,
+        version=version,
+        now=ctx.now(),
+        renders=ctx.app.renders,
     )
     ctx.reply(
         ctx.t(

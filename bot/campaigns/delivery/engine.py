@@ -22,7 +22,7 @@ from datetime import datetime, timedelta
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bot.campaigns.delivery import outbox, run
+from bot.campaigns.delivery import outbox, run, template_notice
 from bot.campaigns.delivery.book import RunBook
 from bot.campaigns.delivery.errors import Outcome, Verdict, classify
 from bot.campaigns.delivery.outbox import Claimed, Settle
@@ -34,8 +34,9 @@ from bot.campaigns.delivery.ratelimit import (
     TokenBucket,
 )
 from bot.campaigns.delivery.recorder import Done, Recorder
-from bot.campaigns.delivery.render import Rendered, Skipped
+from bot.campaigns.delivery.render import Deferred, Rendered, Skipped
 from bot.campaigns.quiet import quiet_until, zone
+from bot.campaigns.render_pool import RenderPool
 from bot.config import DeliverySettings
 from bot.crm import loyalty
 from bot.crm.models import CampaignKind, OutboxStatus, utcnow
@@ -87,6 +88,7 @@ class DeliveryEngine:
         monotonic: Callable[[], float] = time.monotonic,
         rng: Callable[[], float] = random.random,
         scan_interval: float = SCAN_INTERVAL,
+        renders: RenderPool | None = None,
     ) -> None:
         self._sessions = sessions
         self._messenger = messenger
@@ -95,6 +97,9 @@ class DeliveryEngine:
         self._leadership: Leadership = leadership or SoleLeader()
         self._mono = monotonic
         self._scan_interval = scan_interval
+        # Admin-written templates are filled in by worker processes, never on this loop.
+        self._renders = renders or RenderPool()
+        self._owns_renders = renders is None
         self._bucket = TokenBucket(settings.rate_per_second)
         # No more than the rate in any one second as Telegram counts arrivals (see ArrivalWindow).
         self._window = (
@@ -184,6 +189,8 @@ class DeliveryEngine:
             await self._recording
         if self._sender is not None:
             await self._sender.aclose()
+        if self._owns_renders:
+            await self._renders.close()
         logger.info("delivery engine stopped")
 
     def wake(self) -> None:
@@ -313,14 +320,27 @@ class DeliveryEngine:
         self._free += size - len(go)
         if len(rows) < size:
             self._exhausted(state, mono)
-        for row in go:
+        # One request to the render workers for the whole batch, bounded in time.
+        messages = await state.renderer.render_batch(
+            self._renders,
+            [
+                (
+                    row,
+                    now.astimezone(zone(row.timezone, state.timezone)).date(),
+                    points.get(row.customer_id, 0),
+                )
+                for row in go
+            ],
+        )
+        for row, message in zip(go, messages, strict=True):
             if row.chat_id is None:  # ruled out by _check; keeps the type checker informed
                 continue
-            message = state.renderer.render(
-                row,
-                today=now.astimezone(zone(row.timezone, state.timezone)).date(),
-                points=points.get(row.customer_id, 0),
-            )
+            if isinstance(message, Deferred):
+                later = now + timedelta(seconds=message.seconds)
+                retry = Settle(row.id, OutboxStatus.PENDING, None, row.attempts, later)
+                self._finish(row, state, retry)
+                state.note_deferred(later)
+                continue
             if isinstance(message, Skipped):
                 self._finish(
                     row,
@@ -330,6 +350,7 @@ class DeliveryEngine:
                 continue
             self._unpaced += 1
             await self._queue.put(_Job(row, row.chat_id, state, message))
+        await template_notice.tell_once(self._sessions, self._messenger, state)
 
     def _exhausted(self, state: run.RunState, mono: float) -> None:
         if state.cursor and mono - state.last_rewind >= REWIND_EVERY:

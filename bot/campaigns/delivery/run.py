@@ -41,6 +41,7 @@ SKIP_REASONS = {
     "recently_contacted": N_("contacted by a rep in the last 7 days"),
     "capped": N_("already got enough campaign messages this week"),
     "template_error": N_("the template could not be filled in"),
+    "template_too_slow": N_("the template took too long to fill in"),
     "template_missing": N_("no template text"),
     "stopped": N_("the campaign was stopped"),
 }
