@@ -52,7 +52,14 @@ class RunBook:
         return ready[self._turn]
 
     async def refresh(self) -> None:
-        """Reload open runs: their status and their shop's quiet hours and caps."""
+        """Reload open runs: their status and their shop's quiet hours and caps.
+
+        Status flows one way: a change this process made while the rows were being
+        read (the recorder pausing a run) is newer than what was read, so that read
+        is not applied; the next refresh brings the database's word (an admin's
+        resume included).
+        """
+        revisions = {run_id: state.revision for run_id, state in self._runs.items()}
         async with self._sessions() as session:
             if self.single_process is None:
                 self.single_process = session.get_bind().dialect.name == "sqlite"
@@ -71,10 +78,11 @@ class RunBook:
                 if state is None:
                     state = await self._load(session, run_row, campaign, workspace)
                     self._runs[run_row.id] = state
-                if state.status is RunStatus.PAUSED and run_row.status is RunStatus.RUNNING:
-                    # Resumed by an admin: count errors afresh.
-                    state.error_streak = 0
-                state.status = run_row.status
+                if revisions.get(run_row.id, state.revision) == state.revision:
+                    if state.status is RunStatus.PAUSED and run_row.status is RunStatus.RUNNING:
+                        # Resumed by an admin: count errors afresh.
+                        state.error_streak = 0
+                    state.status = run_row.status
                 state.timezone = workspace.timezone
                 state.quiet_start, state.quiet_end = workspace.quiet_start, workspace.quiet_end
                 state.cap_messages = workspace.campaign_cap_messages

@@ -40,7 +40,7 @@ from bot.campaigns.render_pool import RenderPool
 from bot.config import DeliverySettings
 from bot.crm import loyalty
 from bot.crm.models import CampaignKind, OutboxStatus, utcnow
-from bot.crm.store import unit_of_work
+from bot.crm.store import SQLITE_BUSY_TIMEOUT_MS, unit_of_work
 from bot.errors import DeliveryError
 from bot.messaging import Broadcaster, CanBroadcast, Messenger
 from bot.scheduler import Leadership, SoleLeader
@@ -60,8 +60,16 @@ REWIND_EVERY = 5.0
 # On PostgreSQL other processes may be sending: only rows this old are crash leftovers.
 SENDING_LEASE = timedelta(minutes=15)
 RECENT_CONTACT = timedelta(days=7)
-# How long stop() waits for the feeder to finish the claim it is in.
-FEEDER_GRACE = 10.0
+# stop() returns within about this many seconds in every state (a messenger that never
+# answers, a locked database): SIGTERM must end the process promptly.
+STOP_TIMEOUT = 5.0
+# Of that time, the feeder gets up to a third to finish the claim it is in, and the
+# recorder keeps the last third to write the outcomes once the workers are done.
+FEEDER_SHARE = RECORD_SHARE = 1 / 3
+# How long a database call cancelled at the deadline may take to unwind (SQLite's busy wait).
+UNWIND = SQLITE_BUSY_TIMEOUT_MS / 1000 + 0.5
+# What a row still on the wire at stop's deadline is recorded as (never resent).
+IN_FLIGHT_AT_STOP = "in flight at stop"
 # Telegram's highest documented rate (paid broadcasts); above it there is no limit to keep.
 COUNTED_UP_TO = 1000.0
 
@@ -88,6 +96,7 @@ class DeliveryEngine:
         monotonic: Callable[[], float] = time.monotonic,
         rng: Callable[[], float] = random.random,
         scan_interval: float = SCAN_INTERVAL,
+        stop_timeout: float = STOP_TIMEOUT,
         renders: RenderPool | None = None,
     ) -> None:
         self._sessions = sessions
@@ -97,6 +106,7 @@ class DeliveryEngine:
         self._leadership: Leadership = leadership or SoleLeader()
         self._mono = monotonic
         self._scan_interval = scan_interval
+        self._stop_timeout = stop_timeout
         # Admin-written templates are filled in by worker processes, never on this loop.
         self._renders = renders or RenderPool()
         self._owns_renders = renders is None
@@ -144,10 +154,7 @@ class DeliveryEngine:
             asyncio.create_task(self._work(), name=f"delivery-worker-{i}")
             for i in range(self._settings.concurrency)
         ]
-        self._recording = asyncio.create_task(
-            self._recorder.serve(lambda: all(w.done() for w in self._workers)),
-            name="delivery-recorder",
-        )
+        self._recording = asyncio.create_task(self._recorder.serve(), name="delivery-recorder")
         self._tasks = [
             asyncio.create_task(self._scan(), name="delivery-scan"),
             asyncio.create_task(self._feed(), name="delivery-feeder"),
@@ -159,39 +166,73 @@ class DeliveryEngine:
         )
 
     async def stop(self) -> None:
-        """Stop claiming; let requests on the wire finish and record them; put the rest back."""
+        """Stop claiming; let requests on the wire finish and record them; put the rest back.
+
+        Returns within about ``stop_timeout`` seconds whatever the state. A request
+        still unanswered by then is cancelled and its row recorded ``unknown``; if
+        the database does not take the last outcomes in time, their rows stay
+        ``sending`` and the next start records them ``unknown``. Either way no row
+        is sent twice.
+        """
         if self._stopping.is_set() or not self._tasks:
             return
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + self._stop_timeout
         self._stopping.set()
         self._wake.set()
         self._freed.set()
         scan, feed = self._tasks
         scan.cancel()
-        # The feeder is not cancelled mid-claim: rows it committed as "sending" must reach
-        # the queue (and so go back to pending below), or a restart would call them unknown.
-        _, stuck = await asyncio.wait({feed}, timeout=FEEDER_GRACE)
-        for task in stuck:
-            task.cancel()
-        await asyncio.gather(scan, feed, return_exceptions=True)
-        # Claimed rows not yet on the wire go back to pending for the next start.
+        # The feeder is not cancelled mid-claim if it can help it: rows it committed as
+        # "sending" must reach the queue (and so go back to pending below), or a restart
+        # would call them unknown. Emptying the queue meanwhile keeps it from blocking there.
+        feeder_until = loop.time() + self._stop_timeout * FEEDER_SHARE
+        while not feed.done() and (left := feeder_until - loop.time()) > 0:
+            self._put_back_queued()
+            await asyncio.wait({feed}, timeout=min(left, 0.05))
+        feed.cancel()
+        # A task cancelled inside a database call may take a while to unwind: not waited for.
+        await asyncio.wait({scan, feed}, timeout=max(0.0, min(0.5, deadline - loop.time())))
+        self._put_back_queued()
+        # One "no more work" per worker; those mid-send finish first, until the deadline.
+        for _ in self._workers:
+            self._queue.put_nowait(None)
+        workers_until = deadline - self._stop_timeout * RECORD_SHARE
+        _, stuck = await asyncio.wait(self._workers, timeout=max(0.0, workers_until - loop.time()))
+        if stuck:
+            logger.warning("stopping: %d sends still unanswered, recorded unknown", len(stuck))
+            for task in stuck:
+                task.cancel()
+            await asyncio.wait(stuck, timeout=0.5)
+        self._recorder.closing(deadline)
+        if self._recording is not None:
+            done, _ = await asyncio.wait(
+                {self._recording}, timeout=max(0.1, deadline - loop.time() + 0.5)
+            )
+            if not done:
+                # Inside one database call past the deadline: its rows stay "sending" and
+                # count as unknown at the next start. The cancelled call is waited for
+                # (SQLite gives up a busy wait by itself): a connection abandoned mid-write
+                # could keep the database locked.
+                logger.error("stopping: the last outcomes could not be recorded in time")
+                self._recording.cancel()
+                await asyncio.wait({self._recording}, timeout=UNWIND)
+        if self._sender is not None:
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(1.0):
+                    await self._sender.aclose()
+        if self._owns_renders:
+            await self._renders.close()
+        logger.info("delivery engine stopped")
+
+    def _put_back_queued(self) -> None:
+        """Return claimed rows not yet on the wire to pending, for the next start."""
         while not self._queue.empty():
             job = self._queue.get_nowait()
             if job is not None:
                 self._unpaced -= 1
                 back = Settle(job.row.id, OutboxStatus.PENDING, attempts=job.row.attempts)
                 self._finish(job.row, job.state, back)
-        # One "no more work" per worker; those mid-send finish first.
-        for _ in self._workers:
-            self._queue.put_nowait(None)
-        await asyncio.gather(*self._workers, return_exceptions=True)
-        self._recorder.closing()
-        if self._recording is not None:
-            await self._recording
-        if self._sender is not None:
-            await self._sender.aclose()
-        if self._owns_renders:
-            await self._renders.close()
-        logger.info("delivery engine stopped")
 
     def wake(self) -> None:
         """Look for new runs and rows now instead of at the next scan."""
@@ -446,6 +487,12 @@ class DeliveryEngine:
                     paced = True
             try:
                 verdict = await self._deliver(job)
+            except asyncio.CancelledError:
+                # Cancelled on the wire at stop's deadline: Telegram may have it, so the row
+                # is never sent again.
+                unknown = Settle(row.id, OutboxStatus.UNKNOWN, IN_FLIGHT_AT_STOP, row.attempts + 1)
+                self._finish(row, state, unknown)
+                raise
             finally:
                 if ticket is not None and self._window is not None:
                     self._window.answered(ticket, self._mono())

@@ -73,6 +73,9 @@ class RunState:
     error_streak: int = 0
     idle_until: float = 0.0
     last_rewind: float = 0.0
+    # Counts the status changes this process made itself; a refresh that read the
+    # database before the latest one must not undo it (see RunBook.refresh).
+    revision: int = 0
 
     @property
     def claimable(self) -> bool:
@@ -83,6 +86,11 @@ class RunState:
     def stopped(self) -> bool:
         """Return True once an admin stopped the run: what is left is skipped."""
         return self.status is RunStatus.STOPPED
+
+    def set_status(self, status: RunStatus) -> None:
+        """Change the run's status here, ahead of the next refresh (a pause just committed)."""
+        self.status = status
+        self.revision += 1
 
     def note_deferred(self, at: datetime) -> None:
         """Remember a row put back for later, so claiming comes back for it in time."""
