@@ -5,12 +5,18 @@ once per ``DETECT_EVERY``; every tick then alerts reps about at-risk customers
 not alerted yet, unless the shop's quiet hours are on (those wait for the
 morning). Each rep gets one message: up to ``MAX_LISTED`` customers with action
 buttons, or a summary pointing at ``/atrisk``. Customers without an active owner
-go to the owner and admins. ``churn_alerted_at`` is stamped only after the rep's
-message was accepted; a crash between the two may repeat an alert, never lose one.
+go to the owner and admins (an admin limited to a team: only those their team
+reaches). ``churn_alerted_at`` is stamped only after the rep's message was
+accepted; a crash between the two may repeat an alert, never lose one.
+
+Detection runs in ``detect_apart``: on a connection of its own, reading first and
+then committing after each batch of customers it writes, so other shops' updates
+are not held up by SQLite's write lock.
 """
 
 from __future__ import annotations
 
+import asyncio
 import html
 import logging
 from collections import defaultdict
@@ -20,12 +26,13 @@ from datetime import datetime, timedelta
 from functools import partial
 
 from sqlalchemy import Select, func, select
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from bot.campaigns.quiet import quiet_until
 from bot.crm import churn, members
 from bot.crm.models import Customer, FollowUp, Member, Purchase, Role, Workspace
 from bot.crm.models.core import AtRiskReason, ValueTier
+from bot.crm.scope import team_limited, visible_customers
 from bot.crm.store import unit_of_work
 from bot.errors import DeliveryError
 from bot.i18n import N_, translate
@@ -37,6 +44,8 @@ Translate = Callable[..., str]
 PREFIX = "ar"
 MAX_LISTED = 5
 DETECT_EVERY = timedelta(hours=20)
+# Between two batches of writes: long enough for a waiting update to take the lock.
+PAUSE = 0.02
 # When this process last ran detection for each workspace.
 LAST_DETECT: dict[int, datetime] = {}
 RiskQuery = Select[Customer, str, datetime, datetime]
@@ -161,6 +170,33 @@ def render_alert(items: Sequence[RiskItem], t: Translate) -> tuple[str, Keyboard
     return "\n".join(lines), [action_row(item, t) for item in items]
 
 
+async def detect_apart(
+    engine: AsyncEngine, workspace_id: int, *, now: datetime
+) -> list[churn.AtRisk]:
+    """Run churn detection in transactions of its own, one per batch of customers written.
+
+    A failure leaves the batches already written in place: each is whole (an episode
+    ended or started, with its interval), and the next run carries on from there.
+    """
+    async with engine.connect() as connection:
+        # Bound to one connection, the session keeps the temporary tables across commits.
+        session = AsyncSession(bind=connection, expire_on_commit=False)
+
+        async def between() -> None:
+            await session.commit()
+            await asyncio.sleep(PAUSE)
+
+        try:
+            found = await churn.detect(session, workspace_id, now=now, between=between)
+            await session.commit()
+        except BaseException:
+            await session.rollback()
+            raise
+        finally:
+            await session.close()
+    return found
+
+
 async def churn_alerts(
     sessions: async_sessionmaker[AsyncSession],
     messenger: Messenger,
@@ -202,8 +238,7 @@ async def _workspace_pass(
 ) -> int:
     last = last_detect.get(workspace_id)
     if last is None or now - last >= DETECT_EVERY:
-        async with unit_of_work(sessions) as session:
-            found = await churn.detect(session, workspace_id, now=now)
+        found = await detect_apart(_engine_of(sessions), workspace_id, now=now)
         last_detect[workspace_id] = now
         logger.info("churn detection of workspace %s: %d newly at risk", workspace_id, len(found))
     outgoing: list[tuple[int, str, Keyboard, list[int]]] = []
@@ -250,18 +285,38 @@ async def _pending_by_member(
     ).all()
     by_id = {m.id: m for m in active}
     managers = [m for m in active if m.role in (Role.OWNER, Role.ADMIN)]
+    pending_now = (Customer.at_risk_since.is_not(None), Customer.churn_alerted_at.is_(None))
+    # A team-limited admin hears only about the customers their team reaches.
+    reach = {
+        m.id: set(
+            await session.scalars(
+                visible_customers(m).with_only_columns(Customer.id).where(*pending_now)
+            )
+        )
+        for m in managers
+        if team_limited(m)
+    }
     rows = await session.execute(
         select(Customer.id, Customer.owner_member_id, Customer.at_risk_reason)
-        .where(
-            Customer.workspace_id == workspace_id,
-            Customer.at_risk_since.is_not(None),
-            Customer.churn_alerted_at.is_(None),
-        )
+        .where(Customer.workspace_id == workspace_id, *pending_now)
         .order_by(Customer.at_risk_since.desc(), Customer.id.desc())
     )
     pending: dict[Member, list[tuple[int, AtRiskReason | None]]] = defaultdict(list)
     for customer_id, owner_id, reason in rows.all():
         owner = by_id.get(owner_id) if owner_id is not None else None
-        for member in [owner] if owner is not None else managers:
+        told = (
+            [owner]
+            if owner is not None
+            else [m for m in managers if m.id not in reach or customer_id in reach[m.id]]
+        )
+        for member in told:
             pending[member].append((customer_id, reason))
     return dict(pending)
+
+
+def _engine_of(sessions: async_sessionmaker[AsyncSession]) -> AsyncEngine:
+    engine = sessions.kw.get("bind")
+    if not isinstance(engine, AsyncEngine):
+        msg = "the session factory is not bound to an engine"
+        raise TypeError(msg)
+    return engine

@@ -14,10 +14,11 @@ from datetime import UTC, date, datetime, time, timedelta
 from enum import StrEnum
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import ColumnElement, case, func, or_, select
+from sqlalchemy import ColumnElement, case, func
 
 from bot.crm.guards import require_role
 from bot.crm.models import Customer, Member, Role
+from bot.crm.scope import team_limited, visible_customers
 from bot.errors import InvalidInput
 from bot.i18n import N_
 
@@ -100,13 +101,12 @@ def scope_for(actor: Member) -> Scope:
         # Owned customers only: a shared customer's figures belong to its owner.
         mine = Customer.owner_member_id == actor.id
         return Scope(actor.workspace_id, (workspace, mine), Member.id == actor.id, False)
-    if actor.role is Role.ADMIN and actor.team_id is not None:
-        team = select(Member.id).where(
-            Member.workspace_id == actor.workspace_id, Member.team_id == actor.team_id
-        )
-        owned = or_(Customer.owner_member_id.in_(team), Customer.owner_member_id.is_(None))
+    if team_limited(actor):
+        # The scope module's own condition, so /stats counts exactly who /find shows.
+        visible = visible_customers(actor).whereclause
+        assert visible is not None  # noqa: S101 - it always filters by workspace
         members = Member.team_id == actor.team_id
-        return Scope(actor.workspace_id, (workspace, owned), members, whole_shop=False)
+        return Scope(actor.workspace_id, (workspace, visible), members, whole_shop=False)
     return Scope(actor.workspace_id, (workspace,), Member.id.is_not(None), whole_shop=True)
 
 

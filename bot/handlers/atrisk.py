@@ -18,7 +18,7 @@ from bot.conversations.log_followup import LOG, local_time
 from bot.crm import churn_alerts, reminders
 from bot.crm.churn_alerts import PREFIX
 from bot.crm.models import Customer, Role
-from bot.crm.scope import get_visible, visible_customers
+from bot.crm.scope import get_visible, team_limited, visible_customers
 from bot.errors import InvalidInput
 from bot.handlers.context import Context
 from bot.handlers.router import MEMBERS, Router
@@ -73,7 +73,7 @@ async def _show(ctx: Context, *, offset: int, mine: bool, edit: bool) -> None:
     own = mine or member.role is Role.STAFF
     if own:
         query = query.where(Customer.owner_member_id == member.id)
-    elif member.role is Role.ADMIN and member.team_id is not None:
+    elif team_limited(member):
         # Only a team admin's scope is narrower than the workspace the query already has.
         query = query.where(
             Customer.id.in_(visible_customers(member).with_only_columns(Customer.id))

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
+import pytest
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.crm import churn_alerts
-from bot.crm.models import Customer
+from bot.crm.models import Customer, Team
 from bot.crm.models.core import ValueTier
 from bot.crm.store import unit_of_work
 from bot.errors import Blocked
@@ -168,3 +169,28 @@ async def test_only_customers_whose_rep_was_reached_are_stamped(
     assert await churn_alerts.run_alerts(sessions, messenger, lambda: later, last_detect=runs) == 1
     assert [chat for chat, _ in messenger.texts] == [li_chat]
     assert await alerted(sessions) == {"Li's": later, "Chen's": NOW}
+
+
+@pytest.mark.timeout(60)
+async def test_a_team_limited_admin_hears_only_of_their_teams_unowned_customers(
+    sessions: async_sessionmaker[AsyncSession],
+) -> None:
+    async with unit_of_work(sessions) as session:
+        shop = await make_shop(session)
+        team = Team(workspace_id=shop.workspace.id, name="North")
+        session.add(team)
+        await session.flush()
+        shop.admin.team_id = shop.li.team_id = team.id
+        await quiet_customer(session, shop, "Pool", None)
+        await quiet_customer(session, shop, "Qian", shop.chen)
+        await quiet_customer(session, shop, "Zhao", shop.li)
+        # Both reps left: their customers go to managers, Chen's never to North's admin.
+        shop.chen.active = shop.li.active = False
+        owner, admin = shop.owner.chat_id, shop.admin.chat_id
+    messenger = KeyboardMessenger()
+    assert await churn_alerts.run_alerts(sessions, messenger, lambda: NOW, last_detect={}) == 2
+    got = {chat: text for chat, text in messenger.texts}
+    assert set(got) == {owner, admin}
+    assert all(name in got[owner] for name in ("Pool", "Qian", "Zhao"))
+    assert "Pool" in got[admin] and "Zhao" in got[admin]
+    assert "Qian" not in got[admin]
