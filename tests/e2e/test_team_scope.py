@@ -109,6 +109,8 @@ async def test_team_limited_admins_campaign_reaches_counts_and_lists_only_their_
     zhao, qian = person(ZHAO, "Zhao"), person(QIAN, "Qian")
     await customer_of(crew.li, zhao)
     await customer_of(crew.chen, qian)
+    execute(db, "UPDATE customer SET region = 'West' WHERE tg_user_id = ?", ZHAO)
+    execute(db, "UPDATE customer SET region = 'East' WHERE tg_user_id = ?", QIAN)
     execute(
         db,
         "INSERT INTO campaign (workspace_id, name, kind, template_key, audience, weekday,"
@@ -125,6 +127,13 @@ async def test_team_limited_admins_campaign_reaches_counts_and_lists_only_their_
     await zhou.expect("Which message template")
     await zhou.press("holiday")
     await zhou.expect("Who gets it", "team #", "(1 customers)")
+    # The region choices come from North's customers only.
+    await zhou.press("By region")
+    asked = await zhou.expect("Which region?")
+    labels = [b["text"] for row in asked["reply_markup"]["inline_keyboard"] for b in row]
+    assert labels == ["West"]
+    await zhou.press("West")
+    await zhou.expect("Who gets it", "region West", "(1 customers)")
     await zhou.press("Everyone opted in")
     await zhou.expect("When? Tap Now")
     await zhou.press("Now")
