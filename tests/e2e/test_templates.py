@@ -1,11 +1,29 @@
-"""Message templates end to end: an admin edits one with previews, saves it and rolls it back."""
+"""Message templates end to end: an admin edits one with previews, saves it and rolls it back.
+
+And the bug report "a template freezes the whole bot": a hostile text is
+refused while another shop keeps getting answers, and a guarded one that
+passes the preview skips only the customers it fails for at send time.
+"""
 
 from __future__ import annotations
 
+import asyncio
+import json
+import time
 from collections.abc import Callable
 from typing import Any
 
-from tests.e2e.harness import BotOptions, Person, Workspace, query
+import pytest
+
+from tests.e2e.harness import (
+    BotOptions,
+    Person,
+    Workspace,
+    cli,
+    create_workspace,
+    execute,
+    query,
+)
 from tests.e2e.test_pipeline import LI, OWNER, join, seed_customer
 
 NEW_TEXT = "<b>Hello {{ first_name }}</b>, tea time at {{ merchant }}!"
@@ -90,3 +108,103 @@ async def test_edit_with_previews_save_and_roll_back(
     assert versions[1][2] == NEW_TEXT
     grade_b = "SELECT count(*) FROM message_template WHERE key = 'welcome' AND variant = 'B'"
     assert query(options.db_path, grade_b) == [(0,)]
+
+
+OTHER_OWNER = 2001
+HOSTILE = "{{ points|round(-99999999) }}"
+GUARDED = (
+    "{% if points > 100000 %}{{ points|round(-99999999) }}{% else %}Hello {{ name }}{% endif %}"
+)
+# The same trap with the precision computed: no rule can see it before a big balance.
+GUARDED_COMPUTED = (
+    "{% if points > 100000 %}{{ points|round(0 - points * 100) }}"
+    "{% else %}Hello {{ name }}{% endif %}"
+)
+CUSTOMERS = {3001: ("Alice", 50), 3002: ("Bob", 500_000), 3003: ("Carol", 70)}
+ANSWERED_WITHIN = 2.0
+
+
+async def answered_quickly(other: Person) -> None:
+    """Another shop's owner asks for /help and gets it within two seconds."""
+    asked = time.monotonic()
+    await other.send("/help")
+    await other.expect("/templates", timeout=ANSWERED_WITHIN)
+    assert time.monotonic() - asked < ANSWERED_WITHIN
+
+
+@pytest.mark.timeout(180)
+@pytest.mark.parametrize("framework", ["aiogram"])
+async def test_a_hostile_template_never_freezes_the_bot(
+    options: BotOptions,
+    workspace: Workspace,
+    start_bot: Callable[[BotOptions], Any],
+    person: Callable[..., Person],
+) -> None:
+    other_shop = await create_workspace(options, name="Li's Porcelain")
+    await start_bot(options)
+    owner, other = person(OWNER, "Wang"), person(OTHER_OWNER, "Zhao")
+    await owner.send(f"/start {workspace.owner_payload}")
+    await owner.expect("Welcome to")
+    await other.send(f"/start {other_shop.owner_payload}")
+    await other.expect("Welcome to")
+    await owner.send("/quiet off")
+    await owner.expect("Quiet hours are off")
+
+    await owner.send("/template welcome")
+    await owner.expect("welcome · English · version 1")
+    await owner.press("Edit")
+    await owner.expect("Send the new text for welcome · English")
+    for hostile in (HOSTILE, GUARDED):
+        await owner.send(hostile)
+        await answered_quickly(other)  # while the bot checks the text
+        await owner.expect("|round can keep at most 20 digits before or after the point.")
+        await answered_quickly(other)  # and afterwards
+
+    # The computed form is fine for the sample customer: previewed and saved.
+    await owner.send(GUARDED_COMPUTED)
+    await answered_quickly(other)
+    await owner.expect("Preview for a sample customer, Mei Chen")
+    await owner.expect("Hello Mei Chen")
+    await owner.press("Save")
+    await owner.expect("Saved. welcome · English is now at version 2.")
+
+    # At send time it fails for the big balance only: Bob is skipped, the owner told once.
+    people = {uid: person(uid, name) for uid, (name, _) in CUSTOMERS.items()}
+    for who in people.values():
+        await who.send(f"/start w_{workspace.slug}")
+        await who.expect("May we send you messages")
+        await who.press("Yes")
+        await who.expect("You're subscribed")
+    for uid, (_, points) in CUSTOMERS.items():
+        execute(
+            options.db_path,
+            "INSERT INTO points_entry (workspace_id, customer_id, delta, reason, at) "
+            "SELECT workspace_id, id, ?, 'adjust', CURRENT_TIMESTAMP FROM customer "
+            "WHERE tg_user_id = ?",
+            points,
+            uid,
+        )
+    env = options.env()
+    run_id = int((await cli("campaign", "send", "--workspace", workspace.slug,
+                            "--template", "welcome", env=env)).strip())  # fmt: skip
+    await people[3001].expect("Hello Alice")
+    await people[3003].expect("Hello Carol")
+    await answered_quickly(other)
+    counts: dict[str, Any] = {}
+    async with asyncio.timeout(30):
+        while counts.get("status") != "finished":
+            counts = json.loads(await cli("campaign", "status", str(run_id), env=env))
+            await asyncio.sleep(0.3)
+    assert (counts["sent"], counts["skipped"]) == (2, {"template_error": 1})
+    assert await people[3002].quiet(0.5) == []
+    await owner.expect("the template welcome can't be filled in for some customers")
+    report = await owner.expect("✅ Sent: 2")
+    assert "the template could not be filled in: 1" in report["text"]
+    notices = query(
+        options.db_path,
+        "SELECT count(*) FROM outbox_message WHERE run_id = ? AND reason = 'template_error'",
+        run_id,
+    )
+    assert notices == [(1,)]
+    assert not [t for t in await owner.quiet(1.0) if "can't be filled in" in t]
+    await answered_quickly(other)
