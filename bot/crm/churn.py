@@ -24,7 +24,7 @@ The SQL needs SQLite 3.35 or PostgreSQL 12 (``AS MATERIALIZED``).
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -39,6 +39,11 @@ from bot.crm.tiers import days_since, with_now
 QUIET_MIN_DAYS = 30
 QUIET_FACTOR = 2
 MIN_GAPS = 2
+BATCH = 5000
+Between = Callable[[], Awaitable[None]]
+# Quiet for the minimum, with a stored interval older than the last activity: the
+# customers whose usual interval is worked out (again) in a run.
+DUE = "l.days_quiet > :min_quiet AND l.stale = 1"
 
 CHURN_ATTRIBUTES = (
     "usual_interval_days",
@@ -47,6 +52,10 @@ CHURN_ATTRIBUTES = (
     "at_risk_reason",
     "churn_alerted_at",
 )
+
+
+async def _nothing() -> None:
+    return None
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,19 +69,38 @@ class AtRisk:
     usual_days: int | None
 
 
-async def detect(session: AsyncSession, workspace_id: int, *, now: datetime) -> list[AtRisk]:
+async def detect(
+    session: AsyncSession,
+    workspace_id: int,
+    *,
+    now: datetime,
+    batch: int = BATCH,
+    between: Between = _nothing,
+) -> list[AtRisk]:
     """End episodes of customers back in touch, start new ones, and return the new ones.
+
+    Everything is worked out first into temporary tables, reading only; then the
+    customers that change are written ``batch`` at a time, with ``between`` awaited
+    after the reading and after each batch. ``between`` must keep ``session`` on the
+    same connection (the plan is in its temporary tables).
 
     Customers already loaded in ``session`` get the churn attributes expired, since the
     rows changed behind the ORM: refresh them before reading those attributes.
     """
     await session.flush()
     dialect = session.get_bind().dialect.name
-    await _clear_episodes(session, workspace_id)
     await _drop_temps(session)
+    await _ended(session, workspace_id)
     await _last_activity(session, dialect, workspace_id, now)
-    await _usual_intervals(session, dialect, now)
-    flagged = await _flag(session, workspace_id, now)
+    await _usual_intervals(session, dialect)
+    await _plan(session)
+    # Reading is over: a waiting writer gets the lock before the first batch.
+    await between()
+    flagged: list[AtRisk] = []
+    async for low, high in _batches(session, batch):
+        await _write(session, workspace_id, now, low, high)
+        flagged += await _flagged(session, low, high)
+        await between()
     await _drop_temps(session)
     for obj in list(session.identity_map.values()):
         if isinstance(obj, Customer):
@@ -98,12 +126,36 @@ async def mark_alerted(
     )
 
 
-async def _clear_episodes(session: AsyncSession, workspace_id: int) -> None:
+async def _batches(session: AsyncSession, size: int) -> AsyncIterator[tuple[int, int]]:
+    """Yield consecutive ranges of planned customer ids (low exclusive, high inclusive)."""
+    low = 0
+    while True:
+        high = await session.scalar(
+            text(
+                "SELECT MAX(k) FROM (SELECT customer_id AS k FROM churn_plan"
+                " WHERE customer_id > :lo ORDER BY customer_id LIMIT :size) AS page"
+            ),
+            {"lo": low, "size": size},
+        )
+        if high is None:
+            return
+        yield low, int(high)
+        low = int(high)
+
+
+async def _drop_temps(session: AsyncSession) -> None:
+    for table in ("churn_plan", "churn_usual", "churn_last", "churn_ended"):
+        await session.execute(text(f"DROP TABLE IF EXISTS {table}"))
+
+
+async def _ended(session: AsyncSession, workspace_id: int) -> None:
     # Correlated EXISTS on (customer_id, at) indexes: only customers at risk are looked at.
     await session.execute(
+        text("CREATE TEMPORARY TABLE churn_ended (customer_id INTEGER PRIMARY KEY)")
+    )
+    await session.execute(
         text(
-            "UPDATE customer SET at_risk_since = NULL, at_risk_reason = NULL,"
-            " churn_alerted_at = NULL"
+            "INSERT INTO churn_ended (customer_id) SELECT id FROM customer"
             " WHERE workspace_id = :ws AND at_risk_since IS NOT NULL"
             " AND (last_contact_at > at_risk_since"
             " OR EXISTS (SELECT 1 FROM purchase AS p WHERE p.customer_id = customer.id"
@@ -114,17 +166,13 @@ async def _clear_episodes(session: AsyncSession, workspace_id: int) -> None:
     )
 
 
-async def _drop_temps(session: AsyncSession) -> None:
-    for table in ("churn_new", "churn_usual", "churn_last"):
-        await session.execute(text(f"DROP TABLE IF EXISTS {table}"))
-
-
 async def _last_activity(
     session: AsyncSession, dialect: str, workspace_id: int, now: datetime
 ) -> None:
     # Each customer's latest purchase and follow-up come from one seek each on the
     # (customer_id, at) indexes; MATERIALIZED keeps those subqueries from being inlined
-    # (and run again) at every use of their columns below.
+    # (and run again) at every use of their columns below. A customer whose episode
+    # ends in this run counts as not at risk, as they will be once it is written.
     greatest = "max" if dialect == "sqlite" else "GREATEST"
     last = f"{greatest}(p_at, COALESCE(f_at, p_at), COALESCE(last_contact_at, p_at))"
     dropped = (
@@ -135,26 +183,30 @@ async def _last_activity(
     await session.execute(
         text(
             "CREATE TEMPORARY TABLE churn_last (customer_id INTEGER PRIMARY KEY,"
-            " days_quiet INTEGER NOT NULL, tier_drop INTEGER NOT NULL, stale INTEGER NOT NULL)"
+            " days_quiet INTEGER NOT NULL, tier_drop INTEGER NOT NULL, stale INTEGER NOT NULL,"
+            " usual_days INTEGER)"
         )
     )
     await session.execute(
         with_now(
-            "INSERT INTO churn_last (customer_id, days_quiet, tier_drop, stale)"  # noqa: S608 - SQL from constants; values are bound
+            "INSERT INTO churn_last (customer_id, days_quiet, tier_drop, stale, usual_days)"  # noqa: S608 - SQL from constants; values are bound
             " WITH seen AS MATERIALIZED (SELECT c.id, c.last_contact_at, c.value_tier,"
             " c.previous_value_tier, c.value_tier_changed_at, c.usual_interval_computed_at,"
+            " c.usual_interval_days,"
             " (SELECT MAX(p.at) FROM purchase AS p WHERE p.customer_id = c.id) AS p_at,"
             " (SELECT MAX(f.at) FROM follow_up AS f WHERE f.customer_id = c.id) AS f_at"
-            " FROM customer AS c WHERE c.workspace_id = :ws AND c.at_risk_since IS NULL)"
+            " FROM customer AS c WHERE c.workspace_id = :ws AND (c.at_risk_since IS NULL"
+            " OR c.id IN (SELECT customer_id FROM churn_ended)))"
             f" SELECT id, {days_since(dialect, last)}, CASE WHEN {dropped} THEN 1 ELSE 0 END,"
-            f" CASE WHEN {stale} THEN 1 ELSE 0 END FROM seen WHERE p_at IS NOT NULL",
+            f" CASE WHEN {stale} THEN 1 ELSE 0 END, usual_interval_days"
+            " FROM seen WHERE p_at IS NOT NULL",
             now,
             ws=workspace_id,
         )
     )
 
 
-async def _usual_intervals(session: AsyncSession, dialect: str, now: datetime) -> None:
+async def _usual_intervals(session: AsyncSession, dialect: str) -> None:
     # The per-event window pass is the expensive part, so it runs only for customers
     # quiet for the minimum whose stored interval predates their last activity: a quiet
     # customer's interval cannot change until they are active again, so after the first
@@ -163,10 +215,9 @@ async def _usual_intervals(session: AsyncSession, dialect: str, now: datetime) -
         day = "CAST(julianday({0}.at) - 0.5 AS INTEGER)"
     else:
         day = "CAST(FLOOR(EXTRACT(EPOCH FROM {0}.at) / 86400) AS INTEGER)"
-    due = "l.days_quiet > :min_quiet AND l.stale = 1"
     # Customer ids are unique across workspaces, so the (customer_id, at) index alone
     # covers the events; CROSS JOIN makes SQLite walk the due customers and seek it.
-    events = "FROM churn_last AS l CROSS JOIN {0} WHERE {1}.customer_id = l.customer_id AND " + due
+    events = "FROM churn_last AS l CROSS JOIN {0} WHERE {1}.customer_id = l.customer_id AND " + DUE
     await session.execute(
         text(
             "CREATE TEMPORARY TABLE churn_usual (customer_id INTEGER PRIMARY KEY,"
@@ -192,58 +243,82 @@ async def _usual_intervals(session: AsyncSession, dialect: str, now: datetime) -
             " GROUP BY customer_id HAVING MAX(n) >= :min_gaps"
         ).bindparams(min_quiet=QUIET_MIN_DAYS, min_gaps=MIN_GAPS)
     )
-    await session.execute(
-        with_now(
-            "UPDATE customer SET usual_interval_days = NULL, usual_interval_computed_at = :now"  # noqa: S608 - SQL from constants; values are bound
-            f" FROM churn_last AS l WHERE customer.id = l.customer_id AND {due}",
-            now,
-            min_quiet=QUIET_MIN_DAYS,
-        )
-    )
-    await session.execute(
-        text(
-            "UPDATE customer SET usual_interval_days = u.usual_days"
-            " FROM churn_usual AS u WHERE customer.id = u.customer_id"
-        )
-    )
 
 
-async def _flag(session: AsyncSession, workspace_id: int, now: datetime) -> list[AtRisk]:
-    # Quiet wins over a tier drop when both hold: it is the more specific reason.
+async def _plan(session: AsyncSession) -> None:
+    # One row per customer that changes: an episode ends, the usual interval is worked
+    # out again, or an episode starts. Quiet wins over a tier drop when both hold: it is
+    # the more specific reason. A due customer's interval is the new one (NULL when the
+    # history is too short), anyone else's the one stored.
+    usual = f"CASE WHEN {DUE} THEN u.usual_days ELSE l.usual_days END"
     quiet = (
-        "l.days_quiet > :min_quiet AND c.usual_interval_days IS NOT NULL"
-        " AND l.days_quiet > :factor * c.usual_interval_days"
+        f"l.days_quiet > :min_quiet AND ({usual}) IS NOT NULL"
+        f" AND l.days_quiet > :factor * ({usual})"
     )
     await session.execute(
         text(
-            "CREATE TEMPORARY TABLE churn_new (customer_id INTEGER PRIMARY KEY,"
-            " reason VARCHAR(16) NOT NULL, days_quiet INTEGER NOT NULL)"
+            "CREATE TEMPORARY TABLE churn_plan (customer_id INTEGER PRIMARY KEY,"
+            " ended INTEGER NOT NULL, due INTEGER NOT NULL, usual_days INTEGER,"
+            " reason VARCHAR(16), days_quiet INTEGER NOT NULL)"
         )
     )
     await session.execute(
         text(
-            "INSERT INTO churn_new (customer_id, reason, days_quiet)"  # noqa: S608 - SQL from constants; values are bound
-            f" SELECT l.customer_id, CASE WHEN {quiet} THEN '{AtRiskReason.QUIET.value}'"
-            f" ELSE '{AtRiskReason.TIER_DROP.value}' END, l.days_quiet"
-            " FROM churn_last AS l JOIN customer AS c ON c.id = l.customer_id"
-            f" WHERE ({quiet}) OR l.tier_drop = 1"
+            "INSERT INTO churn_plan (customer_id, ended, due, usual_days, reason, days_quiet)"  # noqa: S608 - SQL from constants; values are bound
+            " SELECT l.customer_id, CASE WHEN e.customer_id IS NULL THEN 0 ELSE 1 END,"
+            f" CASE WHEN {DUE} THEN 1 ELSE 0 END, {usual},"
+            f" CASE WHEN {quiet} THEN '{AtRiskReason.QUIET.value}'"
+            f" WHEN l.tier_drop = 1 THEN '{AtRiskReason.TIER_DROP.value}' END, l.days_quiet"
+            " FROM churn_last AS l LEFT JOIN churn_usual AS u ON u.customer_id = l.customer_id"
+            " LEFT JOIN churn_ended AS e ON e.customer_id = l.customer_id"
+            f" WHERE e.customer_id IS NOT NULL OR ({DUE}) OR ({quiet}) OR l.tier_drop = 1"
         ).bindparams(min_quiet=QUIET_MIN_DAYS, factor=QUIET_FACTOR)
     )
+    # An episode also ends for a customer with no purchase left (erased, say).
     await session.execute(
-        with_now(
-            "UPDATE customer SET at_risk_since = :now, at_risk_reason = n.reason,"
-            " churn_alerted_at = NULL FROM churn_new AS n"
-            " WHERE customer.id = n.customer_id AND customer.workspace_id = :ws",
-            now,
-            ws=workspace_id,
+        text(
+            "INSERT INTO churn_plan (customer_id, ended, due, usual_days, reason, days_quiet)"
+            " SELECT customer_id, 1, 0, NULL, NULL, 0 FROM churn_ended AS e"
+            " WHERE NOT EXISTS (SELECT 1 FROM churn_last AS l WHERE l.customer_id = e.customer_id)"
         )
     )
+
+
+async def _write(
+    session: AsyncSession, workspace_id: int, now: datetime, low: int, high: int
+) -> None:
+    # One UPDATE per batch writes each planned customer once, whatever changes for them.
+    await session.execute(
+        with_now(
+            "UPDATE customer SET"
+            " usual_interval_days = CASE WHEN p.due = 1 THEN p.usual_days"
+            " ELSE customer.usual_interval_days END,"
+            " usual_interval_computed_at = CASE WHEN p.due = 1 THEN :now"
+            " ELSE customer.usual_interval_computed_at END,"
+            " at_risk_since = CASE WHEN p.reason IS NOT NULL THEN :now"
+            " WHEN p.ended = 1 THEN NULL ELSE customer.at_risk_since END,"
+            " at_risk_reason = CASE WHEN p.reason IS NOT NULL THEN p.reason"
+            " WHEN p.ended = 1 THEN NULL ELSE customer.at_risk_reason END,"
+            " churn_alerted_at = CASE WHEN p.reason IS NOT NULL OR p.ended = 1 THEN NULL"
+            " ELSE customer.churn_alerted_at END"
+            " FROM churn_plan AS p WHERE customer.id = p.customer_id"
+            " AND customer.workspace_id = :ws AND p.customer_id > :low AND p.customer_id <= :high",
+            now,
+            ws=workspace_id,
+            low=low,
+            high=high,
+        )
+    )
+
+
+async def _flagged(session: AsyncSession, low: int, high: int) -> list[AtRisk]:
     rows = await session.execute(
         text(
-            "SELECT n.customer_id, c.owner_member_id, n.reason, n.days_quiet,"
-            " c.usual_interval_days FROM churn_new AS n JOIN customer AS c ON c.id = n.customer_id"
-            " ORDER BY n.customer_id"
-        )
+            "SELECT p.customer_id, c.owner_member_id, p.reason, p.days_quiet, p.usual_days"
+            " FROM churn_plan AS p JOIN customer AS c ON c.id = p.customer_id"
+            " WHERE p.reason IS NOT NULL AND p.customer_id > :low AND p.customer_id <= :high"
+            " ORDER BY p.customer_id"
+        ).bindparams(low=low, high=high)
     )
     return [
         AtRisk(int(cid), owner, AtRiskReason(reason), int(days), usual)

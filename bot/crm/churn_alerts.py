@@ -171,7 +171,7 @@ def render_alert(items: Sequence[RiskItem], t: Translate) -> tuple[str, Keyboard
 
 
 async def detect_apart(
-    engine: AsyncEngine, workspace_id: int, *, now: datetime
+    engine: AsyncEngine, workspace_id: int, *, now: datetime, batch: int = churn.BATCH
 ) -> list[churn.AtRisk]:
     """Run churn detection in transactions of its own, one per batch of customers written.
 
@@ -187,7 +187,9 @@ async def detect_apart(
             await asyncio.sleep(PAUSE)
 
         try:
-            found = await churn.detect(session, workspace_id, now=now, between=between)
+            found = await churn.detect(
+                session, workspace_id, now=now, batch=batch, between=between
+            )
             await session.commit()
         except BaseException:
             await session.rollback()

@@ -7,6 +7,7 @@ import random
 import statistics
 from datetime import timedelta
 
+import pytest
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -17,6 +18,8 @@ from bot.crm.models.core import AtRiskReason
 from bot.crm.store import unit_of_work
 from tests.crm.test_leads import Shop, add_customer, make_shop
 from tests.crm.test_tiers import NOW, buy, reload
+
+pytestmark = pytest.mark.timeout(60)
 
 
 async def follow_up(session: AsyncSession, shop: Shop, customer: Customer, days: int) -> None:

@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
+import asyncio
 from datetime import datetime, timedelta
 
 import pytest
-from sqlalchemy import select
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy import func, insert, select
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from bot.crm import churn_alerts
-from bot.crm.models import Customer, Team
+from bot.crm.models import Customer, Purchase, Team
 from bot.crm.models.core import ValueTier
 from bot.crm.store import unit_of_work
 from bot.errors import Blocked
@@ -17,6 +18,8 @@ from bot.messaging import Keyboard, SentMessage
 from tests.crm.test_leads import Shop, add_customer, make_shop
 from tests.crm.test_tiers import NOW, buy
 from tests.fakes import RecordingMessenger
+
+pytestmark = pytest.mark.timeout(60)
 
 # NOW is 20:00 in the shop's Asia/Shanghai; its quiet hours are 21:00 to 09:00.
 NIGHT = NOW + timedelta(hours=2)
@@ -53,6 +56,17 @@ async def alerted(sessions: async_sessionmaker[AsyncSession]) -> dict[str, datet
     async with sessions() as session:
         rows = await session.execute(select(Customer.name, Customer.churn_alerted_at))
         return {name: at for name, at in rows.all()}
+
+
+async def flagged(sessions: async_sessionmaker[AsyncSession], workspace_id: int) -> int:
+    """Return how many of the workspace's customers are at risk, as committed."""
+    async with sessions() as session:
+        count = await session.scalar(
+            select(func.count()).where(
+                Customer.workspace_id == workspace_id, Customer.at_risk_since.is_not(None)
+            )
+        )
+    return int(count or 0)
 
 
 async def test_one_alert_per_episode_with_reasons_and_buttons(
@@ -194,3 +208,39 @@ async def test_a_team_limited_admin_hears_only_of_their_teams_unowned_customers(
     assert all(name in got[owner] for name in ("Pool", "Qian", "Zhao"))
     assert "Pool" in got[admin] and "Zhao" in got[admin]
     assert "Qian" not in got[admin]
+
+
+async def test_another_shop_writes_while_detection_runs(
+    sessions: async_sessionmaker[AsyncSession],
+) -> None:
+    customers = 2000
+    async with unit_of_work(sessions) as session:
+        shop = await make_shop(session)
+        other = await make_shop(session, "Other")
+        ws = shop.workspace.id
+        rows = [{"workspace_id": ws, "name": f"Quiet {n}"} for n in range(customers)]
+        ids = (await session.scalars(insert(Customer).returning(Customer.id), rows)).all()
+        sales = [
+            {"workspace_id": ws, "customer_id": cid, "amount_minor": 100, "currency": "CNY"}
+            | {"at": NOW - timedelta(days=days, hours=1)}
+            for cid in ids
+            for days in (100, 90, 80, 70)
+        ]
+        await session.execute(insert(Purchase), sales)
+    engine = sessions.kw["bind"]
+    assert isinstance(engine, AsyncEngine)
+    detection = asyncio.create_task(churn_alerts.detect_apart(engine, ws, now=NOW, batch=100))
+    async with asyncio.timeout(30):
+        while not await flagged(sessions, ws):  # the first batch is committed
+            await asyncio.sleep(0.005)
+    loop = asyncio.get_running_loop()
+    started = loop.time()
+    async with unit_of_work(sessions) as session:
+        await add_customer(session, other, "Walk-in", other.li)
+    waited = loop.time() - started
+    # The other shop's write went in between two batches, not after the whole run.
+    assert await flagged(sessions, ws) < customers
+    assert not detection.done()
+    assert waited < 1.0
+    assert len(await detection) == customers
+    assert await flagged(sessions, ws) == customers
