@@ -5,8 +5,11 @@ A child process seeds a temporary SQLite file (``alembic upgrade``, then
 the rows) with 1,000,000 customers, 5,000,000 purchases over three years (half
 spread over 800,000 buyers, half over 100,000 regulars, so one-time and frequent
 buyers both occur) and 1,000,000 follow-ups. The parent process then times
-``tiers.recompute`` and ``churn.detect``; the peak RSS printed is the parent's
-own, so seeding memory does not count. Run: ``python -m bench.tiers [customers
+``tiers.recompute`` and churn detection as its job runs it (``detect_apart``),
+twice: the second run finds no new episode. During detection another connection
+takes SQLite's write lock every 10 ms and a task ticks on the event loop; the
+longest wait of each is printed. The peak RSS printed is the parent's own, so
+seeding memory does not count. Run: ``python -m bench.tiers [customers
 [purchases]]`` (target: recompute ≤ 30 s and ≤ 500 MB for the full size).
 """
 
@@ -18,12 +21,15 @@ import sqlite3
 import subprocess
 import sys
 import tempfile
+import threading
 import time
+from collections.abc import Awaitable, Callable
 from contextlib import closing
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
-from bot.crm import churn, migrate, tiers, workspaces
+from bot.crm import churn, churn_alerts, migrate, tiers, workspaces
 from bot.crm.store import create_engine, create_sessionmaker, unit_of_work
 
 CUSTOMERS = 1_000_000
@@ -31,6 +37,7 @@ PURCHASES = 5_000_000
 REPS = 40
 NOW = datetime(2026, 11, 30, 2, 0, tzinfo=UTC)
 YEARS = 3
+PROBE_GAP = 0.01
 
 
 async def main(customers: int = CUSTOMERS, purchases: int = PURCHASES) -> None:
@@ -76,20 +83,17 @@ async def main(customers: int = CUSTOMERS, purchases: int = PURCHASES) -> None:
             f"  churn rate {summary.churn_rate or 0:.3f}, lifetime {summary.lifetime_years:.2f}"
             f" years{' (fallback)' if summary.lifetime_fallback else ''}"
         )
-        async with unit_of_work(sessions) as session:
+        found: list[churn.AtRisk] = []
+
+        async def detect() -> None:
+            found[:] = await churn_alerts.detect_apart(engine, 1, now=NOW)
+
+        for run in ("churn detection", "churn detection again"):
             started = time.perf_counter()
-            flagged = await churn.detect(session, 1, now=NOW)
-            detected = time.perf_counter() - started
-        print(
-            f"churn.detect: {len(flagged):,} newly at risk in {detected:.1f} s;"
-            f" peak RSS {_rss_mb():.0f} MB"
-        )
-        async with unit_of_work(sessions) as session:
-            started = time.perf_counter()
-            again = await churn.detect(session, 1, now=NOW)
+            waits = await while_probed(path, detect)
             print(
-                f"churn.detect again: {len(again):,} newly at risk (one alert per episode)"
-                f" in {time.perf_counter() - started:.1f} s"
+                f"{run}: {len(found):,} newly at risk in {time.perf_counter() - started:.1f} s;"
+                f" {waits}; peak RSS {_rss_mb():.0f} MB"
             )
         await engine.dispose()
 
@@ -157,6 +161,54 @@ async def _create_workspace(url: str) -> None:
             session, name="Bench Tea", timezone="Asia/Shanghai", locale="en", region="CN"
         )
     await engine.dispose()
+
+
+@dataclass
+class Waits:
+    """The longest waits seen by another writer and by the event loop during a job."""
+
+    lock: list[float] = field(default_factory=list)
+    loop: list[float] = field(default_factory=list)
+
+    def __str__(self) -> str:
+        return (
+            f"another writer waited at most {max(self.lock, default=0) * 1000:.0f} ms"
+            f" ({len(self.lock)} probes), the event loop stalled at most"
+            f" {max(self.loop, default=0) * 1000:.0f} ms"
+        )
+
+
+async def while_probed(path: Path, job: Callable[[], Awaitable[object]]) -> Waits:
+    """Run ``job`` while another connection takes the write lock every ``PROBE_GAP`` s."""
+    waits = Waits()
+    done = threading.Event()
+
+    def writer() -> None:
+        # BEGIN IMMEDIATE takes the write lock, exactly what another shop's update waits for.
+        with closing(sqlite3.connect(path, timeout=120, isolation_level=None)) as db:
+            while not done.is_set():
+                started = time.perf_counter()
+                db.execute("BEGIN IMMEDIATE")
+                db.execute("COMMIT")
+                waits.lock.append(time.perf_counter() - started)
+                time.sleep(PROBE_GAP)
+
+    async def ticker() -> None:
+        while not done.is_set():
+            started = time.perf_counter()
+            await asyncio.sleep(PROBE_GAP)
+            waits.loop.append(time.perf_counter() - started - PROBE_GAP)
+
+    probe = threading.Thread(target=writer, daemon=True)
+    probe.start()
+    ticking = asyncio.create_task(ticker())
+    try:
+        await job()
+    finally:
+        done.set()
+        await ticking
+        await asyncio.to_thread(probe.join)
+    return waits
 
 
 def _rss_mb() -> float:

@@ -75,20 +75,28 @@ async def detect(
     *,
     now: datetime,
     batch: int = BATCH,
-    between: Between = _nothing,
+    between: Between | None = None,
 ) -> list[AtRisk]:
     """End episodes of customers back in touch, start new ones, and return the new ones.
 
     Everything is worked out first into temporary tables, reading only; then the
     customers that change are written ``batch`` at a time, with ``between`` awaited
-    after the reading and after each batch. ``between`` must keep ``session`` on the
-    same connection (the plan is in its temporary tables).
+    after the reading and after each batch (a job passes one that commits and
+    pauses, see ``churn_alerts.detect_apart``). ``between`` must keep ``session`` on
+    the same connection (the plan is in its temporary tables). Without it, the whole
+    run is one write transaction of the caller's.
 
     Customers already loaded in ``session`` get the churn attributes expired, since the
     rows changed behind the ORM: refresh them before reading those attributes.
     """
     await session.flush()
     dialect = session.get_bind().dialect.name
+    if between is None:
+        between = _nothing
+        if dialect == "sqlite":
+            # A SQLite transaction that reads and then writes fails ("database is locked")
+            # when another connection commits in between, so the write lock comes first.
+            await session.execute(text("UPDATE customer SET id = id WHERE 0 = 1"))
     await _drop_temps(session)
     await _ended(session, workspace_id)
     await _last_activity(session, dialect, workspace_id, now)
