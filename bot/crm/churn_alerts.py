@@ -46,7 +46,9 @@ MAX_LISTED = 5
 DETECT_EVERY = timedelta(hours=20)
 # Between two batches of writes: long enough for a waiting update to take the lock.
 PAUSE = 0.02
-# When this process last ran detection for each workspace.
+# When this process last ran detection for each workspace. Only a saving: after a
+# restart or a change of scheduler leader detection runs again at once, and finds no
+# episode twice. Keeping it in the database needs a column of the workspace.
 LAST_DETECT: dict[int, datetime] = {}
 RiskQuery = Select[Customer, str, datetime, datetime]
 TIER_WORDS = {ValueTier.HIGH: N_("high"), ValueTier.MEDIUM: N_("medium"), ValueTier.LOW: N_("low")}
