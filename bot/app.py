@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections.abc import Awaitable, Callable
 from datetime import timedelta
@@ -37,6 +38,11 @@ STALE_LEADS_EVERY_SECONDS = 600
 TIERS_EVERY_SECONDS = 900
 # Detection runs at most once a day per shop; the hourly tick sends alerts held by quiet hours.
 CHURN_ALERTS_EVERY_SECONDS = 3600
+# SIGTERM ends the process within 15 s (bot/cli.py enforces it): running jobs get
+# JOB_GRACE seconds beside the delivery engine's own deadline (about 5 s), then the
+# adapter drains its handlers (3 s) and the leadership lock is given up.
+JOB_GRACE = 3.0
+RELEASE_GRACE = 2.0
 
 
 async def serve(
@@ -128,14 +134,17 @@ async def serve(
     async def drain_then_stop_adapter() -> None:
         # Campaign sends still in flight need the adapter's HTTP session: let them
         # finish (their rows end "sent", not "unknown" or retried) before the
-        # adapter shuts down.
+        # adapter shuts down. Every step has a bound (see JOB_GRACE).
         await stop.wait()
-        scheduler.shutdown()
-        for planner in campaign_scheduler:
-            planner.shutdown()
-        for sender in delivery:
-            await sender.stop()
-        adapter_stop.set()
+        logger.info("stopping")
+        try:
+            await asyncio.gather(
+                scheduler.stop(JOB_GRACE),
+                *(planner.stop(JOB_GRACE) for planner in campaign_scheduler),
+                *(sender.stop() for sender in delivery),
+            )
+        finally:
+            adapter_stop.set()
 
     adapter_stop = asyncio.Event()
     drain = asyncio.create_task(drain_then_stop_adapter())
@@ -144,7 +153,16 @@ async def serve(
     finally:
         stop.set()
         await drain
+        # A stop that came while ``ready`` was still starting them (stop() is idempotent).
+        scheduler.shutdown()
+        for planner in campaign_scheduler:
+            planner.shutdown()
+        for sender in delivery:
+            await sender.stop()
         await renders.close()
         if isinstance(leadership, AdvisoryLeadership):
-            await leadership.release()
+            # Another worker takes over once this connection drops anyway: never wait long.
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(RELEASE_GRACE):
+                    await leadership.release()
         await engine.dispose()

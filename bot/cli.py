@@ -8,6 +8,7 @@ import logging
 import os
 import signal
 import sys
+import threading
 from collections.abc import Awaitable, Callable, Coroutine
 from datetime import timedelta
 from pathlib import Path
@@ -23,6 +24,10 @@ if TYPE_CHECKING:
     from sqlalchemy.ext.asyncio import AsyncSession
 
 T = TypeVar("T")
+# After SIGTERM or SIGINT the process is gone within this many seconds, clean or not
+# (service managers send SIGKILL after 15 s or so); a forced exit uses EXIT_OVERDUE.
+EXIT_DEADLINE = 13.0
+EXIT_OVERDUE = 70
 
 
 def _setup_logging(level: str) -> None:
@@ -247,14 +252,34 @@ def _region_from_locale(locale: str) -> str | None:
 
 
 def _run_until_signal(factory: Callable[[asyncio.Event], Awaitable[None]]) -> None:
+    watchdog: list[threading.Timer] = []
+
+    def on_signal(stop: asyncio.Event) -> None:
+        stop.set()
+        if not watchdog:
+            # Every step of the shutdown has its own bound; this is the backstop for what
+            # no bound covers (a library thread that never ends keeps Python from exiting).
+            timer = threading.Timer(EXIT_DEADLINE, _exit_overdue)
+            timer.daemon = True
+            timer.start()
+            watchdog.append(timer)
+
     async def runner() -> None:
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGINT, signal.SIGTERM):
-            loop.add_signal_handler(sig, stop.set)
+            loop.add_signal_handler(sig, on_signal, stop)
         await factory(stop)
 
     try:
         asyncio.run(runner())
     except ConfigError as exc:
         raise click.ClickException(str(exc)) from exc
+
+
+def _exit_overdue() -> None:
+    logging.getLogger(__name__).error(
+        "shutdown did not finish within %.0f s of the signal: exiting now", EXIT_DEADLINE
+    )
+    logging.shutdown()
+    os._exit(EXIT_OVERDUE)

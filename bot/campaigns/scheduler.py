@@ -13,6 +13,7 @@ is at most ``misfire_grace_hours`` late; an older one is skipped, recorded in
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -30,7 +31,7 @@ from bot.crm.store import unit_of_work
 from bot.errors import DeliveryError
 from bot.i18n import N_, translate
 from bot.messaging import Messenger
-from bot.scheduler import Leadership, SoleLeader
+from bot.scheduler import Leadership, SoleLeader, finish_running, running_in
 
 logger = logging.getLogger(__name__)
 Clock = Callable[[], datetime]
@@ -75,13 +76,14 @@ class CampaignScheduler:
         self._leadership: Leadership = leadership or SoleLeader()
         self._sync_seconds = sync_seconds
         self._aps: AsyncIOScheduler | None = None
+        self._running: set[asyncio.Task[object]] = set()
 
     async def start(self) -> None:
         """Derive the jobs from the rows and start firing them (needs a running loop)."""
         self._aps = AsyncIOScheduler(timezone="UTC")
         self._aps.start()
         self._aps.add_job(
-            self.sync,
+            self._sync_job,
             "interval",
             seconds=self._sync_seconds,
             id=SYNC_JOB,
@@ -93,10 +95,21 @@ class CampaignScheduler:
         logger.info("campaign scheduler started")
 
     def shutdown(self) -> None:
-        """Stop firing; a job already running finishes on its own."""
+        """Stop firing; APScheduler cancels a job already running."""
         if self._aps is not None and self._aps.running:
             self._aps.shutdown(wait=False)
         self._aps = None
+
+    async def stop(self, grace: float) -> None:
+        """Stop firing; let a running job finish for ``grace`` seconds, then cancel it.
+
+        Cancelling is safe: a run's unique (campaign, occurrence) key and the sync
+        on the next start make a cut-short firing happen once, later.
+        """
+        if self._aps is not None and self._aps.running:
+            self._aps.pause()
+        await finish_running(self._running, grace)
+        self.shutdown()
 
     async def sync(self) -> None:
         """Rebuild every campaign job from the rows, dropping jobs of inactive campaigns."""
@@ -192,11 +205,16 @@ class CampaignScheduler:
                 logger.warning("skip note for campaign %s lost: %s", campaign_id, exc.description)
         return Checked(campaign_id, due, verdict, run_id)
 
+    async def _sync_job(self) -> None:
+        with running_in(self._running):
+            await self.sync()
+
     async def _fire_job(self, campaign_id: int) -> None:
         try:
-            if await self._leadership.is_leader():
-                await self.check(campaign_id)
-            await self.refresh(campaign_id)
+            with running_in(self._running):
+                if await self._leadership.is_leader():
+                    await self.check(campaign_id)
+                await self.refresh(campaign_id)
         except Exception:
             # No immediate retry (it could spin); the periodic sync plans it again.
             logger.exception("campaign %s failed to fire; retrying at the next sync", campaign_id)

@@ -232,7 +232,8 @@ async def run_aiogram(
             else:
                 await _serve_webhook(bot, dispatcher, settings, hook, messenger, on_ready, stop)
         finally:
-            await sequencer.drain()
+            # A few seconds for handlers still running: SIGTERM ends the process in 15 s.
+            await sequencer.drain(grace=3.0)
     finally:
         await bot.session.close()
         logger.info("Bot stopped")

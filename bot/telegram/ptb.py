@@ -234,7 +234,8 @@ async def run_ptb(
             if updater.running:
                 await updater.stop()
             await application.stop()
-            await sequencer.drain()
+            # A few seconds for handlers still running: SIGTERM ends the process in 15 s.
+            await sequencer.drain(grace=3.0)
     finally:
         await application.shutdown()
         logger.info("Bot stopped")

@@ -13,6 +13,7 @@ import pytest
 
 from tests.e2e.harness import (
     ROOT,
+    STOP_TIMEOUT,
     BotOptions,
     BotProcess,
     Emulator,
@@ -48,7 +49,14 @@ def emulator_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         pytest.fail(f"emulator did not start: {log.read_text(errors='replace')}")
     yield match.group(1)
     proc.terminate()
-    proc.wait(timeout=10)
+    try:
+        proc.wait(timeout=STOP_TIMEOUT)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
+        pytest.fail(
+            f"the emulator needed SIGKILL after SIGTERM: {log.read_text(errors='replace')}"
+        )
 
 
 @pytest.fixture
@@ -77,8 +85,14 @@ async def bots() -> AsyncIterator[list[BotProcess]]:
     """Collect the bot processes a test starts and stop them afterwards."""
     started: list[BotProcess] = []
     yield started
+    failures = []
     for bot in started:
-        await bot.stop()
+        try:
+            await bot.stop()
+        except AssertionError as exc:  # stop the others first, then fail
+            failures.append(str(exc))
+    if failures:
+        pytest.fail("\n\n".join(failures), pytrace=False)
 
 
 @pytest.fixture

@@ -21,6 +21,8 @@ ROOT = Path(__file__).resolve().parents[2]
 TOKEN = "123456789:AAsandbox-token-for-local-testing_only"
 BOT_USERNAME = "ScrmSandboxBot"
 START_TIMEOUT = 30.0
+# A process asked to stop (SIGTERM) must be gone within this many seconds.
+STOP_TIMEOUT = 15.0
 
 
 def free_port() -> int:
@@ -94,24 +96,40 @@ class Process:
 
     async def kill(self) -> None:
         """SIGKILL the process, as a crash would."""
-        await self._end(signal.SIGKILL)
+        if self.proc is not None and self.proc.returncode is None:
+            self.proc.kill()
+            await self.proc.wait()
+        await self._drain()
 
-    async def stop(self) -> None:
-        """Ask the process to shut down (SIGTERM) and wait for it."""
-        await self._end(signal.SIGTERM)
+    async def stop(self) -> float:
+        """SIGTERM the process and return how long it took to exit.
 
-    async def _end(self, sig: int) -> None:
+        Fails (after a SIGKILL, so nothing is left running) when it did not exit
+        cleanly within STOP_TIMEOUT seconds: a bot that needs SIGKILL is a bug.
+        """
         if self.proc is None or self.proc.returncode is not None:
             await self._drain()
-            return
-        self.proc.send_signal(sig)
+            return 0.0
+        loop = asyncio.get_running_loop()
+        began = loop.time()
+        self.proc.send_signal(signal.SIGTERM)
         try:
-            async with asyncio.timeout(15):
+            async with asyncio.timeout(STOP_TIMEOUT):
                 await self.proc.wait()
         except TimeoutError:
             self.proc.kill()
             await self.proc.wait()
+            await self._drain()
+            msg = (
+                f"{self.args[1:]} did not exit within {STOP_TIMEOUT:.0f} s of SIGTERM and was "
+                f"killed; its last output:\n{self.output()}"
+            )
+            raise AssertionError(msg) from None
+        took = loop.time() - began
         await self._drain()
+        code = self.proc.returncode
+        assert code == 0, f"{self.args[1:]} exited with {code} after SIGTERM:\n{self.output()}"
+        return took
 
     async def _drain(self) -> None:
         for task in self._readers:

@@ -125,10 +125,11 @@ def _stop(proc: subprocess.Popen[str]) -> None:
     if proc.poll() is None:
         proc.send_signal(signal.SIGTERM)
         try:
-            proc.wait(timeout=20)
+            proc.wait(timeout=15)
         except subprocess.TimeoutExpired:
             os.killpg(proc.pid, signal.SIGKILL)
             proc.wait()
+            pytest.fail("the sandbox did not exit within 15 s of SIGTERM", pytrace=False)
 
 
 @pytest.fixture(scope="module")
