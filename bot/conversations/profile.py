@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import unicodedata
 from enum import StrEnum
 
 from bot.conversations.engine import DONE, Data, Dialog, Step, register
-from bot.crm import members
+from bot.crm import members, names
 from bot.crm.phones import normalize_phone
-from bot.errors import InvalidInput
 from bot.handlers.context import Context
 from bot.i18n import N_
 
@@ -71,21 +69,12 @@ async def finish(ctx: Context, data: Data) -> None:
 
 
 def clean_name(text: str) -> str:
-    """Return a display name without control characters and surrounding space.
+    """Return a display name with single spaces, refusing control characters.
 
     Raises:
-        InvalidInput: when it is empty, a command, or longer than ``MAX_NAME``.
+        InvalidInput: when it has a control character, is empty, a command, or too long.
     """
-    name = "".join(ch for ch in text if unicodedata.category(ch)[0] != "C").strip()
-    if not name or name.startswith("/"):
-        raise InvalidInput(N_("Please send a name, like Wang Li."))
-    if len(name) > MAX_NAME:
-        raise InvalidInput(
-            N_("That name is {length} characters long; please keep it under {max}."),
-            length=len(name),
-            max=MAX_NAME,
-        )
-    return " ".join(name.split())
+    return names.clean_name(text, max_length=MAX_NAME)
 
 
 PROFILE = register(

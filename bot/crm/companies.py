@@ -62,6 +62,8 @@ async def find_or_create(
             control character.
     """
     require_role(actor, Role.OWNER, Role.ADMIN, Role.STAFF)
+    # Checked before the lookup: PostgreSQL refuses a NUL even in a query parameter.
+    check_name_text(name)
     query = select(Company).where(Company.workspace_id == actor.workspace_id, Company.name == name)
     if parent is None:
         query = query.where(Company.parent_id.is_(None))

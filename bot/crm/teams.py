@@ -8,7 +8,7 @@ from datetime import datetime
 from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.crm import audit, leads
+from bot.crm import audit, leads, names
 from bot.crm.guards import require_role
 from bot.crm.models import Customer, CustomerShare, Member, Role, Team
 from bot.crm.scope import get_visible, team_limited, within_reach
@@ -89,6 +89,7 @@ async def create_team(session: AsyncSession, *, actor: Member, name: str) -> Tea
         Conflict: when a team of that name exists.
     """
     require_role(actor, Role.OWNER, Role.ADMIN)
+    names.check_name_text(name)
     name = " ".join(name.split())
     if not name or len(name) > MAX_TEAM_NAME or name.startswith("/"):
         raise InvalidInput(N_("Please name the team, like /team new North."))

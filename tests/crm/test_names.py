@@ -8,7 +8,7 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bot.crm import companies, customers, names
+from bot.crm import companies, customers, names, teams
 from bot.crm.models import Company, Customer
 from bot.crm.store import unit_of_work
 from bot.errors import InvalidInput
@@ -31,6 +31,17 @@ def test_control_characters_are_refused(text: str) -> None:
         customers.clean_name(text)
     with pytest.raises(InvalidInput, match=HIDDEN):
         companies.parse_path(f"Tea / {text}")
+
+
+async def test_team_names_refuse_control_characters(
+    sessions: async_sessionmaker[AsyncSession],
+) -> None:
+    async with unit_of_work(sessions) as session:
+        shop = await make_shop(session)
+        with pytest.raises(InvalidInput, match=HIDDEN):
+            await teams.create_team(session, actor=shop.owner, name="North\x00")
+        north = await teams.create_team(session, actor=shop.owner, name="North\tEast")
+        assert north.name == "North East"
 
 
 def test_spaces_and_invisible_marks_are_tidied() -> None:
