@@ -15,12 +15,12 @@ from collections.abc import Sequence
 from datetime import timedelta
 from pathlib import Path
 
+from bot.chat.context import AppInfo
+from bot.chat.dispatcher import Dispatcher
 from bot.crm import invites, members, migrate, workspaces
 from bot.crm.models import Role, utcnow
 from bot.crm.store import create_engine, create_sessionmaker, unit_of_work
 from bot.handlers import ROUTERS
-from bot.handlers.context import AppInfo
-from bot.handlers.dispatcher import Dispatcher
 from bot.messaging import BotCommand, CommandScope, Incoming, Keyboard, Kind, SentMessage, User
 
 

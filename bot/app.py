@@ -12,6 +12,8 @@ from bot.campaigns.delivery.engine import DeliveryEngine
 from bot.campaigns.leader import AdvisoryLeadership, leadership_for
 from bot.campaigns.render_pool import RenderPool
 from bot.campaigns.scheduler import CampaignScheduler
+from bot.chat.context import AppInfo
+from bot.chat.dispatcher import Dispatcher
 from bot.config import Settings
 from bot.crm import migrate
 from bot.crm.churn_alerts import churn_alerts
@@ -20,8 +22,6 @@ from bot.crm.store import create_engine, create_sessionmaker
 from bot.crm.tier_jobs import nightly_tiers
 from bot.handlers import ROUTERS
 from bot.handlers.complaint_jobs import complaint_reminders
-from bot.handlers.context import AppInfo
-from bot.handlers.dispatcher import Dispatcher
 from bot.handlers.followups import fire_due_reminders, send_digests
 from bot.handlers.pipeline import return_stale_leads_job
 from bot.i18n import LOCALES

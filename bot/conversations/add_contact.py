@@ -11,14 +11,14 @@ import html
 from dataclasses import replace
 from enum import StrEnum
 
-from bot.conversations import engine
-from bot.conversations.engine import DONE, Data, Dialog, Step, register
+from bot.chat import engine
+from bot.chat.context import Context
+from bot.chat.engine import DONE, Data, Dialog, Step, register
 from bot.crm import companies, customers
 from bot.crm.classification import CHOICES, parse_choice, parse_route
 from bot.crm.phones import looks_like_phone, normalize_phone
 from bot.errors import InvalidInput
 from bot.handlers.card import card_button
-from bot.handlers.context import Context
 from bot.i18n import N_
 from bot.messaging import Button, Kind
 

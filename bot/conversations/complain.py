@@ -8,13 +8,13 @@ from __future__ import annotations
 
 from enum import StrEnum
 
-from bot.conversations import engine
-from bot.conversations.engine import DONE, Data, Dialog, Step, register
+from bot.chat import engine
+from bot.chat.context import Context
+from bot.chat.engine import DONE, Data, Dialog, Step, register
 from bot.crm import complaints, surveys
 from bot.crm.models import Complaint, Member, Workspace
 from bot.errors import InvalidInput
 from bot.handlers.complaint_notes import notify_assignee, notify_detail
-from bot.handlers.context import Context
 from bot.i18n import N_
 from bot.messaging import Button, Kind
 

@@ -10,14 +10,14 @@ from __future__ import annotations
 from enum import StrEnum
 from typing import Any
 
+from bot.chat.context import Context
+from bot.chat.engine import DONE, Data, Dialog, Step, register
 from bot.conversations.add_contact import choice_buttons, translated_names
-from bot.conversations.engine import DONE, Data, Dialog, Step, register
 from bot.crm import companies, customers
 from bot.crm.classification import CHOICES, parse_choice, parse_route
 from bot.crm.phones import normalize_phone
 from bot.errors import InvalidInput
 from bot.handlers.card import show_card
-from bot.handlers.context import Context
 from bot.i18n import N_
 
 CLEAR = "-"

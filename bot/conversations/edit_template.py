@@ -13,11 +13,11 @@ from enum import StrEnum
 
 from bot.campaigns import template_checks, template_store, template_versions
 from bot.campaigns.templates import VARIABLES, describe_variables, sample_variables
-from bot.conversations.engine import DONE, Data, Dialog, Step, register
+from bot.chat.context import Context
+from bot.chat.engine import DONE, Data, Dialog, Step, register
 from bot.crm import search
 from bot.crm.scope import get_visible
 from bot.errors import InvalidInput, TemplateError
-from bot.handlers.context import Context
 from bot.i18n import LANGUAGE_NAMES, N_, Raw
 from bot.messaging import Button
 

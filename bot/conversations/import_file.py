@@ -6,12 +6,12 @@ import logging
 import secrets
 from enum import StrEnum
 
-from bot.conversations import engine
-from bot.conversations.engine import DONE, Data, Dialog, Step, register
+from bot.chat import engine
+from bot.chat.context import Context
+from bot.chat.engine import DONE, Data, Dialog, Step, register
 from bot.crm import importer, offload, spreadsheet
 from bot.crm.importer import CleanRows, ImportPlan
 from bot.errors import DeliveryError, InvalidInput
-from bot.handlers.context import Context
 from bot.i18n import N_
 from bot.messaging import Button, Kind
 

@@ -12,13 +12,13 @@ from datetime import datetime
 from enum import StrEnum
 from zoneinfo import ZoneInfo
 
-from bot.conversations import engine
-from bot.conversations.engine import DONE, Data, Dialog, Step, register
+from bot.chat import engine
+from bot.chat.context import Context
+from bot.chat.engine import DONE, Data, Dialog, Step, register
 from bot.crm import followups, reminders
 from bot.crm.models import Channel
 from bot.crm.when import Ambiguous, parse_leading_when, parse_when
 from bot.errors import InvalidInput
-from bot.handlers.context import Context
 from bot.i18n import N_
 from bot.messaging import Button, Kind
 

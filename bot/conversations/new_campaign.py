@@ -17,7 +17,8 @@ from typing import Any
 from sqlalchemy import distinct, select
 
 from bot.campaigns import campaigns, limits, template_store
-from bot.conversations.engine import DONE, Data, Dialog, Step, register
+from bot.chat.context import Context
+from bot.chat.engine import DONE, Data, Dialog, Step, register
 from bot.crm import leads, tags, teams
 from bot.crm.models import CampaignKind, Customer
 from bot.crm.models.core import ValueTier
@@ -31,7 +32,6 @@ from bot.handlers.campaign_view import (
     show_campaign,
 )
 from bot.handlers.card import TIER_NAMES
-from bot.handlers.context import Context
 from bot.i18n import N_
 from bot.messaging import Button
 

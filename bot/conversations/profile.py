@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from enum import StrEnum
 
-from bot.conversations.engine import DONE, Data, Dialog, Step, register
+from bot.chat.context import Context
+from bot.chat.engine import DONE, Data, Dialog, Step, register
 from bot.crm import members, names
 from bot.crm.phones import normalize_phone
-from bot.handlers.context import Context
 from bot.i18n import N_
 
 MAX_NAME = 64

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from enum import StrEnum
 
-from bot.conversations.engine import DONE, Data, Dialog, Step, register
+from bot.chat.context import Context
+from bot.chat.engine import DONE, Data, Dialog, Step, register
 from bot.crm import complaints
 from bot.errors import InvalidInput
 from bot.handlers.complaint_notes import tell_customer_resolved
-from bot.handlers.context import Context
 from bot.i18n import N_
 from bot.messaging import Kind
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from bot.chat.router import Router
 from bot.handlers import (
     admin,
     atrisk,
@@ -24,7 +25,6 @@ from bot.handlers import (
     transfer,
     values,
 )
-from bot.handlers.router import Router
 
 # Order matters only for /help and the command menus (they list commands in this
 # order); every command and button prefix is owned by exactly one router.

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+from bot.chat.context import Context
+from bot.chat.router import MANAGERS, Router
 from bot.crm import invites
 from bot.crm.models import Role
-from bot.handlers.context import Context
-from bot.handlers.router import MANAGERS, Router
 from bot.i18n import N_
 from bot.messaging import Button
 

@@ -13,15 +13,15 @@ from datetime import datetime, time, timedelta
 from sqlalchemy import func, select
 
 from bot.campaigns import care
-from bot.conversations import engine
+from bot.chat import engine
+from bot.chat.context import Context
+from bot.chat.router import MEMBERS, Router
 from bot.conversations.log_followup import LOG, local_time
 from bot.crm import churn_alerts, reminders
 from bot.crm.churn_alerts import PREFIX
 from bot.crm.models import Customer, Role
 from bot.crm.scope import get_visible, team_limited, visible_customers
 from bot.errors import InvalidInput
-from bot.handlers.context import Context
-from bot.handlers.router import MEMBERS, Router
 from bot.i18n import N_
 from bot.messaging import Button
 

@@ -8,14 +8,14 @@ stop, confirm stop and run now; ``cp:d:<step>:<value>`` answers a step of the
 from __future__ import annotations
 
 from bot.campaigns import campaigns, limits
-from bot.conversations import engine
+from bot.chat import engine
+from bot.chat.context import Context
+from bot.chat.router import MANAGERS, Router
 from bot.conversations.log_followup import press
 from bot.conversations.new_campaign import NEW_CAMPAIGN, CampaignStep
 from bot.crm.models import CampaignStatus
 from bot.errors import InvalidInput
 from bot.handlers.campaign_view import show_campaign, summary_line
-from bot.handlers.context import Context
-from bot.handlers.router import MANAGERS, Router
 from bot.i18n import N_
 from bot.messaging import Button
 

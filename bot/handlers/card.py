@@ -9,12 +9,12 @@ from __future__ import annotations
 import html
 from collections.abc import Sequence
 
+from bot.chat.context import Context
 from bot.crm import cards, leads
 from bot.crm.classification import CHOICES
 from bot.crm.models import Consent, Customer, CustomerKind
 from bot.crm.models.core import Segment, ValueTier
 from bot.crm.purchases import format_money
-from bot.handlers.context import Context
 from bot.i18n import N_
 from bot.messaging import Button
 

@@ -4,14 +4,14 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
-from bot.conversations import engine
+from bot.chat import engine
+from bot.chat.context import Context
+from bot.chat.router import ANYONE, Router
 from bot.crm import members
 from bot.crm.models import Customer, UserPref, Workspace
 from bot.errors import InvalidInput
 from bot.handlers import customer
 from bot.handlers.admin import ROLE_NAMES
-from bot.handlers.context import Context
-from bot.handlers.router import ANYONE, Router
 from bot.i18n import LANGUAGE_NAMES, LOCALES, N_
 from bot.messaging import Button
 

@@ -10,15 +10,15 @@ from __future__ import annotations
 import html
 from datetime import datetime
 
-from bot.conversations import engine
+from bot.chat import engine
+from bot.chat.context import Context
+from bot.chat.router import MANAGERS, MEMBERS, Router
 from bot.conversations.resolve_complaint import RESOLVE
 from bot.crm import complaints
 from bot.crm.models import Complaint, ComplaintStatus, Customer, Member
 from bot.crm.scope import within_reach
 from bot.errors import Conflict, InvalidInput
 from bot.handlers.complaint_notes import STATUS_NAMES, send_photo
-from bot.handlers.context import Context
-from bot.handlers.router import MANAGERS, MEMBERS, Router
 from bot.i18n import N_, Raw
 from bot.messaging import Button, Keyboard
 

@@ -13,11 +13,11 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from bot.chat.context import Clock
 from bot.crm import complaints
 from bot.crm.store import unit_of_work
 from bot.errors import DeliveryError
 from bot.handlers.complaint_notes import open_button
-from bot.handlers.context import Clock
 from bot.i18n import N_, translate
 from bot.messaging import Messenger
 

@@ -5,11 +5,11 @@ from __future__ import annotations
 import html
 import logging
 
+from bot.chat.context import Context
 from bot.crm import members
 from bot.crm.complaints import Opened
 from bot.crm.models import Complaint, Customer, Member, Workspace
 from bot.errors import DeliveryError
-from bot.handlers.context import Context
 from bot.i18n import N_, Raw, translate
 from bot.messaging import Button, OutPhoto
 

@@ -11,7 +11,9 @@ from dataclasses import replace
 from sqlalchemy import select
 
 from bot.campaigns.survey_buttons import score_label
-from bot.conversations import engine
+from bot.chat import engine
+from bot.chat.context import Context
+from bot.chat.router import ANYONE, Router
 from bot.conversations.complain import (
     COMPLAIN,
     COMPLAIN_PHOTO,
@@ -23,8 +25,6 @@ from bot.conversations.complain import (
 from bot.crm import complaints, surveys
 from bot.crm.models import Complaint, ComplaintStatus, Customer, SurveyAnswer, Workspace
 from bot.handlers.complaint_notes import notify_assignee
-from bot.handlers.context import Context
-from bot.handlers.router import ANYONE, Router
 from bot.i18n import N_
 from bot.messaging import Button, Kind
 

@@ -6,7 +6,9 @@ import html
 import re
 from collections.abc import Sequence
 
-from bot.conversations import engine
+from bot.chat import engine
+from bot.chat.context import Context
+from bot.chat.router import MEMBERS, Router
 from bot.conversations.add_contact import ADD_CONTACT, AddStep, offer_existing, press
 from bot.conversations.edit_field import EDIT_FIELD, FIELDS, EditStep
 from bot.crm import classification, customers, search
@@ -15,8 +17,6 @@ from bot.crm.phones import EXTENSION, looks_like_phone, normalize_phone
 from bot.crm.scope import get_visible
 from bot.errors import InvalidInput
 from bot.handlers.card import card_button, result_label, show_card
-from bot.handlers.context import Context
-from bot.handlers.router import MEMBERS, Router
 from bot.i18n import N_
 from bot.messaging import Button
 

@@ -9,11 +9,11 @@ from babel.lists import format_list
 
 from bot.campaigns import campaigns, template_checks, template_store
 from bot.campaigns.render_pool import RenderUnavailable
+from bot.chat.context import Context
+from bot.chat.router import ANYONE, Router
 from bot.crm import consent, customers, members, workspaces
 from bot.crm.models import Consent, ConsentAction, Customer, Member, Workspace
 from bot.errors import InvalidInput, NotFound, TemplateError
-from bot.handlers.context import Context
-from bot.handlers.router import ANYONE, Router
 from bot.i18n import LOCALES, N_
 from bot.messaging import Button
 
@@ -241,9 +241,3 @@ async def start_again(ctx: Context) -> bool:
         if workspace is not None:
             ask_consent(ctx, workspace, customer)
     return True
-
-
-async def on_blocked(ctx: Context, *, reachable: bool) -> None:
-    """Mark the account's customer records (un)reachable after a block or unblock."""
-    records = await customers.for_account(ctx.session, tg_user_id=ctx.user_id)
-    consent.set_reachable(ctx.session, records, reachable=reachable, now=ctx.now())

@@ -16,7 +16,9 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bot.conversations import engine
+from bot.chat import engine
+from bot.chat.context import Clock, Context
+from bot.chat.router import MEMBERS, Router
 from bot.conversations.log_followup import (
     LOG,
     OUTCOMES,
@@ -33,8 +35,6 @@ from bot.crm.scope import get_visible
 from bot.crm.store import unit_of_work
 from bot.crm.when import Ambiguous, parse_leading_when
 from bot.errors import DeliveryError, InvalidInput
-from bot.handlers.context import Clock, Context
-from bot.handlers.router import MEMBERS, Router
 from bot.i18n import N_, Raw, translate
 from bot.messaging import Button, Keyboard, Messenger
 

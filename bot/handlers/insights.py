@@ -6,13 +6,13 @@ import asyncio
 import html
 from collections.abc import Callable
 
+from bot.chat.context import Context
+from bot.chat.router import MANAGERS, MEMBERS, Router
 from bot.crm import charts, kpi_series, kpis, offload, purchases, spend
 from bot.crm.kpi_scope import Period, parse_period
 from bot.crm.kpis import Kpis, Ratio
 from bot.crm.models import Role
 from bot.errors import InvalidInput
-from bot.handlers.context import Context
-from bot.handlers.router import MANAGERS, MEMBERS, Router
 from bot.i18n import N_
 from bot.messaging import Button, Keyboard, OutPhoto
 

@@ -6,12 +6,12 @@ import html
 import re
 from zoneinfo import ZoneInfo
 
+from bot.chat.context import Context
+from bot.chat.router import ANYONE, MANAGERS, MEMBERS, Router
 from bot.crm import loyalty, purchases
 from bot.crm.models import PointsReason
 from bot.errors import InvalidInput
-from bot.handlers.context import Context
 from bot.handlers.replies import customer_id_arg, show_with_card, who
-from bot.handlers.router import ANYONE, MANAGERS, MEMBERS, Router
 from bot.i18n import N_
 
 # /points answers customers and members alike; the staff and admin commands sit

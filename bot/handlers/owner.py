@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from sqlalchemy import func, select
 
+from bot.chat.context import Context
+from bot.chat.router import Router
 from bot.crm.models import Customer, Member, Role
-from bot.handlers.context import Context
-from bot.handlers.router import Router
 from bot.i18n import LANGUAGE_NAMES, N_
 
 router = Router("owner", frozenset({Role.OWNER}))

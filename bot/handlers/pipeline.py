@@ -7,14 +7,14 @@ import logging
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from bot.chat.context import Clock, Context
+from bot.chat.router import MANAGERS, MEMBERS, Router
 from bot.crm import leads, members, teams
 from bot.crm.models import Customer
 from bot.crm.scope import get_visible
 from bot.crm.store import unit_of_work
 from bot.errors import DeliveryError, InvalidInput
-from bot.handlers.context import Clock, Context
 from bot.handlers.replies import customer_id_arg, notify_member, show_with_card, two_args, who
-from bot.handlers.router import MANAGERS, MEMBERS, Router
 from bot.i18n import N_, translate
 from bot.messaging import Button, Messenger
 

@@ -6,13 +6,13 @@ import html
 
 from babel.lists import format_list
 
+from bot.chat.context import Context
+from bot.chat.router import ANYONE, MANAGERS, Router
 from bot.crm import privacy
 from bot.crm.models import Workspace
 from bot.crm.scope import get_visible
 from bot.errors import Conflict
-from bot.handlers.context import Context
 from bot.handlers.replies import customer_id_arg, who
-from bot.handlers.router import ANYONE, MANAGERS, Router
 from bot.i18n import N_, Raw
 from bot.messaging import Button, OutDocument
 

@@ -6,11 +6,11 @@ import re
 
 from sqlalchemy import select
 
+from bot.chat.context import Context
 from bot.crm import members, removal, teams
 from bot.crm.models import Member, Role
 from bot.crm.scope import within_reach
 from bot.errors import InvalidInput
-from bot.handlers.context import Context
 from bot.handlers.replies import notify_member
 from bot.i18n import N_, translate
 from bot.messaging import Button, Keyboard

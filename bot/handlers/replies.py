@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import html
 
+from bot.chat.context import Context
 from bot.crm import members
 from bot.crm.models import Customer, Member
 from bot.errors import InvalidInput
-from bot.handlers.context import Context
 from bot.i18n import N_, Raw, translate
 from bot.messaging import Button
 

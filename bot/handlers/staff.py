@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from bot.conversations import engine
+from bot.chat import engine
+from bot.chat.context import Context
+from bot.chat.router import MEMBERS, Router
 from bot.conversations.profile import PROFILE
 from bot.crm import removal
 from bot.handlers import removal as removal_view
-from bot.handlers.context import Context
-from bot.handlers.router import MEMBERS, Router
 from bot.i18n import N_
 from bot.messaging import Button
 

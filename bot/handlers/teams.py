@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import html
 
+from bot.chat.context import Context
+from bot.chat.router import MANAGERS, Router
 from bot.crm import removal, teams
 from bot.crm.models import Member
 from bot.errors import InvalidInput, NotFound
 from bot.handlers import pipeline
 from bot.handlers import removal as removal_view
-from bot.handlers.context import Context
 from bot.handlers.replies import customer_id_arg, notify_member, show_with_card, two_args, who
-from bot.handlers.router import MANAGERS, Router
 from bot.i18n import N_
 from bot.messaging import Button
 

@@ -7,7 +7,9 @@ from collections import defaultdict
 
 from bot.campaigns import template_store, template_versions
 from bot.campaigns.template_versions import TemplateText
-from bot.conversations import engine
+from bot.chat import engine
+from bot.chat.context import Context
+from bot.chat.router import MANAGERS, Router
 from bot.conversations.add_contact import press
 from bot.conversations.edit_template import (
     DISCARD,
@@ -20,8 +22,6 @@ from bot.conversations.edit_template import (
 )
 from bot.crm import tags
 from bot.errors import InvalidInput
-from bot.handlers.context import Context
-from bot.handlers.router import MANAGERS, Router
 from bot.i18n import LANGUAGE_NAMES, N_, Raw
 from bot.messaging import Button
 

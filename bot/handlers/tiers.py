@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from bot.chat.context import Context
+from bot.chat.router import MEMBERS, Router
 from bot.crm import offload, search, tier_jobs
 from bot.crm.models import Role
 from bot.crm.models.core import Segment, ValueTier
 from bot.errors import InvalidInput
 from bot.handlers.card import SEGMENT_NAMES, TIER_NAMES, result_label
-from bot.handlers.context import Context
-from bot.handlers.router import MEMBERS, Router
 from bot.i18n import N_
 from bot.messaging import Button
 

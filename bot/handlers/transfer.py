@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import logging
 
-from bot.conversations import engine, import_file
+from bot.chat import engine
+from bot.chat.context import Context
+from bot.chat.router import MEMBERS, Router
+from bot.conversations import import_file
 from bot.crm import export, offload
 from bot.crm.export import ExportFilter, Format
 from bot.errors import InvalidInput
-from bot.handlers.context import Context
-from bot.handlers.router import MEMBERS, Router
 from bot.i18n import N_
 from bot.messaging import Button, OutDocument
 

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import html
 
+from bot.chat.context import Context
+from bot.chat.router import MANAGERS, MEMBERS, Router
 from bot.crm import purchases, tags
 from bot.crm.models import TagDimension
 from bot.errors import InvalidInput
 from bot.handlers import pipeline
-from bot.handlers.context import Context
 from bot.handlers.replies import customer_id_arg, show_with_card, who
-from bot.handlers.router import MANAGERS, MEMBERS, Router
 from bot.i18n import N_, Raw
 
 router = Router("values", MEMBERS)

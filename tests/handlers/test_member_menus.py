@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
+from bot.chat.menus import Menus
 from bot.crm.models import Role
 from bot.handlers import ROUTERS
-from bot.handlers.menus import Menus
 
 pytestmark = pytest.mark.timeout(30)
 

@@ -15,9 +15,9 @@ from typing import Any
 
 from sqlalchemy import delete, select
 
+from bot.chat.context import Context
 from bot.crm.models import ConversationState
 from bot.errors import InvalidInput
-from bot.handlers.context import Context
 from bot.i18n import N_
 from bot.messaging import Kind
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 import html
 from collections.abc import Iterable
 
+from bot.chat.router import CommandSpec, Router
 from bot.crm.models import Role
-from bot.handlers.router import CommandSpec, Router
 from bot.i18n import translate
 from bot.messaging import BotCommand
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
+from bot.chat.context import Context
 from bot.crm.models import Role
-from bot.handlers.context import Context
 
 Handler = Callable[[Context], Awaitable[None]]
 ANYONE: frozenset[Role] | None = None

@@ -25,7 +25,7 @@ from bot.messaging import (
 
 if TYPE_CHECKING:
     from bot.campaigns.render_pool import RenderPool
-    from bot.handlers.menus import Menus
+    from bot.chat.menus import Menus
 
 Clock = Callable[[], datetime]
 Downloader = Callable[[str], Awaitable[bytes]]

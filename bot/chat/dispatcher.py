@@ -10,15 +10,14 @@ from datetime import timedelta
 from sqlalchemy import delete
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bot.conversations import engine
-from bot.crm import members
+from bot.chat import engine
+from bot.chat.context import AppInfo, Clock, Context, OutCommands
+from bot.chat.menus import Menus
+from bot.chat.router import Router
+from bot.crm import consent, customers, members
 from bot.crm.models import ProcessedUpdate, UserPref, Workspace
 from bot.crm.store import unit_of_work
 from bot.errors import DeliveryError, DomainError
-from bot.handlers import customer
-from bot.handlers.context import AppInfo, Clock, Context, OutCommands
-from bot.handlers.menus import Menus
-from bot.handlers.router import Router
 from bot.i18n import N_, normalize_locale, translate
 from bot.messaging import (
     CommandScope,
@@ -129,7 +128,7 @@ class Dispatcher:
     async def _route(self, ctx: Context) -> None:
         kind = ctx.incoming.kind
         if kind in (Kind.BLOCKED, Kind.UNBLOCKED):
-            await customer.on_blocked(ctx, reachable=kind is Kind.UNBLOCKED)
+            await _set_reachable(ctx, reachable=kind is Kind.UNBLOCKED)
         elif kind is Kind.CALLBACK:
             await self._callback(ctx)
         elif kind is Kind.COMMAND:
@@ -229,3 +228,9 @@ async def _send(item: Outgoing | OutCommands, messenger: Messenger) -> None:
         case OutCommands():
             scope = CommandScope(chat_id=item.chat_id, language_code=item.language_code)
             await messenger.set_commands(item.commands, scope)
+
+
+async def _set_reachable(ctx: Context, *, reachable: bool) -> None:
+    """Mark the account's customer records (un)reachable after a block or unblock."""
+    records = await customers.for_account(ctx.session, tg_user_id=ctx.user_id)
+    consent.set_reachable(ctx.session, records, reachable=reachable, now=ctx.now())
