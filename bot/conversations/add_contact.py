@@ -18,9 +18,9 @@ from bot.crm import companies, customers
 from bot.crm.classification import CHOICES, parse_choice, parse_route
 from bot.crm.phones import looks_like_phone, normalize_phone
 from bot.errors import InvalidInput
-from bot.handlers.card import card_button
 from bot.i18n import N_
 from bot.messaging import Button, Kind
+from bot.views.card import card_button
 
 SAVE_WORDS = frozenset({"save", "yes", "ok", "保存", "是"})
 # Button code -> (the step it answers, the customer column it sets).

@@ -14,9 +14,9 @@ from bot.chat.engine import DONE, Data, Dialog, Step, register
 from bot.crm import complaints, surveys
 from bot.crm.models import Complaint, Member, Workspace
 from bot.errors import InvalidInput
-from bot.handlers.complaint_notes import notify_assignee, notify_detail
 from bot.i18n import N_
 from bot.messaging import Button, Kind
+from bot.views.complaint import notify_assignee, notify_detail
 
 SKIP = "skip"
 SKIP_WORDS = frozenset({SKIP, "/skip", "跳过"})

@@ -17,8 +17,8 @@ from bot.crm import companies, customers
 from bot.crm.classification import CHOICES, parse_choice, parse_route
 from bot.crm.phones import normalize_phone
 from bot.errors import InvalidInput
-from bot.handlers.card import show_card
 from bot.i18n import N_
+from bot.views.card import show_card
 
 CLEAR = "-"
 FIELDS = ("name", "phone", "company", *CHOICES, "route", "notes")

@@ -10,7 +10,6 @@ from __future__ import annotations
 from dataclasses import replace
 from datetime import datetime
 from enum import StrEnum
-from zoneinfo import ZoneInfo
 
 from bot.chat import engine
 from bot.chat.context import Context
@@ -21,6 +20,7 @@ from bot.crm.when import Ambiguous, parse_leading_when, parse_when
 from bot.errors import InvalidInput
 from bot.i18n import N_
 from bot.messaging import Button, Kind
+from bot.views.labels import local_time
 
 MAX_OUTCOME = 500
 CHANNEL_NAMES = {
@@ -49,12 +49,6 @@ class RemindStep(StrEnum):
     """The single question of /remind's ask-back, persisted by value."""
 
     WHEN = "when"
-
-
-def local_time(moment: datetime, tz: ZoneInfo) -> str:
-    """Format a UTC instant as the workspace's local date and time."""
-    local = moment.astimezone(tz)
-    return local.strftime("%Y-%m-%d %H:%M ") + (local.tzname() or "")
 
 
 async def ask_channel(ctx: Context, data: Data) -> None:

@@ -24,16 +24,16 @@ from bot.crm.models import CampaignKind, Customer
 from bot.crm.models.core import ValueTier
 from bot.crm.scope import visible_customers
 from bot.errors import InvalidInput
-from bot.handlers.campaign_view import (
+from bot.i18n import N_
+from bot.messaging import Button
+from bot.views.campaign import (
     KIND_NAMES,
     WEEKDAYS,
     describe_audience,
     describe_schedule,
     show_campaign,
 )
-from bot.handlers.card import TIER_NAMES
-from bot.i18n import N_
-from bot.messaging import Button
+from bot.views.labels import TIER_NAMES
 
 DEFAULT_TEMPLATE = {
     CampaignKind.WEEKLY: "weekly_touchpoint",

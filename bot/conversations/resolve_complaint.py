@@ -8,9 +8,9 @@ from bot.chat.context import Context
 from bot.chat.engine import DONE, Data, Dialog, Step, register
 from bot.crm import complaints
 from bot.errors import InvalidInput
-from bot.handlers.complaint_notes import tell_customer_resolved
 from bot.i18n import N_
 from bot.messaging import Kind
+from bot.views.complaint import tell_customer_resolved
 
 
 class ResolveStep(StrEnum):

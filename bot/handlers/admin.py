@@ -10,9 +10,9 @@ from bot.crm import invites
 from bot.crm.models import Role
 from bot.i18n import N_
 from bot.messaging import Button
+from bot.views.labels import ROLE_NAMES
 
 router = Router("admin", MANAGERS)
-ROLE_NAMES = {Role.OWNER: N_("owner"), Role.ADMIN: N_("admin"), Role.STAFF: N_("staff")}
 
 
 @router.command("invite", help=N_("invite a colleague"), usage="staff|admin")

@@ -16,7 +16,7 @@ from bot.campaigns import care
 from bot.chat import engine
 from bot.chat.context import Context
 from bot.chat.router import MEMBERS, Router
-from bot.conversations.log_followup import LOG, local_time
+from bot.conversations.log_followup import LOG
 from bot.crm import churn_alerts, reminders
 from bot.crm.churn_alerts import PREFIX
 from bot.crm.models import Customer, Role
@@ -24,6 +24,7 @@ from bot.crm.scope import get_visible, team_limited, visible_customers
 from bot.errors import InvalidInput
 from bot.i18n import N_
 from bot.messaging import Button
+from bot.views.labels import local_time
 
 router = Router("atrisk", MEMBERS)
 PAGE = 8

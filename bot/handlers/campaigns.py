@@ -15,9 +15,9 @@ from bot.conversations.log_followup import press
 from bot.conversations.new_campaign import NEW_CAMPAIGN, CampaignStep
 from bot.crm.models import CampaignStatus
 from bot.errors import InvalidInput
-from bot.handlers.campaign_view import show_campaign, summary_line
 from bot.i18n import N_
 from bot.messaging import Button
+from bot.views.campaign import show_campaign, summary_line
 
 router = Router("campaigns", MANAGERS)
 MAX_LISTED = 20

@@ -11,9 +11,9 @@ from bot.crm import members
 from bot.crm.models import Customer, UserPref, Workspace
 from bot.errors import InvalidInput
 from bot.handlers import customer
-from bot.handlers.admin import ROLE_NAMES
 from bot.i18n import LANGUAGE_NAMES, LOCALES, N_
 from bot.messaging import Button
+from bot.views.labels import ROLE_NAMES
 
 router = Router("common", ANYONE)
 BAD_LINK = N_("This link isn't valid any more. Please ask the shop for a new one.")

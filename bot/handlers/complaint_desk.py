@@ -18,9 +18,9 @@ from bot.crm import complaints
 from bot.crm.models import Complaint, ComplaintStatus, Customer, Member
 from bot.crm.scope import within_reach
 from bot.errors import Conflict, InvalidInput
-from bot.handlers.complaint_notes import STATUS_NAMES, send_photo
 from bot.i18n import N_, Raw
 from bot.messaging import Button, Keyboard
+from bot.views.complaint import STATUS_NAMES, send_photo
 
 router = Router("complaints.staff", MEMBERS)
 admin_router = Router("complaints.admin", MANAGERS)

@@ -17,9 +17,9 @@ from bot.chat.context import Clock
 from bot.crm import complaints
 from bot.crm.store import unit_of_work
 from bot.errors import DeliveryError
-from bot.handlers.complaint_notes import open_button
 from bot.i18n import N_, translate
 from bot.messaging import Messenger
+from bot.views.complaint import open_button
 
 logger = logging.getLogger(__name__)
 

@@ -24,9 +24,9 @@ from bot.conversations.complain import (
 )
 from bot.crm import complaints, surveys
 from bot.crm.models import Complaint, ComplaintStatus, Customer, SurveyAnswer, Workspace
-from bot.handlers.complaint_notes import notify_assignee
 from bot.i18n import N_
 from bot.messaging import Button, Kind
+from bot.views.complaint import notify_assignee
 
 router = Router("complaints", ANYONE)
 EXPIRED = N_("This button has expired.")

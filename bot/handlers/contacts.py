@@ -16,9 +16,9 @@ from bot.crm.models import Customer
 from bot.crm.phones import EXTENSION, looks_like_phone, normalize_phone
 from bot.crm.scope import get_visible
 from bot.errors import InvalidInput
-from bot.handlers.card import card_button, result_label, show_card
 from bot.i18n import N_
 from bot.messaging import Button
+from bot.views.card import card_button, result_label, show_card
 
 router = Router("contacts", MEMBERS)
 ONE_LINER = re.compile(

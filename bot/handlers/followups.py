@@ -25,7 +25,6 @@ from bot.conversations.log_followup import (
     REMIND,
     LogStep,
     confirm_reminder,
-    local_time,
     pick,
     press,
 )
@@ -37,6 +36,7 @@ from bot.crm.when import Ambiguous, parse_leading_when
 from bot.errors import DeliveryError, InvalidInput
 from bot.i18n import N_, Raw, translate
 from bot.messaging import Button, Keyboard, Messenger
+from bot.views.labels import local_time
 
 router = Router("followups", MEMBERS)
 logger = logging.getLogger(__name__)

@@ -11,8 +11,8 @@ from bot.chat.router import ANYONE, MANAGERS, MEMBERS, Router
 from bot.crm import loyalty, purchases
 from bot.crm.models import PointsReason
 from bot.errors import InvalidInput
-from bot.handlers.replies import customer_id_arg, show_with_card, who
 from bot.i18n import N_
+from bot.views.replies import customer_id_arg, show_with_card, who
 
 # /points answers customers and members alike; the staff and admin commands sit
 # behind their own guards so customers never see them in /help.

@@ -14,9 +14,9 @@ from bot.crm.models import Customer
 from bot.crm.scope import get_visible
 from bot.crm.store import unit_of_work
 from bot.errors import DeliveryError, InvalidInput
-from bot.handlers.replies import customer_id_arg, notify_member, show_with_card, two_args, who
 from bot.i18n import N_, translate
 from bot.messaging import Button, Messenger
+from bot.views.replies import customer_id_arg, notify_member, show_with_card, two_args, who
 
 logger = logging.getLogger(__name__)
 router = Router("pipeline", MEMBERS)

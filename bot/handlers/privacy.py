@@ -12,9 +12,9 @@ from bot.crm import privacy
 from bot.crm.models import Workspace
 from bot.crm.scope import get_visible
 from bot.errors import Conflict
-from bot.handlers.replies import customer_id_arg, who
 from bot.i18n import N_, Raw
 from bot.messaging import Button, OutDocument
+from bot.views.replies import customer_id_arg, who
 
 router = Router("privacy", ANYONE)
 admin_router = Router("privacy.admin", MANAGERS)

@@ -7,9 +7,9 @@ from bot.chat.context import Context
 from bot.chat.router import MEMBERS, Router
 from bot.conversations.profile import PROFILE
 from bot.crm import removal
-from bot.handlers import removal as removal_view
 from bot.i18n import N_
 from bot.messaging import Button
+from bot.views import removal as removal_view
 
 router = Router("staff", MEMBERS)
 

@@ -10,10 +10,10 @@ from bot.crm import removal, teams
 from bot.crm.models import Member
 from bot.errors import InvalidInput, NotFound
 from bot.handlers import pipeline
-from bot.handlers import removal as removal_view
-from bot.handlers.replies import customer_id_arg, notify_member, show_with_card, two_args, who
 from bot.i18n import N_
 from bot.messaging import Button
+from bot.views import removal as removal_view
+from bot.views.replies import customer_id_arg, notify_member, show_with_card, two_args, who
 
 admin_router = Router("teams.admin", MANAGERS)
 

@@ -10,9 +10,10 @@ from bot.crm import offload, search, tier_jobs
 from bot.crm.models import Role
 from bot.crm.models.core import Segment, ValueTier
 from bot.errors import InvalidInput
-from bot.handlers.card import SEGMENT_NAMES, TIER_NAMES, result_label
 from bot.i18n import N_
 from bot.messaging import Button
+from bot.views.card import result_label
+from bot.views.labels import SEGMENT_NAMES, TIER_NAMES
 
 router = Router("tiers", MEMBERS)
 RECOMPUTE_WORDS = ("recompute", "refresh", "重新计算")

@@ -10,8 +10,8 @@ from bot.crm import purchases, tags
 from bot.crm.models import TagDimension
 from bot.errors import InvalidInput
 from bot.handlers import pipeline
-from bot.handlers.replies import customer_id_arg, show_with_card, who
 from bot.i18n import N_, Raw
+from bot.views.replies import customer_id_arg, show_with_card, who
 
 router = Router("values", MEMBERS)
 admin_router = Router("values.admin", MANAGERS)

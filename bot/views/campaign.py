@@ -8,11 +8,10 @@ from typing import Any
 from bot.campaigns import campaigns
 from bot.campaigns.campaigns import CampaignSummary
 from bot.chat.context import Context
-from bot.conversations.log_followup import local_time
 from bot.crm.models import CampaignKind, CampaignStatus
-from bot.handlers.card import TIER_NAMES
 from bot.i18n import N_, Raw
 from bot.messaging import Button
+from bot.views.labels import TIER_NAMES, local_time
 
 STATUS_NAMES = {
     CampaignStatus.ACTIVE: N_("active"),

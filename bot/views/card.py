@@ -13,10 +13,10 @@ from bot.chat.context import Context
 from bot.crm import cards, leads
 from bot.crm.classification import CHOICES
 from bot.crm.models import Consent, Customer, CustomerKind
-from bot.crm.models.core import Segment, ValueTier
 from bot.crm.purchases import format_money
 from bot.i18n import N_
 from bot.messaging import Button
+from bot.views.labels import SEGMENT_NAMES, TIER_NAMES
 
 SUMMARY_CHARS = 80
 KIND_NAMES = {CustomerKind.LEAD: N_("Lead"), CustomerKind.CUSTOMER: N_("Customer")}
@@ -24,20 +24,6 @@ CONSENT_NAMES = {
     Consent.UNKNOWN: N_("not asked yet"),
     Consent.OPTED_IN: N_("subscribed"),
     Consent.OPTED_OUT: N_("opted out"),
-}
-TIER_NAMES = {
-    ValueTier.HIGH: N_("High value"),
-    ValueTier.MEDIUM: N_("Medium value"),
-    ValueTier.LOW: N_("Low value"),
-}
-SEGMENT_NAMES = {
-    Segment.CHAMPIONS: N_("champions"),
-    Segment.LOYAL: N_("loyal"),
-    Segment.POTENTIAL: N_("potential"),
-    Segment.NEW: N_("new"),
-    Segment.AT_RISK: N_("at risk"),
-    Segment.HIBERNATING: N_("hibernating"),
-    Segment.LOST: N_("lost"),
 }
 # Edit button field -> its label; the field names are the edit dialog's.
 EDIT_BUTTONS = (

@@ -11,9 +11,9 @@ from bot.crm import members, removal, teams
 from bot.crm.models import Member, Role
 from bot.crm.scope import within_reach
 from bot.errors import InvalidInput
-from bot.handlers.replies import notify_member
 from bot.i18n import N_, translate
 from bot.messaging import Button, Keyboard
+from bot.views.replies import notify_member
 
 REMOVE_HINT = N_("Send /remove Li, or /remove Li to Chen to give Li's customers to Chen.")
 POOL_WORDS = frozenset({"pool", "the pool", "池", "公海", "线索池"})

@@ -1,0 +1,1 @@
+"""The update-handling core: dispatcher, context, routers, menus and the dialog engine."""

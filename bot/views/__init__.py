@@ -1,0 +1,1 @@
+"""What a screen looks like: cards, lists, labels and keyboards built from service values."""

@@ -1,0 +1,32 @@
+"""Display names for stored values (roles, value tiers, segments) and for instants."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+from bot.crm.models import Role
+from bot.crm.models.core import Segment, ValueTier
+from bot.i18n import N_
+
+ROLE_NAMES = {Role.OWNER: N_("owner"), Role.ADMIN: N_("admin"), Role.STAFF: N_("staff")}
+TIER_NAMES = {
+    ValueTier.HIGH: N_("High value"),
+    ValueTier.MEDIUM: N_("Medium value"),
+    ValueTier.LOW: N_("Low value"),
+}
+SEGMENT_NAMES = {
+    Segment.CHAMPIONS: N_("champions"),
+    Segment.LOYAL: N_("loyal"),
+    Segment.POTENTIAL: N_("potential"),
+    Segment.NEW: N_("new"),
+    Segment.AT_RISK: N_("at risk"),
+    Segment.HIBERNATING: N_("hibernating"),
+    Segment.LOST: N_("lost"),
+}
+
+
+def local_time(moment: datetime, tz: ZoneInfo) -> str:
+    """Format a UTC instant as the workspace's local date and time."""
+    local = moment.astimezone(tz)
+    return local.strftime("%Y-%m-%d %H:%M ") + (local.tzname() or "")
