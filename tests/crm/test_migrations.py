@@ -21,8 +21,8 @@ def _diff(connection: Connection) -> list[object]:
     return list(compare_metadata(context, Base.metadata))
 
 
-async def test_upgrade_head_matches_models(db_url: str) -> None:
-    url = db_url
+async def test_upgrade_head_matches_models(empty_db_url: str) -> None:
+    url = empty_db_url
     await migrate.upgrade_async(url)
     engine = create_engine(url)
     async with engine.connect() as conn:
