@@ -1,8 +1,23 @@
-"""Fixtures for end-to-end tests: one emulator process per session, one bot per test."""
+"""Fixtures for end-to-end tests: one emulator process per session, one bot per test.
+
+Which framework a test runs under. The ``framework`` fixture runs a test under
+both python-telegram-bot and aiogram; keep that only for tests about the adapters:
+webhook and polling, restart, SIGKILL and SIGTERM, files (uploads, downloads,
+photos), message kinds, long replies split in parts, callbacks and their answers,
+``my_chat_member``, and the browser chat. Every other chat flow runs under one
+framework, chosen per file (``pytestmark``) or per test with
+``pytest.mark.parametrize("framework", ["ptb"])``, alternating files between
+``ptb`` and ``aiogram`` so that both stay exercised; its replies go through the
+same dispatcher whichever adapter carries them.
+
+Each bot starts on a copy of the session's migrated SQLite file, so neither
+``scrm-bot workspace create`` nor ``scrm-bot run`` migrates a fresh database.
+"""
 
 from __future__ import annotations
 
 import re
+import shutil
 import subprocess
 import sys
 import time
@@ -70,14 +85,18 @@ async def emu(emulator_url: str) -> AsyncIterator[Emulator]:
 
 @pytest.fixture(params=FRAMEWORKS)
 def framework(request: pytest.FixtureRequest) -> str:
-    """Run the test once under python-telegram-bot and once under aiogram."""
+    """Run the test once under python-telegram-bot and once under aiogram (see above)."""
     return str(request.param)
 
 
 @pytest.fixture
-def options(framework: str, tmp_path: Path, emulator_url: str) -> BotOptions:
-    """Return polling-mode options with a fresh SQLite file."""
-    return BotOptions(framework=framework, db_path=tmp_path / "scrm.db", api_url=emulator_url)
+def options(
+    framework: str, tmp_path: Path, emulator_url: str, sqlite_template: Path
+) -> BotOptions:
+    """Return polling-mode options with a fresh SQLite file, already migrated."""
+    db_path = tmp_path / "scrm.db"
+    shutil.copyfile(sqlite_template, db_path)
+    return BotOptions(framework=framework, db_path=db_path, api_url=emulator_url)
 
 
 @pytest.fixture

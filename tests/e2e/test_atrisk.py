@@ -11,15 +11,13 @@ import pytest
 
 from bot.crm import churn
 from bot.crm.store import create_engine, create_sessionmaker, unit_of_work
-from bot.handlers import ROUTERS
 from tests.e2e.harness import BotOptions, Person, Workspace, execute, query
 from tests.e2e.test_campaigns import customer_id, join, stamp
 from tests.e2e.test_pipeline import CHEN, LI, member_id, open_shop, seed_customer
 
-pytestmark = pytest.mark.skipif(
-    not any(router.name == "atrisk" for router in ROUTERS),
-    reason="the /atrisk router is not listed in bot.handlers.ROUTERS yet",
-)
+# A chat flow, not the adapters: one framework (see tests/e2e/conftest.py).
+pytestmark = pytest.mark.parametrize("framework", ["ptb"])
+
 
 MEI, BOB = 3001, 3002
 

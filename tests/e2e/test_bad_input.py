@@ -14,6 +14,7 @@ pytestmark = pytest.mark.timeout(120)
 OWNER, STAFF, LATE, STRANGER = 1001, 1002, 1003, 3001
 
 
+@pytest.mark.parametrize("framework", ["aiogram"])  # a chat flow: one framework
 async def test_invite_codes_used_expired_unknown(
     options: BotOptions,
     workspace: Workspace,
@@ -81,6 +82,7 @@ async def test_staff_cannot_invite_and_unknown_input_gets_help(
     assert query(options.db_path, "SELECT count(*) FROM invite") == [(2,)]
 
 
+@pytest.mark.parametrize("framework", ["ptb"])  # a chat flow: one framework
 async def test_replies_follow_the_users_language(
     options: BotOptions,
     workspace: Workspace,
@@ -109,6 +111,7 @@ async def test_replies_follow_the_users_language(
     assert query(options.db_path, "SELECT locale FROM customer") == [("zh-CN",)]
 
 
+@pytest.mark.parametrize("framework", ["aiogram"])  # a chat flow: one framework
 async def test_phone_extensions_and_control_characters_are_refused(
     options: BotOptions,
     workspace: Workspace,

@@ -8,7 +8,12 @@ import sys
 from collections.abc import Callable
 from typing import Any
 
+import pytest
+
 from tests.e2e.harness import ROOT, BotOptions, Person, Workspace, base_env, cli, execute
+
+# A chat flow, not the adapters: one framework (see tests/e2e/conftest.py).
+pytestmark = pytest.mark.parametrize("framework", ["aiogram"])
 
 OWNER = 1001
 CUSTOMERS = {3001: "Alice", 3002: "Bob", 3003: "Carol"}

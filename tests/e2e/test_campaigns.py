@@ -7,6 +7,8 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from tests.e2e.harness import BotOptions, Emulator, Person, Workspace, execute, query
 
 OWNER = 1001
@@ -105,6 +107,7 @@ async def create_weekly(owner: Person, reach: int) -> None:
     await owner.expect("Weekly hello", "Next send", "every Mon at 10:00")
 
 
+@pytest.mark.parametrize("framework", ["aiogram"])  # a chat flow: one framework
 async def test_weekly_touchpoint_reaches_exactly_the_right_customers_and_opt_out_wins(
     options: BotOptions,
     workspace: Workspace,

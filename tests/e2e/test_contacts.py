@@ -6,7 +6,12 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from tests.e2e.harness import BotOptions, Person, Workspace, execute, query
+
+# A chat flow, not the adapters: one framework (see tests/e2e/conftest.py).
+pytestmark = pytest.mark.parametrize("framework", ["ptb"])
 
 OWNER, LI, CHEN = 1001, 1002, 1003
 ZHAO_TG, QIAN_TG, SUN_TG = 2001, 2002, 2003

@@ -23,7 +23,8 @@ from tests.e2e.test_delivery_crash import (
     wait_reported,
 )
 
-pytestmark = pytest.mark.e2e
+# A chat flow, not the adapters: one framework (see tests/e2e/conftest.py).
+pytestmark = [pytest.mark.e2e, pytest.mark.parametrize("framework", ["ptb"])]
 
 OWNER = 4242
 FIRST_USER = 800_000

@@ -1,4 +1,4 @@
-"""/log, /remind, /today and /digest as a rep and an owner see them, under both frameworks."""
+"""/log, /remind, /today and /digest as a rep and an owner see them."""
 
 from __future__ import annotations
 
@@ -8,7 +8,12 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from tests.e2e.harness import BotOptions, Person, Workspace, execute, query
+
+# A chat flow, not the adapters: one framework (see tests/e2e/conftest.py).
+pytestmark = pytest.mark.parametrize("framework", ["aiogram"])
 
 OWNER, REP = 1001, 2002
 

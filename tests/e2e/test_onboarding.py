@@ -89,6 +89,7 @@ async def test_owner_staff_customer_consent_stop_and_back(
     assert "invite" in menus
 
 
+@pytest.mark.parametrize("framework", ["ptb"])  # a chat flow: one framework
 async def test_consent_pressed_three_times_at_once_counts_once(
     options: BotOptions,
     workspace: Workspace,

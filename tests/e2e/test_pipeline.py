@@ -7,7 +7,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from tests.e2e.harness import BotOptions, Emulator, Person, Workspace, execute, query
+
+# A chat flow, not the adapters: one framework (see tests/e2e/conftest.py).
+pytestmark = pytest.mark.parametrize("framework", ["ptb"])
 
 OWNER, LI, CHEN, ZHOU = 1001, 1002, 1003, 1004
 SUN, QIAN_TG = 2001, 2002

@@ -5,8 +5,13 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+import pytest
+
 from tests.e2e.harness import BotOptions, Person, Workspace, create_workspace, query
 from tests.e2e.test_pipeline import open_shop
+
+# A chat flow, not the adapters: one framework (see tests/e2e/conftest.py).
+pytestmark = pytest.mark.parametrize("framework", ["aiogram"])
 
 SUN_TG, OTHER_OWNER = 2001, 1101
 

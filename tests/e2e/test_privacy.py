@@ -6,6 +6,8 @@ import json
 from collections.abc import Callable
 from typing import Any
 
+import pytest
+
 from tests.e2e.harness import (
     BotOptions,
     Emulator,
@@ -96,6 +98,7 @@ async def test_customer_sees_copies_and_erases_their_data(
     ) == [("opt_in", "button"), ("opt_out", "erasure")]
 
 
+@pytest.mark.parametrize("framework", ["ptb"])  # a chat flow: one framework
 async def test_manager_handles_a_request_received_outside_the_bot(
     options: BotOptions,
     workspace: Workspace,
@@ -128,6 +131,7 @@ async def test_manager_handles_a_request_received_outside_the_bot(
     assert actions == [("customer.data_export",), ("customer.erase",)]
 
 
+@pytest.mark.parametrize("framework", ["aiogram"])  # a chat flow: one framework
 async def test_customer_of_two_shops_chooses_which_one_forgets(
     options: BotOptions,
     workspace: Workspace,

@@ -5,6 +5,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+import pytest
+
 from tests.e2e.harness import BotOptions, Person, Workspace, query
 
 OWNER = 1001
@@ -36,6 +38,7 @@ async def test_profile_resumes_after_sigkill(
     assert query(options.db_path, "SELECT count(*) FROM conversation_state") == [(0,)]
 
 
+@pytest.mark.parametrize("framework", ["ptb"])  # a chat flow: one framework
 async def test_profile_wrong_answers_reask_and_keep_state(
     options: BotOptions,
     workspace: Workspace,
@@ -70,6 +73,7 @@ async def test_profile_wrong_answers_reask_and_keep_state(
     ]
 
 
+@pytest.mark.parametrize("framework", ["aiogram"])  # a chat flow: one framework
 async def test_cancel_from_any_step(
     options: BotOptions,
     workspace: Workspace,

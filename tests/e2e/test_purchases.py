@@ -5,8 +5,13 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+import pytest
+
 from tests.e2e.harness import BotOptions, Person, Workspace, query
 from tests.e2e.test_pipeline import CHEN, LI, open_shop, seed_customer
+
+# A chat flow, not the adapters: one framework (see tests/e2e/conftest.py).
+pytestmark = pytest.mark.parametrize("framework", ["ptb"])
 
 
 async def test_buy_and_purchase_history(

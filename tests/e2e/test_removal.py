@@ -10,7 +10,8 @@ import pytest
 from tests.e2e.harness import BotOptions, Person, Workspace, create_workspace, execute, query
 from tests.e2e.test_pipeline import CHEN, LI, ZHOU, join, member_id, open_shop, seed_customer
 
-pytestmark = pytest.mark.timeout(240)
+# A chat flow, not the adapters: one framework (see tests/e2e/conftest.py).
+pytestmark = [pytest.mark.timeout(240), pytest.mark.parametrize("framework", ["aiogram"])]
 
 SUN, NEWCOMER, OTHER_OWNER = 1005, 1006, 1101
 GONE = "You're no longer a member of Wang's Tea House"

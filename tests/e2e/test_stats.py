@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import pytest
 
 from tests.e2e.harness import BotOptions, Person, Workspace, execute, query
 from tests.e2e.test_followups import stamp
@@ -128,6 +129,7 @@ async def test_owner_sees_shop_figures_and_charts(
     await owner.expect("📊 Shop figures, the last 90 days", "🆕 New leads: 3")
 
 
+@pytest.mark.parametrize("framework", ["ptb"])  # a chat flow: one framework
 async def test_rep_sees_only_their_own_figures(
     options: BotOptions,
     workspace: Workspace,
@@ -153,6 +155,7 @@ async def test_rep_sees_only_their_own_figures(
     assert (await download_photo(photo)).startswith(PNG)
 
 
+@pytest.mark.parametrize("framework", ["aiogram"])  # a chat flow: one framework
 async def test_spend_is_recorded_listed_and_used_for_cac(
     options: BotOptions,
     workspace: Workspace,

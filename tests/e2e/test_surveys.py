@@ -1,14 +1,7 @@
-"""Surveys and complaints end to end: a low score reaches the rep, who resolves it; /complain.
-
-The survey test needs the satisfaction buttons under survey messages (the
-``survey_keyboard`` hook in ``bot/campaigns/delivery/render.py``); it is skipped
-until that hook exists. Both tests need the complaint routers in
-``bot.handlers.ROUTERS``.
-"""
+"""Surveys and complaints end to end: a low score reaches the rep, who resolves it; /complain."""
 
 from __future__ import annotations
 
-import inspect
 import struct
 import zlib
 from collections.abc import Callable
@@ -16,21 +9,10 @@ from typing import Any
 
 import pytest
 
-from bot.campaigns.delivery import render
-from bot.handlers import ROUTERS
-from bot.handlers import complaints as complaint_handlers
 from tests.e2e.harness import BotOptions, Emulator, Person, Workspace, cli, execute, query
 from tests.e2e.test_pipeline import Crew, open_shop
 
 ZHAO, SUN = 3001, 3002
-WIRED = any(router is complaint_handlers.router for router in ROUTERS)
-SURVEY_HOOK = "survey_keyboard" in inspect.getsource(render)
-needs_routers = pytest.mark.skipif(
-    not WIRED, reason="complaint routers are not in bot.handlers.ROUTERS yet"
-)
-needs_survey_hook = pytest.mark.skipif(
-    not SURVEY_HOOK, reason="render.py does not add the survey buttons yet"
-)
 
 
 def tiny_png() -> bytes:
@@ -60,8 +42,7 @@ async def customer_of_li(crew: Crew, who: Person) -> None:
     await who.expect("You're subscribed to")
 
 
-@needs_routers
-@needs_survey_hook
+@pytest.mark.parametrize("framework", ["ptb"])  # a chat flow: one framework
 async def test_low_survey_score_opens_a_complaint_the_rep_resolves(
     options: BotOptions,
     workspace: Workspace,
@@ -117,7 +98,6 @@ async def test_low_survey_score_opens_a_complaint_the_rep_resolves(
     assert rows == [(run_id, 1, None), (None, 5, complaint_id)]
 
 
-@needs_routers
 async def test_complain_with_a_photo_reaches_the_rep_and_overdue_reminds(
     options: BotOptions,
     workspace: Workspace,

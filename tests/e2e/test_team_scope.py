@@ -11,7 +11,8 @@ import pytest
 from tests.e2e.harness import BotOptions, Emulator, Person, Workspace, execute, query
 from tests.e2e.test_pipeline import CHEN, LI, NOW_SQL, OWNER, Crew, member_id, open_shop
 
-pytestmark = pytest.mark.timeout(240)
+# A chat flow, not the adapters: one framework (see tests/e2e/conftest.py).
+pytestmark = [pytest.mark.timeout(240), pytest.mark.parametrize("framework", ["aiogram"])]
 ZHAO, QIAN = 3001, 3002
 
 

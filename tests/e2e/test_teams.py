@@ -15,6 +15,7 @@ from tests.e2e.test_transfer import download
 
 
 @pytest.mark.timeout(240)
+@pytest.mark.parametrize("framework", ["aiogram"])  # a chat flow: one framework
 async def test_teams_share_and_reassign(
     options: BotOptions,
     workspace: Workspace,
@@ -104,6 +105,7 @@ async def test_teams_share_and_reassign(
 
 
 @pytest.mark.timeout(240)
+@pytest.mark.parametrize("framework", ["ptb"])  # a chat flow: one framework
 async def test_team_limited_admin_cannot_widen_scope_or_remove_outsiders(
     options: BotOptions,
     workspace: Workspace,

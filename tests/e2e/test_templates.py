@@ -34,6 +34,7 @@ VERSIONS_SQL = (
 )
 
 
+@pytest.mark.parametrize("framework", ["ptb"])  # a chat flow: one framework
 async def test_edit_with_previews_save_and_roll_back(
     options: BotOptions,
     workspace: Workspace,

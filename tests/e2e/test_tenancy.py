@@ -5,6 +5,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+import pytest
+
 from tests.e2e.harness import (
     BotOptions,
     Emulator,
@@ -13,6 +15,9 @@ from tests.e2e.harness import (
     create_workspace,
     query,
 )
+
+# A chat flow, not the adapters: one framework (see tests/e2e/conftest.py).
+pytestmark = pytest.mark.parametrize("framework", ["ptb"])
 
 OWNER_A, OWNER_B, STAFF_B, CUSTOMER_B = 1001, 1101, 1102, 2101
 

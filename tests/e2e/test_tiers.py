@@ -8,15 +8,12 @@ from typing import Any
 
 import pytest
 
-from bot.handlers import ROUTERS
 from tests.e2e.harness import BotOptions, Person, Workspace, query
 from tests.e2e.test_campaigns import customer_id, join
 from tests.e2e.test_pipeline import CHEN, LI, open_shop, seed_customer
 
-pytestmark = pytest.mark.skipif(
-    not any(router.name == "tiers" for router in ROUTERS),
-    reason="the /tiers router is not listed in bot.handlers.ROUTERS yet",
-)
+# A chat flow, not the adapters: one framework (see tests/e2e/conftest.py).
+pytestmark = pytest.mark.parametrize("framework", ["aiogram"])
 
 
 async def test_recompute_card_and_find_by_tier(
