@@ -139,8 +139,9 @@ class DeliveryEngine:
         """Stop claiming; let requests on the wire finish and record them; put the rest back.
 
         Returns within about ``stop_timeout`` seconds whatever the state. A request
-        still unanswered by then is cancelled and its row recorded ``unknown``; if
-        the database does not take the last outcomes in time, their rows stay
+        still unanswered by then is cancelled and its row recorded ``unknown``; rows
+        claimed but never sent (queued, or still being rendered) go back to pending.
+        If the database does not take the last outcomes in time, their rows stay
         ``sending`` and the next start records them ``unknown``. Either way no row
         is sent twice.
         """
@@ -153,9 +154,10 @@ class DeliveryEngine:
         self._feeder.freed.set()
         scan, feed = self._tasks
         scan.cancel()
-        # The feeder is not cancelled mid-claim if it can help it: rows it committed as
-        # "sending" must reach the queue (and so go back to pending below), or a restart
-        # would call them unknown. Emptying the queue meanwhile keeps it from blocking there.
+        # The feeder is not cancelled mid-claim if it can help it: a claim cut short in its
+        # commit leaves rows "sending" that a restart calls unknown. Cancelled later (in a
+        # render, say), it hands the rows it claimed back as pending. Emptying the queue
+        # meanwhile keeps it from blocking there.
         feeder_until = loop.time() + self._stop_timeout * FEEDER_SHARE
         while not feed.done() and (left := feeder_until - loop.time()) > 0:
             self._senders.put_back_queued()

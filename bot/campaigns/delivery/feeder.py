@@ -1,9 +1,10 @@
 """Claiming: one feeder takes due rows ahead of the pace, re-checks and renders them, queues them.
 
-A row claimed here is ``sending`` from the claim's commit on, until it reaches
-the workers' queue or is settled (skipped, deferred). Claimed rows hold a slot
-each until their outcome is recorded, which bounds the ``sending`` rows by the
-concurrency.
+A row claimed here is ``sending`` from the claim's commit on; it reaches the
+workers' queue, or is settled (skipped, deferred), or, if the feeder is stopped
+or fails before that, goes back to pending: only a request that may have
+reached Telegram ever becomes ``unknown``. Claimed rows hold a slot each until
+their outcome is recorded, which bounds the ``sending`` rows by the concurrency.
 """
 
 from __future__ import annotations
@@ -145,7 +146,11 @@ class Feeder:
                     else {}
                 )
         except BaseException:
-            self._free += size  # rolled back: nothing was claimed
+            # Rolled back, or cancelled inside the commit: nothing is put back, since whether
+            # that commit landed is not known here, and settling rows this process may not
+            # hold could undo another worker's claim. Any that did land are unknown at the
+            # next start.
+            self._free += size
             raise
         if rows:
             state.cursor = rows[-1].id
@@ -158,32 +163,45 @@ class Feeder:
     async def _hand_over(
         self, state: run.RunState, go: list[Claimed], now: datetime, points: dict[int, int]
     ) -> None:
-        """Render the claimed rows and queue them, or settle them."""
-        # One request to the render workers for the whole batch, bounded in time.
-        messages = await state.renderer.render_batch(
-            self._renders,
-            [
-                (
-                    row,
-                    now.astimezone(zone(row.timezone, state.timezone)).date(),
-                    points.get(row.customer_id, 0),
-                )
-                for row in go
-            ],
-        )
-        for row, message in zip(go, messages, strict=True):
-            if row.chat_id is None:  # ruled out by _check; keeps the type checker informed
-                continue
-            if isinstance(message, Deferred):
-                later = now + timedelta(seconds=message.seconds)
-                retry = Settle(row.id, OutboxStatus.PENDING, None, row.attempts, later)
-                self._senders.finish(row, state, retry)
-                state.note_deferred(later)
-            elif isinstance(message, Skipped):
-                skip = Settle(row.id, OutboxStatus.SKIPPED, message.reason, row.attempts)
-                self._senders.finish(row, state, skip)
-            else:
-                await self._senders.enqueue(Job(row, row.chat_id, state, message))
+        """Render the claimed rows and queue them, or settle them; none is left behind."""
+        handled = 0
+        try:
+            # One request to the render workers for the whole batch, bounded in time.
+            messages = await state.renderer.render_batch(
+                self._renders,
+                [
+                    (
+                        row,
+                        now.astimezone(zone(row.timezone, state.timezone)).date(),
+                        points.get(row.customer_id, 0),
+                    )
+                    for row in go
+                ],
+            )
+            for row, message in zip(go, messages, strict=True):
+                if row.chat_id is None:  # ruled out by _check; keeps the type checker informed
+                    handled += 1
+                    continue
+                if isinstance(message, Deferred):
+                    later = now + timedelta(seconds=message.seconds)
+                    retry = Settle(row.id, OutboxStatus.PENDING, None, row.attempts, later)
+                    self._senders.finish(row, state, retry)
+                    state.note_deferred(later)
+                elif isinstance(message, Skipped):
+                    skip = Settle(row.id, OutboxStatus.SKIPPED, message.reason, row.attempts)
+                    self._senders.finish(row, state, skip)
+                else:
+                    await self._senders.enqueue(Job(row, row.chat_id, state, message))
+                handled += 1
+        except BaseException:
+            # Stopped (or failed) mid-render or at a full queue: these rows are "sending" but
+            # none of them went near Telegram, so they go back to pending through the
+            # recorder, within stop's deadline. If the database refuses that write they stay
+            # "sending" and the next start records them unknown, as after a crash.
+            for row in go[handled:]:
+                back = Settle(row.id, OutboxStatus.PENDING, attempts=row.attempts)
+                self._senders.finish(row, state, back)
+            raise
 
     def _exhausted(self, state: run.RunState, mono: float) -> None:
         if state.cursor and mono - state.last_rewind >= REWIND_EVERY:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import sqlite3
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import pytest
@@ -14,8 +14,9 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from bot.campaigns.delivery import DeliveryEngine, outbox
 from bot.campaigns.delivery.book import RunBook
+from bot.campaigns.render_pool import Job, RenderPool, Result
 from bot.config import DeliverySettings
-from bot.crm.models import CampaignRun, OutboxMessage, RunStatus
+from bot.crm.models import CampaignRun, MessageTemplate, OutboxMessage, RunStatus, TemplateVersion
 from bot.crm.store import SQLITE_BUSY_TIMEOUT_MS, unit_of_work
 from bot.messaging import Keyboard, SentMessage
 from tests.campaigns.delivery.helpers import (
@@ -91,6 +92,43 @@ async def _shop_run(sessions: Sessions, n: int, status: RunStatus = RunStatus.RU
         return run.id
 
 
+class Stalled(RenderPool):
+    """A render pool whose workers take a batch and never give it back."""
+
+    def __init__(self) -> None:
+        super().__init__(workers=1)
+        self.entered = asyncio.Event()
+
+    async def render(self, jobs: Sequence[Job]) -> list[Result]:
+        self.entered.set()
+        await asyncio.Event().wait()
+        raise AssertionError  # pragma: no cover - never returns
+
+
+async def _pool_run(sessions: Sessions, n: int) -> int:
+    """A running run whose text needs the render pool (a loop is not filled in on the loop)."""
+    async with unit_of_work(sessions) as session:
+        shop = await make_shop(session, [f"C{i}" for i in range(n)])
+        template = MessageTemplate(
+            workspace_id=shop.workspace.id, key="looped", locale="en", current_version=1
+        )
+        session.add(template)
+        await session.flush()
+        session.add(
+            TemplateVersion(
+                workspace_id=shop.workspace.id,
+                template_id=template.id,
+                version=1,
+                body="{% for _ in [1] %}Hello {{ name }}{% endfor %}",
+            )
+        )
+        run = await make_run(session, shop, template_key="looped")
+        await outbox.materialise_batch(session, run, {}, birthday=None, limit=1000)
+        run.materialised_at = NOW
+        run.total = n
+        return run.id
+
+
 async def _lock(path: Path) -> sqlite3.Connection:
     """Take SQLite's write lock as another process would, without blocking the event loop."""
     locker = sqlite3.connect(path, isolation_level=None, timeout=0)
@@ -158,6 +196,48 @@ async def test_stop_while_sending_lets_answers_come_back_and_puts_the_rest_back(
     assert counts["sending"] == 0 and counts["unknown"] == 0
     assert counts["sent"] == len(telegram.sent)
     assert counts["pending"] == 40 - len(telegram.sent)
+
+
+@pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
+async def test_rows_claimed_but_still_rendering_at_stop_go_back_to_pending(
+    sessions: Sessions,
+) -> None:
+    run_id = await _pool_run(sessions, 6)
+    telegram = FakeTelegram()
+    stalled = Stalled()
+    engine = DeliveryEngine(
+        sessions,
+        telegram,
+        FAST,
+        clock=Clock(),
+        scan_interval=0.02,
+        stop_timeout=STOP_TIMEOUT,
+        renders=stalled,
+    )
+    await engine.start()
+    async with asyncio.timeout(10):
+        await stalled.entered.wait()
+    # The claim committed: the rows are "sending" while the render never returns.
+    assert (await run_counts(sessions, run_id))["sending"] == 6
+    took = await _timed_stop(engine)
+    assert took < STOP_TIMEOUT + SLACK
+    # None of them went near Telegram: all back to pending, none unknown.
+    assert await _reasons(sessions, run_id) == {("pending", None): 6}
+    assert telegram.attempts == []
+    # The next start sends every one of them, once.
+    renders = RenderPool(workers=1)
+    restarted = DeliveryEngine(
+        sessions, telegram, FAST, clock=Clock(), scan_interval=0.02, renders=renders
+    )
+    await restarted.start()
+    try:
+        await run_finished(sessions, run_id)
+    finally:
+        await restarted.stop()
+        await renders.close()
+    counts = await run_counts(sessions, run_id)
+    assert counts["sent"] == 6 and counts["unknown"] == 0
+    assert sorted(s.chat_id for s in telegram.sent if s.chat_id >= 1000) == list(range(1000, 1006))
 
 
 @pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
