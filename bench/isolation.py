@@ -32,10 +32,10 @@ from bench import tiers
 from bench.dispatch import CountingMessenger
 from bot.chat.context import AppInfo
 from bot.chat.dispatcher import Dispatcher
-from bot.crm import churn_alerts
 from bot.crm.models import utcnow
 from bot.crm.store import create_engine, create_sessionmaker
 from bot.handlers import ROUTERS
+from bot.jobs import churn_alerts
 from bot.messaging import FileRef, Incoming, Keyboard, Kind, SentMessage, User
 from tests.spreadsheets import bomb_xlsx
 

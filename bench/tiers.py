@@ -29,7 +29,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
-from bot.crm import churn, churn_alerts, migrate, tiers, workspaces
+from bot.crm import at_risk, churn, migrate, tiers, workspaces
 from bot.crm.store import create_engine, create_sessionmaker, unit_of_work
 
 CUSTOMERS = 1_000_000
@@ -86,7 +86,7 @@ async def main(customers: int = CUSTOMERS, purchases: int = PURCHASES) -> None:
         found: list[churn.AtRisk] = []
 
         async def detect() -> None:
-            found[:] = await churn_alerts.detect_apart(engine, 1, now=NOW)
+            found[:] = await at_risk.detect_apart(engine, 1, now=NOW)
 
         for run in ("churn detection", "churn detection again"):
             started = time.perf_counter()

@@ -6,7 +6,7 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import Awaitable, Callable
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from bot.campaigns.delivery.engine import DeliveryEngine
 from bot.campaigns.leader import AdvisoryLeadership, leadership_for
@@ -16,15 +16,15 @@ from bot.chat.context import AppInfo
 from bot.chat.dispatcher import Dispatcher
 from bot.config import Settings
 from bot.crm import migrate
-from bot.crm.churn_alerts import churn_alerts
 from bot.crm.models import utcnow
 from bot.crm.store import create_engine, create_sessionmaker
 from bot.crm.tier_jobs import nightly_tiers
 from bot.handlers import ROUTERS
-from bot.handlers.complaint_jobs import complaint_reminders
-from bot.handlers.followups import fire_due_reminders, send_digests
-from bot.handlers.pipeline import return_stale_leads_job
 from bot.i18n import LOCALES
+from bot.jobs.churn_alerts import churn_alerts
+from bot.jobs.complaints import complaint_reminders
+from bot.jobs.followups import fire_due_reminders, send_digests
+from bot.jobs.leads import return_stale_leads_job
 from bot.messaging import CommandScope, Messenger
 from bot.scheduler import Scheduler
 from bot.telegram import run_bot
@@ -78,6 +78,10 @@ async def serve(
     scheduler = Scheduler(clock=utcnow, leadership=leadership)
     # Built in ``ready``: they send through the messenger the adapter creates.
     delivery: list[DeliveryEngine] = []
+    # When this process last ran churn detection for each workspace. Only a saving:
+    # after a restart or a change of scheduler leader detection runs again at once,
+    # and finds no episode twice. Keeping it in the database needs a workspace column.
+    last_detect: dict[int, datetime] = {}
     campaign_scheduler: list[CampaignScheduler] = []
 
     async def ready(messenger: Messenger) -> None:
@@ -99,7 +103,7 @@ async def serve(
         scheduler.every(
             "churn-alerts",
             CHURN_ALERTS_EVERY_SECONDS,
-            lambda: churn_alerts(sessions, messenger, utcnow),
+            lambda: churn_alerts(sessions, messenger, utcnow, last_detect=last_detect),
         )
         scheduler.start()
         sender = DeliveryEngine(

@@ -82,7 +82,7 @@ async def detect(
     Everything is worked out first into temporary tables, reading only; then the
     customers that change are written ``batch`` at a time, with ``between`` awaited
     after the reading and after each batch (a job passes one that commits and
-    pauses, see ``churn_alerts.detect_apart``). ``between`` must keep ``session`` on
+    pauses, see ``at_risk.detect_apart``). ``between`` must keep ``session`` on
     the same connection (the plan is in its temporary tables). Without it, the whole
     run is one write transaction of the caller's.
 

@@ -47,6 +47,15 @@ def create_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]
     return async_sessionmaker(engine, expire_on_commit=False)
 
 
+def engine_of(sessions: async_sessionmaker[AsyncSession]) -> AsyncEngine:
+    """Return the engine a session factory is bound to (for work on a connection of its own)."""
+    engine = sessions.kw.get("bind")
+    if not isinstance(engine, AsyncEngine):
+        msg = "the session factory is not bound to an engine"
+        raise TypeError(msg)
+    return engine
+
+
 @asynccontextmanager
 async def unit_of_work(
     sessions: async_sessionmaker[AsyncSession],

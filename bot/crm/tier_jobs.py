@@ -25,6 +25,7 @@ from bot.crm.kpi_scope import scope_for
 from bot.crm.models import Customer, Member, Role, Workspace
 from bot.crm.models.core import Segment, ValueTier
 from bot.crm.rfm import TIER_RANK
+from bot.crm.store import engine_of
 
 logger = logging.getLogger(__name__)
 
@@ -202,7 +203,7 @@ async def recompute_due(
     done = []
     for workspace_id in candidates:
         try:
-            summary = await recompute_apart(_engine_of(sessions), workspace_id, now=now)
+            summary = await recompute_apart(engine_of(sessions), workspace_id, now=now)
         except Exception:
             logger.exception("value tiers of workspace %s not recomputed", workspace_id)
             continue
@@ -215,14 +216,6 @@ async def recompute_due(
             summary.seconds,
         )
     return done
-
-
-def _engine_of(sessions: async_sessionmaker[AsyncSession]) -> AsyncEngine:
-    engine = sessions.kw.get("bind")
-    if not isinstance(engine, AsyncEngine):
-        msg = "the session factory is not bound to an engine"
-        raise TypeError(msg)
-    return engine
 
 
 def _zone(name: str | None) -> ZoneInfo:

@@ -2,7 +2,7 @@
 
 Staff see the customers they own; the owner and admins see everyone in their
 scope (``/atrisk mine``: only their own). The buttons here also serve the churn
-alerts the reps get (``bot.crm.churn_alerts``).
+alerts the reps get (``bot.jobs.churn_alerts``).
 """
 
 from __future__ import annotations
@@ -17,13 +17,13 @@ from bot.chat import engine
 from bot.chat.context import Context
 from bot.chat.router import MEMBERS, Router
 from bot.conversations.log_followup import LOG
-from bot.crm import churn_alerts, reminders
-from bot.crm.churn_alerts import PREFIX
+from bot.crm import at_risk, reminders
 from bot.crm.models import Customer, Role
 from bot.crm.scope import get_visible, team_limited, visible_customers
 from bot.errors import InvalidInput
 from bot.i18n import N_
 from bot.messaging import Button
+from bot.views.at_risk import PREFIX, action_row, item_line
 from bot.views.labels import local_time
 
 router = Router("atrisk", MEMBERS)
@@ -70,7 +70,7 @@ async def on_button(ctx: Context) -> None:
 
 async def _show(ctx: Context, *, offset: int, mine: bool, edit: bool) -> None:
     member, _ = ctx.staff()
-    query = churn_alerts.at_risk_query(member.workspace_id)
+    query = at_risk.at_risk_query(member.workspace_id)
     own = mine or member.role is Role.STAFF
     if own:
         query = query.where(Customer.owner_member_id == member.id)
@@ -81,7 +81,7 @@ async def _show(ctx: Context, *, offset: int, mine: bool, edit: bool) -> None:
         )
     total = int(await ctx.session.scalar(select(func.count()).select_from(query.subquery())) or 0)
     offset = max(0, min(offset, max(total - 1, 0)))
-    items = await churn_alerts.load_items(
+    items = await at_risk.load_items(
         ctx.session, query.limit(PAGE).offset(offset), now=ctx.now()
     )
     if not items:
@@ -94,8 +94,8 @@ async def _show(ctx: Context, *, offset: int, mine: bool, edit: bool) -> None:
         last=offset + len(items),
     )
     lines = [head, ""]
-    lines += [churn_alerts.item_line(i, ctx.t, with_owner=not own) for i in items]
-    buttons = [churn_alerts.action_row(i, ctx.t) for i in items]
+    lines += [item_line(i, ctx.t, with_owner=not own) for i in items]
+    buttons = [action_row(i, ctx.t) for i in items]
     suffix = ":m" if mine else ""
     nav = []
     if offset > 0:

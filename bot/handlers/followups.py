@@ -1,23 +1,16 @@
 """Staff commands for follow-ups and reminders: log, remind, today and the digest.
 
-Besides the commands it holds the two scheduler jobs that speak to reps: firing
-due reminders and sending daily digests. Both claim their rows in a committed
-transaction first and send afterwards, so nothing goes out twice.
+The scheduler jobs that fire due reminders and send the digests live in
+``bot.jobs.followups``; the /today screen, shared with the digest, in
+``bot.views.followups``.
 """
 
 from __future__ import annotations
 
-import html
 import logging
-from collections.abc import Callable
-from datetime import timedelta
-from functools import partial
-from zoneinfo import ZoneInfo
-
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.chat import engine
-from bot.chat.context import Clock, Context
+from bot.chat.context import Context
 from bot.chat.router import MEMBERS, Router
 from bot.conversations.log_followup import (
     LOG,
@@ -28,22 +21,19 @@ from bot.conversations.log_followup import (
     pick,
     press,
 )
-from bot.crm import followups, members, reminders
-from bot.crm.models import Member, Workspace
+from bot.crm import followups, reminders
+from bot.crm.models import Member
 from bot.crm.scope import get_visible
-from bot.crm.store import unit_of_work
 from bot.crm.when import Ambiguous, parse_leading_when
-from bot.errors import DeliveryError, InvalidInput
-from bot.i18n import N_, Raw, translate
-from bot.messaging import Button, Keyboard, Messenger
+from bot.errors import InvalidInput
+from bot.i18n import N_
+from bot.messaging import Button
+from bot.views.followups import SNOOZES, render_today
 from bot.views.labels import local_time
 
 router = Router("followups", MEMBERS)
 logger = logging.getLogger(__name__)
-Translate = Callable[..., str]
-SNOOZES = {"60": N_("😴 Snooze 1h"), "1440": N_("😴 Snooze 1d")}
 DIGEST_PRESETS = ("08:00", "09:00", "18:00")
-LATE_AFTER = timedelta(minutes=1)
 
 
 @router.command("log", help=N_("log a contact with a customer"), usage="<customer id>")
@@ -164,101 +154,6 @@ async def on_reminder_button(ctx: Context) -> None:
     )
 
 
-def render_today(day: followups.Today, t: Translate, tz: ZoneInfo) -> tuple[str, Keyboard]:
-    """Render /today (and the digest): the actor's list, then one compact block per rep."""
-    lines = [_agenda_head(day.mine, t)]
-    buttons: list[list[Button]] = []
-    for item in day.mine.due:
-        lines.append(_due_line(item, t, tz))
-        if item.customer_id is not None and len(buttons) < 8:
-            buttons.append([Button(f"📇 {item.customer_name}"[:40], f"ct:{item.customer_id}")])
-    if day.mine.due_total > len(day.mine.due):
-        lines.append(t(N_("…and {count} more."), count=day.mine.due_total - len(day.mine.due)))
-    if day.mine.stale:
-        lines.append("")
-        lines.append(t(N_("👋 Not contacted for 7 days: {count}"), count=day.mine.stale_total))
-        lines.extend(f"• #{s.customer_id} {html.escape(s.name)}" for s in day.mine.stale)
-        if day.mine.stale_total > len(day.mine.stale):
-            more = day.mine.stale_total - len(day.mine.stale)
-            lines.append(t(N_("…and {count} more."), count=more))
-    for rep in day.team:
-        lines.append("")
-        lines.append(
-            t(
-                N_("👤 <b>{name}</b>: {due} due, {overdue} overdue, {stale} not contacted"),
-                name=rep.member_name,
-                due=rep.due_total,
-                overdue=rep.overdue_total,
-                stale=rep.stale_total,
-            )
-        )
-        lines.extend(_due_line(item, t, tz) for item in rep.due)
-    return "\n".join(lines), buttons
-
-
-async def fire_due_reminders(
-    sessions: async_sessionmaker[AsyncSession], messenger: Messenger, clock: Clock
-) -> None:
-    """Claim due reminders, then send each to its rep with Done/Snooze/Open card buttons."""
-    now = clock()
-    async with unit_of_work(sessions) as session:
-        due = await reminders.claim_due(session, now=now)
-    for item in due:
-        t = partial(translate, item.locale)
-        text = t(N_("⏰ <b>Reminder</b>: {text}"), text=item.text)
-        if item.customer_name is not None:
-            text += "\n" + t(N_("👤 {name} (#{id})"), name=item.customer_name, id=item.customer_id)
-        late = now - item.due_at
-        if late > LATE_AFTER:
-            text += "\n" + t(
-                N_("⌛ Late: this was due {when}, {late} ago."),
-                when=local_time(item.due_at, ZoneInfo(item.timezone)),
-                late=Raw(_duration(late, t)),
-            )
-        row = [Button(t(N_("✅ Done")), f"rm:done:{item.reminder_id}")]
-        row += [Button(t(label), f"rm:sn:{item.reminder_id}:{m}") for m, label in SNOOZES.items()]
-        keyboard = [row]
-        if item.customer_id is not None:
-            keyboard.append([Button(t(N_("Open card")), f"ct:{item.customer_id}")])
-        try:
-            sent = await messenger.send_text(item.chat_id, text, keyboard)
-        except DeliveryError as exc:
-            logger.warning("reminder %s not delivered: %s", item.reminder_id, exc.description)
-            continue
-        async with unit_of_work(sessions) as session:
-            await reminders.mark_sent(
-                session, reminder_id=item.reminder_id, message_id=sent.message_id
-            )
-        logger.info("reminder %s fired, %d s after due", item.reminder_id, late.total_seconds())
-
-
-async def send_digests(
-    sessions: async_sessionmaker[AsyncSession], messenger: Messenger, clock: Clock
-) -> None:
-    """Send each member whose digest time has come today their /today summary, once."""
-    now = clock()
-    outgoing: list[tuple[int, str, Keyboard]] = []
-    async with unit_of_work(sessions) as session:
-        for member in await followups.claim_digests(session, now=now):
-            workspace = await session.get(Workspace, member.workspace_id)
-            locale = await members.locale_of(
-                session, tg_user_id=member.tg_user_id, workspace_id=member.workspace_id
-            )
-            t = partial(translate, locale)
-            day = await followups.today(session, actor=member, now=now)
-            body, buttons = render_today(
-                day, t, ZoneInfo(workspace.timezone if workspace else "UTC")
-            )
-            outgoing.append(
-                (member.chat_id, t(N_("🗞 Your daily digest")) + "\n\n" + body, buttons)
-            )
-    for chat_id, text, buttons in outgoing:
-        try:
-            await messenger.send_text(chat_id, text, buttons)
-        except DeliveryError as exc:
-            logger.warning("digest not delivered: %s", exc.description)
-
-
 async def _set_digest(ctx: Context, member: Member, value: str | None) -> None:
     await followups.set_digest(ctx.session, actor=member, digest_time=value)
     if member.digest_time is None:
@@ -281,29 +176,3 @@ def _customer_id(ctx: Context) -> int:
             N_("Please add the customer's number, e.g. /{command} 12"), command=name
         )
     return int(first)
-
-
-def _agenda_head(agenda: followups.Agenda, t: Translate) -> str:
-    if agenda.due_total == 0:
-        return t(N_("📋 <b>Today</b>: nothing due. 🎉"))
-    return t(
-        N_("📋 <b>Today</b>: {due} due, {overdue} overdue."),
-        due=agenda.due_total,
-        overdue=agenda.overdue_total,
-    )
-
-
-def _due_line(item: followups.DueItem, t: Translate, tz: ZoneInfo) -> str:
-    when = item.due_at.astimezone(tz).strftime("%m-%d %H:%M")
-    mark = "🔴" if item.overdue else "🕒"
-    who = f" · {html.escape(item.customer_name)}" if item.customer_name else ""
-    return f"{mark} {when}{who}: {html.escape(item.text)}"
-
-
-def _duration(delta: timedelta, t: Translate) -> str:
-    minutes = int(delta.total_seconds() // 60)
-    if minutes < 60:
-        return t(N_("{minutes} min"), minutes=minutes)
-    if minutes < 24 * 60:
-        return t(N_("{hours} h {minutes} min"), hours=minutes // 60, minutes=minutes % 60)
-    return t(N_("{days} d {hours} h"), days=minutes // 1440, hours=minutes // 60 % 24)

@@ -5,17 +5,14 @@ from __future__ import annotations
 import html
 import logging
 
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
-
-from bot.chat.context import Clock, Context
+from bot.chat.context import Context
 from bot.chat.router import MANAGERS, MEMBERS, Router
-from bot.crm import leads, members, teams
+from bot.crm import leads, teams
 from bot.crm.models import Customer
 from bot.crm.scope import get_visible
-from bot.crm.store import unit_of_work
-from bot.errors import DeliveryError, InvalidInput
-from bot.i18n import N_, translate
-from bot.messaging import Button, Messenger
+from bot.errors import InvalidInput
+from bot.i18n import N_
+from bot.messaging import Button
 from bot.views.replies import customer_id_arg, notify_member, show_with_card, two_args, who
 
 logger = logging.getLogger(__name__)
@@ -23,20 +20,6 @@ router = Router("pipeline", MEMBERS)
 admin_router = Router("pipeline.admin", MANAGERS)
 MAX_PICK = 12
 CONVERTED = N_("🎉 Converted: this lead is now a customer.")
-
-
-def returned_lead_text(locale: str, lead: leads.ReturnedLead) -> str:
-    """Compose the note telling a rep that a stale lead went back to the pool."""
-    return translate(
-        locale,
-        N_(
-            "⏰ Your lead <b>{name}</b> (#{id}) had no follow-up for {days} days, "
-            "so it went back to the shared pool. Send /pool to see it."
-        ),
-        name=lead.name,
-        id=lead.customer_id,
-        days=lead.days,
-    )
 
 
 # Stages
@@ -219,25 +202,3 @@ async def cmd_leaddays(ctx: Context) -> None:
     off = N_("⏰ Leads never return to the pool by themselves.")
     on = N_("⏰ A lead without follow-up for {days} days returns to the pool.")
     ctx.reply(ctx.t(on, days=days) if days else ctx.t(off))
-
-
-async def return_stale_leads_job(
-    sessions: async_sessionmaker[AsyncSession], messenger: Messenger, clock: Clock
-) -> None:
-    """Put stale leads back into the pool, then tell each former rep in their language."""
-    async with unit_of_work(sessions) as session:
-        returned = await leads.return_stale_leads(session, now=clock())
-        notes = []
-        for lead in returned:
-            locale = await members.locale_of(
-                session, tg_user_id=lead.tg_user_id, workspace_id=lead.workspace_id
-            )
-            notes.append((lead.chat_id, returned_lead_text(locale, lead)))
-    # Sent after the commit: a rep is never told about a return that did not happen.
-    for chat_id, text in notes:
-        try:
-            await messenger.send_text(chat_id, text)
-        except DeliveryError as exc:
-            logger.warning("stale-lead note not delivered: %s", exc.description)
-    if notes:
-        logger.info("%d stale leads returned to the pool", len(notes))

@@ -9,11 +9,12 @@ import pytest
 from sqlalchemy import func, insert, select
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
-from bot.crm import churn_alerts
+from bot.crm import at_risk
 from bot.crm.models import Customer, Purchase, Team
 from bot.crm.models.core import ValueTier
 from bot.crm.store import unit_of_work
 from bot.errors import Blocked
+from bot.jobs import churn_alerts
 from bot.messaging import Keyboard, SentMessage
 from tests.crm.test_leads import Shop, add_customer, make_shop
 from tests.crm.test_tiers import NOW, buy
@@ -229,7 +230,7 @@ async def test_another_shop_writes_while_detection_runs(
         await session.execute(insert(Purchase), sales)
     engine = sessions.kw["bind"]
     assert isinstance(engine, AsyncEngine)
-    detection = asyncio.create_task(churn_alerts.detect_apart(engine, ws, now=NOW, batch=100))
+    detection = asyncio.create_task(at_risk.detect_apart(engine, ws, now=NOW, batch=100))
     async with asyncio.timeout(30):
         while not await flagged(sessions, ws):  # the first batch is committed
             await asyncio.sleep(0.005)

@@ -209,7 +209,7 @@ async def test_return_stale_leads(sessions: async_sessionmaker[AsyncSession]) ->
 
 
 def test_returned_lead_text_escapes_the_name() -> None:
-    from bot.handlers.pipeline import returned_lead_text
+    from bot.jobs.leads import returned_lead_text
 
     lead = leads.ReturnedLead(
         workspace_id=1,

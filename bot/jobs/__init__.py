@@ -1,0 +1,1 @@
+"""Everything a scheduler runs: reminders, digests, stale leads, complaint SLAs, churn alerts."""

@@ -1,0 +1,74 @@
+"""At-risk customers on screen: reason lines, the call/care/offer buttons and the alerts."""
+
+from __future__ import annotations
+
+import html
+from collections.abc import Callable, Sequence
+
+from bot.crm.at_risk import RiskItem
+from bot.crm.models.core import AtRiskReason, ValueTier
+from bot.i18n import N_
+from bot.messaging import Button, Keyboard
+
+Translate = Callable[..., str]
+PREFIX = "ar"
+TIER_WORDS = {ValueTier.HIGH: N_("high"), ValueTier.MEDIUM: N_("medium"), ValueTier.LOW: N_("low")}
+
+
+def reason_text(item: RiskItem, t: Translate) -> str:
+    """Return why a customer is at risk, in words."""
+    if item.reason is AtRiskReason.TIER_DROP and item.tier_from and item.tier_to:
+        return t(
+            N_("dropped from {old} to {new} value"),
+            old=t(TIER_WORDS[item.tier_from]),
+            new=t(TIER_WORDS[item.tier_to]),
+        )
+    if item.usual_days:
+        return t(
+            N_("quiet for {days} days (usually every {usual})"),
+            days=item.days_quiet,
+            usual=item.usual_days,
+        )
+    return t(N_("quiet for {days} days"), days=item.days_quiet)
+
+
+def item_line(item: RiskItem, t: Translate, *, with_owner: bool = False) -> str:
+    """Return one customer's line: name, number, reason (and owner for managers)."""
+    line = f"• <b>{html.escape(item.name)}</b> (#{item.customer_id}): {reason_text(item, t)}"
+    if with_owner:
+        owner = item.owner_name or t(N_("unassigned"))
+        line += f" · 👤 {html.escape(owner)}"
+    return line
+
+
+def action_row(item: RiskItem, t: Translate) -> list[Button]:
+    """Return the call, care message and offer buttons of one customer."""
+    first = item.name.split()[0] if item.name.split() else item.name
+    return [
+        Button(f"📞 {first}"[:24], f"{PREFIX}:call:{item.customer_id}"),
+        Button(t(N_("💌 Care")), f"{PREFIX}:care:{item.customer_id}"),
+        Button(t(N_("🎁 Offer")), f"{PREFIX}:offer:{item.customer_id}"),
+    ]
+
+
+def render_summary(t: Translate, *, total: int, quiet: int) -> tuple[str, Keyboard]:
+    """Return a rep's alert about many customers: counts and a pointer to /atrisk."""
+    text = t(
+        N_(
+            "⚠️ <b>{count} of your customers may be drifting away</b>: {quiet} have gone"
+            " quiet, {dropped} dropped to a lower value tier.\n"
+            "See /atrisk to go through them, with a call, care message or offer for each."
+        ),
+        count=total,
+        quiet=quiet,
+        dropped=total - quiet,
+    )
+    return text, [[Button(t(N_("📋 See them")), f"{PREFIX}:ls:0")]]
+
+
+def render_alert(items: Sequence[RiskItem], t: Translate) -> tuple[str, Keyboard]:
+    """Return a rep's alert about a few customers, each with its action buttons."""
+    lines = [t(N_("⚠️ <b>These customers may be drifting away</b>:")), ""]
+    lines += [item_line(item, t) for item in items]
+    lines += ["", t(N_("📞 call · 💌 send a care message · 🎁 send an offer"))]
+    return "\n".join(lines), [action_row(item, t) for item in items]

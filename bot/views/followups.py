@@ -1,0 +1,73 @@
+"""Follow-ups on screen: the /today agenda (also the daily digest), snoozes and durations."""
+
+from __future__ import annotations
+
+import html
+from collections.abc import Callable
+from datetime import timedelta
+from zoneinfo import ZoneInfo
+
+from bot.crm import followups
+from bot.i18n import N_
+from bot.messaging import Button, Keyboard
+
+Translate = Callable[..., str]
+SNOOZES = {"60": N_("😴 Snooze 1h"), "1440": N_("😴 Snooze 1d")}
+
+
+def render_today(day: followups.Today, t: Translate, tz: ZoneInfo) -> tuple[str, Keyboard]:
+    """Render /today (and the digest): the actor's list, then one compact block per rep."""
+    lines = [_agenda_head(day.mine, t)]
+    buttons: list[list[Button]] = []
+    for item in day.mine.due:
+        lines.append(_due_line(item, t, tz))
+        if item.customer_id is not None and len(buttons) < 8:
+            buttons.append([Button(f"📇 {item.customer_name}"[:40], f"ct:{item.customer_id}")])
+    if day.mine.due_total > len(day.mine.due):
+        lines.append(t(N_("…and {count} more."), count=day.mine.due_total - len(day.mine.due)))
+    if day.mine.stale:
+        lines.append("")
+        lines.append(t(N_("👋 Not contacted for 7 days: {count}"), count=day.mine.stale_total))
+        lines.extend(f"• #{s.customer_id} {html.escape(s.name)}" for s in day.mine.stale)
+        if day.mine.stale_total > len(day.mine.stale):
+            more = day.mine.stale_total - len(day.mine.stale)
+            lines.append(t(N_("…and {count} more."), count=more))
+    for rep in day.team:
+        lines.append("")
+        lines.append(
+            t(
+                N_("👤 <b>{name}</b>: {due} due, {overdue} overdue, {stale} not contacted"),
+                name=rep.member_name,
+                due=rep.due_total,
+                overdue=rep.overdue_total,
+                stale=rep.stale_total,
+            )
+        )
+        lines.extend(_due_line(item, t, tz) for item in rep.due)
+    return "\n".join(lines), buttons
+
+
+def _agenda_head(agenda: followups.Agenda, t: Translate) -> str:
+    if agenda.due_total == 0:
+        return t(N_("📋 <b>Today</b>: nothing due. 🎉"))
+    return t(
+        N_("📋 <b>Today</b>: {due} due, {overdue} overdue."),
+        due=agenda.due_total,
+        overdue=agenda.overdue_total,
+    )
+
+
+def _due_line(item: followups.DueItem, t: Translate, tz: ZoneInfo) -> str:
+    when = item.due_at.astimezone(tz).strftime("%m-%d %H:%M")
+    mark = "🔴" if item.overdue else "🕒"
+    who = f" · {html.escape(item.customer_name)}" if item.customer_name else ""
+    return f"{mark} {when}{who}: {html.escape(item.text)}"
+
+
+def duration(delta: timedelta, t: Translate) -> str:
+    minutes = int(delta.total_seconds() // 60)
+    if minutes < 60:
+        return t(N_("{minutes} min"), minutes=minutes)
+    if minutes < 24 * 60:
+        return t(N_("{hours} h {minutes} min"), hours=minutes // 60, minutes=minutes % 60)
+    return t(N_("{days} d {hours} h"), days=minutes // 1440, hours=minutes // 60 % 24)
