@@ -21,6 +21,7 @@ run: install
 lint: install
 	$(BIN)/ruff check bot tests bench
 	$(BIN)/mypy bot
+	$(BIN)/lint-imports
 
 test: lint
 	$(BIN)/pytest
@@ -40,4 +41,4 @@ messages: install
 	$(BIN)/pybabel update -i bot/locales/messages.pot -d bot/locales -l zh_CN --no-fuzzy-matching
 
 clean:
-	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .import_linter_cache
