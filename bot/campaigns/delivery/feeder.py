@@ -88,9 +88,12 @@ class Feeder:
                 logger.debug("pacing: next claim in %.3f s", wait)
                 await self._senders.sleep(wait)
                 continue
-            # Claim in groups (half the slots, or what the pace can use soon): one
-            # transaction per group keeps SQLite's round trips off the hot path.
-            if self._free < max(1, min(self._wanted(), self._settings.concurrency // 2)):
+            # Any free slot is claimed into at once. Waiting for half the slots to come free
+            # left up to half of them idle between answers, so with a slow Telegram fewer
+            # requests were out than the concurrency allows (300 ms answers, 8 slots: ~18/s
+            # of the ~26 possible). Claims still come in groups where round trips matter: at
+            # high rates the recorder frees a whole written group of slots at a time.
+            if self._free < 1:
                 self.freed.clear()
                 if not self._stopping.is_set():
                     await self.freed.wait()
