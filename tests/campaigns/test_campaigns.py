@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import UTC, date, datetime
 
 import pytest
@@ -11,7 +10,6 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.campaigns import campaigns, limits
 from bot.campaigns.delivery import outbox
-from bot.crm import workspaces
 from bot.crm.models import (
     AuditLog,
     Campaign,
@@ -19,83 +17,19 @@ from bot.crm.models import (
     CampaignRun,
     CampaignStatus,
     Consent,
-    Customer,
-    Member,
     OutboxMessage,
-    Role,
     RunStatus,
-    Workspace,
 )
 from bot.crm.models.core import ValueTier
 from bot.crm.store import unit_of_work
 from bot.errors import Conflict, InvalidInput, NotFound, PermissionDenied
-
-NOW = datetime(2026, 11, 30, 1, 0, tzinfo=UTC)  # Monday 09:00 in Shanghai
-
-
-@dataclass
-class Shop:
-    """A workspace with an owner, an admin, a rep and customers, two of them opted in."""
-
-    workspace: Workspace
-    owner: Member
-    admin: Member
-    rep: Member
-    customers: list[Customer]
-
-
-async def make_shop(session: AsyncSession, name: str = "Tea House") -> Shop:
-    """Create a Shanghai shop with its team and four customers (0 and 1 opted in, A and B)."""
-    ws = await workspaces.create_workspace(
-        session, name=name, timezone="Asia/Shanghai", locale="en", region="CN"
-    )
-    people = []
-    for number, role in enumerate((Role.OWNER, Role.ADMIN, Role.STAFF), start=1):
-        member = Member(
-            workspace_id=ws.id,
-            tg_user_id=ws.id * 100 + number,
-            chat_id=ws.id * 100 + number,
-            role=role,
-            display_name=f"member {number}",
-            referral_code=f"ref{ws.id}-{number}",
-        )
-        session.add(member)
-        people.append(member)
-    await session.flush()
-    rows = [
-        Customer(
-            workspace_id=ws.id,
-            name=f"customer {i}",
-            tg_user_id=ws.id * 1000 + i,
-            chat_id=ws.id * 1000 + i,
-            consent=Consent.OPTED_IN if i < 2 else Consent.UNKNOWN,
-            grade="A" if i % 2 == 0 else "B",
-        )
-        for i in range(4)
-    ]
-    session.add_all(rows)
-    await session.flush()
-    return Shop(ws, people[0], people[1], people[2], rows)
-
-
-async def weekly(session: AsyncSession, shop: Shop, **audience: object) -> int:
-    campaign = await campaigns.create_campaign(
-        session,
-        actor=shop.admin,
-        name="Weekly hello",
-        kind=CampaignKind.WEEKLY,
-        template_key="weekly_touchpoint",
-        audience=audience,
-        weekday=0,
-        send_time="10:00",
-        now=NOW,
-    )
-    return campaign.id
+from tests.factories import CAMPAIGN_NOW as NOW
+from tests.factories import make_campaign_shop, weekly
 
 
 async def test_create_checks_role_and_answers(sessions: async_sessionmaker[AsyncSession]) -> None:
     async with unit_of_work(sessions) as session:
-        shop = await make_shop(session)
+        shop = await make_campaign_shop(session)
         base = {
             "name": "Weekly",
             "kind": CampaignKind.WEEKLY,
@@ -135,8 +69,8 @@ async def test_another_shop_cannot_see_or_touch_a_campaign(
     sessions: async_sessionmaker[AsyncSession],
 ) -> None:
     async with unit_of_work(sessions) as session:
-        shop = await make_shop(session)
-        other = await make_shop(session, "Other Shop")
+        shop = await make_campaign_shop(session)
+        other = await make_campaign_shop(session, "Other Shop")
         cid = await weekly(session, shop)
         with pytest.raises(NotFound):
             await campaigns.get_campaign(session, actor=other.owner, campaign_id=cid, now=NOW)
@@ -155,7 +89,7 @@ async def test_fire_creates_one_run_per_occurrence(
     sessions: async_sessionmaker[AsyncSession],
 ) -> None:
     async with unit_of_work(sessions) as session:
-        shop = await make_shop(session)
+        shop = await make_campaign_shop(session)
         cid = await weekly(session, shop)
         summary = await campaigns.get_campaign(session, actor=shop.admin, campaign_id=cid, now=NOW)
         first = await campaigns.fire(
@@ -178,7 +112,7 @@ async def test_run_now_fires_this_weeks_occurrence_once(
     sessions: async_sessionmaker[AsyncSession],
 ) -> None:
     async with unit_of_work(sessions) as session:
-        shop = await make_shop(session)
+        shop = await make_campaign_shop(session)
         cid = await weekly(session, shop)
         run = await campaigns.run_now(session, actor=shop.admin, campaign_id=cid, now=NOW)
         assert run.occurrence == "2026-W49"
@@ -195,7 +129,7 @@ async def test_pause_resume_and_stop_carry_the_runs_along(
     sessions: async_sessionmaker[AsyncSession],
 ) -> None:
     async with unit_of_work(sessions) as session:
-        shop = await make_shop(session)
+        shop = await make_campaign_shop(session)
         cid = await weekly(session, shop)
         run = await campaigns.run_now(session, actor=shop.admin, campaign_id=cid, now=NOW)
         with pytest.raises(PermissionDenied):
@@ -228,7 +162,7 @@ async def test_broadcast_without_a_date_starts_at_once_and_is_done(
     sessions: async_sessionmaker[AsyncSession],
 ) -> None:
     async with unit_of_work(sessions) as session:
-        shop = await make_shop(session)
+        shop = await make_campaign_shop(session)
         campaign = await campaigns.create_campaign(
             session,
             actor=shop.owner,
@@ -259,7 +193,7 @@ async def test_welcome_queues_each_customer_who_opts_in_once(
     sessions: async_sessionmaker[AsyncSession],
 ) -> None:
     async with unit_of_work(sessions) as session:
-        shop = await make_shop(session)
+        shop = await make_campaign_shop(session)
         welcome = await campaigns.create_campaign(
             session,
             actor=shop.admin,
@@ -295,7 +229,7 @@ async def test_welcome_queues_each_customer_who_opts_in_once(
 
 async def test_quiet_hours_and_cap_setters(sessions: async_sessionmaker[AsyncSession]) -> None:
     async with unit_of_work(sessions) as session:
-        shop = await make_shop(session)
+        shop = await make_campaign_shop(session)
         with pytest.raises(PermissionDenied):
             await limits.set_quiet_hours(session, actor=shop.rep, start="22:00", end="08:00")
         ws = await limits.set_quiet_hours(session, actor=shop.admin, start="22:00", end="8:00")
@@ -316,7 +250,7 @@ async def test_queue_broadcast_for_the_operator(
     sessions: async_sessionmaker[AsyncSession],
 ) -> None:
     async with unit_of_work(sessions) as session:
-        shop = await make_shop(session)
+        shop = await make_campaign_shop(session)
         run = await campaigns.queue_broadcast(
             session,
             workspace_id=shop.workspace.id,
@@ -349,7 +283,7 @@ async def test_value_tier_and_customer_audiences(
     sessions: async_sessionmaker[AsyncSession],
 ) -> None:
     async with unit_of_work(sessions) as session:
-        shop = await make_shop(session)
+        shop = await make_campaign_shop(session)
         first, second, third, _ = shop.customers
         third.consent = Consent.OPTED_IN
         first.value_tier, second.value_tier, third.value_tier = (
@@ -369,7 +303,7 @@ async def test_value_tier_and_customer_audiences(
         assert await reach(customer_ids=[second.id]) == 1
         assert await reach(customer_ids=[shop.customers[3].id]) == 0  # not opted in
         assert await reach(customer_ids=[]) == 0
-        rival = await make_shop(session, "Rival")
+        rival = await make_campaign_shop(session, "Rival")
         rival.customers[0].value_tier = ValueTier.HIGH
         await session.flush()
         assert await reach(customer_ids=[rival.customers[0].id]) == 0
@@ -380,7 +314,7 @@ async def test_a_care_message_to_one_customer_goes_to_that_customer_only(
     sessions: async_sessionmaker[AsyncSession],
 ) -> None:
     async with unit_of_work(sessions) as session:
-        shop = await make_shop(session)
+        shop = await make_campaign_shop(session)
         target = shop.customers[1]
         run = await campaigns.queue_broadcast(
             session,
@@ -405,7 +339,7 @@ async def test_a_survey_is_a_one_off_like_a_broadcast(
     sessions: async_sessionmaker[AsyncSession],
 ) -> None:
     async with unit_of_work(sessions) as session:
-        shop = await make_shop(session)
+        shop = await make_campaign_shop(session)
         now_run = await campaigns.create_campaign(
             session,
             actor=shop.owner,

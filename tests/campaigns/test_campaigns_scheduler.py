@@ -13,7 +13,8 @@ from bot.campaigns.scheduler import SYNC_JOB, CampaignScheduler
 from bot.campaigns.schedules import Verdict
 from bot.crm.models import Campaign, CampaignKind, CampaignRun, CampaignStatus
 from bot.crm.store import unit_of_work
-from tests.campaigns.test_campaigns import NOW, Shop, make_shop, weekly
+from tests.factories import CAMPAIGN_NOW as NOW
+from tests.factories import CampaignShop, make_campaign_shop, weekly
 from tests.fakes import RecordingMessenger
 
 MONDAY_TEN = datetime(2026, 11, 30, 2, 0, tzinfo=UTC)  # 10:00 in Shanghai
@@ -42,9 +43,9 @@ def planner(
     return scheduler, messenger, wakes
 
 
-async def setup(sessions: async_sessionmaker[AsyncSession]) -> tuple[Shop, int]:
+async def setup(sessions: async_sessionmaker[AsyncSession]) -> tuple[CampaignShop, int]:
     async with unit_of_work(sessions) as session:
-        shop = await make_shop(session)
+        shop = await make_campaign_shop(session)
         return shop, await weekly(session, shop)
 
 
@@ -129,7 +130,7 @@ async def test_a_holiday_fires_once_then_the_campaign_is_done(
     sessions: async_sessionmaker[AsyncSession],
 ) -> None:
     async with unit_of_work(sessions) as session:
-        shop = await make_shop(session)
+        shop = await make_campaign_shop(session)
         holiday = await campaigns.create_campaign(
             session,
             actor=shop.owner,
@@ -157,7 +158,7 @@ async def test_jobs_are_derived_from_the_rows(sessions: async_sessionmaker[Async
     # APScheduler waits in real time, so this test's clock is the real one.
     now = datetime.now(UTC)
     async with unit_of_work(sessions) as session:
-        shop = await make_shop(session)
+        shop = await make_campaign_shop(session)
         created = await campaigns.create_campaign(
             session,
             actor=shop.admin,

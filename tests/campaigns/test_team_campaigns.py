@@ -20,12 +20,15 @@ from bot.crm.models import (
 )
 from bot.crm.store import unit_of_work
 from bot.errors import NotFound
-from tests.campaigns.test_campaigns import NOW, Shop, make_shop
+from tests.factories import CAMPAIGN_NOW as NOW
+from tests.factories import CampaignShop, make_campaign_shop
 
 pytestmark = pytest.mark.timeout(60)
 
 
-async def _north(session: AsyncSession, shop: Shop) -> tuple[Member, Customer, Customer, Customer]:
+async def _north(
+    session: AsyncSession, shop: CampaignShop
+) -> tuple[Member, Customer, Customer, Customer]:
     """Put the admin and the rep in North; return the admin with an in-team, a pool and an
     outside customer (all opted in)."""
     team = Team(workspace_id=shop.workspace.id, name="North")
@@ -54,7 +57,7 @@ async def test_a_team_limited_admin_reaches_and_counts_only_their_team(
     sessions: async_sessionmaker[AsyncSession],
 ) -> None:
     async with unit_of_work(sessions) as session:
-        shop = await make_shop(session)
+        shop = await make_campaign_shop(session)
         admin, mine, pool, outside = await _north(session, shop)
         assert await campaigns.reach(session, actor=shop.owner, audience={}) == 3
         assert await campaigns.reach(session, actor=admin, audience={}) == 2
@@ -94,7 +97,7 @@ async def test_a_team_limited_admin_lists_and_controls_only_their_teams_campaign
     sessions: async_sessionmaker[AsyncSession],
 ) -> None:
     async with unit_of_work(sessions) as session:
-        shop = await make_shop(session)
+        shop = await make_campaign_shop(session)
         admin, *_ = await _north(session, shop)
         common = {
             "kind": CampaignKind.WEEKLY,

@@ -12,7 +12,7 @@ from bot.campaigns import template_store, template_versions
 from bot.crm.models import AuditLog, MessageTemplate, TemplateVersion
 from bot.crm.store import unit_of_work
 from bot.errors import InvalidInput, NotFound, PermissionDenied
-from tests.crm.test_leads import add_customer, make_shop
+from tests.factories import add_customer, make_shop
 
 NOW = datetime(2026, 11, 30, 9, 0, tzinfo=UTC)
 LATER = datetime(2026, 11, 30, 10, 0, tzinfo=UTC)

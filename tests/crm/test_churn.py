@@ -16,8 +16,8 @@ from bot.crm.churn import AtRisk
 from bot.crm.models import Channel, Customer, FollowUp
 from bot.crm.models.core import AtRiskReason
 from bot.crm.store import unit_of_work
-from tests.crm.test_leads import Shop, add_customer, make_shop
 from tests.crm.test_tiers import NOW, buy, reload
+from tests.factories import Shop, add_customer, make_shop
 
 pytestmark = pytest.mark.timeout(60)
 

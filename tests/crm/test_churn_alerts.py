@@ -16,8 +16,8 @@ from bot.crm.store import unit_of_work
 from bot.errors import Blocked
 from bot.jobs import churn_alerts
 from bot.messaging import Keyboard, SentMessage
-from tests.crm.test_leads import Shop, add_customer, make_shop
 from tests.crm.test_tiers import NOW, buy
+from tests.factories import Shop, add_customer, make_shop
 from tests.fakes import RecordingMessenger
 
 pytestmark = pytest.mark.timeout(60)

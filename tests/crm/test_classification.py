@@ -8,7 +8,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from bot.crm import classification
 from bot.crm.store import unit_of_work
 from bot.errors import InvalidInput, NotFound
-from tests.crm.test_leads import add_customer, make_shop
+from tests.factories import add_customer, make_shop
 
 
 def test_parse_choice() -> None:

@@ -10,7 +10,7 @@ from bot.crm import companies
 from bot.crm.models import AuditLog, Company
 from bot.crm.store import unit_of_work
 from bot.errors import InvalidInput, NotFound
-from tests.crm.test_leads import make_shop
+from tests.factories import make_shop
 
 
 def test_parse_path() -> None:

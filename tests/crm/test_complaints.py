@@ -12,7 +12,7 @@ from bot.crm import complaints
 from bot.crm.models import AuditLog, ComplaintStatus, Team
 from bot.crm.store import unit_of_work
 from bot.errors import Conflict, InvalidInput, NotFound, PermissionDenied
-from tests.crm.test_leads import Shop, add_customer, make_shop
+from tests.factories import Shop, add_customer, make_shop
 
 NOW = datetime(2026, 11, 23, 8, 0, tzinfo=UTC)
 

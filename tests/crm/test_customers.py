@@ -23,7 +23,7 @@ from bot.crm.models import (
 from bot.crm.store import unit_of_work
 from bot.errors import Conflict, InvalidInput, NotFound
 from bot.messaging import User
-from tests.crm.test_leads import add_customer, make_shop
+from tests.factories import add_customer, make_shop
 
 NOW = datetime(2026, 11, 23, 8, 0, tzinfo=UTC)
 

@@ -2,63 +2,24 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 import pytest
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bot.crm import followups, workspaces
-from bot.crm.models import AuditLog, Channel, Customer, FollowUp, Member, Reminder, Role
+from bot.crm import followups
+from bot.crm.models import AuditLog, Channel, Customer, FollowUp, Member, Reminder
 from bot.crm.store import unit_of_work
 from bot.errors import InvalidInput, NotFound
-
-NOW = datetime(2026, 11, 23, 8, 0, tzinfo=UTC)  # 16:00 in Shanghai
-
-
-@dataclass
-class Shop:
-    """A workspace with an owner, two reps and customers of the first rep."""
-
-    owner: Member
-    rep: Member
-    other: Member
-    customers: list[Customer]
-
-
-async def make_shop(session: AsyncSession, customers: int = 3) -> Shop:
-    """Create a Shanghai workspace, its team and the first rep's customers."""
-    ws = await workspaces.create_workspace(
-        session, name="王氏茶行", timezone="Asia/Shanghai", locale="zh-CN", region="CN"
-    )
-    people = []
-    for number, role in enumerate((Role.OWNER, Role.STAFF, Role.STAFF), start=1):
-        member = Member(
-            workspace_id=ws.id,
-            tg_user_id=number,
-            chat_id=number,
-            role=role,
-            display_name=f"member {number}",
-            referral_code=f"ref{ws.id}-{number}",
-        )
-        session.add(member)
-        people.append(member)
-    await session.flush()
-    rows = [
-        Customer(workspace_id=ws.id, owner_member_id=people[1].id, name=f"customer {i}")
-        for i in range(customers)
-    ]
-    session.add_all(rows)
-    await session.flush()
-    return Shop(people[0], people[1], people[2], rows)
+from tests.factories import NOW, make_rep_shop
 
 
 async def test_log_followup_stamps_contact_and_adds_reminder(
     sessions: async_sessionmaker[AsyncSession],
 ) -> None:
     async with unit_of_work(sessions) as session:
-        shop = await make_shop(session)
+        shop = await make_rep_shop(session)
         customer = shop.customers[0]
         follow_up = await followups.log_followup(
             session,
@@ -90,7 +51,7 @@ async def test_log_followup_refuses_customers_out_of_scope(
     sessions: async_sessionmaker[AsyncSession],
 ) -> None:
     async with unit_of_work(sessions) as session:
-        shop = await make_shop(session)
+        shop = await make_rep_shop(session)
         with pytest.raises(NotFound):
             await followups.log_followup(
                 session,
@@ -121,7 +82,7 @@ async def test_today_lists_due_overdue_and_stale_customers(
     sessions: async_sessionmaker[AsyncSession],
 ) -> None:
     async with unit_of_work(sessions) as session:
-        shop = await make_shop(session, customers=14)
+        shop = await make_rep_shop(session, customers=14)
         shop.customers[0].last_contact_at = NOW - timedelta(days=1)
         shop.customers[1].last_contact_at = NOW - timedelta(days=8)
         ws = shop.rep.workspace_id
@@ -187,7 +148,7 @@ async def test_digest_is_claimed_once_per_local_day(
     sessions: async_sessionmaker[AsyncSession],
 ) -> None:
     async with unit_of_work(sessions) as session:
-        shop = await make_shop(session)
+        shop = await make_rep_shop(session)
         await followups.set_digest(session, actor=shop.rep, digest_time="8:30")
         assert shop.rep.digest_time == "08:30"
         with pytest.raises(InvalidInput):

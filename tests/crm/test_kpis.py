@@ -32,7 +32,7 @@ from bot.crm.models import (
 )
 from bot.crm.models.core import ValueTier
 from bot.crm.store import unit_of_work
-from tests.crm.test_leads import Shop, add_customer, make_shop
+from tests.factories import Shop, add_customer, make_shop
 
 # A Monday; the shop is in Asia/Shanghai, so "this month" starts 2026-10-31 16:00 UTC.
 NOW = datetime(2026, 11, 23, 8, 0, tzinfo=UTC)

@@ -2,73 +2,17 @@
 
 from __future__ import annotations
 
-import secrets
-from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 
 import pytest
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bot.crm import leads, workspaces
-from bot.crm.models import AuditLog, Customer, CustomerKind, Member, Role, Workspace
+from bot.crm import leads
+from bot.crm.models import AuditLog, Customer, CustomerKind, Member, Workspace
 from bot.crm.store import unit_of_work
 from bot.errors import Conflict, InvalidInput, NotFound, PermissionDenied
-
-NOW = datetime(2026, 11, 23, 8, 0, tzinfo=UTC)
-
-
-@dataclass
-class Shop:
-    """A workspace with an owner, an admin and two reps."""
-
-    workspace: Workspace
-    owner: Member
-    admin: Member
-    li: Member
-    chen: Member
-
-
-async def make_shop(session: AsyncSession, name: str = "Tea") -> Shop:
-    """Create a workspace and its members directly."""
-    ws = await workspaces.create_workspace(
-        session, name=name, timezone="Asia/Shanghai", locale="en", region="CN"
-    )
-    people = []
-    for role, display in [
-        (Role.OWNER, "Wang"),
-        (Role.ADMIN, "Zhou"),
-        (Role.STAFF, "Li"),
-        (Role.STAFF, "Chen"),
-    ]:
-        uid = secrets.randbelow(10**9)
-        member = Member(
-            workspace_id=ws.id,
-            tg_user_id=uid,
-            chat_id=uid,
-            role=role,
-            display_name=display,
-            referral_code=secrets.token_urlsafe(8),
-        )
-        session.add(member)
-        people.append(member)
-    await session.flush()
-    return Shop(ws, *people)
-
-
-async def add_customer(
-    session: AsyncSession, shop: Shop, name: str, owner: Member | None, **fields: object
-) -> Customer:
-    """Insert a customer of the shop."""
-    customer = Customer(
-        workspace_id=shop.workspace.id,
-        owner_member_id=owner.id if owner else None,
-        name=name,
-        **fields,
-    )
-    session.add(customer)
-    await session.flush()
-    return customer
+from tests.factories import NOW, add_customer, make_shop
 
 
 async def test_stages_resolve_by_key_label_and_rename(

@@ -13,7 +13,7 @@ from bot.crm import loyalty, purchases
 from bot.crm.models import AuditLog, Member, PointsEntry, PointsReason
 from bot.crm.store import unit_of_work
 from bot.errors import Conflict, InvalidInput, NotFound, PermissionDenied
-from tests.crm.test_leads import Shop, add_customer, make_shop
+from tests.factories import Shop, add_customer, make_shop
 
 NOW = datetime(2026, 11, 23, 8, 0, tzinfo=UTC)
 

@@ -20,7 +20,7 @@ from bot.crm.models import (
 from bot.crm.scope import get_visible
 from bot.crm.store import unit_of_work
 from bot.errors import Conflict, InvalidInput, NotFound, PermissionDenied
-from tests.crm.test_leads import add_customer, make_shop
+from tests.factories import add_customer, make_shop
 
 pytestmark = pytest.mark.timeout(60)
 

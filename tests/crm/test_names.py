@@ -12,7 +12,7 @@ from bot.crm import companies, customers, names, teams
 from bot.crm.models import Company, Customer
 from bot.crm.store import unit_of_work
 from bot.errors import InvalidInput
-from tests.crm.test_leads import make_shop
+from tests.factories import make_shop
 
 pytestmark = pytest.mark.timeout(60)
 

@@ -44,7 +44,7 @@ from bot.crm.models import (
 from bot.crm.store import unit_of_work
 from bot.errors import Conflict, NotFound, PermissionDenied
 from bot.messaging import User
-from tests.crm.test_leads import Shop, add_customer, make_shop
+from tests.factories import Shop, add_customer, make_shop
 
 NOW = datetime(2026, 11, 23, 8, 0, tzinfo=UTC)
 LATER = NOW + timedelta(days=1)

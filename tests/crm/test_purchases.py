@@ -11,7 +11,7 @@ from bot.crm import purchases
 from bot.crm.models import CustomerKind
 from bot.crm.store import unit_of_work
 from bot.errors import InvalidInput, NotFound
-from tests.crm.test_leads import add_customer, make_shop
+from tests.factories import add_customer, make_shop
 
 NOW = datetime(2026, 11, 23, 8, 0, tzinfo=UTC)
 

@@ -11,14 +11,14 @@ from bot.crm import reminders
 from bot.crm.models import Reminder
 from bot.crm.store import unit_of_work
 from bot.errors import InvalidInput, NotFound
-from tests.crm.test_followups import NOW, make_shop
+from tests.factories import NOW, make_rep_shop
 
 
 async def test_create_checks_scope_time_and_text(
     sessions: async_sessionmaker[AsyncSession],
 ) -> None:
     async with unit_of_work(sessions) as session:
-        shop = await make_shop(session)
+        shop = await make_rep_shop(session)
         customer_id = shop.customers[0].id
         with pytest.raises(NotFound):
             await reminders.create_reminder(
@@ -58,7 +58,7 @@ async def test_claim_fires_each_due_reminder_once(
     sessions: async_sessionmaker[AsyncSession],
 ) -> None:
     async with unit_of_work(sessions) as session:
-        shop = await make_shop(session)
+        shop = await make_rep_shop(session)
         reminder = await reminders.create_reminder(
             session,
             actor=shop.rep,
@@ -91,7 +91,7 @@ async def test_snooze_refires_and_done_stops(
     sessions: async_sessionmaker[AsyncSession],
 ) -> None:
     async with unit_of_work(sessions) as session:
-        shop = await make_shop(session)
+        shop = await make_rep_shop(session)
         reminder = await reminders.create_reminder(
             session,
             actor=shop.rep,

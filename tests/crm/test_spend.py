@@ -12,7 +12,7 @@ from bot.crm import spend
 from bot.crm.models import AuditLog
 from bot.crm.store import unit_of_work
 from bot.errors import InvalidInput, PermissionDenied
-from tests.crm.test_leads import make_shop
+from tests.factories import make_shop
 
 NOW = datetime(2026, 11, 23, 8, 0, tzinfo=UTC)
 

@@ -10,7 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.crm.models import Customer
 from bot.crm.store import unit_of_work
-from tests.crm.test_leads import make_shop
+from tests.factories import make_shop
 
 pytestmark = pytest.mark.timeout(60)
 

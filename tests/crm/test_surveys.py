@@ -21,7 +21,7 @@ from bot.crm.models import (
 )
 from bot.crm.store import unit_of_work
 from bot.errors import InvalidInput, NotFound, PermissionDenied
-from tests.crm.test_leads import Shop, add_customer, make_shop
+from tests.factories import Shop, add_customer, make_shop
 
 NOW = datetime(2026, 11, 23, 8, 0, tzinfo=UTC)
 ZHAO_TG = 555_001

@@ -10,7 +10,7 @@ from bot.crm import tags
 from bot.crm.models import Customer, TagDimension
 from bot.crm.store import unit_of_work
 from bot.errors import InvalidInput, NotFound, PermissionDenied
-from tests.crm.test_leads import add_customer, make_shop
+from tests.factories import add_customer, make_shop
 
 
 def test_grade_helpers() -> None:

@@ -12,7 +12,7 @@ from bot.crm import tier_jobs, tiers
 from bot.crm.models import Customer, Purchase
 from bot.crm.models.core import Segment, ValueTier
 from bot.crm.store import unit_of_work
-from tests.crm.test_leads import Shop, add_customer, make_shop
+from tests.factories import Shop, add_customer, make_shop
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 # 03:10 on 2 December in Shanghai; London is still at 19:10 the evening before.

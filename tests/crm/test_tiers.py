@@ -14,7 +14,7 @@ from bot.crm.models import Customer, Purchase
 from bot.crm.models.core import Segment, ValueClass, ValueTier
 from bot.crm.store import unit_of_work
 from bot.errors import PermissionDenied
-from tests.crm.test_leads import Shop, add_customer, make_shop
+from tests.factories import Shop, add_customer, make_shop
 
 NOW = datetime(2026, 11, 30, 12, 0, tzinfo=UTC)
 

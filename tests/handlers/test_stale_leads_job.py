@@ -9,7 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from bot.crm.models import Customer, UserPref
 from bot.crm.store import unit_of_work
 from bot.jobs.leads import return_stale_leads_job
-from tests.crm.test_leads import NOW, add_customer, make_shop
+from tests.factories import NOW, add_customer, make_shop
 from tests.fakes import RecordingMessenger
 
 
