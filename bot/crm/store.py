@@ -6,7 +6,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from sqlalchemy import event
-from sqlalchemy.engine.interfaces import DBAPIConnection
+from sqlalchemy.engine.interfaces import DBAPIConnection, ExceptionContext
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
     AsyncSession,
@@ -28,7 +28,24 @@ def create_engine(url: str, *, echo: bool = False) -> AsyncEngine:
         )
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
         return engine
-    return create_async_engine(url, echo=echo, hide_parameters=True, pool_pre_ping=True)
+    engine = create_async_engine(url, echo=echo, hide_parameters=True, pool_pre_ping=True)
+    event.listen(engine.sync_engine, "handle_error", _drop_postgres_detail)
+    return engine
+
+
+def _drop_postgres_detail(context: ExceptionContext) -> None:
+    # PostgreSQL repeats the offending values in its DETAIL line ("Key (phone)=(+86…)
+    # already exists"); the constraint name in the first line says enough.
+    for error in (
+        context.original_exception,
+        getattr(context.original_exception, "__cause__", None),
+    ):
+        if error is None or not error.args or not isinstance(error.args[0], str):
+            continue
+        first, *_rest = error.args[0].split("\nDETAIL:", 1)
+        error.args = (first, *error.args[1:])
+        if hasattr(error, "detail"):
+            error.detail = None
 
 
 def _sqlite_pragmas(dbapi_connection: DBAPIConnection, _record: ConnectionPoolEntry) -> None:
