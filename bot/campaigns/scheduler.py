@@ -25,6 +25,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.campaigns import campaigns, schedules
+from bot.campaigns.delivery import run as delivery_run
 from bot.crm import audit, members
 from bot.crm.models import Campaign, CampaignStatus, Member, Role, Workspace
 from bot.crm.store import unit_of_work
@@ -236,6 +237,9 @@ class CampaignScheduler:
         upcoming = schedules.next_occurrence(campaign, now=self._clock(), tz=tz)
         notes = []
         for member in managers.all():
+            # An admin limited to a team hears only about their own team's campaigns.
+            if not delivery_run.hears_about(member, campaign.audience):
+                continue
             locale = await members.locale_of(
                 session, tg_user_id=member.tg_user_id, workspace_id=member.workspace_id
             )

@@ -5,13 +5,14 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
+import pytest
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.campaigns import campaigns, schedules
 from bot.campaigns.scheduler import SYNC_JOB, CampaignScheduler
 from bot.campaigns.schedules import Verdict
-from bot.crm.models import Campaign, CampaignKind, CampaignRun, CampaignStatus
+from bot.crm.models import Campaign, CampaignKind, CampaignRun, CampaignStatus, Member, Role, Team
 from bot.crm.store import unit_of_work
 from tests.factories import CAMPAIGN_NOW as NOW
 from tests.factories import CampaignShop, make_campaign_shop, weekly
@@ -110,6 +111,36 @@ async def test_days_late_it_is_skipped_and_reported_to_owner_and_admins(
         assert campaign is not None
         assert campaign.last_fired_at == MONDAY_TEN
     assert await scheduler.check(cid) is None
+
+
+@pytest.mark.parametrize("for_north", [False, True])
+async def test_a_team_limited_admin_hears_of_a_skipped_send_only_for_their_team(
+    sessions: async_sessionmaker[AsyncSession], for_north: bool
+) -> None:
+    async with unit_of_work(sessions) as session:
+        shop = await make_campaign_shop(session)
+        north = Team(workspace_id=shop.workspace.id, name="North")
+        session.add(north)
+        await session.flush()
+        limited = Member(
+            workspace_id=shop.workspace.id,
+            tg_user_id=shop.workspace.id * 100 + 9,
+            chat_id=shop.workspace.id * 100 + 9,
+            role=Role.ADMIN,
+            team_id=north.id,
+            display_name="north admin",
+            referral_code=f"ref{shop.workspace.id}-9",
+        )
+        session.add(limited)
+        await session.flush()
+        audience = {"team_id": north.id} if for_north else {}
+        cid = await weekly(session, shop, **audience)
+    scheduler, messenger, _ = planner(sessions, Clock(MONDAY_TEN + timedelta(days=2)))
+    checked = await scheduler.check(cid)
+    assert checked is not None and checked.verdict is Verdict.SKIP
+    told = sorted(chat for chat, _ in messenger.texts)
+    everyone = [shop.owner.chat_id, shop.admin.chat_id]
+    assert told == sorted([*everyone, limited.chat_id] if for_north else everyone)
 
 
 async def test_run_now_before_the_scheduled_time_means_it_does_not_send_again(

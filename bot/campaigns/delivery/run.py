@@ -19,7 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.campaigns.delivery import outbox
 from bot.campaigns.delivery.render import Renderer
-from bot.crm import members
+from bot.crm import members, scope
 from bot.crm.models import (
     Campaign,
     CampaignKind,
@@ -276,8 +276,24 @@ async def mark_reported(session: AsyncSession, run_id: int, *, now: datetime) ->
     )
 
 
+def hears_about(member: Member, audience: Mapping[str, Any]) -> bool:
+    """Return whether an owner or admin may hear about a campaign with this audience.
+
+    An admin limited to a team hears only about campaigns whose audience carries
+    their team: any other campaign's name and counts are outside what they may see.
+    """
+    if not scope.team_limited(member):
+        return True
+    team = audience.get("team_id")
+    return team is not None and str(team) == str(member.team_id)
+
+
 async def admins_to_tell(session: AsyncSession, run_id: int) -> list[tuple[int, str]]:
-    """Return (chat id, language) of who hears about a run: its creator, else owner and admins."""
+    """Return (chat id, language) of who hears about a run: its creator, else owner and admins.
+
+    Without an active creator (a run started from the command line, a creator who
+    left), admins limited to a team hear only about their own team's campaigns.
+    """
     run = await session.get(CampaignRun, run_id)
     if run is None:
         return []
@@ -298,7 +314,8 @@ async def admins_to_tell(session: AsyncSession, run_id: int) -> list[tuple[int, 
             )
             .order_by(Member.id)
         )
-        people = list(found)
+        audience = campaign.audience if campaign is not None else {}
+        people = [member for member in found if hears_about(member, audience)]
     return [
         (
             member.chat_id,
