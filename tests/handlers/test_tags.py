@@ -1,27 +1,21 @@
-"""Tags and scoring end to end: defining weighted tags, tagging customers, grades."""
+"""Tags and scoring in chat: defining weighted tags, tagging customers, grades."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
 
-import pytest
-
-from tests.e2e.harness import BotOptions, Person, Workspace, query
-from tests.e2e.test_pipeline import CHEN, LI, open_shop, seed_customer
-
-# A chat flow, not the adapters: one framework (see tests/e2e/conftest.py).
-pytestmark = pytest.mark.parametrize("framework", ["ptb"])
+from tests.e2e.harness import Workspace, query
+from tests.e2e.test_pipeline import CHEN, LI, seed_customer
+from tests.handlers.chat import ChatBot, Person, open_shop
 
 
 async def test_tags_scores_and_grades(
-    options: BotOptions,
+    chat: ChatBot,
     workspace: Workspace,
-    start_bot: Callable[[BotOptions], Any],
     person: Callable[..., Person],
 ) -> None:
-    crew = await open_shop(options, workspace, start_bot, person)
-    db = options.db_path
+    crew = await open_shop(chat, workspace)
+    db = chat.db_path
     zhao = seed_customer(db, "Zhao", LI)
     qian = seed_customer(db, "Qian", CHEN)
     li, owner = crew.li, crew.owner

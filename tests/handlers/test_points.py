@@ -1,30 +1,23 @@
-"""Loyalty points end to end: earned on /buy, seen by the customer, redeemed, adjusted, scoped."""
+"""Loyalty points in chat: earned on /buy, seen by the customer, redeemed, adjusted, scoped."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
 
-import pytest
-
-from tests.e2e.harness import BotOptions, Person, Workspace, create_workspace, query
-from tests.e2e.test_pipeline import open_shop
-
-# A chat flow, not the adapters: one framework (see tests/e2e/conftest.py).
-pytestmark = pytest.mark.parametrize("framework", ["aiogram"])
+from tests.e2e.harness import Workspace, query
+from tests.handlers.chat import ChatBot, Person, open_shop
 
 SUN_TG, OTHER_OWNER = 2001, 1101
 
 
 async def test_points_earned_seen_redeemed_and_scoped(
-    options: BotOptions,
+    chat: ChatBot,
     workspace: Workspace,
-    start_bot: Callable[[BotOptions], Any],
     person: Callable[..., Person],
 ) -> None:
-    other = await create_workspace(options, name="Li's Porcelain")
-    crew = await open_shop(options, workspace, start_bot, person)
-    db = options.db_path
+    other = await chat.create_workspace("Li's Porcelain")
+    crew = await open_shop(chat, workspace)
+    db = chat.db_path
     li, chen, owner = crew.li, crew.chen, crew.owner
     sun, rival = person(SUN_TG, "Sun"), person(OTHER_OWNER, "Qian")
     await rival.send(f"/start {other.owner_payload}")
