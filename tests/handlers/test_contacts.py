@@ -1,4 +1,4 @@
-"""Customer records end to end: /add, duplicates, /find and /card in scope, /start c_ links."""
+"""Customer records in chat: /add, duplicates, /find and /card in scope, /start c_ links."""
 
 from __future__ import annotations
 
@@ -6,12 +6,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-import pytest
-
-from tests.e2e.harness import BotOptions, Person, Workspace, execute, query
-
-# A chat flow, not the adapters: one framework (see tests/e2e/conftest.py).
-pytestmark = pytest.mark.parametrize("framework", ["ptb"])
+from tests.e2e.harness import Workspace, execute, query
+from tests.handlers.chat import ChatBot, Person
 
 OWNER, LI, CHEN = 1001, 1002, 1003
 ZHAO_TG, QIAN_TG, SUN_TG = 2001, 2002, 2003
@@ -27,13 +23,9 @@ async def join(owner: Person, who: Person) -> None:
 
 
 async def open_shop(
-    options: BotOptions,
-    workspace: Workspace,
-    start_bot: Callable[[BotOptions], Any],
-    person: Callable[..., Person],
+    workspace: Workspace, person: Callable[..., Person]
 ) -> tuple[Person, Person, Person]:
-    """Start the bot; the owner joins and invites the reps Li and Chen."""
-    await start_bot(options)
+    """The owner joins and invites the reps Li and Chen."""
     owner, li, chen = person(OWNER, "Wang"), person(LI, "Li"), person(CHEN, "Chen")
     await owner.send(f"/start {workspace.owner_payload}")
     await owner.expect("Welcome to")
@@ -101,13 +93,12 @@ def seed_history(db: Path, customer_id: int) -> None:
 
 
 async def test_add_dialog_reasks_at_every_step_and_saves(
-    options: BotOptions,
+    chat: ChatBot,
     workspace: Workspace,
-    start_bot: Callable[[BotOptions], Any],
     person: Callable[..., Person],
 ) -> None:
-    _, li, _ = await open_shop(options, workspace, start_bot, person)
-    db = options.db_path
+    _, li, _ = await open_shop(workspace, person)
+    db = chat.db_path
 
     await li.send("/add")
     await li.expect("New contact", "name")
@@ -189,13 +180,12 @@ async def test_add_dialog_reasks_at_every_step_and_saves(
 
 
 async def test_one_liner_and_duplicates_offer_the_existing_card(
-    options: BotOptions,
+    chat: ChatBot,
     workspace: Workspace,
-    start_bot: Callable[[BotOptions], Any],
     person: Callable[..., Person],
 ) -> None:
-    _, li, chen = await open_shop(options, workspace, start_bot, person)
-    db = options.db_path
+    _, li, chen = await open_shop(workspace, person)
+    db = chat.db_path
 
     wang = await add(li, "Wang Li +8613800138000")
     zhao = await add(li, "Zhao Min")
@@ -226,13 +216,12 @@ async def test_one_liner_and_duplicates_offer_the_existing_card(
 
 
 async def test_find_and_card_stay_within_scope(
-    options: BotOptions,
+    chat: ChatBot,
     workspace: Workspace,
-    start_bot: Callable[[BotOptions], Any],
     person: Callable[..., Person],
 ) -> None:
-    owner, li, chen = await open_shop(options, workspace, start_bot, person)
-    db = options.db_path
+    owner, li, chen = await open_shop(workspace, person)
+    db = chat.db_path
     wang = await add(li, "Wang Li +8613800138000")
     zhao = await add(chen, "Zhao Min +8613900139000")
     seed_history(db, wang)
@@ -271,13 +260,12 @@ async def test_find_and_card_stay_within_scope(
 
 
 async def test_card_edits_reask_and_are_audited(
-    options: BotOptions,
+    chat: ChatBot,
     workspace: Workspace,
-    start_bot: Callable[[BotOptions], Any],
     person: Callable[..., Person],
 ) -> None:
-    _, li, _ = await open_shop(options, workspace, start_bot, person)
-    db = options.db_path
+    _, li, _ = await open_shop(workspace, person)
+    db = chat.db_path
     wang = await add(li, "Wang Li +8613800138000")
     await add(li, "Zhao Min +8613900139000")
 
@@ -347,13 +335,12 @@ async def test_card_edits_reask_and_are_audited(
 
 
 async def test_route_lists_in_visiting_order_and_moves(
-    options: BotOptions,
+    chat: ChatBot,
     workspace: Workspace,
-    start_bot: Callable[[BotOptions], Any],
     person: Callable[..., Person],
 ) -> None:
-    owner, li, chen = await open_shop(options, workspace, start_bot, person)
-    db = options.db_path
+    owner, li, chen = await open_shop(workspace, person)
+    db = chat.db_path
     a = await add(li, "Ai")
     b = await add(li, "Bo")
     c = await add(li, "Cai")
@@ -387,13 +374,12 @@ async def test_route_lists_in_visiting_order_and_moves(
 
 
 async def test_start_with_own_link_links_account_and_asks_consent(
-    options: BotOptions,
+    chat: ChatBot,
     workspace: Workspace,
-    start_bot: Callable[[BotOptions], Any],
     person: Callable[..., Person],
 ) -> None:
-    _, li, _ = await open_shop(options, workspace, start_bot, person)
-    db = options.db_path
+    _, li, _ = await open_shop(workspace, person)
+    db = chat.db_path
     wang = await add(li, "Wang Li +8613800138000")
     zhou = await add(li, "Zhou")
     token = customer_row(db, wang, "join_token")[0]

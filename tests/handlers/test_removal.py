@@ -1,34 +1,28 @@
-"""Removing people end to end: /remove with the customers' destination, /leave, joining again."""
+"""Removing people in chat: /remove with the customers' destination, /leave, joining again."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
 
-import pytest
-
-from tests.e2e.harness import BotOptions, Person, Workspace, create_workspace, execute, query
-from tests.e2e.test_pipeline import CHEN, LI, ZHOU, join, member_id, open_shop, seed_customer
-
-# A chat flow, not the adapters: one framework (see tests/e2e/conftest.py).
-pytestmark = [pytest.mark.timeout(240), pytest.mark.parametrize("framework", ["aiogram"])]
+from tests.e2e.harness import Workspace, execute, query
+from tests.e2e.test_pipeline import CHEN, LI, ZHOU, join, member_id, seed_customer
+from tests.handlers.chat import ChatBot, Person, open_shop
 
 SUN, NEWCOMER, OTHER_OWNER = 1005, 1006, 1101
 GONE = "You're no longer a member of Wang's Tea House"
 
 
 async def test_owner_removes_reps_and_an_admin(
-    options: BotOptions,
+    chat: ChatBot,
     workspace: Workspace,
-    start_bot: Callable[[BotOptions], Any],
     person: Callable[..., Person],
 ) -> None:
-    crew = await open_shop(options, workspace, start_bot, person, admin=True)
+    crew = await open_shop(chat, workspace, admin=True)
     assert crew.zhou is not None
     owner, li, chen, zhou = crew.owner, crew.li, crew.chen, crew.zhou
     sun = person(SUN, "Sun")
     await join(owner, sun, "admin")
-    db = options.db_path
+    db = chat.db_path
     zhao = seed_customer(db, "Zhao", LI)
     seed_customer(db, "Qian Li", LI)
     qian = seed_customer(db, "Qian", CHEN)
@@ -114,18 +108,17 @@ async def test_owner_removes_reps_and_an_admin(
 
 
 async def test_leave_then_join_another_shop_and_come_back(
-    options: BotOptions,
+    chat: ChatBot,
     workspace: Workspace,
-    start_bot: Callable[[BotOptions], Any],
     person: Callable[..., Person],
 ) -> None:
-    other = await create_workspace(options, name="Li's Porcelain")
-    crew = await open_shop(options, workspace, start_bot, person)
+    other = await chat.create_workspace("Li's Porcelain")
+    crew = await open_shop(chat, workspace)
     owner, li = crew.owner, crew.li
     other_owner = person(OTHER_OWNER, "Ma")
     await other_owner.send(f"/start {other.owner_payload}")
     await other_owner.expect("Welcome to", "Li's Porcelain")
-    db = options.db_path
+    db = chat.db_path
     seed_customer(db, "Zhao", LI)
 
     await owner.send("/leave")
