@@ -8,7 +8,9 @@ photos), message kinds, long replies split in parts, callbacks and their answers
 framework, chosen per file (``pytestmark``) or per test with
 ``pytest.mark.parametrize("framework", ["ptb"])``, alternating files between
 ``ptb`` and ``aiogram`` so that both stay exercised; its replies go through the
-same dispatcher whichever adapter carries them.
+same dispatcher whichever adapter carries them. A chat that needs no process at
+all (no adapter, restart, file, scheduler job or campaign delivery) belongs in
+``tests/handlers`` instead, on the in-process harness of ``tests/handlers/chat.py``.
 
 Each bot starts on a copy of the session's migrated SQLite file, so neither
 ``scrm-bot workspace create`` nor ``scrm-bot run`` migrates a fresh database.

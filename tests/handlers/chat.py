@@ -239,3 +239,29 @@ async def open_shop(chat: ChatBot, workspace: Workspace, *, admin: bool = False)
     if crew.zhou is not None:
         await join(crew.owner, crew.zhou, "admin")
     return crew
+
+
+class Controls:
+    """The part of the emulator's control API that chat tests use: forged button presses."""
+
+    def __init__(self, chat: ChatBot) -> None:
+        self.chat = chat
+
+    async def post(self, path: str, **body: Any) -> dict[str, Any]:
+        """Press a button with any data (``callback``), as a modified client could."""
+        if path != "callback":
+            msg = f"{path!r} needs the emulator: move the test back to tests/e2e"
+            raise AssertionError(msg)
+        update_id = self.chat.next_update_id()
+        await self.chat.handle(
+            Incoming(
+                update_id,
+                Kind.CALLBACK,
+                body["user_id"],
+                User(id=body["user_id"]),
+                data=body["data"],
+                callback_id=f"cb{update_id}",
+                message_id=body["message_id"],
+            )
+        )
+        return {}

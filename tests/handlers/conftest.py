@@ -10,7 +10,7 @@ import pytest
 
 from bot.crm.store import create_engine, create_sessionmaker
 from tests.e2e.harness import Workspace
-from tests.handlers.chat import ChatBot, Person
+from tests.handlers.chat import ChatBot, Controls, Person
 
 
 @pytest.fixture
@@ -33,3 +33,9 @@ async def workspace(chat: ChatBot) -> Workspace:
 def person(chat: ChatBot) -> Callable[..., Person]:
     """Return a factory of people who chat with the bot."""
     return chat.person
+
+
+@pytest.fixture
+def emu(chat: ChatBot) -> Controls:
+    """Return forged button presses, under the emulator fixture's name."""
+    return Controls(chat)

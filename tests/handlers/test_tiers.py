@@ -1,29 +1,23 @@
-"""Value tiers end to end: /tiers recompute after purchases, the card, /find and campaigns."""
+"""Value tiers in chat: /tiers recompute after purchases, the card, /find and campaigns."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
-from typing import Any
 
-import pytest
-
-from tests.e2e.harness import BotOptions, Person, Workspace, query
+from tests.e2e.harness import Workspace, query
 from tests.e2e.test_campaigns import customer_id, join
-from tests.e2e.test_pipeline import CHEN, LI, open_shop, seed_customer
-
-# A chat flow, not the adapters: one framework (see tests/e2e/conftest.py).
-pytestmark = pytest.mark.parametrize("framework", ["aiogram"])
+from tests.e2e.test_pipeline import CHEN, LI, seed_customer
+from tests.handlers.chat import ChatBot, Person, open_shop
 
 
 async def test_recompute_card_and_find_by_tier(
-    options: BotOptions,
+    chat: ChatBot,
     workspace: Workspace,
-    start_bot: Callable[[BotOptions], Any],
     person: Callable[..., Person],
 ) -> None:
-    crew = await open_shop(options, workspace, start_bot, person)
-    db = options.db_path
+    crew = await open_shop(chat, workspace)
+    db = chat.db_path
     zhao = seed_customer(db, "Zhao", LI)
     qian = seed_customer(db, "Qian", LI)
     sun = seed_customer(db, "Sun", CHEN)
@@ -95,19 +89,17 @@ async def test_recompute_card_and_find_by_tier(
 
 
 async def test_a_survey_to_high_value_customers(
-    options: BotOptions,
+    chat: ChatBot,
     workspace: Workspace,
-    start_bot: Callable[[BotOptions], Any],
     person: Callable[..., Person],
 ) -> None:
-    await start_bot(options)
     owner = person(1001, "Wang")
     await owner.send(f"/start {workspace.owner_payload}")
     await owner.expect("Welcome to")
     alice, bob = person(3001, "Alice"), person(3002, "Bob")
     await join(alice, workspace.slug, accept=True)
     await join(bob, workspace.slug, accept=True)
-    db = options.db_path
+    db = chat.db_path
     for who, amount in ((alice, 900), (alice, 900), (bob, 5)):
         await owner.send(f"/buy {customer_id(db, who.id)} {amount}")
         await owner.expect("recorded for")

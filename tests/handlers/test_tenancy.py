@@ -3,34 +3,20 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
 
-import pytest
-
-from tests.e2e.harness import (
-    BotOptions,
-    Emulator,
-    Person,
-    Workspace,
-    create_workspace,
-    query,
-)
-
-# A chat flow, not the adapters: one framework (see tests/e2e/conftest.py).
-pytestmark = pytest.mark.parametrize("framework", ["ptb"])
+from tests.e2e.harness import Workspace, query
+from tests.handlers.chat import ChatBot, Controls, Person
 
 OWNER_A, OWNER_B, STAFF_B, CUSTOMER_B = 1001, 1101, 1102, 2101
 
 
 async def test_member_of_a_gets_nothing_of_b(
-    options: BotOptions,
+    chat: ChatBot,
     workspace: Workspace,
-    emu: Emulator,
-    start_bot: Callable[[BotOptions], Any],
+    emu: Controls,
     person: Callable[..., Person],
 ) -> None:
-    other = await create_workspace(options, name="Li's Porcelain")
-    await start_bot(options)
+    other = await chat.create_workspace("Li's Porcelain")
     owner_a, owner_b = person(OWNER_A, "Wang"), person(OWNER_B, "Li")
     staff_b, customer_b = person(STAFF_B, "Chen"), person(CUSTOMER_B, "Zhou")
 
@@ -64,7 +50,5 @@ async def test_member_of_a_gets_nothing_of_b(
     # B's invite still works for the person it was meant for, and B's customer is untouched.
     await staff_b.send(f"/start {payload_b}")
     await staff_b.expect("Welcome to", "Li's Porcelain")
-    assert query(options.db_path, "SELECT consent FROM customer") == [("unknown",)]
-    assert query(options.db_path, "SELECT revoked_at FROM invite WHERE role = 'staff'") == [
-        (None,)
-    ]
+    assert query(chat.db_path, "SELECT consent FROM customer") == [("unknown",)]
+    assert query(chat.db_path, "SELECT revoked_at FROM invite WHERE role = 'staff'") == [(None,)]
