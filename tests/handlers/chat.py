@@ -242,26 +242,29 @@ async def open_shop(chat: ChatBot, workspace: Workspace, *, admin: bool = False)
 
 
 class Controls:
-    """The part of the emulator's control API that chat tests use: forged button presses."""
+    """The part of the emulator's control API that chat tests use: forged presses, stickers."""
 
     def __init__(self, chat: ChatBot) -> None:
         self.chat = chat
 
     async def post(self, path: str, **body: Any) -> dict[str, Any]:
-        """Press a button with any data (``callback``), as a modified client could."""
-        if path != "callback":
-            msg = f"{path!r} needs the emulator: move the test back to tests/e2e"
-            raise AssertionError(msg)
+        """Send a forged button press (``callback``) or a ``sticker``; others need tests/e2e."""
         update_id = self.chat.next_update_id()
-        await self.chat.handle(
-            Incoming(
+        user = User(id=body["user_id"])
+        if path == "callback":
+            incoming = Incoming(
                 update_id,
                 Kind.CALLBACK,
-                body["user_id"],
-                User(id=body["user_id"]),
+                user.id,
+                user,
                 data=body["data"],
                 callback_id=f"cb{update_id}",
                 message_id=body["message_id"],
             )
-        )
+        elif path == "sticker":
+            incoming = Incoming(update_id, Kind.STICKER, user.id, user)
+        else:
+            msg = f"{path!r} needs the emulator: move the test back to tests/e2e"
+            raise AssertionError(msg)
+        await self.chat.handle(incoming)
         return {}
