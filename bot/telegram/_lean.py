@@ -3,27 +3,36 @@
 Sending a text is the hot path of a campaign (thousands a second on a paid
 broadcast), and a framework's full round trip (request model, multipart form,
 a validated ``Message`` with every nested object) costs several times the
-request itself. This path posts the Bot API's own JSON and reads only
-``message_id`` and ``chat.id`` on success, or ``error_code``, ``description`` and
+request itself. This path posts the Bot API's own JSON through aiohttp and reads
+only ``message_id`` on success, or ``error_code``, ``description`` and
 ``parameters`` on failure, mapping them to the project's DeliveryErrors the way
-the framework adapters do. It shares the framework's aiohttp session, so it uses
-the same keep-alive connection pool.
+the framework adapters do. ``LeanSender`` shares the aiogram adapter's session;
+``BroadcastSender`` (campaigns) has a session and connection pool of its own.
 """
 
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Awaitable, Callable
 from typing import Any
-from urllib.parse import urlsplit
 
 import aiohttp
+from yarl import URL
 
 from bot.errors import BadRequest, Blocked, DeliveryError, RetryAfter, TransientError
 from bot.messaging import Button, Keyboard, SentMessage
-from bot.telegram._wire import WireError, WirePool
 
 _HEADERS = {"Content-Type": "application/json"}
+# aiohttp would add Accept, Accept-Encoding and User-Agent to every request; none is needed.
+_SKIP_HEADERS = ("Accept", "Accept-Encoding", "User-Agent")
+# Idle connections older than this are closed rather than reused (servers drop idle
+# keep-alive connections after a while; nginx's default is 75 s).
+IDLE_SECONDS = 20.0
+# The start of a successful answer: the new message's id comes first in Telegram's JSON.
+_SENT_PREFIX = re.compile(
+    rb'\{\s*"ok"\s*:\s*true\s*,\s*"result"\s*:\s*\{\s*"message_id"\s*:\s*(\d+)\s*,'
+)
 # Answers that mean the request itself is wrong (aiogram maps these to its BadRequest family).
 _PERMANENT = frozenset({400, 401, 404, 413})
 
@@ -132,37 +141,80 @@ class LeanSender:
         except aiohttp.ClientError as exc:
             msg = f"{type(exc).__name__}: {exc}"
             raise TransientError(msg) from exc
-        return _sent(read_answer(status, raw))
+        return read_sent(chat_id, status, raw)
 
 
-class WireSender:
-    """Send HTML texts over a ``WirePool`` of its own: the broadcast path (see ``_wire``).
+class BroadcastSender:
+    """Send HTML texts over an aiohttp session of its own: the broadcast path.
 
-    Opened by the delivery engine for the life of a run loop and closed by it.
+    One ``ClientSession`` with up to ``limit`` keep-alive connections, no cookie jar, no
+    tracing and no automatic headers beyond what the Bot API needs. Opened by the
+    delivery engine for the life of a run loop and closed by it.
     """
 
     def __init__(self, url: str, *, limit: int, timeout: float) -> None:
-        parts = urlsplit(url)
-        self._pool = WirePool(f"{parts.scheme}://{parts.netloc}", limit=limit, timeout=timeout)
-        self._head = self._pool.request_head(parts.path)
+        self._url = URL(url)
+        self._limit = limit
+        self._timeout = aiohttp.ClientTimeout(total=timeout)
+        self._session: aiohttp.ClientSession | None = None
+        self._closed = False
+
+    def _client(self) -> aiohttp.ClientSession:
+        # Made on first use: the engine opens its broadcaster outside any request, and a
+        # session belongs to the event loop it was made on.
+        if self._session is None:
+            if self._closed:
+                msg = "the broadcaster is closed"
+                raise TransientError(msg)
+            self._session = aiohttp.ClientSession(
+                connector=aiohttp.TCPConnector(
+                    limit=self._limit, keepalive_timeout=IDLE_SECONDS, ttl_dns_cache=300
+                ),
+                cookie_jar=aiohttp.DummyCookieJar(),
+                skip_auto_headers=_SKIP_HEADERS,
+                auto_decompress=False,
+                timeout=self._timeout,
+            )
+        return self._session
 
     async def send_text(
         self, chat_id: int, text: str, buttons: Keyboard = (), *, paid_broadcast: bool = False
     ) -> SentMessage:
         """Send one message; raise a DeliveryError when Telegram or the network says no."""
         body = text_payload(chat_id, text, buttons, paid_broadcast=paid_broadcast)
+        session = self._client()
         try:
-            status, raw = await self._pool.post(self._head, body)
+            async with session.post(self._url, data=body, headers=_HEADERS) as response:
+                status = response.status
+                raw = await response.read()
         except TimeoutError as exc:
             msg = "Request timeout error"
             raise TransientError(msg) from exc
-        except WireError as exc:
-            raise TransientError(str(exc)) from exc
-        return _sent(read_answer(status, raw))
+        except aiohttp.ClientError as exc:
+            msg = f"{type(exc).__name__}: {exc}"
+            raise TransientError(msg) from exc
+        return read_sent(chat_id, status, raw)
 
     async def aclose(self) -> None:
-        """Close the connections."""
-        await self._pool.aclose()
+        """Close the connections; later sends fail."""
+        self._closed = True
+        if self._session is not None:
+            session, self._session = self._session, None
+            await session.close()
+
+
+def read_sent(chat_id: int, status: int, raw: bytes) -> SentMessage:
+    """Return what a ``sendMessage`` to ``chat_id`` answered, or raise its DeliveryError.
+
+    Telegram's success answer starts with the new message's id; that prefix is read
+    without decoding the rest (the message echoed back with every entity). Anything
+    else, errors included, goes through ``read_answer``.
+    """
+    if status == 200:  # noqa: PLR2004 - HTTP OK
+        found = _SENT_PREFIX.match(raw)
+        if found is not None:
+            return SentMessage(chat_id, int(found[1]))
+    return _sent(read_answer(status, raw))
 
 
 def _sent(result: dict[str, Any]) -> SentMessage:

@@ -1,4 +1,7 @@
-"""Translation between python-telegram-bot's types and errors and the project's own."""
+"""Translation between python-telegram-bot's updates, keyboards and errors and the project's own.
+
+Updates are translated from their JSON by ``_convert``; here PTB hands that JSON over.
+"""
 
 from __future__ import annotations
 
@@ -11,12 +14,13 @@ from typing import Any
 
 import telegram
 import telegram.error as tg_error
-from telegram.constants import ChatMemberStatus, ChatType, MessageEntityType
+from telegram.request import HTTPXRequest
 from telegram.warnings import PTBDeprecationWarning
 
 from bot.errors import BadRequest, Blocked, ConfigError, RetryAfter, TransientError
-from bot.messaging import FileRef, Incoming, Keyboard, Kind, User
-from bot.telegram._common import split_command
+from bot.messaging import Incoming, Keyboard
+from bot.telegram import _convert
+from bot.telegram._convert import RawUpdates
 from bot.telegram._webhook import MalformedUpdate
 
 # Opt in to PTB's future timedelta attributes (read at call time): reading
@@ -25,15 +29,27 @@ from bot.telegram._webhook import MalformedUpdate
 os.environ.setdefault("PTB_TIMEDELTA", "true")
 
 
-def to_incoming(update: telegram.Update) -> Incoming | None:
-    """Translate a PTB update from a private chat; return None for anything the bot ignores."""
-    if update.callback_query is not None:
-        return _from_callback(update.update_id, update.callback_query)
-    if update.my_chat_member is not None:
-        return _from_member(update.update_id, update.my_chat_member)
-    if update.message is not None:
-        return _from_message(update.update_id, update.message)
-    return None
+def to_incoming(update: telegram.Update, raw: RawUpdates | None = None) -> Incoming | None:
+    """Translate a PTB update from a private chat; return None for anything the bot ignores.
+
+    Reads the JSON the update was decoded from when ``raw`` kept it, else PTB's dump of it.
+    """
+    data = raw.take(update.update_id) if raw is not None else None
+    return _convert.to_incoming(update.to_dict() if data is None else data)
+
+
+class UpdatesRequest(HTTPXRequest):
+    """PTB's ``getUpdates`` connection (one, as PTB's default), keeping each update's JSON."""
+
+    def __init__(self, raw: RawUpdates) -> None:
+        super().__init__(connection_pool_size=1)
+        self._raw = raw
+
+    def parse_json_payload(self, payload: bytes) -> dict[str, Any]:  # type: ignore[override]
+        """Decode an answer as PTB does, keeping the updates it holds."""
+        answer = HTTPXRequest.parse_json_payload(payload)
+        self._raw.keep_answer(answer)
+        return answer
 
 
 def read_update(data: dict[str, Any], bot: telegram.Bot) -> telegram.Update:
@@ -107,65 +123,3 @@ def _retry_seconds(exc: tg_error.RetryAfter) -> float:
     if isinstance(value, dt.timedelta):
         return value.total_seconds()
     return float(value)
-
-
-def _user(user: telegram.User) -> User:
-    return User(
-        id=user.id,
-        first_name=user.first_name,
-        last_name=user.last_name,
-        username=user.username,
-        language_code=user.language_code,
-    )
-
-
-def _from_message(update_id: int, message: telegram.Message) -> Incoming | None:
-    if message.chat.type != ChatType.PRIVATE or message.from_user is None:
-        return None
-    chat_id, user = message.chat.id, _user(message.from_user)
-    if message.text is not None:
-        for entity in message.entities:
-            if entity.offset == 0 and entity.type == MessageEntityType.BOT_COMMAND:
-                name, args = split_command(message.parse_entity(entity), message.text)
-                return Incoming(update_id, Kind.COMMAND, chat_id, user, message.text, name, args)
-        return Incoming(update_id, Kind.TEXT, chat_id, user, text=message.text)
-    caption = message.caption or ""
-    if message.document is not None:
-        doc = message.document
-        ref = FileRef(doc.file_id, doc.file_name, doc.mime_type, doc.file_size)
-        return Incoming(update_id, Kind.DOCUMENT, chat_id, user, text=caption, file=ref)
-    if message.photo:
-        big = max(message.photo, key=lambda p: (p.width * p.height, p.file_size or 0))
-        ref = FileRef(big.file_id, None, "image/jpeg", big.file_size)
-        return Incoming(update_id, Kind.PHOTO, chat_id, user, text=caption, file=ref)
-    if message.sticker is not None:
-        return Incoming(update_id, Kind.STICKER, chat_id, user)
-    return Incoming(update_id, Kind.OTHER, chat_id, user, text=caption)
-
-
-def _from_callback(update_id: int, query: telegram.CallbackQuery) -> Incoming | None:
-    message = query.message
-    if message is None or message.chat.type != ChatType.PRIVATE:
-        return None
-    return Incoming(
-        update_id,
-        Kind.CALLBACK,
-        message.chat.id,
-        _user(query.from_user),
-        data=query.data,
-        callback_id=query.id,
-        message_id=message.message_id,
-    )
-
-
-def _from_member(update_id: int, change: telegram.ChatMemberUpdated) -> Incoming | None:
-    if change.chat.type != ChatType.PRIVATE:
-        return None
-    status = change.new_chat_member.status
-    if status == ChatMemberStatus.BANNED:
-        kind = Kind.BLOCKED
-    elif status == ChatMemberStatus.MEMBER:
-        kind = Kind.UNBLOCKED
-    else:
-        return None
-    return Incoming(update_id, kind, change.chat.id, _user(change.from_user))

@@ -38,7 +38,8 @@ from bot.telegram._common import (
     photo_filename,
     webhook_params,
 )
-from bot.telegram._lean import LeanSender, WireSender
+from bot.telegram._convert import RawUpdates
+from bot.telegram._lean import BroadcastSender, LeanSender
 from bot.telegram._split import MAX_CAPTION, edit_split, send_split, take
 from bot.telegram._webhook import WebhookServer
 
@@ -97,7 +98,7 @@ class AiogramMessenger:
     def open_broadcast(self, connections: int) -> Broadcaster:
         """Return a lean sender with its own keep-alive connections (closed by its user)."""
         url = self._bot.session.api.api_url(token=self._bot.token, method="sendMessage")
-        return WireSender(url, limit=connections, timeout=float(self._bot.session.timeout))
+        return BroadcastSender(url, limit=connections, timeout=float(self._bot.session.timeout))
 
     async def edit_text(
         self, chat_id: int, message_id: int, text: str, buttons: Keyboard = ()
@@ -198,7 +199,12 @@ async def run_aiogram(
 ) -> None:
     """Run the bot with aiogram until ``stop`` is set, then shut down cleanly."""
     hook = webhook_params(settings) if settings.mode == "webhook" else None
-    session = AiohttpSession(api=TelegramAPIServer.from_base(settings.api_base_url))
+    # Updates are translated from the JSON they came in (see _convert): the session's JSON
+    # loader and the webhook endpoint keep it here until the update reaches ``on_update``.
+    raw = RawUpdates()
+    session = AiohttpSession(
+        api=TelegramAPIServer.from_base(settings.api_base_url), json_loads=raw.loads
+    )
     bot = Bot(token, session=session, default=DefaultBotProperties(parse_mode=ParseMode.HTML))
     try:
         with startup_errors():
@@ -218,7 +224,7 @@ async def run_aiogram(
             nonlocal last_update_id
             if isinstance(event, types.Update):
                 last_update_id = event.update_id
-                incoming = to_incoming(event)
+                incoming = to_incoming(event, raw)
                 if incoming is not None:
                     sequencer.submit(incoming)
 
@@ -230,7 +236,9 @@ async def run_aiogram(
                 if last_update_id is not None:
                     await _confirm(bot, last_update_id)
             else:
-                await _serve_webhook(bot, dispatcher, settings, hook, messenger, on_ready, stop)
+                await _serve_webhook(
+                    bot, dispatcher, settings, hook, raw, messenger, on_ready, stop
+                )
         finally:
             # A few seconds for handlers still running: SIGTERM ends the process in 15 s.
             await sequencer.drain(grace=3.0)
@@ -295,6 +303,7 @@ async def _serve_webhook(
     dispatcher: Dispatcher,
     settings: TelegramSettings,
     hook: tuple[str, str, str],
+    raw: RawUpdates,
     messenger: AiogramMessenger,
     on_ready: OnReady,
     stop: asyncio.Event,
@@ -305,7 +314,9 @@ async def _serve_webhook(
     # traceback; ours answers 400 (see ``_webhook``). Feeding is inline, as before: the
     # middleware only queues the update in the ChatSequencer.
     async def feed(data: dict[str, Any]) -> None:
-        await dispatcher.feed_update(bot, read_update(data, bot))
+        update = read_update(data, bot)
+        raw.keep(data)
+        await dispatcher.feed_update(bot, update)
 
     server = WebhookServer(path, secret, feed)
     try:

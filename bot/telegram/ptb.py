@@ -30,8 +30,10 @@ from bot.telegram._common import (
     photo_filename,
     webhook_params,
 )
-from bot.telegram._lean import WireSender
+from bot.telegram._convert import RawUpdates
+from bot.telegram._lean import BroadcastSender
 from bot.telegram._ptb_convert import (
+    UpdatesRequest,
     markup,
     read_update,
     startup_errors,
@@ -82,7 +84,7 @@ class PtbMessenger:
     def open_broadcast(self, connections: int) -> Broadcaster:
         """Return a lean sender with its own keep-alive connections (closed by its user)."""
         url = f"{self._bot.base_url}/sendMessage"
-        return WireSender(url, limit=connections, timeout=_BROADCAST_TIMEOUT)
+        return BroadcastSender(url, limit=connections, timeout=_BROADCAST_TIMEOUT)
 
     async def edit_text(
         self, chat_id: int, message_id: int, text: str, buttons: Keyboard = ()
@@ -178,11 +180,15 @@ async def run_ptb(
 ) -> None:
     """Run the bot with python-telegram-bot until ``stop`` is set, then shut down cleanly."""
     hook = webhook_params(settings) if settings.mode == "webhook" else None
+    # Updates are translated from the JSON they came in (see _convert): the polling request
+    # and the webhook endpoint keep it here until the update reaches ``on_update``.
+    raw = RawUpdates()
     application = (
         Application.builder()
         .token(token)
         .base_url(f"{settings.api_base_url}/bot")
         .base_file_url(f"{settings.api_base_url}/file/bot")
+        .get_updates_request(UpdatesRequest(raw))
         .job_queue(None)
         .build()
     )
@@ -201,13 +207,13 @@ async def run_ptb(
 
         async def on_update(update: object, _: ContextTypes.DEFAULT_TYPE) -> None:
             if isinstance(update, telegram.Update):
-                incoming = to_incoming(update)
+                incoming = to_incoming(update, raw)
                 if incoming is not None:
                     sequencer.submit(incoming)
 
         application.add_handler(TypeHandler(telegram.Update, on_update))
         await application.start()
-        server = _webhook_server(application, hook)
+        server = _webhook_server(application, hook, raw)
         try:
             with startup_errors():
                 if hook is None:
@@ -242,7 +248,9 @@ async def run_ptb(
 
 
 def _webhook_server(
-    application: Application[Any, Any, Any, Any, Any, Any], hook: tuple[str, str, str] | None
+    application: Application[Any, Any, Any, Any, Any, Any],
+    hook: tuple[str, str, str] | None,
+    raw: RawUpdates,
 ) -> WebhookServer | None:
     """Return our webhook endpoint feeding PTB's update queue (None in polling mode).
 
@@ -254,6 +262,8 @@ def _webhook_server(
     _, path, secret = hook
 
     async def feed(data: dict[str, Any]) -> None:
-        await application.update_queue.put(read_update(data, application.bot))
+        update = read_update(data, application.bot)
+        raw.keep(data)
+        await application.update_queue.put(update)
 
     return WebhookServer(path, secret, feed)

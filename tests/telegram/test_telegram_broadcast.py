@@ -1,4 +1,4 @@
-"""The lean broadcast sender of both adapters, and the small HTTP/1.1 client under it."""
+"""The lean broadcast sender of both adapters: what it sends and how it reads answers."""
 
 from __future__ import annotations
 
@@ -10,9 +10,8 @@ from typing import Any
 import pytest
 
 from bot.errors import BadRequest, Blocked, DeliveryError, RetryAfter, TransientError
-from bot.messaging import Broadcaster, Button, CanBroadcast, Messenger
-from bot.telegram._lean import WireSender
-from bot.telegram._wire import WireError, WirePool
+from bot.messaging import Broadcaster, Button, CanBroadcast, Messenger, SentMessage
+from bot.telegram._lean import BroadcastSender
 from tests.telegram.helpers import Emulator, free_port
 
 USER = 5001
@@ -82,7 +81,8 @@ async def test_broadcast_to_an_unknown_chat_is_a_bad_request(broadcaster: Broadc
 
 
 async def test_unreachable_server_is_transient() -> None:
-    sender = WireSender(f"http://127.0.0.1:{free_port()}/botX/sendMessage", limit=2, timeout=5)
+    url = f"http://127.0.0.1:{free_port()}/botX/sendMessage"
+    sender = BroadcastSender(url, limit=2, timeout=5)
     try:
         with pytest.raises(TransientError):
             await sender.send_text(USER, "hi")
@@ -124,6 +124,20 @@ async def _serve(reply: Reply) -> tuple[asyncio.Server, str, list[int]]:
 OK = json.dumps({"ok": True, "result": {"message_id": 7, "chat": {"id": 5}}}).encode()
 
 
+async def _send_through(reply: Reply, *, limit: int = 1, times: int = 1) -> list[int]:
+    """Send ``times`` texts to a server answering with ``reply``; return its connections."""
+    server, url, connections = await _serve(reply)
+    sender = BroadcastSender(f"{url}/botX/sendMessage", limit=limit, timeout=5)
+    try:
+        for _ in range(times):
+            assert await sender.send_text(5, "hi") == SentMessage(5, 7)
+    finally:
+        await sender.aclose()
+        server.close()
+        await server.wait_closed()
+    return connections
+
+
 async def test_chunked_answers_and_keep_alive() -> None:
     async def chunked(_reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         half = len(OK) // 2
@@ -133,17 +147,7 @@ async def test_chunked_answers_and_keep_alive() -> None:
         writer.write(b"%x;ext=1\r\n%s\r\n0\r\n\r\n" % (len(OK) - half, OK[half:]))
         await writer.drain()
 
-    server, url, connections = await _serve(chunked)
-    pool = WirePool(url, limit=1, timeout=5)
-    try:
-        head = pool.request_head("/botX/sendMessage")
-        for _ in range(3):
-            assert await pool.post(head, b"{}") == (200, OK)
-        assert len(connections) == 1
-    finally:
-        await pool.aclose()
-        server.close()
-        await server.wait_closed()
+    assert len(await _send_through(chunked, times=3)) == 1
 
 
 async def test_connection_close_opens_a_new_connection() -> None:
@@ -155,34 +159,38 @@ async def test_connection_close_opens_a_new_connection() -> None:
         await writer.drain()
         writer.close()
 
-    server, url, connections = await _serve(closing)
-    pool = WirePool(url, limit=2, timeout=5)
+    assert len(await _send_through(closing, limit=2, times=2)) == 2
+
+
+async def test_an_answer_in_another_key_order_is_read_in_full() -> None:
+    async def reordered(_reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        body = json.dumps({"result": {"chat": {"id": 5}, "message_id": 7}, "ok": True}).encode()
+        writer.write(b"HTTP/1.1 200 OK\r\nContent-Length: %d\r\n\r\n%s" % (len(body), body))
+        await writer.drain()
+
+    await _send_through(reordered)
+
+
+async def _refused(reply: Reply) -> TransientError:
+    server, url, _ = await _serve(reply)
+    sender = BroadcastSender(f"{url}/botX/sendMessage", limit=1, timeout=5)
     try:
-        head = pool.request_head("/botX/sendMessage")
-        assert await pool.post(head, b"{}") == (200, OK)
-        assert await pool.post(head, b"{}") == (200, OK)
-        assert len(connections) == 2
+        with pytest.raises(TransientError) as caught:
+            await sender.send_text(USER, "hi")
     finally:
-        await pool.aclose()
+        await sender.aclose()
         server.close()
         await server.wait_closed()
+    return caught.value
 
 
-async def test_an_answer_cut_short_is_a_wire_error() -> None:
+async def test_an_answer_cut_short_is_transient() -> None:
     async def cut(_reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         writer.write(b'HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\n{"ok":')
         await writer.drain()
         writer.close()
 
-    server, url, _ = await _serve(cut)
-    pool = WirePool(url, limit=1, timeout=5)
-    try:
-        with pytest.raises(WireError):
-            await pool.post(pool.request_head("/botX/sendMessage"), b"{}")
-    finally:
-        await pool.aclose()
-        server.close()
-        await server.wait_closed()
+    await _refused(cut)
 
 
 async def test_garbled_answers_are_transient() -> None:
@@ -190,28 +198,19 @@ async def test_garbled_answers_are_transient() -> None:
         writer.write(b"HTTP/1.1 502 Bad Gateway\r\nContent-Length: 5\r\n\r\n<html")
         await writer.drain()
 
-    server, url, _ = await _serve(garbled)
-    sender = WireSender(f"{url}/botX/sendMessage", limit=1, timeout=5)
-    try:
-        with pytest.raises(TransientError):
-            await sender.send_text(USER, "hi")
-    finally:
-        await sender.aclose()
-        server.close()
-        await server.wait_closed()
+    await _refused(garbled)
 
 
-async def test_a_malformed_length_is_a_wire_error() -> None:
+async def test_a_malformed_length_is_transient() -> None:
     async def malformed(_reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         writer.write(b"HTTP/1.1 200 OK\r\nContent-Length: lots\r\n\r\n{}")
         await writer.drain()
 
-    server, url, _ = await _serve(malformed)
-    pool = WirePool(url, limit=1, timeout=5)
-    try:
-        with pytest.raises(WireError, match="malformed"):
-            await pool.post(pool.request_head("/botX/sendMessage"), b"{}")
-    finally:
-        await pool.aclose()
-        server.close()
-        await server.wait_closed()
+    await _refused(malformed)
+
+
+async def test_a_closed_broadcaster_refuses_to_send() -> None:
+    sender = BroadcastSender("http://127.0.0.1:9/botX/sendMessage", limit=1, timeout=5)
+    await sender.aclose()
+    with pytest.raises(TransientError):
+        await sender.send_text(USER, "hi")

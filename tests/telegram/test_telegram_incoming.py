@@ -1,7 +1,9 @@
-"""Translation of Telegram update JSON into Incoming values, for both frameworks."""
+"""Translation of Telegram update JSON into Incoming values, as both frameworks hand it over."""
 
 from __future__ import annotations
 
+import copy
+import json
 from collections.abc import Callable
 from typing import Any
 
@@ -10,8 +12,11 @@ import pytest
 import telegram
 
 from bot.messaging import FileRef, Incoming, Kind, User
+from bot.telegram import _convert
 from bot.telegram import aiogram as aiogram_adapter
 from bot.telegram import ptb as ptb_adapter
+from bot.telegram._convert import RawUpdates
+from bot.telegram._ptb_convert import UpdatesRequest
 
 Convert = Callable[[dict[str, Any]], Incoming | None]
 
@@ -59,18 +64,30 @@ def _member_change(update_id: int, old: str, new: str) -> dict[str, Any]:
 
 
 def _ptb(data: dict[str, Any]) -> Incoming | None:
+    """PTB's update dumped back to JSON (an update whose JSON was not kept)."""
     update = telegram.Update.de_json(data, telegram.Bot("123456:TEST-token"))
     assert update is not None
     return ptb_adapter.to_incoming(update)
 
 
 def _aiogram(data: dict[str, Any]) -> Incoming | None:
+    """aiogram's update dumped back to JSON (an update whose JSON was not kept)."""
     return aiogram_adapter.to_incoming(aiogram.types.Update.model_validate(data))
 
 
-@pytest.fixture(params=["ptb", "aiogram"])
+def _kept(data: dict[str, Any]) -> Incoming | None:
+    """The JSON as Telegram sent it, kept while PTB decoded it (polling and webhook)."""
+    raw = RawUpdates()
+    raw.keep_answer({"ok": True, "result": [data]})
+    update = telegram.Update.de_json(data, telegram.Bot("123456:TEST-token"))
+    incoming = ptb_adapter.to_incoming(update, raw)
+    assert raw.take(data["update_id"]) is None, "the kept JSON is handed over once"
+    return incoming
+
+
+@pytest.fixture(params=["ptb", "aiogram", "json"])
 def convert(request: pytest.FixtureRequest) -> Convert:
-    return _ptb if request.param == "ptb" else _aiogram
+    return {"ptb": _ptb, "aiogram": _aiogram, "json": _kept}[request.param]
 
 
 def test_text(convert: Convert) -> None:
@@ -244,3 +261,101 @@ def test_group_message_is_ignored(convert: Convert) -> None:
 def test_edited_message_is_ignored(convert: Convert) -> None:
     data = {"update_id": 1013, "edited_message": _message(0, text="x", edit_date=DATE)["message"]}
     assert convert(data) is None
+
+
+def test_command_after_wide_characters_is_cut_in_utf16_units(convert: Convert) -> None:
+    # "/добавить" is 9 UTF-16 units; an emoji in the bot name takes two.
+    text = "/\u0434\u043e\u0431\u0430\u0432\u0438\u0442\u044c@\U0001f600Bot Ann Lee"
+    data = _message(1014, text=text, entities=[{"offset": 0, "length": 15, "type": "bot_command"}])
+    incoming = convert(data)
+    assert incoming is not None
+    assert (incoming.command, incoming.args) == (
+        "\u0434\u043e\u0431\u0430\u0432\u0438\u0442\u044c",
+        "Ann Lee",
+    )
+
+
+def test_user_with_first_name_only(convert: Convert) -> None:
+    data = _message(1015, text="hi")
+    data["message"]["from"] = {"id": 42, "is_bot": False, "first_name": "Ann"}
+    incoming = convert(data)
+    assert incoming is not None
+    assert incoming.user == User(id=42, first_name="Ann")
+
+
+def test_document_without_name_or_type_and_photo_caption(convert: Convert) -> None:
+    document = {"file_id": "BQ-bare", "file_unique_id": "u-bare"}
+    incoming = convert(_message(1016, document=document))
+    assert incoming == Incoming(
+        1016, Kind.DOCUMENT, 42, ANN_USER, text="", file=FileRef("BQ-bare", None, None, None)
+    )
+    size = {"file_id": "p-1", "file_unique_id": "u-1", "width": 10, "height": 10}
+    incoming = convert(_message(1017, photo=[size], caption="receipt"))
+    assert incoming == Incoming(
+        1017, Kind.PHOTO, 42, ANN_USER, text="receipt", file=FileRef("p-1", None, "image/jpeg")
+    )
+
+
+def test_callback_from_a_group_or_without_a_message_is_ignored(convert: Convert) -> None:
+    query: dict[str, Any] = {
+        "id": "q1",
+        "from": ANN,
+        "chat_instance": "-51",
+        "inline_message_id": "AgAAA",
+        "data": "x:1",
+    }
+    assert convert({"update_id": 1018, "callback_query": query}) is None
+    group = {"id": -100123, "title": "Team", "type": "supergroup"}
+    message = {"message_id": 3, "from": BOT, "chat": group, "date": DATE, "text": "Pick"}
+    assert convert({"update_id": 1019, "callback_query": {**query, "message": message}}) is None
+
+
+def test_leaving_without_blocking_is_ignored(convert: Convert) -> None:
+    assert convert(_member_change(1020, "member", "left")) is None
+
+
+def test_raw_updates_keep_only_getupdates_answers() -> None:
+    raw = RawUpdates()
+    update = _message(1021, text="hi")
+    for other in [
+        {"ok": True, "result": {"message_id": 1}},
+        {"ok": True, "result": []},
+        {"ok": True, "result": [{"command": "start"}]},
+        {"ok": False, "error_code": 409},
+        [update],
+    ]:
+        raw.keep_answer(other)
+    assert raw.take(1021) is None
+    assert raw.loads(json.dumps({"ok": True, "result": [update]})) == {
+        "ok": True,
+        "result": [update],
+    }
+    assert raw.take(1021) == update
+    assert raw.take(1021) is None
+
+
+def test_raw_updates_stay_bounded() -> None:
+    raw = RawUpdates()
+    for n in range(_convert.MAX_KEPT + 5):
+        raw.keep({"update_id": n})
+    assert raw.take(0) is None
+    assert raw.take(_convert.MAX_KEPT + 4) == {"update_id": _convert.MAX_KEPT + 4}
+
+
+def test_ptb_updates_request_keeps_the_json_it_decodes() -> None:
+    raw = RawUpdates()
+    request = UpdatesRequest(raw)
+    update = _message(1022, text="hi")
+    body = json.dumps({"ok": True, "result": [update]}).encode()
+    assert request.parse_json_payload(body) == {"ok": True, "result": [update]}
+    assert raw.take(1022) == update
+
+
+def test_decoding_leaves_the_json_unchanged() -> None:
+    data = _message(
+        1023, text="/start", entities=[{"offset": 0, "length": 6, "type": "bot_command"}]
+    )
+    before = copy.deepcopy(data)
+    telegram.Update.de_json(data, telegram.Bot("123456:TEST-token"))
+    aiogram.types.Update.model_validate(data)
+    assert data == before
