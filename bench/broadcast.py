@@ -154,8 +154,8 @@ async def _deliver(api: str, settings: DeliverySettings, count: int) -> tuple[in
         run_id = _seed(path, count)
         engine = create_engine(url)
         sessions = create_sessionmaker(engine)
-        # The engine sends through the aiogram adapter's broadcaster (its own keep-alive
-        # connections, see bot/telegram/_wire.py); the plain loop below is PTB.
+        # The engine sends through the aiogram adapter's broadcaster (an aiohttp session with
+        # its own keep-alive connections, see bot/telegram/_lean.py); the plain loop is PTB.
         session_http = AiohttpSession(
             api=TelegramAPIServer.from_base(api), limit=max(settings.concurrency, 8)
         )
