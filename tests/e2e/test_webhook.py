@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import Callable
 from typing import Any
@@ -34,9 +35,7 @@ def _update(payload: str) -> dict[str, Any]:
     }
 
 
-@pytest.mark.parametrize("secret", [None, "wrong-secret"])
 async def test_webhook_rejects_missing_or_wrong_secret(
-    secret: str | None,
     options: BotOptions,
     workspace: Workspace,
     start_bot: Callable[[BotOptions], Any],
@@ -44,39 +43,37 @@ async def test_webhook_rejects_missing_or_wrong_secret(
 ) -> None:
     webhook_options(options)
     await start_bot(options)
-    headers = {"X-Telegram-Bot-Api-Secret-Token": secret} if secret else {}
-    async with httpx.AsyncClient() as client:
-        response = await client.post(
-            options.webhook_url, json=_update(workspace.owner_payload), headers=headers
-        )
-    assert response.status_code in (401, 403)
     owner = person(OWNER, "Wang")
-    assert await owner.quiet(1.0) == []
-    assert query(options.db_path, "SELECT count(*) FROM member") == [(0,)]
+    for secret in (None, "wrong-secret"):
+        headers = {"X-Telegram-Bot-Api-Secret-Token": secret} if secret else {}
+        async with httpx.AsyncClient() as client:
+            response = await client.post(
+                options.webhook_url, json=_update(workspace.owner_payload), headers=headers
+            )
+        assert response.status_code in (401, 403), secret
+        assert await owner.quiet(1.0) == []
+        assert query(options.db_path, "SELECT count(*) FROM member") == [(0,)]
 
     # The real owner can still use the untouched invite through Telegram's own push.
     await owner.send(f"/start {workspace.owner_payload}")
     await owner.expect("Welcome to", "owner")
 
 
-@pytest.mark.parametrize(
-    ("body", "content_type"),
-    [
-        pytest.param(b'{"update_id": 1, "message": {', "application/json", id="cut-json"),
-        pytest.param(b"hello, bot", "application/json", id="not-json"),
-        pytest.param(b"\xff\xfe\x00garbage", "application/json", id="not-utf8"),
-        pytest.param(b"[1, 2, 3]", "application/json", id="json-array"),
-        pytest.param(b'{"message": {"text": "hi"}}', "application/json", id="no-update-id"),
-        pytest.param(b'{"update_id": "7"}', "application/json", id="text-update-id"),
-        pytest.param(
-            b'{"update_id": 9, "message": {"text": 5}}', "application/json", id="bad-message"
-        ),
-        pytest.param(b"{}", "text/plain", id="wrong-type"),
-    ],
-)
+# One bot per framework takes every body in turn: starting a bot costs more than the checks.
+MALFORMED = {
+    "cut-json": (b'{"update_id": 1, "message": {', "application/json"),
+    "not-json": (b"hello, bot", "application/json"),
+    "not-utf8": (b"\xff\xfe\x00garbage", "application/json"),
+    "json-array": (b"[1, 2, 3]", "application/json"),
+    "no-update-id": (b'{"message": {"text": "hi"}}', "application/json"),
+    "text-update-id": (b'{"update_id": "7"}', "application/json"),
+    "bad-message": (b'{"update_id": 9, "message": {"text": 5}}', "application/json"),
+    "wrong-type": (b"{}", "text/plain"),
+}
+REFUSED = "Webhook request refused"
+
+
 async def test_webhook_answers_400_to_a_malformed_body(
-    body: bytes,
-    content_type: str,
     options: BotOptions,
     workspace: Workspace,
     start_bot: Callable[[BotOptions], Any],
@@ -85,15 +82,19 @@ async def test_webhook_answers_400_to_a_malformed_body(
     webhook_options(options)
     bot = await start_bot(options)
     before = len(bot.lines)
-    async with httpx.AsyncClient() as client:
-        response = await client.post(
-            options.webhook_url,
-            content=body,
-            headers={**SECRET, "Content-Type": content_type},
-        )
-    assert response.status_code == 400
-    assert response.text.startswith("Bad Request: ")
-    await bot.wait_for("Webhook request refused")
+    for case, (body, content_type) in MALFORMED.items():
+        refused = sum(REFUSED in line for line in bot.lines)
+        async with httpx.AsyncClient() as client:
+            response = await client.post(
+                options.webhook_url,
+                content=body,
+                headers={**SECRET, "Content-Type": content_type},
+            )
+        assert response.status_code == 400, case
+        assert response.text.startswith("Bad Request: "), case
+        async with asyncio.timeout(10):
+            while sum(REFUSED in line for line in bot.lines) <= refused:
+                await asyncio.sleep(0.05)
 
     # The bot goes on serving Telegram's own pushes.
     owner = person(OWNER, "Wang")
