@@ -7,7 +7,6 @@ are not held up by SQLite's write lock.
 
 from __future__ import annotations
 
-import asyncio
 from collections import defaultdict
 from dataclasses import dataclass
 from datetime import datetime
@@ -19,6 +18,7 @@ from bot.crm import churn
 from bot.crm.models import Customer, FollowUp, Member, Purchase, Role
 from bot.crm.models.core import AtRiskReason, ValueTier
 from bot.crm.scope import team_limited, visible_customers
+from bot.crm.store import batches_apart
 
 # Between two batches of writes: long enough for a waiting update to take the lock.
 PAUSE = 0.02
@@ -92,25 +92,8 @@ async def detect_apart(
     A failure leaves the batches already written in place: each is whole (an episode
     ended or started, with its interval), and the next run carries on from there.
     """
-    async with engine.connect() as connection:
-        # Bound to one connection, the session keeps the temporary tables across commits.
-        session = AsyncSession(bind=connection, expire_on_commit=False)
-
-        async def between() -> None:
-            await session.commit()
-            await asyncio.sleep(PAUSE)
-
-        try:
-            found = await churn.detect(
-                session, workspace_id, now=now, batch=batch, between=between
-            )
-            await session.commit()
-        except BaseException:
-            await session.rollback()
-            raise
-        finally:
-            await session.close()
-    return found
+    async with batches_apart(engine, pause=PAUSE) as (session, between):
+        return await churn.detect(session, workspace_id, now=now, batch=batch, between=between)
 
 
 async def pending_by_member(

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+import asyncio
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 
 from sqlalchemy import event
@@ -71,6 +72,35 @@ def engine_of(sessions: async_sessionmaker[AsyncSession]) -> AsyncEngine:
         msg = "the session factory is not bound to an engine"
         raise TypeError(msg)
     return engine
+
+
+@asynccontextmanager
+async def batches_apart(
+    engine: AsyncEngine, *, pause: float
+) -> AsyncIterator[tuple[AsyncSession, Callable[[], Awaitable[None]]]]:
+    """Open a session on a connection of its own whose ``between()`` commits and pauses.
+
+    Long recomputations write in batches and call ``between()`` after each, so on
+    SQLite the single write lock is free for other shops for ``pause`` seconds at a
+    time. What is left is committed when the block succeeds and rolled back when it
+    raises; batches already committed stay.
+    """
+    async with engine.connect() as connection:
+        # Bound to one connection, the session keeps temporary tables across commits.
+        session = AsyncSession(bind=connection, expire_on_commit=False)
+
+        async def between() -> None:
+            await session.commit()
+            await asyncio.sleep(pause)
+
+        try:
+            yield session, between
+            await session.commit()
+        except BaseException:
+            await session.rollback()
+            raise
+        finally:
+            await session.close()
 
 
 @asynccontextmanager

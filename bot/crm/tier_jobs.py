@@ -9,7 +9,6 @@ batch of customers, so other shops' updates are not held up by the write lock.
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from collections.abc import Callable, Mapping, MutableMapping
 from dataclasses import dataclass
@@ -25,7 +24,7 @@ from bot.crm.kpi_scope import scope_for
 from bot.crm.models import Customer, Member, Role, Workspace
 from bot.crm.models.core import Segment, ValueTier
 from bot.crm.rfm import TIER_RANK
-from bot.crm.store import engine_of
+from bot.crm.store import batches_apart, engine_of
 
 logger = logging.getLogger(__name__)
 
@@ -136,25 +135,10 @@ async def recompute_apart(
     """
     if actor is not None:
         require_role(actor, Role.OWNER, Role.ADMIN)
-    async with engine.connect() as connection:
-        # Bound to one connection, the session keeps the temporary tables across commits.
-        session = AsyncSession(bind=connection, expire_on_commit=False)
-
-        async def between() -> None:
-            await session.commit()
-            await asyncio.sleep(PAUSE)
-
-        try:
-            summary = await tiers.recompute(
-                session, workspace_id, now=now, lapse_days=lapse_days, between=between
-            )
-            await session.commit()
-        except BaseException:
-            await session.rollback()
-            raise
-        finally:
-            await session.close()
-    return summary
+    async with batches_apart(engine, pause=PAUSE) as (session, between):
+        return await tiers.recompute(
+            session, workspace_id, now=now, lapse_days=lapse_days, between=between
+        )
 
 
 def is_due(now: datetime, *, tz: ZoneInfo, last: datetime | None) -> bool:
