@@ -58,8 +58,9 @@ async def serve(
     engine = create_engine(url, echo=settings.database.echo)
     sessions = create_sessionmaker(engine)
     # Admin-written templates are filled in by these worker processes, never on the loop.
+    # They start at the first render that needs them: most shops' templates are plain
+    # and never do, and start-up (time to first reply, idle memory) stays lean.
     renders = RenderPool()
-    await renders.start()
     dispatcher = Dispatcher(
         sessions,
         AppInfo(
