@@ -6,7 +6,6 @@ import tomllib
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, Literal
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import (
     BaseModel,
@@ -194,19 +193,6 @@ def load_settings(path: Path | None, environ: Mapping[str, str]) -> Settings:
                 msg = f"Config 'telegram.{key}' ({env}) is required in webhook mode"
                 raise ConfigError(msg)
     return settings
-
-
-def validate_timezone(name: str) -> ZoneInfo:
-    """Return the zone for an IANA name.
-
-    Raises:
-        ValueError: when the name is not a known time zone.
-    """
-    try:
-        return ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError) as exc:
-        msg = f"unknown time zone {name!r}"
-        raise ValueError(msg) from exc
 
 
 def _read_toml(path: Path) -> dict[str, dict[str, Any]]:

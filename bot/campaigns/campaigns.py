@@ -18,9 +18,9 @@ from sqlalchemy import Select, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.campaigns import audiences, limits, schedules, template_store
+from bot.campaigns import audiences, schedules, template_store
 from bot.campaigns.delivery import outbox
-from bot.crm import audit
+from bot.crm import audit, workspaces
 from bot.crm.guards import require_role
 from bot.crm.models import (
     Campaign,
@@ -31,12 +31,12 @@ from bot.crm.models import (
     Member,
     Role,
     RunStatus,
-    Workspace,
 )
 from bot.crm.models.core import ValueTier
 from bot.crm.scope import team_limited
 from bot.errors import Conflict, InvalidInput, NotFound
 from bot.i18n import N_
+from bot.localtime import clean_hhmm, local_day
 
 MAX_NAME = 120
 ONE_OFF = (CampaignKind.HOLIDAY, CampaignKind.BROADCAST, CampaignKind.SURVEY)
@@ -80,7 +80,7 @@ async def create_campaign(
     name = " ".join(name.split())
     if not name or len(name) > MAX_NAME:
         raise InvalidInput(N_("The campaign name must be 1 to {max} characters."), max=MAX_NAME)
-    limits.check_time(send_time)
+    send_time = clean_hhmm(send_time)
     if template_key not in await template_store.keys(session, actor.workspace_id):
         raise InvalidInput(N_("There's no template “{template}”."), template=template_key)
     if kind is CampaignKind.WEEKLY and (weekday is None or not 0 <= weekday <= 6):
@@ -221,7 +221,7 @@ async def list_campaigns(
         PermissionDenied: when the actor is not the owner or an admin.
     """
     require_role(actor, Role.OWNER, Role.ADMIN)
-    tz = await _zone(session, actor.workspace_id)
+    tz = await workspaces.zone_of(session, actor.workspace_id)
     rows = await session.scalars(_campaigns_of(actor).order_by(Campaign.id.desc()).limit(limit))
     return [await _summary(session, c, now=now, tz=tz) for c in rows.all()]
 
@@ -237,7 +237,8 @@ async def get_campaign(
     """
     require_role(actor, Role.OWNER, Role.ADMIN)
     campaign = await _campaign(session, actor, campaign_id)
-    return await _summary(session, campaign, now=now, tz=await _zone(session, actor.workspace_id))
+    tz = await workspaces.zone_of(session, actor.workspace_id)
+    return await _summary(session, campaign, now=now, tz=tz)
 
 
 async def set_status(
@@ -305,8 +306,8 @@ async def run_now(
     campaign = await _campaign(session, actor, campaign_id)
     if campaign.status is not CampaignStatus.ACTIVE or campaign.kind is CampaignKind.WELCOME:
         raise Conflict(N_("Only an active scheduled campaign can be run now."))
-    tz = await _zone(session, actor.workspace_id)
-    key = schedules.key_for(campaign.kind, now.astimezone(tz).date())
+    tz = await workspaces.zone_of(session, actor.workspace_id)
+    key = schedules.key_for(campaign.kind, local_day(now, tz))
     run = await fire(
         session,
         campaign,
@@ -481,11 +482,6 @@ async def _active_welcome(session: AsyncSession, workspace_id: int) -> bool:
         .limit(1)
     )
     return found is not None
-
-
-async def _zone(session: AsyncSession, workspace_id: int) -> ZoneInfo:
-    name = await session.scalar(select(Workspace.timezone).where(Workspace.id == workspace_id))
-    return ZoneInfo(name or "UTC")
 
 
 async def _audit(

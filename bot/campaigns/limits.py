@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.campaigns import schedules
 from bot.crm import audit
 from bot.crm.guards import require_role
 from bot.crm.models import Member, Role, Workspace
 from bot.errors import InvalidInput
 from bot.i18n import N_
+from bot.localtime import clean_hhmm
 
 MAX_CAP_MESSAGES = 50
 MAX_CAP_DAYS = 60
@@ -30,7 +30,7 @@ async def set_quiet_hours(
         # Equal start and end mean "no quiet hours" (see Workspace.quiet_start).
         start = end = "00:00"
     else:
-        start, end = check_time(start), check_time(end)
+        start, end = clean_hhmm(start), clean_hhmm(end)
         if start == end:
             raise InvalidInput(N_("Quiet hours need different start and end times."))
     workspace.quiet_start, workspace.quiet_end = start, end
@@ -72,19 +72,6 @@ async def set_cap(session: AsyncSession, *, actor: Member, messages: int, days: 
         details={"messages": messages, "days": days},
     )
     return workspace
-
-
-def check_time(text: str) -> str:
-    """Return a local time as zero-padded "HH:MM".
-
-    Raises:
-        InvalidInput: when the text is not a 24-hour time.
-    """
-    try:
-        parsed = schedules.parse_hhmm(text)
-    except ValueError as exc:
-        raise InvalidInput(N_("Please give a time like 09:30 (24-hour clock).")) from exc
-    return parsed.strftime("%H:%M")
 
 
 async def _workspace(session: AsyncSession, actor: Member) -> Workspace:

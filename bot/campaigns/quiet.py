@@ -7,26 +7,9 @@ time ``[start, end)``; ``start > end`` wraps over midnight (21:00–09:00), and
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
-from functools import lru_cache
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from datetime import datetime, timedelta
 
-from bot.campaigns.schedules import parse_hhmm
-
-__all__ = ["parse_hhmm", "quiet_until", "zone"]
-
-
-@lru_cache(maxsize=512)
-def zone(name: str | None, fallback: str = "UTC") -> ZoneInfo:
-    """Return the zone for an IANA name, or the fallback zone when it is empty or unknown."""
-    for candidate in (name, fallback, "UTC"):
-        if not candidate:
-            continue
-        try:
-            return ZoneInfo(candidate)
-        except (ZoneInfoNotFoundError, ValueError):
-            continue
-    return ZoneInfo("UTC")
+from bot.localtime import at_local, parse_hhmm, zone
 
 
 def quiet_until(now: datetime, tz_name: str, start: str, end: str) -> datetime | None:
@@ -49,6 +32,6 @@ def quiet_until(now: datetime, tz_name: str, start: str, end: str) -> datetime |
         end_day = local.date() if clock < quiet_end else local.date() + timedelta(days=1)
     if not inside:
         return None
-    # fold=0 picks the earlier instant of a wall time that occurs twice (fall back); a
-    # time skipped by spring forward maps, with the pre-gap offset, to just after the gap.
-    return datetime.combine(end_day, quiet_end, tzinfo=tz).astimezone(UTC)
+    # A wall time that occurs twice (fall back) ends at the earlier instant; one skipped
+    # by spring forward, just after the gap.
+    return at_local(end_day, quiet_end, tz)

@@ -26,11 +26,12 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.campaigns import campaigns, schedules
 from bot.campaigns.delivery import run as delivery_run
-from bot.crm import audit, members
-from bot.crm.models import Campaign, CampaignStatus, Member, Role, Workspace
+from bot.crm import audit, members, workspaces
+from bot.crm.models import Campaign, CampaignStatus, Member, Role
 from bot.crm.store import unit_of_work
 from bot.errors import DeliveryError
 from bot.i18n import N_, translate
+from bot.localtime import show_minute
 from bot.messaging import Messenger
 from bot.scheduler import Leadership, SoleLeader, finish_running, running_in
 
@@ -140,7 +141,7 @@ class CampaignScheduler:
             if campaign is None or campaign.status is not CampaignStatus.ACTIVE:
                 self._remove(campaign_id)
                 return
-            tz = await _zone(session, campaign.workspace_id)
+            tz = await workspaces.zone_of(session, campaign.workspace_id)
             due = schedules.latest_due(campaign, now=now, tz=tz)
             upcoming = schedules.next_occurrence(campaign, now=now, tz=tz)
         # Only the leader acts on a due occurrence; the others wait for the next one,
@@ -169,9 +170,7 @@ class CampaignScheduler:
             campaign = await session.get(Campaign, campaign_id)
             if campaign is None or campaign.status is not CampaignStatus.ACTIVE:
                 return None
-            workspace = await session.get(Workspace, campaign.workspace_id)
-            assert workspace is not None  # noqa: S101 - enforced by the foreign key
-            tz = ZoneInfo(workspace.timezone)
+            tz = await workspaces.zone_of(session, campaign.workspace_id)
             due = schedules.latest_due(campaign, now=now, tz=tz)
             if due is None:
                 return None
@@ -250,12 +249,12 @@ class CampaignScheduler:
                     "{hours} h after that, so I skipped that send."
                 ),
                 name=campaign.name,
-                when=_local(due.at, tz),
+                when=show_minute(due.at, tz),
                 hours=f"{self._grace.total_seconds() / 3600:g}",
             )
             if upcoming is not None:
                 text += "\n" + translate(
-                    locale, N_("Next send: {when}."), when=_local(upcoming.at, tz)
+                    locale, N_("Next send: {when}."), when=show_minute(upcoming.at, tz)
                 )
             notes.append(_Skipped(member.chat_id, text))
         return notes
@@ -267,12 +266,3 @@ class CampaignScheduler:
 
 def _job_id(campaign_id: int) -> str:
     return f"campaign:{campaign_id}"
-
-
-def _local(moment: datetime, tz: ZoneInfo) -> str:
-    return moment.astimezone(tz).strftime("%Y-%m-%d %H:%M")
-
-
-async def _zone(session: AsyncSession, workspace_id: int) -> ZoneInfo:
-    name = await session.scalar(select(Workspace.timezone).where(Workspace.id == workspace_id))
-    return ZoneInfo(name or "UTC")

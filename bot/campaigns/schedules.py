@@ -1,8 +1,9 @@
 """Schedules: when a campaign's occurrences fall, computed from its row and an injected now.
 
 Everything here is pure. Times are local "HH:MM" in the workspace's zone and
-come out as UTC instants; a local time that does not exist (the spring-forward
-gap) moves forward by the gap, and one that happens twice (autumn) is the first.
+come out as UTC instants by ``bot.localtime``'s rules: a local time that does not
+exist (the spring-forward gap) moves forward by the gap, and one that happens
+twice (autumn) is the first.
 Each occurrence has a key that the run's unique constraint makes fire once:
 weekly ``"%G-W%V"`` of the local date, birthday the local date in ISO form,
 holiday and broadcast ``"once"``, welcome ``"welcome"``.
@@ -11,11 +12,12 @@ holiday and broadcast ``"once"``, welcome ``"welcome"``.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import date, datetime, timedelta
 from enum import StrEnum
 from zoneinfo import ZoneInfo
 
 from bot.crm.models import Campaign, CampaignKind
+from bot.localtime import at_local, local_day, parse_hhmm
 
 ONCE = "once"
 WELCOME = "welcome"
@@ -38,36 +40,12 @@ class Verdict(StrEnum):
     SKIP = "skip"
 
 
-def parse_hhmm(text: str) -> time:
-    """Return the local time of an "HH:MM" string.
-
-    Raises:
-        ValueError: when the text is not a 24-hour time like 09:30.
-    """
-    hours, sep, minutes = text.strip().partition(":")
-    if not sep or not hours.isdigit() or not minutes.isdigit() or len(minutes) != 2:
-        msg = f"not an HH:MM time: {text!r}"
-        raise ValueError(msg)
-    if not (0 <= int(hours) < 24 and 0 <= int(minutes) < 60):
-        msg = f"not an HH:MM time: {text!r}"
-        raise ValueError(msg)
-    return time(int(hours), int(minutes))
-
-
-def to_utc(day: date, at: time, tz: ZoneInfo) -> datetime:
-    """Return the UTC instant of a local date and time, moving forward over a DST gap."""
-    # fold=0 reads a wall time with the offset in force before a transition: in the
-    # spring gap that lands after the gap (02:30 → 03:30), in the autumn overlap it
-    # is the first of the two.
-    return datetime.combine(day, at, tzinfo=tz).replace(fold=0).astimezone(UTC)
-
-
-def key_for(kind: CampaignKind, local_day: date) -> str:
+def key_for(kind: CampaignKind, day: date) -> str:
     """Return the occurrence key of a campaign kind for a local date."""
     if kind is CampaignKind.WEEKLY:
-        return local_day.strftime("%G-W%V")
+        return day.strftime("%G-W%V")
     if kind is CampaignKind.BIRTHDAY:
-        return local_day.isoformat()
+        return day.isoformat()
     if kind is CampaignKind.WELCOME:
         return WELCOME
     return ONCE
@@ -76,7 +54,7 @@ def key_for(kind: CampaignKind, local_day: date) -> str:
 def next_occurrence(campaign: Campaign, *, now: datetime, tz: ZoneInfo) -> Occurrence | None:
     """Return the first occurrence strictly after ``now``, or None when none is left."""
     send = parse_hhmm(campaign.send_time)
-    today = now.astimezone(tz).date()
+    today = local_day(now, tz)
     kind = campaign.kind
     if kind is CampaignKind.WELCOME:
         return None
@@ -85,7 +63,7 @@ def next_occurrence(campaign: Campaign, *, now: datetime, tz: ZoneInfo) -> Occur
             day = today + timedelta(days=offset)
             if kind is CampaignKind.WEEKLY and day.weekday() != campaign.weekday:
                 continue
-            at = to_utc(day, send, tz)
+            at = at_local(day, send, tz)
             if at > now:
                 return Occurrence(key_for(kind, day), at)
         return None
@@ -108,12 +86,12 @@ def latest_due(campaign: Campaign, *, now: datetime, tz: ZoneInfo) -> Occurrence
         return None
     if kind in (CampaignKind.WEEKLY, CampaignKind.BIRTHDAY):
         send = parse_hhmm(campaign.send_time)
-        today = now.astimezone(tz).date()
+        today = local_day(now, tz)
         for offset in range(0, 9):
             day = today - timedelta(days=offset)
             if kind is CampaignKind.WEEKLY and day.weekday() != campaign.weekday:
                 continue
-            at = to_utc(day, send, tz)
+            at = at_local(day, send, tz)
             if at > now:
                 continue
             if at < created or (floor is not None and at <= floor):
@@ -135,7 +113,7 @@ def _once(campaign: Campaign, tz: ZoneInfo, default: datetime | None = None) -> 
     if campaign.run_date is None:
         # A broadcast without a date goes out when it is created.
         return Occurrence(ONCE, default) if default is not None else None
-    return Occurrence(ONCE, to_utc(campaign.run_date, parse_hhmm(campaign.send_time), tz))
+    return Occurrence(ONCE, at_local(campaign.run_date, parse_hhmm(campaign.send_time), tz))
 
 
 def _fired(campaign: Campaign, at: datetime) -> bool:

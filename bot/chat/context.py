@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.crm.models import Member, Role, Workspace
 from bot.errors import PermissionDenied
 from bot.i18n import N_, translate
+from bot.localtime import zone
 from bot.messaging import (
     BotCommand,
     Incoming,
@@ -93,7 +94,7 @@ class Context:
     @property
     def tz(self) -> ZoneInfo:
         """Return the workspace's time zone (UTC outside a workspace)."""
-        return ZoneInfo(self.workspace.timezone if self.workspace else "UTC")
+        return zone(self.workspace.timezone if self.workspace else None)
 
     def staff(self) -> tuple[Member, Workspace]:
         """Return the acting member and their workspace.

@@ -19,6 +19,7 @@ from bot.crm import search
 from bot.crm.scope import get_visible
 from bot.errors import InvalidInput, TemplateError
 from bot.i18n import LANGUAGE_NAMES, N_, Raw
+from bot.localtime import local_day
 from bot.messaging import Button
 
 SAVE, DISCARD, REAL_CUSTOMER = "@save", "@discard", "@customer"
@@ -80,7 +81,7 @@ async def ask_review(ctx: Context, data: Data) -> None:
             customer=customer,
             workspace=workspace,
             locale=locale,
-            today=ctx.now().astimezone(ctx.tz).date(),
+            today=local_day(ctx.now(), ctx.tz),
         )
     else:
         variables = sample_variables(locale)

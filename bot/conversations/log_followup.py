@@ -19,8 +19,8 @@ from bot.crm.models import Channel
 from bot.crm.when import Ambiguous, parse_leading_when, parse_when
 from bot.errors import InvalidInput
 from bot.i18n import N_
+from bot.localtime import show_zoned
 from bot.messaging import Button, Kind
-from bot.views.labels import local_time
 
 MAX_OUTCOME = 500
 CHANNEL_NAMES = {
@@ -162,7 +162,7 @@ async def finish_log(ctx: Context, data: Data) -> None:
         text += "\n" + ctx.t(
             N_("⏰ I'll remind you to “{step}” on {when}."),
             step=data["next_step"],
-            when=local_time(next_at, ctx.tz),
+            when=show_zoned(next_at, ctx.tz),
         )
     ctx.reply(text, [[Button(ctx.t(N_("Open card")), f"ct:{data['customer_id']}")]])
 
@@ -206,7 +206,7 @@ def confirm_reminder(ctx: Context, customer_name: str, text: str, due: datetime)
     ctx.reply(
         ctx.t(
             N_("⏰ OK! On {when} I'll remind you about <b>{name}</b>: {text}"),
-            when=local_time(due, ctx.tz),
+            when=show_zoned(due, ctx.tz),
             name=customer_name,
             text=text,
         )
@@ -241,7 +241,7 @@ async def pick(ctx: Context, dialog: Dialog, index: int) -> None:
 
 def _ask_choice(ctx: Context, data: Data, prefix: str) -> None:
     buttons = [
-        [Button(local_time(datetime.fromisoformat(c), ctx.tz), f"{prefix}:at:{i}")]
+        [Button(show_zoned(datetime.fromisoformat(c), ctx.tz), f"{prefix}:at:{i}")]
         for i, c in enumerate(data["choices"])
     ]
     ctx.reply(ctx.t(N_("Which time do you mean? Tap one, or type the time again.")), buttons)

@@ -16,7 +16,7 @@ from typing import Any
 
 from sqlalchemy import distinct, select
 
-from bot.campaigns import campaigns, limits, template_store
+from bot.campaigns import campaigns, template_store
 from bot.chat.context import Context
 from bot.chat.engine import DONE, Data, Dialog, Step, register
 from bot.crm import leads, tags, teams
@@ -25,6 +25,7 @@ from bot.crm.models.core import ValueTier
 from bot.crm.scope import visible_customers
 from bot.errors import InvalidInput
 from bot.i18n import N_
+from bot.localtime import clean_hhmm, local_day
 from bot.messaging import Button
 from bot.views.campaign import (
     KIND_NAMES,
@@ -240,7 +241,7 @@ async def receive_date(ctx: Context, data: Data) -> str:
         day = date.fromisoformat(text)
     except ValueError as exc:
         raise InvalidInput(N_("Please type the date like 2026-12-24.")) from exc
-    if day < ctx.now().astimezone(ctx.tz).date():
+    if day < local_day(ctx.now(), ctx.tz):
         raise InvalidInput(N_("That date has passed. Please give today or a later date."))
     data["run_date"] = day.isoformat()
     return CampaignStep.TIME
@@ -256,7 +257,7 @@ async def ask_time(ctx: Context, data: Data) -> None:
 
 async def receive_time(ctx: Context, data: Data) -> str:
     """Store the send time as HH:MM."""
-    data["send_time"] = limits.check_time(ctx.incoming.text)
+    data["send_time"] = clean_hhmm(ctx.incoming.text)
     return CampaignStep.NAME
 
 

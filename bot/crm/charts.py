@@ -29,6 +29,7 @@ from matplotlib.ticker import MaxNLocator
 from bot.crm.kpi_series import FunnelWeek, RepFollowUps
 from bot.crm.models.core import ValueTier
 from bot.i18n import N_, translate
+from bot.localtime import show_month_day
 
 WIDTH_INCHES, HEIGHT_INCHES, DPI = 10, 7, 100
 TITLE_SIZE, LABEL_SIZE, VALUE_SIZE = 24, 18, 15
@@ -101,7 +102,7 @@ def funnel_chart(weeks: Sequence[FunnelWeek], *, locale: str) -> bytes:
             labels=[str(v) if v else "" for v in values],
             fontproperties=_font(fonts, VALUE_SIZE),
         )
-    axes.set_xticks(range(len(weeks)), [w.week_start.strftime("%m-%d") for w in weeks])
+    axes.set_xticks(range(len(weeks)), [show_month_day(w.week_start) for w in weeks])
     axes.yaxis.set_major_locator(MaxNLocator(integer=True))
     axes.legend(prop=_font(fonts, LABEL_SIZE), loc="upper left", frameon=False)
     _finish(axes, fonts, translate(lang, N_("Leads by week: new, contacted, won")))

@@ -30,6 +30,7 @@ from bot.crm.models.core import Segment, ValueTier
 from bot.crm.scope import visible_customers
 from bot.errors import InvalidInput
 from bot.i18n import N_
+from bot.localtime import local_day, show_day, zone
 
 BATCH = 1000
 WRITE_SECONDS = 300.0
@@ -159,7 +160,7 @@ async def export_customers(
     """
     require_role(actor, Role.OWNER, Role.ADMIN, Role.STAFF)
     workspace = await session.get(Workspace, actor.workspace_id)
-    tz = ZoneInfo(workspace.timezone if workspace else "UTC")
+    tz = zone(workspace.timezone if workspace else None)
     count = 0
 
     async def batches() -> AsyncIterator[list[tuple[object, ...]]]:
@@ -180,8 +181,7 @@ async def export_customers(
         entity_id=None,
         details={"format": fmt.value, "filter": filters.describe(), "rows": count},
     )
-    stamp = now.astimezone(tz).strftime("%Y-%m-%d")
-    return ExportFile(f"customers-{stamp}.{fmt.value}", content, count)
+    return ExportFile(f"customers-{show_day(now, tz)}.{fmt.value}", content, count)
 
 
 def write_file(batches: Iterator[Sequence[Sequence[object]]], fmt: Format) -> bytes:
@@ -316,7 +316,7 @@ def csv_text(value: str) -> str:
 
 
 def _local_date(value: datetime | None, tz: ZoneInfo) -> date | None:
-    return value.astimezone(tz).date() if value is not None else None
+    return local_day(value, tz) if value is not None else None
 
 
 class _Writer(Protocol):

@@ -8,15 +8,13 @@ claims the digest, before it is sent, so a restart never sends it twice.
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
-from datetime import UTC, datetime, time, timedelta
-from zoneinfo import ZoneInfo
+from datetime import datetime, timedelta
 
 from sqlalchemy import func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.crm import audit, reminders
+from bot.crm import audit, reminders, workspaces
 from bot.crm.guards import require_role
 from bot.crm.models import (
     AuditLog,
@@ -31,13 +29,13 @@ from bot.crm.models import (
 from bot.crm.scope import get_visible
 from bot.errors import InvalidInput
 from bot.i18n import N_
+from bot.localtime import clean_hhmm, local_day, local_midnight, parse_hhmm, zone
 
 STALE_AFTER = timedelta(days=7)
 LIST_CAP = 10
 TEAM_ITEMS = 3
 MAX_SUMMARY = 2000
 DIGEST_ACTION = "digest.sent"
-_HHMM = re.compile(r"^([01]?\d|2[0-3])[:：]([0-5]\d)$")
 
 
 @dataclass(frozen=True, slots=True)
@@ -148,9 +146,8 @@ async def today(session: AsyncSession, *, actor: Member, now: datetime) -> Today
         PermissionDenied: when the actor is not an active member.
     """
     require_role(actor, Role.OWNER, Role.ADMIN, Role.STAFF)
-    workspace = await session.get(Workspace, actor.workspace_id)
-    tz = ZoneInfo(workspace.timezone if workspace else "UTC")
-    end = _local_midnight(now, tz) + timedelta(days=1)
+    tz = await workspaces.zone_of(session, actor.workspace_id)
+    end = local_midnight(local_day(now, tz) + timedelta(days=1), tz)
     mine = await _agenda(session, actor, now=now, end=end)
     if actor.role is Role.STAFF:
         return Today(mine, ())
@@ -174,10 +171,7 @@ def parse_digest_time(text: str) -> str:
     Raises:
         InvalidInput: when it is not a time of day.
     """
-    match = _HHMM.match(text.strip())
-    if match is None:
-        raise InvalidInput(N_("Please send a time like 08:30, or “off”."))
-    return f"{int(match.group(1)):02d}:{match.group(2)}"
+    return clean_hhmm(text, hint=N_("Please send a time like 08:30, or “off”."))
 
 
 async def set_digest(session: AsyncSession, *, actor: Member, digest_time: str | None) -> None:
@@ -209,10 +203,9 @@ async def claim_digests(session: AsyncSession, *, now: datetime) -> list[Member]
         .where(Member.active.is_(True), Member.digest_time.is_not(None))
     )
     for member, workspace in rows:
-        tz = ZoneInfo(workspace.timezone)
-        midnight = _local_midnight(now, tz)
-        wanted = time.fromisoformat(member.digest_time or "00:00")
-        if now.astimezone(tz).time() < wanted:
+        tz = zone(workspace.timezone)
+        midnight = local_midnight(now, tz)
+        if now.astimezone(tz).time() < parse_hhmm(member.digest_time or "00:00"):
             continue
         sent = await session.scalar(
             select(AuditLog.id).where(
@@ -231,7 +224,7 @@ async def claim_digests(session: AsyncSession, *, now: datetime) -> list[Member]
                 action=DIGEST_ACTION,
                 entity="member",
                 entity_id=member.id,
-                details={"local_date": now.astimezone(tz).date().isoformat()},
+                details={"local_date": local_day(now, tz).isoformat()},
                 at=now,
             )
         )
@@ -304,8 +297,3 @@ async def _stale(
         items.append(StaleItem(cid, name, last))
         total = int(count)
     return tuple(items), total
-
-
-def _local_midnight(now: datetime, tz: ZoneInfo) -> datetime:
-    local = now.astimezone(tz)
-    return datetime.combine(local.date(), time(0), tzinfo=tz).astimezone(UTC)

@@ -10,7 +10,7 @@ count the customers they own and their own follow-ups.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import datetime, timedelta
 from enum import StrEnum
 from zoneinfo import ZoneInfo
 
@@ -21,6 +21,7 @@ from bot.crm.models import Customer, Member, Role
 from bot.crm.scope import team_limited, visible_customers
 from bot.errors import InvalidInput
 from bot.i18n import N_
+from bot.localtime import local_day, local_midnight
 
 
 class Period(StrEnum):
@@ -72,7 +73,7 @@ def period_window(period: Period, *, now: datetime, tz: ZoneInfo) -> Window:
     """Return the period ending now, with calendar periods starting at local midnight."""
     if period in (Period.DAYS_30, Period.DAYS_90):
         return Window(period, now - timedelta(days=int(period.value[:-1])), now)
-    today = now.astimezone(tz).date()
+    today = local_day(now, tz)
     if period is Period.WEEK:
         first = today - timedelta(days=today.weekday())
     elif period is Period.MONTH:
@@ -82,11 +83,6 @@ def period_window(period: Period, *, now: datetime, tz: ZoneInfo) -> Window:
     else:
         first = today.replace(month=1, day=1)
     return Window(period, local_midnight(first, tz), now)
-
-
-def local_midnight(day: date, tz: ZoneInfo) -> datetime:
-    """Return the UTC instant at which ``day`` begins in ``tz``."""
-    return datetime.combine(day, time(), tzinfo=tz).astimezone(UTC)
 
 
 def scope_for(actor: Member) -> Scope:

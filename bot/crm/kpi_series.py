@@ -5,14 +5,14 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import ColumnElement, and_, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.crm.kpi_scope import Scope, Window, count_if, local_midnight, scope_for
+from bot.crm.kpi_scope import Scope, Window, count_if, scope_for
 from bot.crm.models import Customer, CustomerKind, FollowUp, Member, Reminder, Role, Workspace
 from bot.crm.models.core import ValueTier
+from bot.localtime import local_day, local_midnight, zone
 
 FUNNEL_WEEKS = 8
 
@@ -51,8 +51,8 @@ async def weekly_funnel(
     scope = scope_for(actor)
     workspace = await session.get(Workspace, actor.workspace_id)
     assert workspace is not None  # noqa: S101 - the member's workspace exists
-    tz = ZoneInfo(workspace.timezone)
-    today = now.astimezone(tz).date()
+    tz = zone(workspace.timezone)
+    today = local_day(now, tz)
     monday = today - timedelta(days=today.weekday())
     days = [monday - timedelta(weeks=weeks - 1 - i) for i in range(weeks)]
     bounds = [local_midnight(day, tz) for day in days] + [now]

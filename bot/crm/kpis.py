@@ -40,7 +40,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import and_, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -62,6 +61,7 @@ from bot.crm.models import (
     SurveyAnswer,
     Workspace,
 )
+from bot.localtime import local_day, zone
 
 LAPSE_DAYS = 90
 ESTIMATE_YEARS = 3
@@ -130,7 +130,7 @@ async def compute_kpis(
     scope = scope_for(actor)
     workspace = await session.get(Workspace, actor.workspace_id)
     assert workspace is not None  # noqa: S101 - the member's workspace exists
-    window = period_window(period, now=now, tz=ZoneInfo(workspace.timezone))
+    window = period_window(period, now=now, tz=zone(workspace.timezone))
     start, end = window.start, window.end
     created = and_(Customer.created_at >= start, Customer.created_at < end)
     leads, converted = (
@@ -204,13 +204,13 @@ async def _active(session: AsyncSession, scope: Scope, start: datetime, end: dat
 
 
 async def _spend(session: AsyncSession, workspace: Workspace, window: Window) -> int:
-    tz = ZoneInfo(workspace.timezone)
+    tz = zone(workspace.timezone)
     total = await session.scalar(
         select(func.coalesce(func.sum(MarketingSpend.amount_minor), 0)).where(
             MarketingSpend.workspace_id == workspace.id,
             MarketingSpend.currency == workspace.currency,
-            MarketingSpend.spent_on >= window.start.astimezone(tz).date(),
-            MarketingSpend.spent_on <= window.end.astimezone(tz).date(),
+            MarketingSpend.spent_on >= local_day(window.start, tz),
+            MarketingSpend.spent_on <= local_day(window.end, tz),
         )
     )
     return int(total or 0)

@@ -5,7 +5,6 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -15,6 +14,7 @@ from bot.crm.guards import require_role
 from bot.crm.models import MarketingSpend, Member, Role, Workspace
 from bot.errors import InvalidInput
 from bot.i18n import N_
+from bot.localtime import local_day, zone
 
 MAX_NOTE = 200
 MAX_MINOR = 10**12
@@ -49,7 +49,7 @@ async def record_spend(
         workspace_id=workspace.id,
         amount_minor=amount_minor,
         currency=workspace.currency,
-        spent_on=now.astimezone(ZoneInfo(workspace.timezone)).date(),
+        spent_on=local_day(now, zone(workspace.timezone)),
         note=note,
         member_id=actor.id,
         created_at=now,
@@ -76,7 +76,7 @@ async def month_spend(session: AsyncSession, *, actor: Member, now: datetime) ->
     """
     require_role(actor, Role.OWNER, Role.ADMIN)
     workspace = await _workspace(session, actor)
-    first = now.astimezone(ZoneInfo(workspace.timezone)).date().replace(day=1)
+    first = local_day(now, zone(workspace.timezone)).replace(day=1)
     result = await session.execute(
         select(MarketingSpend)
         .where(

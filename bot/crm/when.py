@@ -3,6 +3,7 @@
 Times are read in the workspace's time zone and returned as aware UTC datetimes,
 truncated to the minute. Rules, so nothing is guessed silently:
 
+- A time of day follows ``bot.localtime``'s HH:MM rule (``10:00``, ``9：30``).
 - A day without a time means ``DEFAULT_TIME`` (09:00) local.
 - A bare time ("10:00") is today when still ahead; when it has passed, the
   answer is ``Ambiguous`` with tomorrow as the candidate, so the rep confirms.
@@ -24,6 +25,7 @@ from zoneinfo import ZoneInfo
 
 from bot.errors import InvalidInput
 from bot.i18n import N_
+from bot.localtime import parse_hhmm, read_hhmm
 
 DEFAULT_TIME = time(9, 0)
 MAX_WORDS = 4
@@ -41,7 +43,6 @@ _WEEKDAYS = {
 _CN_DIGITS = {"一": 0, "二": 1, "三": 2, "四": 3, "五": 4, "六": 5, "日": 6, "天": 6}
 _DAY_WORDS = {"today": 0, "今天": 0, "tomorrow": 1, "tmr": 1, "明天": 1, "后天": 2}
 _RELATIVE = re.compile(r"^(\d{1,3})\s*(m|min|mins|分钟|h|hr|hrs|小时|d|day|days|天)$")
-_TIME = re.compile(r"^(\d{1,2})(?::|：)(\d{2})$")
 _DATE = re.compile(r"^(?:(\d{4})[-/.])?(\d{1,2})[-/.](\d{1,2})$")
 _CN_WEEKDAY = re.compile(r"^(?:周|星期|礼拜)([一二三四五六日天])$")
 
@@ -69,9 +70,9 @@ def parse_when(text: str, *, now: datetime, tz: ZoneInfo) -> Parsed:
     if len(words) == 1 and (match := _RELATIVE.match(words[0])):
         return _relative(int(match.group(1)), match.group(2), now=now, tz=tz)
     day_word, clock = (words[0], words[1]) if len(words) == 2 else (words[0], None)
-    if len(words) == 1 and _TIME.match(words[0]):
-        return _bare_time(_read_time(words[0]), now=now, tz=tz)
-    at = _read_time(clock) if clock else DEFAULT_TIME
+    if len(words) == 1 and (bare := read_hhmm(words[0])) is not None:
+        return _bare_time(bare, now=now, tz=tz)
+    at = parse_hhmm(clock, hint=HINT) if clock else DEFAULT_TIME
     return _day(day_word, at, local_now=local_now, now=now, tz=tz)
 
 
@@ -173,13 +174,6 @@ def _read_date(match: re.Match[str], today: date) -> date:
     except ValueError as exc:
         raise InvalidInput(HINT) from exc
     return candidate
-
-
-def _read_time(text: str) -> time:
-    match = _TIME.match(text)
-    if match is None or int(match.group(1)) > 23 or int(match.group(2)) > 59:
-        raise InvalidInput(HINT)
-    return time(int(match.group(1)), int(match.group(2)))
 
 
 def _future(parsed: Parsed, now: datetime) -> Parsed | None:

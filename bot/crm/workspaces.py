@@ -1,17 +1,18 @@
-"""Workspaces: creating a merchant's tenant and finding it by slug."""
+"""Workspaces: creating a merchant's tenant, finding it by slug and reading its time zone."""
 
 from __future__ import annotations
 
 import secrets
+from zoneinfo import ZoneInfo
 
 from slugify import slugify
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.config import validate_timezone
 from bot.crm.models import Workspace
 from bot.errors import InvalidInput
 from bot.i18n import LOCALES, N_
+from bot.localtime import known_zone, zone
 
 MAX_SLUG = 32
 
@@ -28,10 +29,7 @@ async def create_workspace(
     name = name.strip()
     if not name or len(name) > 120:
         raise InvalidInput(N_("The shop name must be 1 to 120 characters."))
-    try:
-        validate_timezone(timezone)
-    except ValueError as exc:
-        raise InvalidInput(N_("Unknown time zone {tz}."), tz=timezone) from exc
+    known_zone(timezone)
     if locale not in LOCALES:
         raise InvalidInput(N_("Unknown language {locale}."), locale=locale)
     if region is not None and (len(region) != 2 or not region.isalpha()):
@@ -46,6 +44,12 @@ async def create_workspace(
     session.add(workspace)
     await session.flush()
     return workspace
+
+
+async def zone_of(session: AsyncSession, workspace_id: int) -> ZoneInfo:
+    """Return a workspace's time zone (UTC for a workspace that is gone)."""
+    workspace = await session.get(Workspace, workspace_id)
+    return zone(workspace.timezone if workspace else None)
 
 
 async def get_by_slug(session: AsyncSession, slug: str) -> Workspace | None:

@@ -9,6 +9,7 @@ from bot.chat.router import MANAGERS, Router
 from bot.crm import invites
 from bot.crm.models import Role
 from bot.i18n import N_
+from bot.localtime import show_minute
 from bot.messaging import Button
 from bot.views.labels import ROLE_NAMES
 
@@ -58,7 +59,7 @@ async def _issue(ctx: Context, role: Role) -> None:
         ttl=timedelta(hours=ctx.app.invite_ttl_hours),
         actor=member,
     )
-    expires = issued.invite.expires_at.astimezone(ctx.tz).strftime("%Y-%m-%d %H:%M")
+    expires = show_minute(issued.invite.expires_at, ctx.tz)
     ctx.reply(
         ctx.t(
             N_(

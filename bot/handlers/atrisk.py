@@ -22,9 +22,9 @@ from bot.crm.models import Customer, Role
 from bot.crm.scope import get_visible, team_limited, visible_customers
 from bot.errors import InvalidInput
 from bot.i18n import N_
+from bot.localtime import at_local, local_day, show_zoned
 from bot.messaging import Button
 from bot.views.at_risk import PREFIX, action_row, item_line
-from bot.views.labels import local_time
 
 router = Router("atrisk", MEMBERS)
 PAGE = 8
@@ -147,7 +147,7 @@ async def _remind(ctx: Context, customer_id: int) -> None:
     ctx.reply(
         ctx.t(
             N_("⏰ I'll remind you {when}: {text}"),
-            when=local_time(due, ctx.tz),
+            when=show_zoned(due, ctx.tz),
             text=text,
         )
     )
@@ -181,6 +181,4 @@ async def _care(ctx: Context, customer_id: int, template_key: str) -> None:
 
 
 def _tomorrow_morning(ctx: Context) -> datetime:
-    local = ctx.now().astimezone(ctx.tz)
-    day = local.date() + timedelta(days=1)
-    return datetime.combine(day, CALL_BACK_AT, tzinfo=ctx.tz)
+    return at_local(local_day(ctx.now(), ctx.tz) + timedelta(days=1), CALL_BACK_AT, ctx.tz)

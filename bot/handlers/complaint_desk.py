@@ -8,7 +8,6 @@ one over. The services check the same rules again.
 from __future__ import annotations
 
 import html
-from datetime import datetime
 
 from bot.chat import engine
 from bot.chat.context import Context
@@ -19,6 +18,7 @@ from bot.crm.models import Complaint, ComplaintStatus, Customer, Member
 from bot.crm.scope import within_reach
 from bot.errors import Conflict, InvalidInput
 from bot.i18n import N_, Raw
+from bot.localtime import show_short
 from bot.messaging import Button, Keyboard
 from bot.views.complaint import STATUS_NAMES, send_photo
 
@@ -45,7 +45,7 @@ async def cmd_complaints(ctx: Context) -> None:
             f"{mark} #{complaint.id} · {html.escape(customer.name)} · "
             + ctx.t(
                 N_("due {when} · {status}"),
-                when=_local(complaint.due_at, ctx),
+                when=show_short(complaint.due_at, ctx.tz),
                 status=ctx.t(STATUS_NAMES[complaint.status.value]),
             )
         )
@@ -150,7 +150,7 @@ async def _card(ctx: Context, complaint: Complaint, customer: Customer) -> tuple
         ctx.t(
             N_("Handled by {member} · due {when}"),
             member=handler,
-            when=_local(complaint.due_at, ctx),
+            when=show_short(complaint.due_at, ctx.tz),
         ),
     ]
     if complaint.source == "survey":
@@ -176,7 +176,3 @@ async def _card(ctx: Context, complaint: Complaint, customer: Customer) -> tuple
         buttons.append([Button(ctx.t(N_("📷 Photo")), f"cm:p:{complaint.id}")])
     buttons.append([Button(ctx.t(N_("📇 Card")), f"ct:{customer.id}")])
     return "\n".join(lines), buttons
-
-
-def _local(moment: datetime, ctx: Context) -> str:
-    return moment.astimezone(ctx.tz).strftime("%m-%d %H:%M")

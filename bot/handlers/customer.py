@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-from zoneinfo import ZoneInfo
 
 from babel.lists import format_list
 
@@ -15,6 +14,7 @@ from bot.crm import consent, customers, members, workspaces
 from bot.crm.models import Consent, ConsentAction, Customer, Member, Workspace
 from bot.errors import InvalidInput, NotFound, TemplateError
 from bot.i18n import LOCALES, N_
+from bot.localtime import local_day, zone
 from bot.messaging import Button
 
 logger = logging.getLogger(__name__)
@@ -178,13 +178,12 @@ async def _opt_out_text(ctx: Context, workspace: Workspace, customer: Customer) 
     )
     if body is None:
         return plain
-    tz = ZoneInfo(customer.timezone or workspace.timezone)
     variables = await template_store.customer_variables_for(
         ctx.session,
         customer=customer,
         workspace=workspace,
         locale=locale,
-        today=ctx.now().astimezone(tz).date(),
+        today=local_day(ctx.now(), zone(customer.timezone, workspace.timezone)),
     )
     # They have just opted out: no "how to opt out" hint under the confirmation.
     variables["unsubscribe"] = ""

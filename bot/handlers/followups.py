@@ -27,9 +27,9 @@ from bot.crm.scope import get_visible
 from bot.crm.when import Ambiguous, parse_leading_when
 from bot.errors import InvalidInput
 from bot.i18n import N_
+from bot.localtime import show_zoned
 from bot.messaging import Button
 from bot.views.followups import SNOOZES, render_today
-from bot.views.labels import local_time
 
 router = Router("followups", MEMBERS)
 logger = logging.getLogger(__name__)
@@ -148,7 +148,7 @@ async def on_reminder_button(ctx: Context) -> None:
     ctx.edit(
         ctx.t(
             N_("😴 Snoozed until {when}: {text}"),
-            when=local_time(reminder.due_at, ctx.tz),
+            when=show_zoned(reminder.due_at, ctx.tz),
             text=reminder.text,
         )
     )

@@ -14,6 +14,7 @@ from bot.crm.kpis import Kpis, Ratio
 from bot.crm.models import Role
 from bot.errors import InvalidInput
 from bot.i18n import N_
+from bot.localtime import show_date, show_day, show_month_day
 from bot.messaging import Button, Keyboard, OutPhoto
 
 router = Router("insights", MEMBERS)
@@ -89,8 +90,8 @@ async def _send_stats(ctx: Context, period: Period) -> None:
 
 def _figures_text(ctx: Context, k: Kpis, *, team: bool) -> str:
     money = _money(k.currency)
-    first = k.window.start.astimezone(ctx.tz).strftime("%Y-%m-%d")
-    last = k.window.end.astimezone(ctx.tz).strftime("%Y-%m-%d")
+    first = show_day(k.window.start, ctx.tz)
+    last = show_day(k.window.end, ctx.tz)
     if k.whole_shop:
         title = N_("📊 <b>Shop figures, {period}</b> ({first} – {last})")
     elif team:
@@ -212,7 +213,7 @@ async def cmd_spend(ctx: Context) -> None:
         ctx.t(
             N_("✅ Marketing spend of {amount} recorded for {day}.\nThis month so far: {total}."),
             amount=purchases.format_money(entry.amount_minor, workspace.currency),
-            day=entry.spent_on.isoformat(),
+            day=show_date(entry.spent_on),
             total=purchases.format_money(month.total_minor, month.currency),
         )
         + "\n"
@@ -232,7 +233,7 @@ async def _list_spend(ctx: Context) -> None:
     for entry in month.entries[-SPEND_LINES:]:
         money = purchases.format_money(entry.amount_minor, entry.currency)
         note = f" — {html.escape(entry.note)}" if entry.note else ""
-        lines.append(f"• {entry.spent_on.strftime('%m-%d')} {money}{note}")
+        lines.append(f"• {show_month_day(entry.spent_on)} {money}{note}")
     lines.append(
         ctx.t(
             N_("Total {total} in {count} entries."),

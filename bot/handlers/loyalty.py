@@ -12,6 +12,7 @@ from bot.crm import loyalty, purchases
 from bot.crm.models import PointsReason
 from bot.errors import InvalidInput
 from bot.i18n import N_
+from bot.localtime import show_day, zone
 from bot.views.replies import customer_id_arg, show_with_card, who
 
 # /points answers customers and members alike; the staff and admin commands sit
@@ -176,7 +177,7 @@ def _own_view(ctx: Context, statement: loyalty.Statement) -> str:
             balance=statement.balance,
         )
     ]
-    tz = ZoneInfo(statement.customer.timezone or shop.timezone)
+    tz = zone(statement.customer.timezone, shop.timezone)
     return "\n".join(lines + _movements(ctx, statement, tz))
 
 
@@ -185,7 +186,7 @@ def _movements(ctx: Context, statement: loyalty.Statement, tz: ZoneInfo) -> list
         return [ctx.t(N_("No points yet."))]
     lines = []
     for entry in statement.entries:
-        day = entry.at.astimezone(tz).strftime("%Y-%m-%d")
+        day = show_day(entry.at, tz)
         note = f": {html.escape(entry.note)}" if entry.note else ""
         label = ctx.t(MOVEMENTS[entry.reason])
         lines.append(f"• {day} <b>{entry.delta:+d}</b> {label}{note}")

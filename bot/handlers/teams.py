@@ -11,6 +11,7 @@ from bot.crm.models import Member
 from bot.errors import InvalidInput, NotFound
 from bot.handlers import pipeline
 from bot.i18n import N_
+from bot.localtime import show_day
 from bot.messaging import Button
 from bot.views import removal as removal_view
 from bot.views.replies import customer_id_arg, notify_member, show_with_card, two_args, who
@@ -52,10 +53,10 @@ async def cmd_team(ctx: Context) -> None:
         if gone:
             lines.append("\n" + ctx.t(N_("🚪 <b>No longer members</b> (id · name · since)")))
         for colleague, _ in gone:
-            since = colleague.removed_at.astimezone(ctx.tz) if colleague.removed_at else None
+            since = colleague.removed_at
             lines.append(
                 f"{colleague.id} · {html.escape(colleague.display_name)} · "
-                f"{since.strftime('%Y-%m-%d') if since else '—'}"
+                f"{show_day(since, ctx.tz) if since else '—'}"
             )
         ctx.reply("\n".join(lines))
 

@@ -23,6 +23,7 @@ from bot.conversations.edit_template import (
 from bot.crm import tags
 from bot.errors import InvalidInput
 from bot.i18n import LANGUAGE_NAMES, N_, Raw
+from bot.localtime import show_minute
 from bot.messaging import Button
 
 router = Router("templates", MANAGERS)
@@ -224,7 +225,7 @@ async def _rollback(ctx: Context, template_id: int, version: int) -> None:
 
 
 def _saved_line(ctx: Context, text: TemplateText) -> str:
-    when = text.saved_at.astimezone(ctx.tz).strftime("%Y-%m-%d %H:%M")
+    when = show_minute(text.saved_at, ctx.tz)
     if text.origin.startswith("rollback:"):
         origin = ctx.t(N_("rolled back to v{version}"), version=text.origin.partition(":")[2])
     elif text.origin == template_store.ORIGIN_DEFAULT:

@@ -11,6 +11,7 @@ from bot.crm.models import Role
 from bot.crm.models.core import Segment, ValueTier
 from bot.errors import InvalidInput
 from bot.i18n import N_
+from bot.localtime import show_minute
 from bot.messaging import Button
 from bot.views.card import result_label
 from bot.views.labels import SEGMENT_NAMES, TIER_NAMES
@@ -102,7 +103,7 @@ async def _show(ctx: Context) -> None:
     if not shown:
         lines.append(ctx.t(N_("• none yet")))
     lines.append("")
-    when = spread.computed_at.astimezone(ctx.tz).strftime("%Y-%m-%d %H:%M")
+    when = show_minute(spread.computed_at, ctx.tz)
     lines.append(ctx.t(N_("🕒 Last computed {when}; refreshed every night."), when=when))
     lines.append(ctx.t(N_("Find them with /find tier:high or /find segment:at_risk.")))
     ctx.reply("\n".join(lines), _buttons(ctx, manager=manager, tier_buttons=True))

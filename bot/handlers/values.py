@@ -11,6 +11,7 @@ from bot.crm.models import TagDimension
 from bot.errors import InvalidInput
 from bot.handlers import pipeline
 from bot.i18n import N_, Raw
+from bot.localtime import show_day
 from bot.views.replies import customer_id_arg, show_with_card, who
 
 router = Router("values", MEMBERS)
@@ -153,7 +154,7 @@ async def cmd_purchases(ctx: Context) -> None:
         return
     lines = [ctx.t(N_("🧾 Purchases of {who}"), who=who(history.customer))]
     for purchase in history.purchases:
-        day = purchase.at.astimezone(ctx.tz).strftime("%Y-%m-%d")
+        day = show_day(purchase.at, ctx.tz)
         money = purchases.format_money(purchase.amount_minor, purchase.currency)
         note = f" — {html.escape(purchase.note)}" if purchase.note else ""
         lines.append(f"• {day} {money}{note}")

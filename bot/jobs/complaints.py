@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import logging
 from functools import partial
-from zoneinfo import ZoneInfo
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -18,6 +17,7 @@ from bot.crm import complaints
 from bot.crm.store import unit_of_work
 from bot.errors import DeliveryError
 from bot.i18n import N_, translate
+from bot.localtime import show_short, zone
 from bot.messaging import Messenger
 from bot.views.complaint import open_button
 
@@ -32,7 +32,7 @@ async def complaint_reminders(
         due = await complaints.claim_overdue(session, now=clock())
     for item in due:
         t = partial(translate, item.locale)
-        when = item.due_at.astimezone(ZoneInfo(item.timezone)).strftime("%m-%d %H:%M")
+        when = show_short(item.due_at, zone(item.timezone))
         text = t(
             N_("⏰ Complaint #{id} from {name} is overdue: it was due {when}."),
             id=item.complaint_id,

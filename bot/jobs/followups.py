@@ -10,18 +10,16 @@ import logging
 from collections.abc import Callable
 from datetime import datetime, timedelta
 from functools import partial
-from zoneinfo import ZoneInfo
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bot.crm import followups, members, reminders
-from bot.crm.models import Workspace
+from bot.crm import followups, members, reminders, workspaces
 from bot.crm.store import unit_of_work
 from bot.errors import DeliveryError
 from bot.i18n import N_, Raw, translate
+from bot.localtime import show_zoned, zone
 from bot.messaging import Button, Keyboard, Messenger
 from bot.views.followups import SNOOZES, duration, render_today
-from bot.views.labels import local_time
 
 logger = logging.getLogger(__name__)
 Clock = Callable[[], datetime]
@@ -44,7 +42,7 @@ async def fire_due_reminders(
         if late > LATE_AFTER:
             text += "\n" + t(
                 N_("⌛ Late: this was due {when}, {late} ago."),
-                when=local_time(item.due_at, ZoneInfo(item.timezone)),
+                when=show_zoned(item.due_at, zone(item.timezone)),
                 late=Raw(duration(late, t)),
             )
         row = [Button(t(N_("✅ Done")), f"rm:done:{item.reminder_id}")]
@@ -72,15 +70,13 @@ async def send_digests(
     outgoing: list[tuple[int, str, Keyboard]] = []
     async with unit_of_work(sessions) as session:
         for member in await followups.claim_digests(session, now=now):
-            workspace = await session.get(Workspace, member.workspace_id)
             locale = await members.locale_of(
                 session, tg_user_id=member.tg_user_id, workspace_id=member.workspace_id
             )
             t = partial(translate, locale)
             day = await followups.today(session, actor=member, now=now)
-            body, buttons = render_today(
-                day, t, ZoneInfo(workspace.timezone if workspace else "UTC")
-            )
+            tz = await workspaces.zone_of(session, member.workspace_id)
+            body, buttons = render_today(day, t, tz)
             outgoing.append(
                 (member.chat_id, t(N_("🗞 Your daily digest")) + "\n\n" + body, buttons)
             )

@@ -10,8 +10,9 @@ from bot.campaigns.campaigns import CampaignSummary
 from bot.chat.context import Context
 from bot.crm.models import CampaignKind, CampaignStatus
 from bot.i18n import N_, Raw
+from bot.localtime import show_zoned
 from bot.messaging import Button
-from bot.views.labels import TIER_NAMES, local_time
+from bot.views.labels import TIER_NAMES
 
 STATUS_NAMES = {
     CampaignStatus.ACTIVE: N_("active"),
@@ -118,7 +119,7 @@ def summary_line(ctx: Context, summary: CampaignSummary) -> str:
         status=ctx.t(STATUS_NAMES[campaign.status]),
     )
     if summary.next_at is not None:
-        line += "\n   " + ctx.t(N_("Next: {when}"), when=local_time(summary.next_at, ctx.tz))
+        line += "\n   " + ctx.t(N_("Next: {when}"), when=show_zoned(summary.next_at, ctx.tz))
     if summary.last_counts is not None:
         line += "\n   " + ctx.t(
             N_("Last: {counts}"), counts=describe_counts(ctx, summary.last_counts)
@@ -155,7 +156,7 @@ async def show_campaign(ctx: Context, campaign_id: int, *, edit: bool = False) -
         status=ctx.t(STATUS_NAMES[campaign.status]),
     )
     if summary.next_at is not None:
-        text += "\n" + ctx.t(N_("Next send: {when}"), when=local_time(summary.next_at, ctx.tz))
+        text += "\n" + ctx.t(N_("Next send: {when}"), when=show_zoned(summary.next_at, ctx.tz))
     if summary.last_run is not None and summary.last_counts is not None:
         text += "\n" + ctx.t(
             N_("Last run ({occurrence}): {counts}"),

@@ -15,6 +15,7 @@ from bot.crm.classification import CHOICES
 from bot.crm.models import Consent, Customer, CustomerKind
 from bot.crm.purchases import format_money
 from bot.i18n import N_
+from bot.localtime import show_day, show_minute
 from bot.messaging import Button
 from bot.views.labels import SEGMENT_NAMES, TIER_NAMES
 
@@ -161,12 +162,12 @@ def _history(ctx: Context, facts: cards.Card) -> Sequence[str]:
         lines.append(ctx.t(N_("🗂 Last contacts:")))
         for item in facts.follow_ups:
             summary = item.summary if len(item.summary) <= SUMMARY_CHARS else item.summary[:79]
-            day = item.at.astimezone(ctx.tz).strftime("%Y-%m-%d")
+            day = show_day(item.at, ctx.tz)
             lines.append(f"• {day} {html.escape(item.channel.value)} — {html.escape(summary)}")
     else:
         lines.append(ctx.t(N_("🗂 No contacts logged yet.")))
     if facts.next_reminder is not None:
-        due = facts.next_reminder.due_at.astimezone(ctx.tz).strftime("%Y-%m-%d %H:%M")
+        due = show_minute(facts.next_reminder.due_at, ctx.tz)
         lines.append(
             ctx.t(
                 N_("⏰ Next reminder: {when} — {text}"),
@@ -181,7 +182,7 @@ def _history(ctx: Context, facts: cards.Card) -> Sequence[str]:
                 N_("🛒 {count} purchases, {total} in all, last on {last}; {repeat} repurchases"),
                 count=facts.purchases,
                 total=format_money(facts.total_minor, facts.currency),
-                last=last.astimezone(ctx.tz).strftime("%Y-%m-%d") if last else "–",
+                last=show_day(last, ctx.tz) if last else "–",
                 repeat=facts.repurchases,
             )
         )

@@ -9,6 +9,7 @@ from zoneinfo import ZoneInfo
 
 from bot.crm import followups
 from bot.i18n import N_
+from bot.localtime import show_short
 from bot.messaging import Button, Keyboard
 
 Translate = Callable[..., str]
@@ -58,7 +59,7 @@ def _agenda_head(agenda: followups.Agenda, t: Translate) -> str:
 
 
 def _due_line(item: followups.DueItem, t: Translate, tz: ZoneInfo) -> str:
-    when = item.due_at.astimezone(tz).strftime("%m-%d %H:%M")
+    when = show_short(item.due_at, tz)
     mark = "🔴" if item.overdue else "🕒"
     who = f" · {html.escape(item.customer_name)}" if item.customer_name else ""
     return f"{mark} {when}{who}: {html.escape(item.text)}"

@@ -1,9 +1,6 @@
-"""Display names for stored values (roles, value tiers, segments) and for instants."""
+"""Display names for stored values: roles, value tiers, segments."""
 
 from __future__ import annotations
-
-from datetime import datetime
-from zoneinfo import ZoneInfo
 
 from bot.crm.models import Role
 from bot.crm.models.core import Segment, ValueTier
@@ -24,9 +21,3 @@ SEGMENT_NAMES = {
     Segment.HIBERNATING: N_("hibernating"),
     Segment.LOST: N_("lost"),
 }
-
-
-def local_time(moment: datetime, tz: ZoneInfo) -> str:
-    """Format a UTC instant as the workspace's local date and time."""
-    local = moment.astimezone(tz)
-    return local.strftime("%Y-%m-%d %H:%M ") + (local.tzname() or "")

@@ -6,7 +6,8 @@ from datetime import UTC, datetime
 
 import pytest
 
-from bot.campaigns.quiet import parse_hhmm, quiet_until, zone
+from bot.campaigns.quiet import quiet_until
+from bot.localtime import zone
 
 
 def utc(*args: int) -> datetime:
@@ -79,7 +80,8 @@ def test_unknown_zone_falls_back_to_utc() -> None:
     )
 
 
-@pytest.mark.parametrize("bad", ["9", "9:5", "ab:cd", "25:00", "12:60"])
-def test_parse_hhmm_refuses_bad_times(bad: str) -> None:
-    with pytest.raises(ValueError):  # noqa: PT011 - the message names the value
-        parse_hhmm(bad)
+def test_a_full_width_window_reads_like_an_ascii_one() -> None:
+    now = utc(2026, 11, 30, 14, 30)
+    assert quiet_until(now, "Asia/Shanghai", "21：00", "09：00") == quiet_until(
+        now, "Asia/Shanghai", "21:00", "09:00"
+    )

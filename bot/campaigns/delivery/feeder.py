@@ -22,12 +22,13 @@ from bot.campaigns.delivery.book import RunBook
 from bot.campaigns.delivery.outbox import Claimed, Settle
 from bot.campaigns.delivery.render import Deferred, Skipped
 from bot.campaigns.delivery.sender import Job, Senders
-from bot.campaigns.quiet import quiet_until, zone
+from bot.campaigns.quiet import quiet_until
 from bot.campaigns.render_pool import RenderPool
 from bot.config import DeliverySettings
 from bot.crm import loyalty
 from bot.crm.models import CampaignKind, OutboxStatus
 from bot.crm.store import unit_of_work
+from bot.localtime import local_day, zone
 from bot.messaging import Messenger
 
 logger = logging.getLogger(__name__)
@@ -175,7 +176,7 @@ class Feeder:
                 [
                     (
                         row,
-                        now.astimezone(zone(row.timezone, state.timezone)).date(),
+                        local_day(now, zone(row.timezone, state.timezone)),
                         points.get(row.customer_id, 0),
                     )
                     for row in go
