@@ -21,6 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.crm import audit, consent, customers
 from bot.crm.guards import require_role
+from bot.crm.inbox import history as inbox_history
 from bot.crm.models import (
     CampaignRun,
     Company,
@@ -222,6 +223,9 @@ async def _erase(
     for state in states:  # the person's own dialogs, and staff dialogs about them
         if state.data.get("customer_id") == c.id or state.user_id == c.tg_user_id:
             await session.delete(state)
+    # Conversation texts and files go too; the Telegram link is still there to find
+    # the person's shop choice.
+    await inbox_history.erase_messages(session, customer=c, now=now)
     c.name = f"Erased #{c.id}"
     for column in _PERSONAL + _LINK:
         setattr(c, column, None)
@@ -284,6 +288,7 @@ async def _shop_data(session: AsyncSession, workspace: Workspace, c: Customer) -
         {"sent_at": _plain(at), "template": key, "status": _plain(status)}
         for at, status, key in sent
     ]
+    data["conversation"] = await inbox_history.export_rows(session, customer=c)
     return data
 
 
