@@ -17,7 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 from bot.crm import churn
 from bot.crm.models import Customer, FollowUp, Member, Purchase, Role
 from bot.crm.models.core import AtRiskReason, ValueTier
-from bot.crm.scope import team_limited, visible_customers
+from bot.crm.scope import seen_by, team_limited, visible_customers
 from bot.crm.store import batches_apart
 
 # Between two batches of writes: long enough for a waiting update to take the lock.
@@ -38,6 +38,18 @@ class RiskItem:
     usual_days: int | None
     tier_from: ValueTier | None
     tier_to: ValueTier | None
+
+
+def at_risk_of(actor: Member, *, mine: bool) -> RiskQuery:
+    """Return the at-risk customers ``actor`` is shown, newest episodes first.
+
+    Staff, and anyone asking for ``mine``, get the customers they own; owners and
+    admins everyone in their scope.
+    """
+    query = at_risk_query(actor.workspace_id)
+    if mine or actor.role is Role.STAFF:
+        return query.where(Customer.owner_member_id == actor.id)
+    return query.where(*seen_by(actor, Customer.id))
 
 
 def at_risk_query(workspace_id: int) -> RiskQuery:

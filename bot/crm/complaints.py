@@ -17,7 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.crm import audit, members
 from bot.crm.guards import require_role
 from bot.crm.models import Complaint, ComplaintStatus, Customer, Member, Role, Workspace
-from bot.crm.scope import can_see, team_limited, visible_customers
+from bot.crm.scope import can_see, seen_by, team_limited
 from bot.errors import Conflict, InvalidInput, NotFound
 from bot.i18n import N_
 
@@ -146,10 +146,8 @@ async def list_for(
     )
     if actor.role is Role.STAFF:
         query = query.where(Complaint.assigned_member_id == actor.id)
-    elif team_limited(actor):
-        query = query.where(
-            Complaint.customer_id.in_(visible_customers(actor).with_only_columns(Customer.id))
-        )
+    else:
+        query = query.where(*seen_by(actor, Complaint.customer_id))
     result = await session.execute(query)
     return [(complaint, customer) for complaint, customer in result]
 

@@ -26,7 +26,7 @@ from bot.crm.models import (
     Role,
     Workspace,
 )
-from bot.crm.scope import get_visible
+from bot.crm.scope import get_visible, members_within_reach
 from bot.errors import InvalidInput
 from bot.i18n import N_
 from bot.localtime import clean_hhmm, local_day, local_midnight, parse_hhmm, zone
@@ -152,12 +152,8 @@ async def today(session: AsyncSession, *, actor: Member, now: datetime) -> Today
     if actor.role is Role.STAFF:
         return Today(mine, ())
     query = select(Member).where(
-        Member.workspace_id == actor.workspace_id,
-        Member.active.is_(True),
-        Member.id != actor.id,
+        members_within_reach(actor), Member.active.is_(True), Member.id != actor.id
     )
-    if actor.role is Role.ADMIN and actor.team_id is not None:
-        query = query.where(Member.team_id == actor.team_id)
     team = [
         await _agenda(session, rep, now=now, end=end, cap=TEAM_ITEMS, stale=False)
         for rep in await session.scalars(query.order_by(Member.id))

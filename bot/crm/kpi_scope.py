@@ -18,7 +18,7 @@ from sqlalchemy import ColumnElement, case, func
 
 from bot.crm.guards import require_role
 from bot.crm.models import Customer, Member, Role
-from bot.crm.scope import team_limited, visible_customers
+from bot.crm.scope import members_within_reach, team_limited, visible_customers
 from bot.errors import InvalidInput
 from bot.i18n import N_
 from bot.localtime import local_day, local_midnight
@@ -101,7 +101,7 @@ def scope_for(actor: Member) -> Scope:
         # The scope module's own condition, so /stats counts exactly who /find shows.
         visible = visible_customers(actor).whereclause
         assert visible is not None  # noqa: S101 - it always filters by workspace
-        members = Member.team_id == actor.team_id
+        members = members_within_reach(actor)
         return Scope(actor.workspace_id, (workspace, visible), members, whole_shop=False)
     return Scope(actor.workspace_id, (workspace,), Member.id.is_not(None), whole_shop=True)
 

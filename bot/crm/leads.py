@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.crm import audit
 from bot.crm.guards import require_role
 from bot.crm.models import Customer, CustomerKind, Member, Role, Workspace
-from bot.crm.scope import get_visible
+from bot.crm.scope import get_visible, within_reach
 from bot.errors import Conflict, InvalidInput, NotFound, PermissionDenied
 from bot.i18n import N_
 
@@ -206,9 +206,7 @@ def check_assignable(actor: Member, owner: Member) -> None:
     Raises:
         PermissionDenied: when ``owner`` may not receive customers from ``actor``.
     """
-    if not owner.active or owner.workspace_id != actor.workspace_id:
-        raise PermissionDenied(N_("{member} isn't on your team."), member=owner.display_name)
-    if actor.role is Role.ADMIN and actor.team_id is not None and owner.team_id != actor.team_id:
+    if not owner.active or not within_reach(actor, owner):
         raise PermissionDenied(N_("{member} isn't on your team."), member=owner.display_name)
 
 

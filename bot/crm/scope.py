@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from sqlalchemy import Select, or_, select
+from sqlalchemy import ColumnElement, Select, and_, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import InstrumentedAttribute
 
 from bot.crm.models import Customer, CustomerShare, Member, Role
 from bot.errors import NotFound
@@ -39,6 +40,19 @@ def team_limited(actor: Member) -> bool:
     return actor.role is Role.ADMIN and actor.team_id is not None
 
 
+def seen_by(
+    actor: Member, customer_id: InstrumentedAttribute[int]
+) -> tuple[ColumnElement[bool], ...]:
+    """Return the conditions keeping ``customer_id`` to the customers ``actor`` may see.
+
+    None for whoever sees the whole workspace: the caller's query, which always
+    filters by the workspace, needs no subquery then.
+    """
+    if actor.role is not Role.STAFF and not team_limited(actor):
+        return ()
+    return (customer_id.in_(visible_customers(actor).with_only_columns(Customer.id)),)
+
+
 def within_reach(actor: Member, member: Member) -> bool:
     """Return whether ``member`` is someone ``actor`` may see and manage.
 
@@ -49,6 +63,12 @@ def within_reach(actor: Member, member: Member) -> bool:
     if member.workspace_id != actor.workspace_id:
         return False
     return not team_limited(actor) or member.team_id == actor.team_id
+
+
+def members_within_reach(actor: Member) -> ColumnElement[bool]:
+    """Return the condition on ``Member`` that ``within_reach`` states for one member."""
+    workspace = Member.workspace_id == actor.workspace_id
+    return and_(workspace, Member.team_id == actor.team_id) if team_limited(actor) else workspace
 
 
 async def get_visible(session: AsyncSession, *, actor: Member, customer_id: int) -> Customer:

@@ -11,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.crm import audit, leads, names
 from bot.crm.guards import require_role
 from bot.crm.models import Customer, CustomerShare, Member, Role, Team
-from bot.crm.scope import get_visible, team_limited, within_reach
+from bot.crm.scope import get_visible, members_within_reach, team_limited, within_reach
 from bot.errors import Conflict, InvalidInput, NotFound, PermissionDenied
 from bot.i18n import N_
 
@@ -29,12 +29,10 @@ async def list_members(
     query = (
         select(Member, func.coalesce(Team.name, ""))
         .outerjoin(Team, Team.id == Member.team_id)
-        .where(Member.workspace_id == actor.workspace_id, Member.active.is_(not removed))
+        .where(members_within_reach(actor), Member.active.is_(not removed))
     )
     if removed:
         query = query.where(Member.removed_at.is_not(None))
-    if team_limited(actor):
-        query = query.where(Member.team_id == actor.team_id)
     result = await session.execute(query.order_by(Member.id))
     return [(member, str(team)) for member, team in result.all()]
 

@@ -18,8 +18,8 @@ from bot.chat.context import Context
 from bot.chat.router import MEMBERS, Router
 from bot.conversations.log_followup import LOG
 from bot.crm import at_risk, reminders
-from bot.crm.models import Customer, Role
-from bot.crm.scope import get_visible, team_limited, visible_customers
+from bot.crm.models import Role
+from bot.crm.scope import get_visible
 from bot.errors import InvalidInput
 from bot.i18n import N_
 from bot.localtime import at_local, local_day, show_zoned
@@ -70,15 +70,8 @@ async def on_button(ctx: Context) -> None:
 
 async def _show(ctx: Context, *, offset: int, mine: bool, edit: bool) -> None:
     member, _ = ctx.staff()
-    query = at_risk.at_risk_query(member.workspace_id)
+    query = at_risk.at_risk_of(member, mine=mine)
     own = mine or member.role is Role.STAFF
-    if own:
-        query = query.where(Customer.owner_member_id == member.id)
-    elif team_limited(member):
-        # Only a team admin's scope is narrower than the workspace the query already has.
-        query = query.where(
-            Customer.id.in_(visible_customers(member).with_only_columns(Customer.id))
-        )
     total = int(await ctx.session.scalar(select(func.count()).select_from(query.subquery())) or 0)
     offset = max(0, min(offset, max(total - 1, 0)))
     items = await at_risk.load_items(
