@@ -8,7 +8,7 @@ from datetime import timedelta
 import pytest
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bot.crm.inbox import history, listing, routing, threads
+from bot.crm.inbox import history, listing, replies, routing, threads
 from bot.crm.models import Customer, Direction, Member, MessageKind, Thread
 from bot.crm.store import unit_of_work
 from bot.errors import NotFound, PermissionDenied
@@ -47,7 +47,7 @@ async def _in(
 
 
 async def _out(session: AsyncSession, actor: Member, thread: Thread, at: timedelta) -> None:
-    await threads.record_outbound(
+    await replies.record_outbound(
         session,
         actor=actor,
         thread_id=thread.id,
@@ -106,7 +106,7 @@ async def test_staff_see_only_their_own_conversations(sessions: Sessions) -> Non
             with pytest.raises(NotFound):
                 await history.history(session, actor=actor, customer_id=sun.id)
             with pytest.raises(NotFound):
-                await threads.reply_target(session, actor=actor, thread_id=thread.id)
+                await replies.reply_target(session, actor=actor, thread_id=thread.id)
             with pytest.raises(NotFound):
                 await threads.done(session, actor=actor, thread_id=thread.id, now=NOW)
         with pytest.raises(PermissionDenied):

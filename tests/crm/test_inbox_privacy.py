@@ -12,7 +12,7 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.crm import migrate, privacy
-from bot.crm.inbox import history, shops, threads
+from bot.crm.inbox import history, replies, shops, threads
 from bot.crm.models import (
     ChatMessage,
     CloseReason,
@@ -64,7 +64,7 @@ async def _conversation(sessions: Sessions) -> tuple[int, int, int]:
                 tg_message_id=1,
                 now=NOW,
             )
-        await threads.record_outbound(
+        await replies.record_outbound(
             session,
             actor=other.li,
             thread_id=inbound.thread.id,

@@ -7,7 +7,7 @@ from datetime import timedelta
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bot.crm.inbox import settings, sla, stats, threads
+from bot.crm.inbox import replies, settings, sla, stats, threads
 from bot.crm.models import Customer, Member, MessageKind, Thread
 from bot.crm.store import unit_of_work
 from tests.factories import NOW, Shop, add_customer, make_shop
@@ -39,7 +39,7 @@ async def _in(session: AsyncSession, customer: Customer, at: timedelta) -> Threa
 
 
 async def _out(session: AsyncSession, actor: Member, thread: Thread, at: timedelta) -> None:
-    await threads.record_outbound(
+    await replies.record_outbound(
         session,
         actor=actor,
         thread_id=thread.id,

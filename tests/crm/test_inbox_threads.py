@@ -10,7 +10,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.crm import removal
-from bot.crm.inbox import routing, settings, threads
+from bot.crm.inbox import relays, replies, routing, settings, threads
 from bot.crm.models import (
     AuditLog,
     Campaign,
@@ -172,7 +172,7 @@ async def test_a_reply_to_a_relayed_message_finds_its_conversation(sessions: Ses
         inbound = await _in(session, sun)
         chat = shop.li.chat_id
         for role, message_id in ((RelayRole.COPY, 51), (RelayRole.NOTICE, 52)):
-            await threads.record_relay(
+            await relays.record_relay(
                 session,
                 thread=inbound.thread,
                 member=shop.li,
@@ -181,7 +181,7 @@ async def test_a_reply_to_a_relayed_message_finds_its_conversation(sessions: Ses
                 role=role,
                 message_id=inbound.message.id,
             )
-        found = await threads.thread_of_relay(
+        found = await relays.thread_of_relay(
             session, actor=shop.li, staff_chat_id=chat, staff_message_id=52
         )
         assert found is not None
@@ -191,12 +191,12 @@ async def test_a_reply_to_a_relayed_message_finds_its_conversation(sessions: Ses
             inbound.message.id,
         )
         unknown = {"staff_chat_id": chat, "staff_message_id": 53}
-        assert await threads.thread_of_relay(session, actor=shop.li, **unknown) is None
+        assert await relays.thread_of_relay(session, actor=shop.li, **unknown) is None
         relayed = {"staff_chat_id": chat, "staff_message_id": 51}
         # Another shop's member, and a colleague outside the customer's scope, find nothing.
-        assert await threads.thread_of_relay(session, actor=other.owner, **relayed) is None
-        assert await threads.thread_of_relay(session, actor=shop.chen, **relayed) is None
-        assert await threads.thread_of_relay(session, actor=shop.admin, **relayed) is not None
+        assert await relays.thread_of_relay(session, actor=other.owner, **relayed) is None
+        assert await relays.thread_of_relay(session, actor=shop.chen, **relayed) is None
+        assert await relays.thread_of_relay(session, actor=shop.admin, **relayed) is not None
 
 
 async def test_the_first_answer_sets_the_first_response_once(sessions: Sessions) -> None:
@@ -204,16 +204,16 @@ async def test_the_first_answer_sets_the_first_response_once(sessions: Sessions)
         shop = await make_shop(session)
         sun = await _customer(session, shop, "Sun", shop.li)
         inbound = await _in(session, sun)
-        target = await threads.reply_target(session, actor=shop.li, thread_id=inbound.thread.id)
+        target = await replies.reply_target(session, actor=shop.li, thread_id=inbound.thread.id)
         assert (target.chat_id, target.signature, target.customer_name) == (
             sun.chat_id,
             "Li",
             "Sun",
         )
         with pytest.raises(NotFound):
-            await threads.reply_target(session, actor=shop.chen, thread_id=inbound.thread.id)
+            await replies.reply_target(session, actor=shop.chen, thread_id=inbound.thread.id)
         for minutes in (10, 15):
-            await threads.record_outbound(
+            await replies.record_outbound(
                 session,
                 actor=shop.li,
                 thread_id=inbound.thread.id,
@@ -230,11 +230,11 @@ async def test_the_first_answer_sets_the_first_response_once(sessions: Sessions)
         assert thread.waiting_since is None
         assert sun.last_contact_at == NOW + 15 * MINUTE
         await settings.set_signature(session, actor=shop.owner, on=False)
-        target = await threads.reply_target(session, actor=shop.li, thread_id=thread.id)
+        target = await replies.reply_target(session, actor=shop.li, thread_id=thread.id)
         assert target.signature is None
         sun.chat_id = None
         with pytest.raises(Conflict):
-            await threads.reply_target(session, actor=shop.li, thread_id=thread.id)
+            await replies.reply_target(session, actor=shop.li, thread_id=thread.id)
 
 
 async def test_an_answer_to_an_unassigned_conversation_makes_it_the_answerers(
@@ -244,7 +244,7 @@ async def test_an_answer_to_an_unassigned_conversation_makes_it_the_answerers(
         shop = await make_shop(session)
         pool = await _customer(session, shop, "Pool", None)
         inbound = await _in(session, pool)
-        await threads.record_outbound(
+        await replies.record_outbound(
             session,
             actor=shop.admin,
             thread_id=inbound.thread.id,
@@ -287,7 +287,7 @@ async def test_answered_conversations_close_after_a_quiet_day(sessions: Sessions
         mei = await _customer(session, shop, "Mei Lin", shop.li)
         answered = await _in(session, sun)
         unanswered = await _in(session, mei)
-        await threads.record_outbound(
+        await replies.record_outbound(
             session,
             actor=shop.li,
             thread_id=answered.thread.id,
@@ -318,7 +318,7 @@ async def test_an_answer_after_closing_joins_the_open_conversation(sessions: Ses
         old = await _in(session, sun)
         await threads.done(session, actor=shop.li, thread_id=old.thread.id, now=NOW)
         new = await _in(session, sun, at=MINUTE)
-        message = await threads.record_outbound(
+        message = await replies.record_outbound(
             session,
             actor=shop.li,
             thread_id=old.thread.id,
@@ -377,5 +377,5 @@ async def test_a_transferred_conversation_can_be_answered_by_its_new_assignee(
         sun = await _customer(session, shop, "Sun", shop.li)
         thread_id = (await _in(session, sun)).thread.id
         await routing.transfer(session, actor=shop.admin, thread_id=thread_id, to=shop.chen)
-        target = await threads.reply_target(session, actor=shop.chen, thread_id=thread_id)
+        target = await replies.reply_target(session, actor=shop.chen, thread_id=thread_id)
         assert target.signature == "Chen"

@@ -5,7 +5,10 @@ concept, imported by name (``from bot.crm.inbox import threads``):
 
 - ``routing``: who gets a customer's messages (``recipients``) and ``transfer``.
 - ``shops``: which shop a customer of several shops is writing to.
-- ``threads``: recording messages in and out, relayed copies, Done and quiet closing.
+- ``threads``: a customer's messages in, Done and quiet closing (the order of calls
+  for handlers is in its docstring).
+- ``relays``: messages in members' chats that stand for a conversation.
+- ``replies``: where a member's answer goes, and recording it.
 - ``listing``: the open conversations of ``/inbox``, oldest unanswered first.
 - ``history``: a customer's messages, paged, and their erasure.
 - ``quick``: saved answers by key and language.

@@ -1,4 +1,4 @@
-"""Threads: recording a customer's messages and the shop's answers, and closing conversations.
+"""Threads: a customer's messages in, and the conversation's open and closed life.
 
 A conversation (``Thread``) opens with a customer's message and stays open until
 a member answered and pressed Done, or answered and then nothing was said for
@@ -7,15 +7,17 @@ never closes by itself. The customer's next message after a close opens a new on
 
 The handler layer's order of calls:
 
-1. A customer writes: ``record_inbound`` stores it and says whether it is the
-   first message of the conversation (send the acknowledgement) and who to tell.
-   It updates the customer's last contact: a conversation counts as contact.
+1. A customer writes: ``threads.record_inbound`` stores it and says whether it is
+   the first message of the conversation (send the acknowledgement) and who to
+   tell. It updates the customer's last contact: a conversation counts as contact.
 2. For each message sent into a member's chat about it (the copy of the content,
-   the notice with buttons), ``record_relay``, so that a Telegram reply to either
-   finds the conversation again through ``thread_of_relay``.
-3. A member answers: ``reply_target`` checks access and says where to send and how
-   to sign; after Telegram accepted the message, ``record_outbound`` stores it.
-4. ``done`` closes; ``close_quiet`` closes answered conversations gone quiet.
+   the notice with buttons), ``relays.record_relay``, so that a Telegram reply to
+   either finds the conversation again through ``relays.thread_of_relay``.
+3. A member answers: ``replies.reply_target`` checks access and says where to send
+   and how to sign; after Telegram accepted the message, ``replies.record_outbound``
+   stores it.
+4. ``threads.done`` closes; ``threads.close_quiet`` closes answered conversations
+   gone quiet.
 """
 
 from __future__ import annotations
@@ -28,8 +30,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.crm import audit
-from bot.crm.inbox import settings
-from bot.crm.inbox.access import may_handle, thread_for
+from bot.crm.inbox.access import thread_for
 from bot.crm.inbox.routing import active_member, thread_recipients
 from bot.crm.models import (
     Campaign,
@@ -41,8 +42,6 @@ from bot.crm.models import (
     Member,
     MessageKind,
     OutboxMessage,
-    Relay,
-    RelayRole,
     Thread,
     ThreadStatus,
 )
@@ -69,34 +68,6 @@ class Inbound:
     recipients: tuple[Member, ...]
     campaign_run_id: int | None
     campaign_name: str | None
-
-
-@dataclass(frozen=True, slots=True)
-class Relayed:
-    """The conversation a message in a member's chat stands for."""
-
-    thread: Thread
-    customer: Customer
-    message_id: int | None
-
-
-@dataclass(frozen=True, slots=True)
-class ReplyTarget:
-    """Where a member's answer goes and how it is signed.
-
-    ``signature`` is the member's display name when the shop signs replies, else
-    None; ``locale`` is the customer's language (for picking a quick reply);
-    ``reachable`` is False after the customer blocked the bot (sending may still
-    succeed if they unblocked it since).
-    """
-
-    thread_id: int
-    customer_id: int
-    customer_name: str
-    chat_id: int
-    locale: str | None
-    signature: str | None
-    reachable: bool
 
 
 async def record_inbound(
@@ -147,134 +118,6 @@ async def record_inbound(
     return Inbound(thread, message, first, people, run_id, campaign_name)
 
 
-async def record_relay(
-    session: AsyncSession,
-    *,
-    thread: Thread,
-    member: Member,
-    staff_chat_id: int,
-    staff_message_id: int,
-    role: RelayRole,
-    message_id: int | None = None,
-) -> Relay:
-    """Remember that a message in a member's chat stands for ``thread`` (and its message)."""
-    relay = Relay(
-        workspace_id=thread.workspace_id,
-        thread_id=thread.id,
-        message_id=message_id,
-        member_id=member.id,
-        role=role,
-        staff_chat_id=staff_chat_id,
-        staff_message_id=staff_message_id,
-    )
-    session.add(relay)
-    await session.flush()
-    return relay
-
-
-async def thread_of_relay(
-    session: AsyncSession, *, actor: Member, staff_chat_id: int, staff_message_id: int
-) -> Relayed | None:
-    """Return the conversation a message in a member's chat stands for.
-
-    None when the message is no relay, belongs to another shop, or its thread is
-    outside the actor's reach: the reply is then an ordinary message.
-    """
-    row = (
-        await session.execute(
-            select(Relay, Thread)
-            .join(Thread, Thread.id == Relay.thread_id)
-            .where(
-                Relay.staff_chat_id == staff_chat_id,
-                Relay.staff_message_id == staff_message_id,
-                Relay.workspace_id == actor.workspace_id,
-            )
-        )
-    ).first()
-    if row is None or not actor.active:
-        return None
-    relay, thread = row
-    if not await may_handle(session, actor=actor, thread=thread):
-        return None
-    customer = await session.get(Customer, thread.customer_id)
-    assert customer is not None  # noqa: S101 - enforced by the foreign key
-    return Relayed(thread, customer, relay.message_id)
-
-
-async def reply_target(session: AsyncSession, *, actor: Member, thread_id: int) -> ReplyTarget:
-    """Return where the actor's answer to a conversation goes, before it is sent.
-
-    Raises:
-        PermissionDenied: when the actor is not an active member.
-        NotFound: when the thread is not one the actor may handle.
-        Conflict: when the customer was erased or has no Telegram chat with the bot.
-    """
-    thread, customer = await thread_for(session, actor=actor, thread_id=thread_id)
-    if customer.erased_at is not None or customer.chat_id is None:
-        raise Conflict(NO_LONGER_REACHABLE)
-    shop = await settings.get_settings(session, workspace_id=actor.workspace_id)
-    return ReplyTarget(
-        thread_id=thread.id,
-        customer_id=customer.id,
-        customer_name=customer.name,
-        chat_id=customer.chat_id,
-        locale=customer.locale,
-        signature=actor.display_name if shop.sign_replies else None,
-        reachable=customer.reachable,
-    )
-
-
-async def record_outbound(
-    session: AsyncSession,
-    *,
-    actor: Member,
-    thread_id: int,
-    kind: MessageKind,
-    text: str | None,
-    file_id: str | None,
-    tg_chat_id: int,
-    tg_message_id: int | None,
-    now: datetime,
-) -> ChatMessage:
-    """Store a member's answer that Telegram accepted, and mark the conversation answered.
-
-    The first answer sets the conversation's first response time. An answer on a
-    closed conversation is stored in the customer's open one when they have one
-    (it answers that), else in the closed one, which stays closed. A conversation
-    nobody was assigned to (or whose assignee left) becomes the answerer's.
-
-    Raises:
-        PermissionDenied: when the actor is not an active member.
-        NotFound: when the thread is not one the actor may handle.
-        Conflict: when the customer's record was erased.
-    """
-    thread, customer = await thread_for(session, actor=actor, thread_id=thread_id, lock=True)
-    if customer.erased_at is not None:
-        raise Conflict(NO_LONGER_REACHABLE)
-    if thread.status is ThreadStatus.CLOSED:
-        thread = await _open_of(session, customer, lock=True) or thread
-    message = ChatMessage(
-        workspace_id=thread.workspace_id,
-        thread_id=thread.id,
-        customer_id=customer.id,
-        direction=Direction.OUT,
-        kind=kind,
-        text=text,
-        file_id=file_id,
-        tg_chat_id=tg_chat_id,
-        tg_message_id=tg_message_id,
-        member_id=actor.id,
-        created_at=now,
-    )
-    session.add(message)
-    thread.last_outbound_at = now
-    if thread.status is ThreadStatus.OPEN:
-        await _answered(session, thread, actor=actor, now=now)
-    customer.last_contact_at = now
-    await session.flush()
-    return message
-
-
 async def done(session: AsyncSession, *, actor: Member, thread_id: int, now: datetime) -> Thread:
     """Close a conversation (the Done button); a closed one is returned unchanged.
 
@@ -323,24 +166,6 @@ async def close_quiet(
     return int(getattr(result, "rowcount", 0) or 0)
 
 
-async def open_thread_of(session: AsyncSession, *, customer: Customer) -> Thread | None:
-    """Return the customer's open conversation, if any."""
-    return await _open_of(session, customer)
-
-
-async def _answered(
-    session: AsyncSession, thread: Thread, *, actor: Member, now: datetime
-) -> None:
-    if thread.first_response_at is None:
-        thread.first_response_at = now
-    # The answer ends the wait: the next unanswered message starts a new one, with
-    # its own reminder and escalation.
-    thread.waiting_since = None
-    thread.sla_reminded_at = thread.sla_escalated_at = None
-    if await active_member(session, thread.assignee_member_id) is None:
-        thread.assignee_member_id = actor.id
-
-
 def _close(thread: Thread, *, reason: CloseReason, now: datetime, by: int | None) -> None:
     thread.status = ThreadStatus.CLOSED
     thread.closed_at = now
@@ -348,9 +173,10 @@ def _close(thread: Thread, *, reason: CloseReason, now: datetime, by: int | None
     thread.closed_by_member_id = by
 
 
-async def _open_of(
-    session: AsyncSession, customer: Customer, *, lock: bool = False
+async def open_thread_of(
+    session: AsyncSession, *, customer: Customer, lock: bool = False
 ) -> Thread | None:
+    """Return the customer's open conversation, if any; ``lock`` locks its row."""
     query = select(Thread).where(
         Thread.workspace_id == customer.workspace_id,
         Thread.customer_id == customer.id,
@@ -362,7 +188,7 @@ async def _open_of(
 async def _open_thread(
     session: AsyncSession, customer: Customer, now: datetime
 ) -> tuple[Thread, bool]:
-    thread = await _open_of(session, customer, lock=True)
+    thread = await open_thread_of(session, customer=customer, lock=True)
     if thread is not None:
         if await active_member(session, thread.assignee_member_id) is None:
             # The assignee left: the conversation follows the record's current owner.
@@ -388,7 +214,7 @@ async def _open_thread(
         .returning(Thread.id)
     )
     if thread_id is None:
-        thread = await _open_of(session, customer, lock=True)
+        thread = await open_thread_of(session, customer=customer, lock=True)
         assert thread is not None  # noqa: S101 - the conflicting row is committed and open
         return thread, False
     thread = await session.get(Thread, thread_id)
