@@ -75,8 +75,9 @@ class RelayRole(StrEnum):
     NOTICE = "notice"
 
 
-# The open thread of a customer; partial, so closed threads do not count.
-_OPEN = sql_text("status = 'open'")
+# The predicate of the partial unique index on open threads; an ON CONFLICT that
+# relies on the index repeats it word for word.
+OPEN_THREAD = sql_text("status = 'open'")
 
 
 class Thread(WorkspaceMixin, Base):
@@ -93,8 +94,8 @@ class Thread(WorkspaceMixin, Base):
             "ix_chat_thread_open_customer",
             "customer_id",
             unique=True,
-            sqlite_where=_OPEN,
-            postgresql_where=_OPEN,
+            sqlite_where=OPEN_THREAD,
+            postgresql_where=OPEN_THREAD,
         ),
         # The inbox and the SLA job read a shop's open threads by waiting time.
         Index(
