@@ -18,13 +18,13 @@ from bot.config import Settings
 from bot.crm import migrate
 from bot.crm.models import utcnow
 from bot.crm.store import create_engine, create_sessionmaker
-from bot.crm.tier_jobs import nightly_tiers
 from bot.handlers import ROUTERS
 from bot.i18n import LOCALES
 from bot.jobs.churn_alerts import churn_alerts
 from bot.jobs.complaints import complaint_reminders
 from bot.jobs.followups import fire_due_reminders, send_digests
 from bot.jobs.leads import return_stale_leads_job
+from bot.jobs.tiers import nightly_tiers
 from bot.messaging import CommandScope, Messenger
 from bot.scheduler import Scheduler
 from bot.telegram import run_bot
@@ -83,6 +83,9 @@ async def serve(
     # after a restart or a change of scheduler leader detection runs again at once,
     # and finds no episode twice. Keeping it in the database needs a workspace column.
     last_detect: dict[int, datetime] = {}
+    # When this process last recomputed each workspace's value tiers: a shop whose
+    # recompute wrote no row (nobody bought) is not recomputed every tick of the night.
+    last_tiers: dict[int, datetime] = {}
     campaign_scheduler: list[CampaignScheduler] = []
 
     async def ready(messenger: Messenger) -> None:
@@ -100,7 +103,11 @@ async def serve(
             STALE_LEADS_EVERY_SECONDS,
             lambda: return_stale_leads_job(sessions, messenger, utcnow),
         )
-        scheduler.every("tiers", TIERS_EVERY_SECONDS, lambda: nightly_tiers(sessions, utcnow))
+        scheduler.every(
+            "tiers",
+            TIERS_EVERY_SECONDS,
+            lambda: nightly_tiers(sessions, utcnow, last_runs=last_tiers),
+        )
         scheduler.every(
             "churn-alerts",
             CHURN_ALERTS_EVERY_SECONDS,

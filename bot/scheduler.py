@@ -1,9 +1,11 @@
-"""The scheduler: named periodic jobs on APScheduler, fired only by the elected leader.
+"""The scheduler: named jobs on APScheduler, periodic or at an instant, one run of each at a time.
 
 Jobs keep no state of their own: each tick reads the database (due reminders,
-due digests), so a restart rebuilds everything from the rows. ``Leadership``
-is the seam for several workers on PostgreSQL (an advisory lock would elect
-one); a single process is always the leader.
+due digests, campaigns' next occurrences), so a restart rebuilds everything from
+the rows. Periodic jobs fire only on the elected leader unless registered for
+every process. ``Leadership`` is the seam for several workers on PostgreSQL (an
+advisory lock elects one); a single process is always the leader. Both the
+jobs' scheduler and the campaign scheduler run on this one wrapper.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import Awaitable, Callable, Iterator
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
 
@@ -38,30 +41,79 @@ class SoleLeader:
         return True
 
 
+@dataclass(frozen=True, slots=True)
+class _Periodic:
+    seconds: float
+    job: Job
+    leader_only: bool
+    at_start: bool
+
+
 class Scheduler:
-    """Run named jobs every few seconds, one instance of each at a time."""
+    """Run named jobs every few seconds or at an instant, one instance of each at a time."""
 
     def __init__(self, clock: Clock, leadership: Leadership | None = None) -> None:
         self._clock = clock
         self._leadership: Leadership = leadership or SoleLeader()
-        self._jobs: dict[str, tuple[float, Job]] = {}
+        self._jobs: dict[str, _Periodic] = {}
         self._aps: AsyncIOScheduler | None = None
         self._running: set[asyncio.Task[object]] = set()
 
-    def every(self, name: str, seconds: float, job: Job) -> None:
-        """Register ``job`` to run every ``seconds`` once the scheduler starts."""
+    def every(
+        self,
+        name: str,
+        seconds: float,
+        job: Job,
+        *,
+        leader_only: bool = True,
+        at_start: bool = True,
+    ) -> None:
+        """Register ``job`` to run every ``seconds`` once the scheduler starts.
+
+        ``leader_only=False`` runs it on every process; ``at_start=False`` waits one
+        interval before the first run instead of running it at once.
+        """
         if name in self._jobs:
             msg = f"job {name!r} is already registered"
             raise ValueError(msg)
-        self._jobs[name] = (seconds, job)
+        self._jobs[name] = _Periodic(seconds, job, leader_only, at_start)
         if self._aps is not None:
-            self._add(name, seconds)
+            self._add(name)
+
+    def once(self, name: str, when: datetime, job: Job) -> None:
+        """Run ``job`` at ``when`` on every process, replacing a plan of that name.
+
+        Nothing is planned before the scheduler starts: whoever plans at an instant
+        plans again from the rows when it starts.
+        """
+        if self._aps is not None:
+            self._aps.add_job(
+                self._run,
+                "date",
+                run_date=when,
+                args=[name, job, False],
+                id=name,
+                replace_existing=True,
+                max_instances=1,
+                misfire_grace_time=None,
+            )
+
+    def cancel(self, name: str) -> None:
+        """Drop what is planned under ``name``, if anything."""
+        if self._aps is not None and self._aps.get_job(name) is not None:
+            self._aps.remove_job(name)
+
+    def planned(self) -> dict[str, datetime]:
+        """Return the next run of every planned job by name (nothing before the start)."""
+        if self._aps is None:
+            return {}
+        return {job.id: job.next_run_time for job in self._aps.get_jobs()}
 
     def start(self) -> None:
         """Start firing the registered jobs (needs a running event loop)."""
         self._aps = AsyncIOScheduler(timezone="UTC")
-        for name, (seconds, _) in self._jobs.items():
-            self._add(name, seconds)
+        for name in self._jobs:
+            self._add(name)
         self._aps.start()
         logger.info("scheduler started with %d jobs", len(self._jobs))
 
@@ -79,28 +131,37 @@ class Scheduler:
         self.shutdown()
 
     async def tick(self, name: str) -> bool:
-        """Run one job now if this process is the leader; return whether it ran."""
+        """Run one registered job now (a leader-only one only on the leader); return if it ran."""
+        periodic = self._jobs[name]
+        return await self._run(name, periodic.job, periodic.leader_only)
+
+    async def _run(self, name: str, job: Job, leader_only: bool) -> bool:
         with running_in(self._running):
-            if not await self._leadership.is_leader():
+            if leader_only and not await self._leadership.is_leader():
                 return False
             try:
-                await self._jobs[name][1]()
+                await job()
             except Exception:
+                # No immediate retry (it could spin): the next tick, or the next plan
+                # made from the rows, runs it again.
                 logger.exception("job %s failed", name)
             return True
 
-    def _add(self, name: str, seconds: float) -> None:
+    def _add(self, name: str) -> None:
         assert self._aps is not None  # noqa: S101 - called after start()
+        periodic = self._jobs[name]
+        # APScheduler's default first run is one interval from now.
+        first = {"next_run_time": self._clock()} if periodic.at_start else {}
         self._aps.add_job(
             self.tick,
             "interval",
             args=[name],
-            seconds=seconds,
+            seconds=periodic.seconds,
             id=name,
             max_instances=1,
             coalesce=True,
             misfire_grace_time=None,
-            next_run_time=self._clock(),
+            **first,
         )
 
 

@@ -8,6 +8,8 @@ Three shapes of shop, one per kind of test:
   for follow-ups, reminders and the jobs that speak to reps.
 - ``make_campaign_shop``: an owner, an admin, a rep and four customers, two of
   them opted in, for campaigns and their schedules (``weekly`` adds a campaign).
+- ``make_tier_shops``: a Shanghai shop with five buyers and a London shop with
+  an old non-buyer, for value tiers and their nightly job (``buy`` adds purchases).
 
 The delivery engine's own shop (every customer opted in and reachable) lives in
 ``tests/campaigns/delivery/helpers.py`` beside its fake Telegram.
@@ -17,15 +19,17 @@ from __future__ import annotations
 
 import secrets
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.campaigns import campaigns
 from bot.crm import workspaces
-from bot.crm.models import CampaignKind, Consent, Customer, Member, Role, Workspace
+from bot.crm.models import CampaignKind, Consent, Customer, Member, Purchase, Role, Workspace
 
 NOW = datetime(2026, 11, 23, 8, 0, tzinfo=UTC)  # 16:00 in Shanghai
+# 03:10 on 2 December in Shanghai; London is still at 19:10 the evening before.
+TIER_NIGHT = datetime(2026, 12, 1, 19, 10, tzinfo=UTC)
 CAMPAIGN_NOW = datetime(2026, 11, 30, 1, 0, tzinfo=UTC)  # Monday 09:00 in Shanghai
 
 
@@ -178,3 +182,34 @@ async def weekly(session: AsyncSession, shop: CampaignShop, **audience: object) 
         now=CAMPAIGN_NOW,
     )
     return campaign.id
+
+
+async def buy(session: AsyncSession, shop: Shop, customer: Customer, *amounts: int) -> None:
+    """Record purchases of the given minor amounts, one a week before ``TIER_NIGHT``."""
+    for week, minor in enumerate(amounts, start=1):
+        session.add(
+            Purchase(
+                workspace_id=shop.workspace.id,
+                customer_id=customer.id,
+                amount_minor=minor,
+                currency="CNY",
+                at=TIER_NIGHT - timedelta(weeks=week),
+            )
+        )
+    await session.flush()
+
+
+async def make_tier_shops(session: AsyncSession) -> tuple[Shop, Shop, list[int]]:
+    """Create a Shanghai shop with five buyers (two Li's) and a London shop with a non-buyer."""
+    shop = await make_shop(session)
+    buyers = []
+    for number in range(5):
+        owner = shop.li if number < 2 else shop.chen
+        customer = await add_customer(session, shop, f"buyer {number}", owner)
+        await buy(session, shop, customer, *[1000 * (number + 1)] * (number + 1))
+        buyers.append(customer.id)
+    london = await make_shop(session, "London")
+    london.workspace.timezone = "Europe/London"
+    long_ago = datetime(2025, 1, 1, tzinfo=UTC)
+    await add_customer(session, london, "window shopper", None, created_at=long_ago)
+    return shop, london, buyers

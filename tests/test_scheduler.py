@@ -1,8 +1,10 @@
-"""The scheduler: named jobs fire on their own, only on the leader, and survive a failure."""
+"""The scheduler: named jobs fire on their own, on the leader or everywhere, at an instant or
+periodically, and survive a failure."""
 
 from __future__ import annotations
 
 import asyncio
+from datetime import timedelta
 
 import pytest
 
@@ -64,6 +66,45 @@ async def test_a_failing_job_is_logged_and_the_next_tick_runs(
     assert await scheduler.tick("flaky")
     assert calls == [1, 1]
     assert "job flaky failed" in caplog.text
+
+
+async def test_a_job_for_every_process_runs_on_a_follower_too() -> None:
+    runs: list[str] = []
+
+    async def job() -> None:
+        runs.append("ran")
+
+    follower = Scheduler(clock=utcnow, leadership=Follower())
+    follower.every("sync", 60, job, leader_only=False)
+    assert await follower.tick("sync") is True
+    assert runs == ["ran"]
+
+
+async def test_once_plans_replaces_and_cancels_by_name() -> None:
+    fired = asyncio.Event()
+
+    async def job() -> None:
+        fired.set()
+
+    scheduler = Scheduler(clock=utcnow)
+    later = utcnow() + timedelta(hours=1)
+    scheduler.once("before-start", later, job)
+    scheduler.every("sync", 60, job, at_start=False)
+    scheduler.start()
+    try:
+        assert scheduler.planned().keys() == {"sync"}
+        assert scheduler.planned()["sync"] > utcnow() + timedelta(seconds=50)
+        scheduler.once("campaign:1", later, job)
+        scheduler.once("campaign:1", later + timedelta(hours=1), job)
+        assert scheduler.planned()["campaign:1"] == later + timedelta(hours=1)
+        scheduler.cancel("campaign:1")
+        scheduler.cancel("campaign:1")
+        assert "campaign:1" not in scheduler.planned()
+        scheduler.once("now", utcnow(), job)
+        await asyncio.wait_for(fired.wait(), timeout=10)
+    finally:
+        await scheduler.stop(grace=1)
+    assert scheduler.planned() == {}
 
 
 def test_names_are_unique() -> None:

@@ -1,4 +1,4 @@
-"""The campaign scheduler: one APScheduler job per active campaign, derived from its row.
+"""The campaign scheduler: one planned job per active campaign, derived from its row.
 
 Campaigns and their schedules are rows; jobs are derived from them at start,
 on ``refresh`` after a change, and by a periodic sync that picks up changes
@@ -8,19 +8,19 @@ the workspace's zone) and, when it fires on the leader, creates that
 occurrence's run. The run's unique (campaign, occurrence) key makes a double
 firing harmless. After downtime the latest missed occurrence runs once if it
 is at most ``misfire_grace_hours`` late; an older one is skipped, recorded in
-``last_fired_at`` and reported to the shop's owner and admins.
+``last_fired_at`` and reported to the shop's owner and admins. The jobs run on
+``bot.scheduler``, the same wrapper of APScheduler as every other job.
 """
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import partial
 from zoneinfo import ZoneInfo
 
-from apscheduler.schedulers.asyncio import AsyncIOScheduler  # type: ignore[import-untyped]
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -33,10 +33,9 @@ from bot.errors import DeliveryError
 from bot.i18n import N_, translate
 from bot.localtime import show_minute
 from bot.messaging import Messenger
-from bot.scheduler import Leadership, SoleLeader, finish_running, running_in
+from bot.scheduler import Clock, Leadership, Scheduler, SoleLeader
 
 logger = logging.getLogger(__name__)
-Clock = Callable[[], datetime]
 SYNC_JOB = "campaigns-sync"
 
 
@@ -76,31 +75,19 @@ class CampaignScheduler:
         self._grace = grace
         self._wake = wake
         self._leadership: Leadership = leadership or SoleLeader()
-        self._sync_seconds = sync_seconds
-        self._aps: AsyncIOScheduler | None = None
-        self._running: set[asyncio.Task[object]] = set()
+        self._jobs = Scheduler(clock, self._leadership)
+        # Every process syncs: a follower keeps its plans ready for when it leads.
+        self._jobs.every(SYNC_JOB, sync_seconds, self.sync, leader_only=False, at_start=False)
 
     async def start(self) -> None:
         """Derive the jobs from the rows and start firing them (needs a running loop)."""
-        self._aps = AsyncIOScheduler(timezone="UTC")
-        self._aps.start()
-        self._aps.add_job(
-            self._sync_job,
-            "interval",
-            seconds=self._sync_seconds,
-            id=SYNC_JOB,
-            max_instances=1,
-            coalesce=True,
-            misfire_grace_time=None,
-        )
+        self._jobs.start()
         await self.sync()
         logger.info("campaign scheduler started")
 
     def shutdown(self) -> None:
         """Stop firing; APScheduler cancels a job already running."""
-        if self._aps is not None and self._aps.running:
-            self._aps.shutdown(wait=False)
-        self._aps = None
+        self._jobs.shutdown()
 
     async def stop(self, grace: float) -> None:
         """Stop firing; let a running job finish for ``grace`` seconds, then cancel it.
@@ -108,10 +95,11 @@ class CampaignScheduler:
         Cancelling is safe: a run's unique (campaign, occurrence) key and the sync
         on the next start make a cut-short firing happen once, later.
         """
-        if self._aps is not None and self._aps.running:
-            self._aps.pause()
-        await finish_running(self._running, grace)
-        self.shutdown()
+        await self._jobs.stop(grace)
+
+    def planned(self) -> dict[str, datetime]:
+        """Return when each campaign's job fires next, by job name."""
+        return {name: at for name, at in self._jobs.planned().items() if name != SYNC_JOB}
 
     async def sync(self) -> None:
         """Rebuild every campaign job from the rows, dropping jobs of inactive campaigns."""
@@ -125,10 +113,8 @@ class CampaignScheduler:
                 )
             ).all()
         wanted = {_job_id(i) for i in ids}
-        if self._aps is not None:
-            for job in self._aps.get_jobs():
-                if job.id != SYNC_JOB and job.id not in wanted:
-                    job.remove()
+        for name in self.planned().keys() - wanted:
+            self._jobs.cancel(name)
         for campaign_id in ids:
             await self.refresh(campaign_id)
 
@@ -139,7 +125,7 @@ class CampaignScheduler:
         async with unit_of_work(self._sessions) as session:
             campaign = await session.get(Campaign, campaign_id)
             if campaign is None or campaign.status is not CampaignStatus.ACTIVE:
-                self._remove(campaign_id)
+                self._jobs.cancel(_job_id(campaign_id))
                 return
             tz = await workspaces.zone_of(session, campaign.workspace_id)
             due = schedules.latest_due(campaign, now=now, tz=tz)
@@ -148,19 +134,10 @@ class CampaignScheduler:
         # and the periodic sync lets a new leader catch up.
         when = now if due is not None and leader else upcoming.at if upcoming else None
         if when is None:
-            self._remove(campaign_id)
+            self._jobs.cancel(_job_id(campaign_id))
             return
-        if self._aps is not None:
-            self._aps.add_job(
-                self._fire_job,
-                "date",
-                run_date=when,
-                args=[campaign_id],
-                id=_job_id(campaign_id),
-                replace_existing=True,
-                max_instances=1,
-                misfire_grace_time=None,
-            )
+        # A firing that fails is not retried at once (it could spin): the sync plans it again.
+        self._jobs.once(_job_id(campaign_id), when, partial(self._fire, campaign_id))
 
     async def check(self, campaign_id: int) -> Checked | None:
         """Fire or skip the campaign's due occurrence; return what was done (None: nothing due)."""
@@ -205,19 +182,10 @@ class CampaignScheduler:
                 logger.warning("skip note for campaign %s lost: %s", campaign_id, exc.description)
         return Checked(campaign_id, due, verdict, run_id)
 
-    async def _sync_job(self) -> None:
-        with running_in(self._running):
-            await self.sync()
-
-    async def _fire_job(self, campaign_id: int) -> None:
-        try:
-            with running_in(self._running):
-                if await self._leadership.is_leader():
-                    await self.check(campaign_id)
-                await self.refresh(campaign_id)
-        except Exception:
-            # No immediate retry (it could spin); the periodic sync plans it again.
-            logger.exception("campaign %s failed to fire; retrying at the next sync", campaign_id)
+    async def _fire(self, campaign_id: int) -> None:
+        if await self._leadership.is_leader():
+            await self.check(campaign_id)
+        await self.refresh(campaign_id)
 
     async def _skip_notes(
         self,
@@ -258,10 +226,6 @@ class CampaignScheduler:
                 )
             notes.append(_Skipped(member.chat_id, text))
         return notes
-
-    def _remove(self, campaign_id: int) -> None:
-        if self._aps is not None and self._aps.get_job(_job_id(campaign_id)) is not None:
-            self._aps.remove_job(_job_id(campaign_id))
 
 
 def _job_id(campaign_id: int) -> str:

@@ -10,7 +10,7 @@ On SQLite a write holds the database's single write lock until its transaction
 commits, and every other shop's update has to write too. So the aggregation only
 reads and fills temporary tables, and the customers are then written in batches
 of ``batch`` rows by id; the caller's ``between`` hook runs after each batch (a
-job passes one that commits and pauses, see ``tier_jobs.recompute_apart``), so
+job passes one that commits and pauses, see ``tier_reports.recompute_apart``), so
 other updates get the lock between batches instead of waiting for the whole run.
 """
 

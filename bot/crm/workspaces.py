@@ -52,6 +52,12 @@ async def zone_of(session: AsyncSession, workspace_id: int) -> ZoneInfo:
     return zone(workspace.timezone if workspace else None)
 
 
+async def zones(session: AsyncSession) -> list[tuple[int, ZoneInfo]]:
+    """Return every workspace's id and time zone."""
+    rows = await session.execute(select(Workspace.id, Workspace.timezone))
+    return [(workspace_id, zone(name)) for workspace_id, name in rows.all()]
+
+
 async def get_by_slug(session: AsyncSession, slug: str) -> Workspace | None:
     """Return the workspace with this slug, if any."""
     result = await session.execute(select(Workspace).where(Workspace.slug == slug))

@@ -6,7 +6,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.chat.context import Context
 from bot.chat.router import MEMBERS, Router
-from bot.crm import offload, search, tier_jobs
+from bot.crm import offload, search, tier_reports
 from bot.crm.models import Role
 from bot.crm.models.core import Segment, ValueTier
 from bot.errors import InvalidInput
@@ -66,7 +66,7 @@ async def on_tiers_button(ctx: Context) -> None:
 
 async def _show(ctx: Context) -> None:
     member, _ = ctx.staff()
-    spread = await tier_jobs.distribution(ctx.session, actor=member)
+    spread = await tier_reports.distribution(ctx.session, actor=member)
     manager = member.role in (Role.OWNER, Role.ADMIN)
     if spread.computed_at is None:
         text = ctx.t(N_("💎 Value tiers have not been computed yet."))
@@ -121,8 +121,10 @@ async def _recompute(ctx: Context) -> None:
     if not isinstance(engine, AsyncEngine):
         msg = "the update's session is not bound to an engine"
         raise TypeError(msg)
-    summary = await tier_jobs.recompute_apart(engine, member.workspace_id, now=now, actor=member)
-    moved = await tier_jobs.changes(ctx.session, member.workspace_id, now=now)
+    summary = await tier_reports.recompute_apart(
+        engine, member.workspace_id, now=now, actor=member
+    )
+    moved = await tier_reports.changes(ctx.session, member.workspace_id, now=now)
     counts = {tier: int(summary.tiers.get(tier.value, 0)) for tier in ValueTier}
     lines = [
         ctx.t(

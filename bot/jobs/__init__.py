@@ -1,1 +1,2 @@
-"""Everything a scheduler runs: reminders, digests, stale leads, complaint SLAs, churn alerts."""
+"""Everything a scheduler runs: reminders, digests, stale leads, complaint SLAs, churn alerts,
+value tiers."""

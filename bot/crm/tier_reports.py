@@ -1,41 +1,29 @@
-"""Value tiers around the recompute: the nightly job, what changed, and the distribution.
+"""Value tiers around a recompute: running it apart, what it changed, and the distribution.
 
-The nightly job recomputes each workspace once a night, inside a quiet window of
-its own local time (``NIGHT_START`` to ``NIGHT_END``), when the tiers are older
-than ``MIN_AGE``. A manual ``/tiers recompute`` counts as that night's run.
-Both run ``recompute_apart``: on a connection of their own, committing after each
-batch of customers, so other shops' updates are not held up by the write lock.
+The nightly job (``bot.jobs.tiers``) and a manual ``/tiers recompute`` both run
+``recompute_apart``: on a connection of their own, committing after each batch
+of customers, so other shops' updates are not held up by the write lock.
 """
 
 from __future__ import annotations
 
-import logging
-from collections.abc import Callable, Mapping, MutableMapping
+from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import datetime, time, timedelta
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from datetime import datetime
 
 from sqlalchemy import func, select
-from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from bot.crm import rfm, tiers
 from bot.crm.guards import require_role
 from bot.crm.kpi_scope import scope_for
-from bot.crm.models import Customer, Member, Role, Workspace
+from bot.crm.models import Customer, Member, Role
 from bot.crm.models.core import Segment, ValueTier
 from bot.crm.rfm import TIER_RANK
-from bot.crm.store import batches_apart, engine_of
+from bot.crm.store import batches_apart
 
-logger = logging.getLogger(__name__)
-
-NIGHT_START = time(3, 0)
-NIGHT_END = time(9, 0)
-MIN_AGE = timedelta(hours=20)
 # Between two batches of writes: long enough for a waiting update to take the lock.
 PAUSE = 0.02
-# Workspaces recomputed by this process and when: a shop whose recompute wrote no row
-# (nobody bought) is not recomputed again every tick of the same night.
-LAST_RUNS: dict[int, datetime] = {}
 
 
 @dataclass(frozen=True, slots=True)
@@ -108,12 +96,15 @@ async def distribution(session: AsyncSession, *, actor: Member) -> Distribution:
         if segment is not None:
             segment_counts[segment] += int(count)
     # When the shop was last computed, whether or not the recompute touched these rows.
-    computed = await session.scalar(
-        select(func.max(Customer.tiers_computed_at)).where(
-            Customer.workspace_id == actor.workspace_id
-        )
-    )
+    computed = await last_computed(session, actor.workspace_id)
     return Distribution(tier_counts, segment_counts, customers, computed, scope.whole_shop)
+
+
+async def last_computed(session: AsyncSession, workspace_id: int) -> datetime | None:
+    """Return when a workspace's tiers were last recomputed (None: never)."""
+    return await session.scalar(
+        select(func.max(Customer.tiers_computed_at)).where(Customer.workspace_id == workspace_id)
+    )
 
 
 async def recompute_apart(
@@ -139,71 +130,3 @@ async def recompute_apart(
         return await tiers.recompute(
             session, workspace_id, now=now, lapse_days=lapse_days, between=between
         )
-
-
-def is_due(now: datetime, *, tz: ZoneInfo, last: datetime | None) -> bool:
-    """Return whether a workspace in zone ``tz``, last computed at ``last``, is due tonight."""
-    local = now.astimezone(tz).time()
-    if not NIGHT_START <= local < NIGHT_END:
-        return False
-    return last is None or now - last >= MIN_AGE
-
-
-async def nightly_tiers(
-    sessions: async_sessionmaker[AsyncSession], clock: Callable[[], datetime]
-) -> None:
-    """Recompute the tiers of every workspace that is due (the scheduler's job)."""
-    await recompute_due(sessions, clock, last_runs=LAST_RUNS)
-
-
-async def recompute_due(
-    sessions: async_sessionmaker[AsyncSession],
-    clock: Callable[[], datetime],
-    *,
-    last_runs: MutableMapping[int, datetime],
-) -> list[int]:
-    """Recompute the tiers of every workspace that is due; return their ids.
-
-    ``last_runs`` remembers when this process recomputed each workspace. Each
-    workspace is recomputed in its own transaction, so one failing does not hold
-    back the others (it is logged and tried again on a later tick).
-    """
-    runs = last_runs
-    now = clock()
-    async with sessions() as session:
-        zones = (await session.execute(select(Workspace.id, Workspace.timezone))).all()
-        candidates = []
-        for workspace_id, zone in zones:
-            tz = _zone(zone)
-            if not is_due(now, tz=tz, last=runs.get(workspace_id)):
-                continue
-            last = await session.scalar(
-                select(func.max(Customer.tiers_computed_at)).where(
-                    Customer.workspace_id == workspace_id
-                )
-            )
-            if is_due(now, tz=tz, last=last):
-                candidates.append(workspace_id)
-    done = []
-    for workspace_id in candidates:
-        try:
-            summary = await recompute_apart(engine_of(sessions), workspace_id, now=now)
-        except Exception:
-            logger.exception("value tiers of workspace %s not recomputed", workspace_id)
-            continue
-        runs[workspace_id] = now
-        done.append(workspace_id)
-        logger.info(
-            "value tiers of workspace %s recomputed: %d buyers in %.1f s",
-            workspace_id,
-            summary.buyers,
-            summary.seconds,
-        )
-    return done
-
-
-def _zone(name: str | None) -> ZoneInfo:
-    try:
-        return ZoneInfo(name or "UTC")
-    except (ZoneInfoNotFoundError, ValueError):
-        return ZoneInfo("UTC")
