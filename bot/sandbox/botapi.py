@@ -16,7 +16,12 @@ import logging
 from aiohttp import web
 
 # Importing the method modules registers their handlers.
-from bot.sandbox import methods_core, methods_files, methods_messages  # noqa: F401
+from bot.sandbox import (  # noqa: F401
+    methods_content,
+    methods_core,
+    methods_files,
+    methods_messages,
+)
 from bot.sandbox.emulator import EMULATOR_KEY, Emulator
 from bot.sandbox.errors import ApiError, too_many_requests
 from bot.sandbox.faults import Violation

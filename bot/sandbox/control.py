@@ -18,16 +18,35 @@ Users (acting as a Telegram client):
     The user presses the inline button with this ``callback_data`` on a bot message:
     404 when the message does not exist, 400 when it has no such button, unless
     ``force`` is true (forged data) -> ``{update_id, callback_query_id}``.
-``POST /_emulator/document`` multipart ``user_id, file, caption?``
-    (or JSON ``{user_id, file_name, content_base64, caption?}``) The user sends a
-    document; the MIME type is guessed from the file name ->
+``POST /_emulator/document`` multipart ``user_id, file, caption?, reply_to_message_id?``
+    (or JSON ``{user_id, file_name, content_base64, caption?, reply_to_message_id?}``)
+    The user sends a document; the MIME type is guessed from the file name ->
     ``{update_id, message_id, seq, file_id}``.
 ``POST /_emulator/photo`` same fields as ``document``
     The user sends a PNG/JPEG/GIF/WebP photo -> ``{..., file_id}`` (largest size).
-``POST /_emulator/sticker`` ``{user_id, emoji?}``
+``POST /_emulator/voice``, ``/audio``, ``/video``, ``/video_note``, ``/animation``
+    ``{user_id, caption?, duration?, reply_to_message_id?}`` plus ``width?, height?``
+    (video, animation), ``length?`` (video note), ``title?, performer?`` (audio);
+    the file is optional (JSON ``file_name, content_base64``, or a multipart
+    ``file``): without one a few placeholder bytes are stored. The user sends a
+    voice message, a music file, a video, a round video note (no caption) or a GIF
+    (whose message also has a ``document`` field, as Telegram sends it) ->
+    ``{update_id, message_id, seq, file_id}``.
+``POST /_emulator/sticker`` ``{user_id, emoji?, reply_to_message_id?}``
     The user sends a sticker -> ``{update_id, message_id, seq, file_id}``.
-``POST /_emulator/location`` ``{user_id, latitude, longitude}``
+``POST /_emulator/location`` ``{user_id, latitude, longitude, reply_to_message_id?}``
     The user sends a location -> ``{update_id, message_id, seq}``.
+``POST /_emulator/contact`` ``{user_id, phone_number, first_name, last_name?, vcard?,
+contact_user_id?, reply_to_message_id?}``
+    The user sends a contact (``contact_user_id`` becomes the Contact's ``user_id``: the
+    user's own id when they share their own number) -> ``{update_id, message_id, seq}``.
+``POST /_emulator/pin`` ``{user_id, message_id}``
+    The user pins a message of the chat: a service message with ``pinned_message``
+    (which copyMessage refuses) -> ``{update_id, message_id, seq}``.
+
+Every message a user sends with ``reply_to_message_id`` (404 when that message does
+not exist) replies to it: its update carries ``reply_to_message``, the full Message
+replied to, without a further ``reply_to_message`` of its own, as Telegram sends it.
 ``POST /_emulator/block`` / ``POST /_emulator/unblock`` ``{user_id}``
     The user blocks (unblocks) the bot: a ``my_chat_member`` update (``member`` <->
     ``kicked``); while blocked, sends to the chat answer 403 -> ``{update_id, blocked}``
@@ -41,13 +60,17 @@ Inspection:
     The chat's messages by message_id, user's and bot's: ``{chat_id, seq,
     messages}``; ``seq`` is the current change counter (pass it as the next
     ``after``). Each message: ``seq, chat_id, message_id, from_bot, date, kind``
-    (text/document/photo/sticker/location), ``text`` (plain text or caption, as the
-    user sees it), ``html`` (the text as sent with parse_mode HTML, else null),
-    ``parse_mode, entities, reply_markup, reply_to_message_id, document`` and
-    ``photo`` (with a download ``url``), ``sticker, location, edited, edit_date,
-    deleted``. ``after=N`` keeps messages whose seq > N; ``from_bot=1|0`` filters by
-    sender; ``deleted=0`` hides deleted ones; ``wait=S`` long-polls up to S seconds
-    until at least ``min`` (default 1) messages match. 404 for an unknown chat.
+    (text, document, photo, sticker, voice, video, video_note, audio, animation,
+    location, contact, or service), ``text`` (plain text or caption, as the user sees
+    it), ``html`` (the text as sent with parse_mode HTML, else null), ``parse_mode,
+    entities, reply_markup, reply_to_message_id``, the media objects ``photo,
+    document, sticker, voice, video, video_note, audio, animation`` (each with a
+    download ``url``; null when absent), ``location, contact, pinned_message_id``,
+    ``copy_of`` (``{chat_id, message_id}`` a bot's copyMessage copied, else null),
+    ``edited, edit_date, deleted``. ``after=N`` keeps messages whose seq > N;
+    ``from_bot=1|0`` filters by sender; ``deleted=0`` hides deleted ones; ``wait=S``
+    long-polls up to S seconds until at least ``min`` (default 1) messages match.
+    404 for an unknown chat.
 ``GET /_emulator/callbacks/{callback_query_id}``
     The pressed button and the bot's answer: ``{..., answered, answer: {text,
     show_alert, url, cache_time, answered_at}}``.
@@ -72,8 +95,8 @@ times? (default 1, null = until cleared), probability? (0-1), seed?, latency_ms?
 ``GET /_emulator/faults`` -> ``{faults: [...]}``; ``DELETE /_emulator/faults`` removes
     all -> ``{deleted}``; ``DELETE /_emulator/faults/{id}`` removes one.
 ``POST /_emulator/strict`` ``{enabled, global_per_second? (30), chat_per_second? (1)}``
-    Strict mode: sendMessage/sendDocument/sendPhoto beyond the limits within any
-    sliding second are answered 429 (retry_after 1) and not performed;
+    Strict mode: messages sent (sendMessage, sendPhoto, copyMessage...) beyond the
+    limits within any sliding second are answered 429 (retry_after 1) and not performed;
     ``allow_paid_broadcast`` raises the global limit to 1000/s. ``GET`` shows it.
 ``GET /_emulator/stats``
     ``{requests_by_method, sent_messages, violations: {global, per_chat},

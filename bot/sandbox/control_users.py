@@ -24,13 +24,38 @@ from bot.sandbox.errors import ApiError, ControlError
 from bot.sandbox.files import guess_mime_type
 from bot.sandbox.formatting import format_text
 from bot.sandbox.images import probe_image
-from bot.sandbox.media import document_json, store_photo, store_sticker
+from bot.sandbox.media import (
+    FILE_KINDS,
+    FileKind,
+    MediaMeta,
+    document_json,
+    store_file_media,
+    store_photo,
+    store_sticker,
+)
 from bot.sandbox.params import Params, Upload, read_params
 from bot.sandbox.state import Message, SimUser
+from bot.sandbox.views import api_message
 
 JsonDict = dict[str, Any]
 
 DEFAULT_STICKER_EMOJI = "\U0001f44d"
+# The form fields of a multipart request besides the file.
+_FORM_FIELDS = (
+    "user_id",
+    "caption",
+    "reply_to_message_id",
+    "duration",
+    "width",
+    "height",
+    "length",
+    "title",
+    "performer",
+    "first_name",
+    "last_name",
+    "username",
+    "language_code",
+)
 
 
 def _user(emu: Emulator, body: JsonDict) -> SimUser:
@@ -111,33 +136,41 @@ async def press_button(request: web.Request) -> object:
 
 
 async def _file_request(request: web.Request) -> tuple[JsonDict, Upload]:
-    if request.content_type == "application/json":
+    body, upload = await _optional_file_request(request)
+    if upload is None:
+        if request.content_type == "application/json":
+            raise ControlError(400, "'content_base64' is required")
+        raise ControlError(400, "send the file in a multipart field named 'file'")
+    return body, upload
+
+
+async def _optional_file_request(request: web.Request) -> tuple[JsonDict, Upload | None]:
+    """Return the fields and the file of a JSON (``content_base64``) or multipart request."""
+    upload: Upload | None
+    if request.content_type != "multipart/form-data":
         body = await json_body(request)
+        if body.get("content_base64") is None:
+            return body, None
         try:
             data = base64.b64decode(str(body.get("content_base64", "")), validate=True)
         except (binascii.Error, ValueError):
             raise ControlError(400, "'content_base64' is not valid base64") from None
-        upload = Upload(str_field(body, "file_name"), None, data)
+        upload = Upload(str_field(body, "file_name"), str_field(body, "mime_type"), data)
     else:
         try:
             params = await read_params(request)
         except ApiError as exc:
             raise ControlError(exc.error_code, exc.description) from None
         body = _form_fields(params)
-        found = next(
-            (u for u in map(params.upload, ("file", "document", "photo")) if u is not None), None
-        )
-        if found is None:
-            raise ControlError(400, "send the file in a multipart field named 'file'")
-        upload = found
-    if not upload.data:
+        names = ("file", "document", "photo", *FILE_KINDS)
+        upload = next((u for u in map(params.upload, names) if u is not None), None)
+    if upload is not None and not upload.data:
         raise ControlError(400, "the file is empty")
     return body, upload
 
 
 def _form_fields(params: Params) -> JsonDict:
-    fields = ("user_id", "caption", "first_name", "last_name", "username", "language_code")
-    return {name: params.text(name) for name in fields if params.text(name) is not None}
+    return {name: params.text(name) for name in _FORM_FIELDS if params.text(name) is not None}
 
 
 def _caption(body: JsonDict) -> tuple[str | None, list[JsonDict]]:
@@ -155,7 +188,11 @@ async def send_document(request: web.Request) -> object:
     stored = emu.files.add(upload.data, "documents", name, guess_mime_type(name))
     caption, entities = _caption(body)
     message, update_id = emu.user_message(
-        user, text=caption, entities=entities, media={"document": document_json(stored)}
+        user,
+        text=caption,
+        entities=entities,
+        media={"document": document_json(stored)},
+        reply_to=_reply_to(emu, user, body),
     )
     return _sent(message, update_id, file_id=stored.file_id)
 
@@ -172,9 +209,82 @@ async def send_photo(request: web.Request) -> object:
     sizes = store_photo(emu.files, upload.data, info)
     caption, entities = _caption(body)
     message, update_id = emu.user_message(
-        user, text=caption, entities=entities, media={"photo": sizes}
+        user,
+        text=caption,
+        entities=entities,
+        media={"photo": sizes},
+        reply_to=_reply_to(emu, user, body),
     )
     return _sent(message, update_id, file_id=sizes[-1]["file_id"])
+
+
+def _meta(body: JsonDict) -> MediaMeta:
+    default = MediaMeta()
+    values = {}
+    for name in ("duration", "width", "height", "length"):
+        value = int_field(body, name, required=False)
+        if value is not None:
+            if value < 0:
+                raise ControlError(400, f"'{name}' must not be negative")
+            values[name] = value
+    return MediaMeta(
+        duration=values.get("duration", default.duration),
+        width=values.get("width", default.width),
+        height=values.get("height", default.height),
+        length=values.get("length", default.length),
+        title=str_field(body, "title"),
+        performer=str_field(body, "performer"),
+    )
+
+
+async def _send_file_kind(request: web.Request, kind: FileKind) -> object:
+    """Inject a voice, audio, video, video note or animation message from a user."""
+    emu = emulator(request)
+    body, upload = await _optional_file_request(request)
+    user = _user(emu, body)
+    reply_to = _reply_to(emu, user, body)
+    if upload is None:
+        media = store_file_media(emu.files, kind, None, _meta(body))
+    else:
+        mime = guess_mime_type(upload.filename)
+        if mime == "application/octet-stream":
+            mime = upload.content_type or kind.mime_type
+        media = store_file_media(emu.files, kind, upload.data, _meta(body), upload.filename, mime)
+    caption, entities = _caption(body) if kind.captioned else (None, [])
+    message, update_id = emu.user_message(
+        user, text=caption, entities=entities, media=media, reply_to=reply_to
+    )
+    return _sent(message, update_id, file_id=media[kind.kind]["file_id"])
+
+
+@respond
+async def send_voice(request: web.Request) -> object:
+    """Inject a voice message from a user."""
+    return await _send_file_kind(request, FILE_KINDS["voice"])
+
+
+@respond
+async def send_audio(request: web.Request) -> object:
+    """Inject a music file from a user."""
+    return await _send_file_kind(request, FILE_KINDS["audio"])
+
+
+@respond
+async def send_video(request: web.Request) -> object:
+    """Inject a video message from a user."""
+    return await _send_file_kind(request, FILE_KINDS["video"])
+
+
+@respond
+async def send_video_note(request: web.Request) -> object:
+    """Inject a round video message from a user."""
+    return await _send_file_kind(request, FILE_KINDS["video_note"])
+
+
+@respond
+async def send_animation(request: web.Request) -> object:
+    """Inject a GIF (animation) message from a user."""
+    return await _send_file_kind(request, FILE_KINDS["animation"])
 
 
 @respond
@@ -183,8 +293,9 @@ async def send_sticker(request: web.Request) -> object:
     emu = emulator(request)
     body = await json_body(request)
     user = _user(emu, body)
+    reply_to = _reply_to(emu, user, body)
     sticker = store_sticker(emu.files, str_field(body, "emoji") or DEFAULT_STICKER_EMOJI)
-    message, update_id = emu.user_message(user, media={"sticker": sticker})
+    message, update_id = emu.user_message(user, media={"sticker": sticker}, reply_to=reply_to)
     return _sent(message, update_id, file_id=sticker["file_id"])
 
 
@@ -200,7 +311,48 @@ async def send_location(request: web.Request) -> object:
         if isinstance(value, bool) or not isinstance(value, int | float) or abs(value) > limit:
             raise ControlError(400, f"'{name}' must be a number within ±{limit:g}")
         point[name] = float(value)
-    message, update_id = emu.user_message(user, media={"location": point})
+    message, update_id = emu.user_message(
+        user, media={"location": point}, reply_to=_reply_to(emu, user, body)
+    )
+    return _sent(message, update_id)
+
+
+@respond
+async def send_contact(request: web.Request) -> object:
+    """Inject a contact message from a user."""
+    emu = emulator(request)
+    body = await json_body(request)
+    user = _user(emu, body)
+    phone, first_name = str_field(body, "phone_number"), str_field(body, "first_name")
+    if not phone or not first_name:
+        raise ControlError(400, "'phone_number' and 'first_name' are required")
+    contact: JsonDict = {"phone_number": phone, "first_name": first_name}
+    last_name, vcard = str_field(body, "last_name"), str_field(body, "vcard")
+    if last_name:
+        contact["last_name"] = last_name
+    if vcard:
+        contact["vcard"] = vcard
+    contact_user_id = int_field(body, "contact_user_id", required=False)
+    if contact_user_id is not None:
+        contact["user_id"] = contact_user_id
+    message, update_id = emu.user_message(
+        user, media={"contact": contact}, reply_to=_reply_to(emu, user, body)
+    )
+    return _sent(message, update_id)
+
+
+@respond
+async def pin_message(request: web.Request) -> object:
+    """Make a user pin a message of their chat: a service message with ``pinned_message``."""
+    emu = emulator(request)
+    body = await json_body(request)
+    user = _user(emu, body)
+    message_id = int_field(body, "message_id")
+    pinned = emu.world.find_message(user.id, message_id or 0)
+    if pinned is None:
+        raise ControlError(404, f"message {message_id} not found in chat {user.id}")
+    payload = api_message(emu, pinned, with_reply=False)
+    message, update_id = emu.user_message(user, media={"pinned_message": payload})
     return _sent(message, update_id)
 
 
@@ -233,5 +385,12 @@ def add_routes(app: web.Application, prefix: str) -> None:
     router.add_post(f"{prefix}/photo", send_photo)
     router.add_post(f"{prefix}/sticker", send_sticker)
     router.add_post(f"{prefix}/location", send_location)
+    router.add_post(f"{prefix}/contact", send_contact)
+    router.add_post(f"{prefix}/voice", send_voice)
+    router.add_post(f"{prefix}/audio", send_audio)
+    router.add_post(f"{prefix}/video", send_video)
+    router.add_post(f"{prefix}/video_note", send_video_note)
+    router.add_post(f"{prefix}/animation", send_animation)
+    router.add_post(f"{prefix}/pin", pin_message)
     router.add_post(f"{prefix}/block", block)
     router.add_post(f"{prefix}/unblock", unblock)

@@ -29,11 +29,23 @@ _COMMON_TYPES = {
     "doc": "application/msword",
     "docx": "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
     "vcf": "text/vcard",
+    "ogg": "audio/ogg",
+    "oga": "audio/ogg",
+    "opus": "audio/ogg",
+    "mp3": "audio/mpeg",
+    "m4a": "audio/mp4",
+    "mp4": "video/mp4",
 }
+# The start of Telegram's file ids by file type, and the folders of their file paths.
 _ID_PREFIX = {
     "documents": "BQACAgIAAxkBAA",
     "photos": "AgACAgIAAxkBAA",
     "stickers": "CAACAgIAAxkBAA",
+    "voice": "AwACAgIAAxkBAA",
+    "videos": "BAACAgIAAxkBAA",
+    "video_notes": "DQACAgIAAxkBAA",
+    "music": "CQACAgIAAxkBAA",
+    "animations": "CgACAgIAAxkBAA",
 }
 
 
@@ -84,7 +96,7 @@ class FileStore:
         mime_type: str | None = None,
         extension: str | None = None,
     ) -> StoredFile:
-        """Store ``data`` under a new file_id in ``folder`` (documents, photos, stickers)."""
+        """Store ``data`` under a new file_id in ``folder`` (documents, photos, voice...)."""
         self._counter += 1
         if extension is None:
             extension = file_name.rpartition(".")[2] if file_name and "." in file_name else ""

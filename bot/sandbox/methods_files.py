@@ -1,8 +1,11 @@
-"""Bot API methods on files: sendDocument, sendPhoto, getFile and the file download route.
+"""Bot API methods on files: send a document, photo, voice, audio, video, video note,
+animation or sticker, getFile and the file download route.
 
-Deviations from Telegram: files are not fetched from HTTP URLs (such a document
-or photo is answered as a wrong file identifier), and photos are stored as sent
-rather than re-encoded to JPEG sizes.
+Deviations from Telegram: files are not fetched from HTTP URLs (such a file is
+answered as a wrong file identifier), photos are stored as sent rather than
+re-encoded to JPEG sizes, and an uploaded voice, audio or video is not probed:
+its ``duration``, ``width``, ``height`` and ``length`` are what the request says
+(else defaults).
 """
 
 from __future__ import annotations
@@ -14,8 +17,20 @@ from aiohttp import web
 from bot.sandbox.arguments import caption_arg, chat_id_arg, markup_arg, reply_arg
 from bot.sandbox.errors import ApiError
 from bot.sandbox.files import MAX_DOWNLOAD_BYTES, StoredFile, guess_mime_type
+from bot.sandbox.formatting import format_text
 from bot.sandbox.images import probe_image
-from bot.sandbox.media import document_json, photo_from_file, store_photo
+from bot.sandbox.media import (
+    FILE_KINDS,
+    STICKER_WEBP,
+    FileKind,
+    MediaMeta,
+    document_json,
+    file_media,
+    photo_from_file,
+    sticker_json,
+    store_file_media,
+    store_photo,
+)
 from bot.sandbox.registry import api_method
 from bot.sandbox.views import api_message
 
@@ -25,6 +40,18 @@ if TYPE_CHECKING:
     from bot.sandbox.params import JsonDict, Params, Upload
 
 WRONG_FILE = "Bad Request: wrong file identifier/HTTP URL specified"
+# Telegram's names of file types, by the folder their files are kept in.
+_TYPE_NAMES = {
+    "documents": "Document",
+    "photos": "Photo",
+    "stickers": "Sticker",
+    "voice": "VoiceNote",
+    "music": "Audio",
+    "videos": "Video",
+    "video_notes": "VideoNote",
+    "animations": "Animation",
+}
+DEFAULT_STICKER_EMOJI = "\U0001f44d"
 # A photo's width plus height may not exceed this.
 MAX_PHOTO_DIMENSIONS = 10_000
 
@@ -44,9 +71,29 @@ def _file_arg(emu: Emulator, params: Params, name: str) -> Upload | StoredFile:
     return stored
 
 
-def _send_media(
+def _check_type(stored: StoredFile, folder: str) -> None:
+    """Refuse a file_id of another type, as Telegram does.
+
+    Raises:
+        ApiError: 400 "can't use file of type ... as ...".
+    """
+    actual = stored.file_path.partition("/")[0]
+    if actual != folder:
+        raise ApiError(
+            400,
+            f"Bad Request: can't use file of type {_TYPE_NAMES.get(actual, 'Document')} "
+            f"as {_TYPE_NAMES[folder]}",
+        )
+
+
+def send_media(
     emu: Emulator, params: Params, chat_id: int, caption: Formatted, media: JsonDict
 ) -> object:
+    """Store the bot's message of non-text content (with its reply and markup) and return it.
+
+    Raises:
+        ApiError: 400 for bad markup or a missing replied message, 403 when blocked.
+    """
     markup = markup_arg(params)
     chat = emu.writable_chat(chat_id)
     reply_to = reply_arg(emu, params, chat)
@@ -75,8 +122,7 @@ async def send_document(emu: Emulator, params: Params) -> object:
     markup_arg(params)
     emu.writable_chat(chat_id)
     if isinstance(source, StoredFile):
-        if not source.file_path.startswith("documents/"):
-            raise ApiError(400, "Bad Request: type of file mismatch")
+        _check_type(source, "documents")
         stored = source
     else:
         name = source.filename or "document"
@@ -84,7 +130,7 @@ async def send_document(emu: Emulator, params: Params) -> object:
         if mime == "application/octet-stream" and source.content_type:
             mime = source.content_type
         stored = emu.files.add(source.data, "documents", file_name=name, mime_type=mime)
-    return _send_media(emu, params, chat_id, caption, {"document": document_json(stored)})
+    return send_media(emu, params, chat_id, caption, {"document": document_json(stored)})
 
 
 @api_method("sendPhoto", sends_message=True)
@@ -96,8 +142,7 @@ async def send_photo(emu: Emulator, params: Params) -> object:
     markup_arg(params)
     emu.writable_chat(chat_id)
     if isinstance(source, StoredFile):
-        if not source.file_path.startswith("photos/"):
-            raise ApiError(400, "Bad Request: type of file mismatch")
+        _check_type(source, "photos")
         sizes = photo_from_file(source)
     else:
         info = probe_image(source.data)
@@ -106,7 +151,99 @@ async def send_photo(emu: Emulator, params: Params) -> object:
         if info.width + info.height > MAX_PHOTO_DIMENSIONS:
             raise ApiError(400, "Bad Request: PHOTO_INVALID_DIMENSIONS")
         sizes = store_photo(emu.files, source.data, info)
-    return _send_media(emu, params, chat_id, caption, {"photo": sizes})
+    return send_media(emu, params, chat_id, caption, {"photo": sizes})
+
+
+def _meta(params: Params) -> MediaMeta:
+    default = MediaMeta()
+    return MediaMeta(
+        duration=max(params.integer("duration", default.duration), 0),
+        width=max(params.integer("width", default.width), 0),
+        height=max(params.integer("height", default.height), 0),
+        length=max(params.integer("length", default.length), 0),
+        title=params.text("title") or None,
+        performer=params.text("performer") or None,
+    )
+
+
+def _send_file_kind(emu: Emulator, params: Params, kind: FileKind) -> object:
+    """Send a voice, audio, video, video note or animation, uploaded or by file_id."""
+    chat_id = chat_id_arg(params)
+    caption = caption_arg(emu, params) if kind.captioned else format_text("", None, None)
+    source = _file_arg(emu, params, kind.kind)
+    markup_arg(params)
+    emu.writable_chat(chat_id)
+    if isinstance(source, StoredFile):
+        _check_type(source, kind.folder)
+        media = file_media(kind, source, _meta(params))
+    else:
+        mime = guess_mime_type(source.filename)
+        if mime == "application/octet-stream":
+            mime = source.content_type or kind.mime_type
+        media = store_file_media(
+            emu.files, kind, source.data, _meta(params), source.filename, mime
+        )
+    return send_media(emu, params, chat_id, caption, media)
+
+
+@api_method("sendVoice", sends_message=True)
+async def send_voice(emu: Emulator, params: Params) -> object:
+    """Send a voice message (OGG/Opus, MP3 or M4A), uploaded or by file_id."""
+    return _send_file_kind(emu, params, FILE_KINDS["voice"])
+
+
+@api_method("sendAudio", sends_message=True)
+async def send_audio(emu: Emulator, params: Params) -> object:
+    """Send a music file, uploaded or by file_id."""
+    return _send_file_kind(emu, params, FILE_KINDS["audio"])
+
+
+@api_method("sendVideo", sends_message=True)
+async def send_video(emu: Emulator, params: Params) -> object:
+    """Send a video, uploaded or by file_id."""
+    return _send_file_kind(emu, params, FILE_KINDS["video"])
+
+
+@api_method("sendVideoNote", sends_message=True)
+async def send_video_note(emu: Emulator, params: Params) -> object:
+    """Send a round video message (no caption), uploaded or by file_id."""
+    return _send_file_kind(emu, params, FILE_KINDS["video_note"])
+
+
+@api_method("sendAnimation", sends_message=True)
+async def send_animation(emu: Emulator, params: Params) -> object:
+    """Send a GIF or a silent MP4 animation, uploaded or by file_id."""
+    return _send_file_kind(emu, params, FILE_KINDS["animation"])
+
+
+@api_method("sendSticker", sends_message=True)
+async def send_sticker(emu: Emulator, params: Params) -> object:
+    """Send a sticker by file_id, or an uploaded WEBP image as one (``emoji`` for it)."""
+    chat_id = chat_id_arg(params)
+    source = _file_arg(emu, params, "sticker")
+    markup_arg(params)
+    emu.writable_chat(chat_id)
+    if isinstance(source, StoredFile):
+        _check_type(source, "stickers")
+        stored = source
+        emoji = _sticker_emoji(emu, source)
+    else:
+        stored = emu.files.add(
+            source.data or STICKER_WEBP, "stickers", mime_type="image/webp", extension="webp"
+        )
+        emoji = params.text("emoji") or DEFAULT_STICKER_EMOJI
+    caption = format_text("", None, None)
+    return send_media(emu, params, chat_id, caption, {"sticker": sticker_json(stored, emoji)})
+
+
+def _sticker_emoji(emu: Emulator, stored: StoredFile) -> str:
+    """Return the emoji a sticker was first sent with (found in the chats), or the default."""
+    for chat in emu.world.chats.values():
+        for message in chat.messages.values():
+            sticker = (message.media or {}).get("sticker")
+            if sticker is not None and sticker["file_id"] == stored.file_id:
+                return str(sticker.get("emoji") or DEFAULT_STICKER_EMOJI)
+    return DEFAULT_STICKER_EMOJI
 
 
 @api_method("getFile")

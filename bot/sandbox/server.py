@@ -11,7 +11,11 @@ Where the emulator knowingly differs from Telegram:
 - webhooks may use ``http://`` on loopback hosts (any port), certificates are not
   checked and delivery is sequential whatever ``max_connections`` says;
 - files are not fetched from HTTP URLs, photos are kept as sent (not re-encoded),
-  and file contents live in memory (the oldest are dropped beyond 256 MB);
+  voice, audio and video files are not probed (durations and sizes are what the
+  sender says), and file contents live in memory (the oldest are dropped beyond
+  256 MB);
+- polls, dice, venues and paid media are not emulated; the only service message
+  is a user's pin (which copyMessage refuses, as Telegram does);
 - automatic entity detection is best effort (URLs need a scheme), MarkdownV2 has
   no expandable block quotes, and an inline button with several action fields is
   rejected with the emulator's own wording;

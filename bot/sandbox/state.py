@@ -57,7 +57,10 @@ class Message:
 
     ``text`` is the plain text (or caption, when ``media`` is set), ``source`` the
     text as the bot sent it with ``parse_mode``; ``media`` holds the Message fields
-    of a non-text message (``document``, ``photo``, ``sticker``, ``location``).
+    of a non-text message (``document``, ``photo``, ``sticker``, ``voice``, ``video``,
+    ``video_note``, ``audio``, ``animation`` with ``document``, ``location``,
+    ``contact``, or a service message's ``pinned_message``). ``copy_of`` is the
+    (chat id, message id) a bot's ``copyMessage`` copied, for the control API.
     """
 
     chat_id: int
@@ -72,6 +75,7 @@ class Message:
     media: JsonDict | None = None
     reply_markup: JsonDict | None = None
     reply_to: int | None = None
+    copy_of: tuple[int, int] | None = None
     protected: bool = False
     edit_date: int | None = None
     deleted: bool = False

@@ -10,7 +10,24 @@ if TYPE_CHECKING:
 
 JsonDict = dict[str, Any]
 
-_MEDIA_KINDS = ("document", "photo", "sticker", "location")
+# Message fields that name what a message carries, in the order they are looked for: an
+# animation message also has a ``document`` field.
+_MEDIA_KINDS = (
+    "animation",
+    "document",
+    "photo",
+    "sticker",
+    "voice",
+    "video",
+    "video_note",
+    "audio",
+    "location",
+    "contact",
+)
+# Message fields of service messages (nothing to copy) the emulator makes.
+SERVICE_FIELDS = ("pinned_message",)
+# Fields whose file gets a download ``url`` in the control API's view.
+_FILE_FIELDS = ("document", "sticker", "voice", "video", "video_note", "audio", "animation")
 
 
 def api_message(emu: Emulator, message: Message, with_reply: bool = True) -> JsonDict:
@@ -53,21 +70,31 @@ def api_message(emu: Emulator, message: Message, with_reply: bool = True) -> Jso
 
 
 def message_kind(message: Message) -> str:
-    """Return what the message carries: text, document, photo, sticker or location."""
+    """Return what the message carries: text, a media field (photo, voice...) or service."""
     if message.media:
         for kind in _MEDIA_KINDS:
             if kind in message.media:
                 return kind
+        if any(name in message.media for name in SERVICE_FIELDS):
+            return "service"
         return "other"
     return "text"
+
+
+def is_service(message: Message) -> bool:
+    """Return True for a service message (such as a pin), which cannot be copied."""
+    return message.media is not None and any(name in message.media for name in SERVICE_FIELDS)
 
 
 def control_message(emu: Emulator, message: Message, base_url: str) -> JsonDict:
     """Return the message as the control API shows it (what the user sees)."""
     media = message.media or {}
-    document = media.get("document")
-    if document is not None:
-        document = {**document, "url": emu.file_url(base_url, document["file_id"])}
+    files = {
+        name: {**media[name], "url": emu.file_url(base_url, media[name]["file_id"])}
+        if name in media
+        else None
+        for name in _FILE_FIELDS
+    }
     photo = media.get("photo")
     if photo is not None:
         photo = [{**size, "url": emu.file_url(base_url, size["file_id"])} for size in photo]
@@ -84,11 +111,25 @@ def control_message(emu: Emulator, message: Message, base_url: str) -> JsonDict:
         "entities": message.entities,
         "reply_markup": message.reply_markup,
         "reply_to_message_id": message.reply_to,
-        "document": document,
         "photo": photo,
-        "sticker": media.get("sticker"),
+        **files,
         "location": media.get("location"),
+        "contact": media.get("contact"),
+        "pinned_message_id": _pinned_id(media),
+        "copy_of": _copy_of(message),
         "edited": message.edit_date is not None,
         "edit_date": message.edit_date,
         "deleted": message.deleted,
     }
+
+
+def _pinned_id(media: JsonDict) -> int | None:
+    pinned = media.get("pinned_message")
+    return pinned.get("message_id") if isinstance(pinned, dict) else None
+
+
+def _copy_of(message: Message) -> JsonDict | None:
+    if message.copy_of is None:
+        return None
+    chat_id, message_id = message.copy_of
+    return {"chat_id": chat_id, "message_id": message_id}

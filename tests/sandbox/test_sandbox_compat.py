@@ -199,3 +199,155 @@ async def test_aiogram(sandbox: Sandbox, chat: int) -> None:
         assert caught.value.retry_after == 3
     finally:
         await bot.session.close()
+
+
+async def _user_sends_every_kind(sandbox: Sandbox, chat: int) -> int:
+    """Make the user send one message of each kind, the last a reply; return the first id."""
+    first = await sandbox.send(chat, "text")
+    for kind, body in (
+        ("voice", {"duration": 3, "caption": "listen"}),
+        ("audio", {"title": "Song", "performer": "Li"}),
+        ("video", {"width": 320, "height": 240}),
+        ("video_note", {}),
+        ("animation", {}),
+        ("sticker", {}),
+        ("location", {"latitude": 1.5, "longitude": 2.5}),
+        ("contact", {"phone_number": "+1555", "first_name": "Bo", "contact_user_id": chat}),
+        ("pin", {"message_id": first["message_id"]}),
+    ):
+        await sandbox.post(kind, {"user_id": chat, **body})
+    await sandbox.send(chat, "re", reply_to_message_id=first["message_id"])
+    message_id: int = first["message_id"]
+    return message_id
+
+
+async def test_python_telegram_bot_reads_every_kind_and_copies(
+    sandbox: Sandbox, chat: int
+) -> None:
+    other = 4343
+    await sandbox.post("users", {"id": other, "first_name": "Li"})
+    first_id = await _user_sends_every_kind(sandbox, chat)
+    url = sandbox.url
+    async with telegram.Bot(TOKEN, base_url=f"{url}/bot", base_file_url=f"{url}/file/bot") as bot:
+        updates = await bot.get_updates(timeout=0)
+        messages = [u.message for u in updates]
+        assert all(m is not None for m in messages)
+        text, voice, audio, video, note, gif, sticker, location, contact, pin, reply = [
+            m for m in messages if m is not None
+        ]
+        assert text.text == "text"
+        assert voice.voice is not None
+        assert voice.caption == "listen"  # (durations warn in PTB 22 unless PTB_TIMEDELTA)
+        assert audio.audio is not None
+        assert (audio.audio.title, audio.audio.performer) == ("Song", "Li")
+        assert video.video is not None
+        assert (video.video.width, video.video.height) == (320, 240)
+        assert note.video_note is not None
+        assert note.video_note.length == 384
+        assert gif.animation is not None
+        assert gif.document is not None
+        assert gif.animation.file_id == gif.document.file_id
+        assert sticker.sticker is not None
+        assert sticker.sticker.emoji
+        assert location.location is not None
+        assert location.location.latitude == 1.5
+        assert contact.contact is not None
+        assert (contact.contact.phone_number, contact.contact.user_id) == ("+1555", chat)
+        assert isinstance(pin.pinned_message, telegram.Message)
+        assert reply.reply_to_message is not None
+        assert reply.reply_to_message.message_id == first_id
+
+        copied = await bot.copy_message(
+            other,
+            chat,
+            voice.message_id,
+            caption="<b>Ann</b>",
+            parse_mode="HTML",
+            reply_markup=telegram.InlineKeyboardMarkup(
+                [[telegram.InlineKeyboardButton("Card", callback_data="card")]]
+            ),
+        )
+        assert isinstance(copied, telegram.MessageId)
+        with pytest.raises(tg_error.BadRequest, match="(?i)message can't be copied"):
+            await bot.copy_message(other, chat, pin.message_id)
+        with pytest.raises(tg_error.BadRequest, match="(?i)message to copy not found"):
+            await bot.copy_message(other, chat, 9999)
+        ids = await bot.copy_messages(other, chat, [text.message_id, voice.message_id])
+        assert [type(i) for i in ids] == [telegram.MessageId, telegram.MessageId]
+
+        sent_voice = await bot.send_voice(other, voice.voice.file_id, caption="again")
+        assert sent_voice.voice is not None
+        sent_note = await bot.send_video_note(other, note.video_note.file_id)
+        assert sent_note.video_note is not None
+        sent_gif = await bot.send_animation(other, gif.animation.file_id)
+        assert sent_gif.animation is not None
+        sent_sticker = await bot.send_sticker(other, sticker.sticker.file_id)
+        assert sent_sticker.sticker is not None
+        sent_video = await bot.send_video(other, video.video.file_id)
+        assert sent_video.video is not None
+        sent_audio = await bot.send_audio(other, audio.audio.file_id)
+        assert sent_audio.audio is not None
+        sent_location = await bot.send_location(other, latitude=3.0, longitude=4.0)
+        assert sent_location.location is not None
+        sent_contact = await bot.send_contact(other, phone_number="+1", first_name="Shop")
+        assert sent_contact.contact is not None
+        await sandbox.post("block", {"user_id": other})
+        with pytest.raises(tg_error.Forbidden, match="blocked by the user"):
+            await bot.copy_message(other, chat, text.message_id)
+
+
+async def test_aiogram_reads_every_kind_and_copies(sandbox: Sandbox, chat: int) -> None:
+    other = 4343
+    await sandbox.post("users", {"id": other, "first_name": "Li"})
+    first_id = await _user_sends_every_kind(sandbox, chat)
+    session = AiohttpSession(api=TelegramAPIServer.from_base(sandbox.url))
+    bot = AiogramBot(TOKEN, session=session)
+    try:
+        updates = await bot.get_updates(timeout=0)
+        messages = [u.message for u in updates if u.message is not None]
+        text, voice, audio, video, note, gif, sticker, location, contact, pin, reply = messages
+        assert voice.voice is not None
+        assert voice.voice.duration == 3
+        assert audio.audio is not None
+        assert audio.audio.title == "Song"
+        assert video.video is not None
+        assert video.video.width == 320
+        assert note.video_note is not None
+        assert gif.animation is not None
+        assert gif.document is not None
+        assert sticker.sticker is not None
+        assert location.location is not None
+        assert contact.contact is not None
+        assert contact.contact.user_id == chat
+        assert pin.pinned_message is not None
+        assert reply.reply_to_message is not None
+        assert reply.reply_to_message.message_id == first_id
+
+        copied = await bot.copy_message(
+            chat_id=other,
+            from_chat_id=chat,
+            message_id=voice.message_id,
+            caption="<b>Ann</b>",
+            parse_mode="HTML",
+            reply_markup=AioMarkup(inline_keyboard=[[AioButton(text="Card", callback_data="c")]]),
+        )
+        assert copied.message_id > 0
+        with pytest.raises(TelegramBadRequest, match="(?i)message can't be copied"):
+            await bot.copy_message(chat_id=other, from_chat_id=chat, message_id=pin.message_id)
+        ids = await bot.copy_messages(
+            chat_id=other, from_chat_id=chat, message_ids=[text.message_id, gif.message_id]
+        )
+        assert len(ids) == 2
+        sent_voice = await bot.send_voice(other, voice.voice.file_id)
+        assert sent_voice.voice is not None
+        sent_note = await bot.send_video_note(other, note.video_note.file_id)
+        assert sent_note.video_note is not None
+        sent_gif = await bot.send_animation(other, gif.animation.file_id)
+        assert sent_gif.animation is not None
+        sent_sticker = await bot.send_sticker(other, sticker.sticker.file_id)
+        assert sent_sticker.sticker is not None
+        sent_contact = await bot.send_contact(other, phone_number="+1", first_name="Shop")
+        assert sent_contact.contact is not None
+        assert text.text == "text"
+    finally:
+        await bot.session.close()

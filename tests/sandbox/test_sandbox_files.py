@@ -121,7 +121,7 @@ async def test_send_photo_rejects_non_images(sandbox: Sandbox, chat: int) -> Non
     document_id = body["result"]["document"]["file_id"]
     assert await sandbox.error("sendPhoto", chat_id=chat, photo=document_id) == (
         400,
-        "Bad Request: type of file mismatch",
+        "Bad Request: can't use file of type Document as Photo",
     )
 
 

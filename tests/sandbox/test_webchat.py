@@ -81,6 +81,26 @@ class RunningSandbox:
         response = httpx.post(f"{self.url}/bot{TOKEN}/sendMessage", json=body, timeout=10)
         assert response.json()["ok"] is True, response.text
 
+    def call(self, method: str, **params: Any) -> Any:
+        """Call a Bot API method as the bot would; return its result."""
+        response = httpx.post(f"{self.url}/bot{TOKEN}/{method}", json=params, timeout=10)
+        body = response.json()
+        assert body["ok"] is True, response.text
+        return body["result"]
+
+    def control(self, path: str, body: dict[str, Any]) -> Any:
+        """POST to a control endpoint and return its answer."""
+        response = httpx.post(f"{self.url}/_emulator/{path}", json=body, timeout=10)
+        assert response.status_code == 200, response.text
+        return response.json()
+
+    def messages(self, chat_id: int) -> list[dict[str, Any]]:
+        """Return a chat's messages as the control API lists them."""
+        response = httpx.get(f"{self.url}/_emulator/chats/{chat_id}/messages", timeout=10)
+        assert response.status_code == 200, response.text
+        messages: list[dict[str, Any]] = response.json()["messages"]
+        return messages
+
     def send_photo_as_user(self, user_id: int, png: bytes) -> None:
         """Send a photo to the bot as a user, through the control API."""
         body = {
@@ -399,3 +419,64 @@ def test_bot_html_is_rendered_from_a_whitelist(page: Any, sandbox: RunningSandbo
     photo = _pane(page).locator(".message.user img.photo").last
     expect(photo).to_be_visible()
     assert photo.evaluate("image => image.complete && image.naturalWidth") == 8
+
+
+def test_relayed_media_and_a_swipe_reply(page: Any, sandbox: RunningSandbox) -> None:
+    sun, chen = 2002, 1003
+    # Sun sends a voice message and a photo; the bot relays both to Chen with copyMessage.
+    voice = sandbox.control("voice", {"user_id": sun, "duration": 7})
+    photo = sandbox.control(
+        "photo",
+        {
+            "user_id": sun,
+            "file_name": "tea.png",
+            "content_base64": base64.b64encode(_png(12, 10)).decode(),
+        },
+    )
+    buttons = {"inline_keyboard": [[{"text": "📇 Card", "callback_data": "noop"}]]}
+    relayed_voice = sandbox.call(
+        "copyMessage",
+        chat_id=chen,
+        from_chat_id=sun,
+        message_id=voice["message_id"],
+        caption="<b>Sun</b> #7",
+        parse_mode="HTML",
+        reply_markup=buttons,
+    )
+    sandbox.call("copyMessage", chat_id=chen, from_chat_id=sun, message_id=photo["message_id"])
+
+    _open(page, "Rep Chen")
+    copy = _pane(page).locator(f'.message.bot[data-message-id="{relayed_voice["message_id"]}"]')
+    expect(copy.locator(".media-file")).to_contain_text("Voice message")
+    expect(copy.locator(".media-file")).to_contain_text("0:07")
+    expect(copy.locator(".text b")).to_have_text("Sun")
+    expect(copy.locator("button.kb-button")).to_have_text("📇 Card")
+    image = _pane(page).locator(".message.bot img.photo").last
+    expect(image).to_be_visible()
+    assert image.evaluate("image => image.complete && image.naturalWidth") == 12
+
+    # Chen replies to the relayed voice message, as with Telegram's swipe-to-reply.
+    copy.hover()
+    copy.locator(".reply-action").click()
+    bar = _pane(page).locator(".reply-bar")
+    expect(bar).to_be_visible()
+    expect(bar.locator(".reply-preview")).to_have_text("Sun #7")
+    _send(page, "Yes, we have it")
+    expect(bar).to_be_hidden()
+    answer = _pane(page).locator(".message.user", has_text="Yes, we have it").last
+    expect(answer.locator(".quote")).to_contain_text("Sun #7")
+    sent = [m for m in sandbox.messages(chen) if m["text"] == "Yes, we have it"]
+    assert sent[-1]["reply_to_message_id"] == relayed_voice["message_id"]
+
+    # The "+" menu sends a voice message; a double click on a message replies to it too.
+    _pane(page).locator(".message.bot .bubble").last.dblclick()
+    expect(bar).to_be_visible()
+    _pane(page).locator(".more-button").click()
+    _pane(page).locator(".more-menu button", has_text="Voice message").click()
+    expect(_pane(page).locator(".message.user .media-file").last).to_contain_text("Voice message")
+    expect(bar).to_be_hidden()
+    last = sandbox.messages(chen)
+    mine = [m for m in last if not m["from_bot"]]
+    assert mine[-1]["kind"] == "voice"
+    assert mine[-1]["reply_to_message_id"] is not None
+    expect(page.locator("#toast")).to_be_hidden()

@@ -1,10 +1,13 @@
 /* The sandbox web chat: people talking to the bot through the emulator's control API.
  *
  * Every action goes through /_emulator/ exactly as a test or curl would: sending
- * text (POST send), pressing inline buttons (POST callback), sending files
- * (POST document) and reading a chat (GET chats/{id}/messages, long-polled).
- * Bot HTML is rebuilt node by node from a whitelist; raw bot text never reaches
- * innerHTML.
+ * text (POST send), pressing inline buttons (POST callback), sending files (POST
+ * document, photo, voice, audio, video, animation, by the file's type), voice and
+ * video messages, stickers, locations and contacts from the "+" menu, replying to a
+ * message (its ↩ button or a double click, as Telegram's swipe-to-reply: the next
+ * message carries reply_to_message_id) and reading a chat (GET
+ * chats/{id}/messages, long-polled). Bot HTML is rebuilt node by node from a
+ * whitelist; raw bot text never reaches innerHTML.
  */
 "use strict";
 
@@ -206,13 +209,41 @@ function sleep(ms) {
 
 /* ---------- actions ---------- */
 
-async function sendText(person, text) {
+async function sendText(person, text, replyTo = null) {
+  await sendContent(person, "/send", { text }, replyTo);
+}
+
+/* Send a message of any kind through a control endpoint, as a reply when replyTo is set. */
+async function sendContent(person, path, fields, replyTo = null) {
+  const body = { user_id: person.id, ...fields };
+  if (replyTo) body.reply_to_message_id = replyTo.message_id;
   try {
-    await postJson("/send", { user_id: person.id, text });
+    await postJson(path, body);
   } catch (error) {
     showToast(error.status === 409 ? `${person.label} has blocked the bot` : error.message);
   }
 }
+
+/* What the "+" menu sends: content a phone would record or pick, with placeholder files. */
+const EXTRA_CONTENT = [
+  { label: "🎤 Voice message", path: "/voice", fields: () => ({ duration: 3 }) },
+  { label: "⭕ Video message", path: "/video_note", fields: () => ({ duration: 5 }) },
+  { label: "🙂 Sticker", path: "/sticker", fields: () => ({ emoji: "👍" }) },
+  {
+    label: "📍 Location",
+    path: "/location",
+    fields: () => ({ latitude: 31.2304, longitude: 121.4737 }),
+  },
+  {
+    label: "👤 My phone number",
+    path: "/contact",
+    fields: (person) => ({
+      phone_number: `+8613800${String(person.id).padStart(6, "0").slice(-6)}`,
+      first_name: person.first_name || person.label,
+      contact_user_id: person.id,
+    }),
+  },
+];
 
 async function pressButton(person, message, data) {
   try {
@@ -236,12 +267,24 @@ async function showCallbackAnswer(queryId) {
   }
 }
 
-async function sendFile(person, file) {
+/* Which kind of message a picked file becomes, as a Telegram client sends it. */
+function fileEndpoint(file) {
+  const type = (file.type || "").toLowerCase();
+  if (type === "image/gif") return "/animation";
+  if (["image/png", "image/jpeg", "image/webp"].includes(type)) return "/photo";
+  if (type === "audio/ogg" || type === "audio/opus") return "/voice";
+  if (type.startsWith("audio/")) return "/audio";
+  if (type.startsWith("video/")) return "/video";
+  return "/document";
+}
+
+async function sendFile(person, file, replyTo = null) {
   const form = new FormData();
   form.append("user_id", String(person.id));
+  if (replyTo) form.append("reply_to_message_id", String(replyTo.message_id));
   form.append("file", file, file.name);
   try {
-    await api("/document", { method: "POST", body: form });
+    await api(fileEndpoint(file), { method: "POST", body: form });
   } catch (error) {
     showToast(`Could not send ${file.name}: ${error.message}`);
   }
@@ -427,18 +470,74 @@ function commandLink(token, person) {
 function renderMessage(person, message) {
   const row = document.createElement("div");
   row.className = `message ${message.from_bot ? "bot" : "user"}`;
+  if (message.kind === "service") row.classList.add("service");
   row.dataset.messageId = String(message.message_id);
   const bubble = document.createElement("div");
   bubble.className = "bubble";
+  const quote = renderQuote(person, message);
+  if (quote) bubble.append(quote);
   const media = renderMedia(message);
   if (media) bubble.append(media);
   const body = renderBody(person, message);
   if (body) bubble.append(body);
   bubble.append(renderMeta(message));
-  row.append(bubble);
+  bubble.addEventListener("dblclick", () => startReply(person, message));
+  row.append(bubble, replyButton(person, message));
   const keyboard = renderKeyboard(person, message);
   if (keyboard) row.append(keyboard);
   return row;
+}
+
+/* Telegram's swipe-to-reply: the next message from this chat replies to this one. */
+function replyButton(person, message) {
+  const button = document.createElement("button");
+  button.type = "button";
+  button.className = "reply-action";
+  button.title = "Reply";
+  button.setAttribute("aria-label", "Reply");
+  button.textContent = "↩";
+  button.addEventListener("click", (event) => {
+    event.stopPropagation();
+    startReply(person, message);
+  });
+  return button;
+}
+
+/* The message a reply quotes, above the reply's own content; a click shows it. */
+function renderQuote(person, message) {
+  const repliedId = message.reply_to_message_id;
+  if (!repliedId) return null;
+  const replied = person.messages.get(repliedId);
+  const quote = document.createElement("div");
+  quote.className = "quote";
+  const author = document.createElement("strong");
+  author.textContent = !replied ? "" : replied.from_bot ? state.bot.first_name : person.label;
+  const preview = document.createElement("span");
+  preview.textContent = replied && !replied.deleted ? messagePreview(replied) : "Deleted message";
+  quote.append(author, preview);
+  quote.addEventListener("click", () => {
+    const pane = state.panes.find((candidate) => candidate.person === person);
+    const row = pane && pane.list.querySelector(`[data-message-id="${repliedId}"]`);
+    if (row) row.scrollIntoView({ block: "center", behavior: "smooth" });
+  });
+  return quote;
+}
+
+/* One line saying what a message is: its text, else its kind. */
+function messagePreview(message) {
+  if (message.text) return message.text.split("\n")[0];
+  if (message.animation) return "🎞 GIF";
+  if (message.document) return `📄 ${message.document.file_name || "File"}`;
+  if (message.photo) return "🖼 Photo";
+  if (message.voice) return "🎤 Voice message";
+  if (message.video_note) return "⭕ Video message";
+  if (message.video) return "🎬 Video";
+  if (message.audio) return `🎵 ${audioTitle(message.audio)}`;
+  if (message.sticker) return `${message.sticker.emoji || ""} Sticker`.trim();
+  if (message.location) return "📍 Location";
+  if (message.contact) return `👤 ${contactName(message.contact)}`;
+  if (message.kind === "service") return "📌 Pinned a message";
+  return message.kind;
 }
 
 function renderBody(person, message) {
@@ -455,13 +554,56 @@ function renderBody(person, message) {
 
 function renderMedia(message) {
   if (message.photo && message.photo.length) return renderPhoto(message.photo);
+  if (message.animation) return renderFile("🎞", "GIF", message.animation);
   if (message.document) return renderDocument(message.document);
+  if (message.voice) return renderFile("🎤", "Voice message", message.voice);
+  if (message.video_note) return renderFile("⭕", "Video message", message.video_note);
+  if (message.video) return renderFile("🎬", "Video", message.video);
+  if (message.audio) return renderFile("🎵", audioTitle(message.audio), message.audio);
   if (message.sticker) return textBlock("sticker", message.sticker.emoji || "🖼");
   if (message.location) {
     const { latitude, longitude } = message.location;
     return textBlock("location", `📍 ${latitude.toFixed(5)}, ${longitude.toFixed(5)}`);
   }
+  if (message.contact) {
+    return textBlock("contact", `👤 ${contactName(message.contact)}\n${message.contact.phone_number}`);
+  }
+  if (message.kind === "service") return textBlock("service-text", "📌 Pinned a message");
   return null;
+}
+
+/* A voice, video, video note, audio or GIF: an icon, a label and its length, opening the file. */
+function renderFile(icon, label, info) {
+  const link = document.createElement("a");
+  link.className = "document media-file";
+  if (info.url) link.href = info.url;
+  link.target = "_blank";
+  link.rel = "noopener";
+  const badge = document.createElement("span");
+  badge.className = "document-icon";
+  badge.textContent = icon;
+  const name = document.createElement("span");
+  name.className = "document-name";
+  name.textContent = label;
+  const length = document.createElement("span");
+  length.className = "document-size muted";
+  length.textContent = formatDuration(info.duration);
+  link.append(badge, name, length);
+  return link;
+}
+
+function audioTitle(audio) {
+  return [audio.performer, audio.title].filter(Boolean).join(" — ") || audio.file_name || "Audio";
+}
+
+function contactName(contact) {
+  return [contact.first_name, contact.last_name].filter(Boolean).join(" ");
+}
+
+function formatDuration(seconds) {
+  if (seconds === undefined || seconds === null) return "";
+  const whole = Math.max(0, Math.round(seconds));
+  return `${Math.floor(whole / 60)}:${String(whole % 60).padStart(2, "0")}`;
 }
 
 function renderPhoto(sizes) {
@@ -573,6 +715,9 @@ function createPane(person) {
     hint: element.querySelector(".empty-hint"),
     input: element.querySelector(".text-input"),
     menu: element.querySelector(".command-menu"),
+    more: element.querySelector(".more-menu"),
+    replyBar: element.querySelector(".reply-bar"),
+    replyTo: null,
   };
   wirePane(pane);
   document.getElementById("panes").append(element);
@@ -595,14 +740,68 @@ function wirePane(pane) {
     if (!text) return;
     pane.input.value = "";
     hideMenu(pane);
-    sendText(pane.person, text);
+    sendText(pane.person, text, takeReply(pane));
   });
   element.querySelector(".file-input").addEventListener("change", (event) => {
     const [file] = event.target.files;
-    if (file) sendFile(pane.person, file);
+    if (file) sendFile(pane.person, file, takeReply(pane));
     event.target.value = "";
   });
   element.querySelector(".menu-button").addEventListener("click", () => toggleMenu(pane));
+  element.querySelector(".more-button").addEventListener("click", () => toggleMore(pane));
+  element.querySelector(".reply-cancel").addEventListener("click", () => setReply(pane, null));
+  pane.input.addEventListener("keydown", (event) => {
+    if (event.key === "Escape") setReply(pane, null);
+  });
+}
+
+/* Start a reply to a message in the pane showing its chat (the focused one first). */
+function startReply(person, message) {
+  if (message.kind === "service") return;
+  const focused = state.panes[state.focused];
+  const pane = focused && focused.person === person
+    ? focused
+    : state.panes.find((candidate) => candidate.person === person);
+  if (!pane) return;
+  setReply(pane, message);
+  pane.input.focus({ preventScroll: true });
+}
+
+function setReply(pane, message) {
+  pane.replyTo = message;
+  pane.replyBar.hidden = !message;
+  if (!message) return;
+  const author = message.from_bot ? state.bot.first_name : pane.person.label;
+  pane.replyBar.querySelector(".reply-author").textContent = `Reply to ${author}`;
+  pane.replyBar.querySelector(".reply-preview").textContent = messagePreview(message);
+}
+
+/* The message the next one replies to, forgotten once taken. */
+function takeReply(pane) {
+  const message = pane.replyTo;
+  setReply(pane, null);
+  return message;
+}
+
+function toggleMore(pane) {
+  if (!pane.more.hidden) {
+    pane.more.hidden = true;
+    return;
+  }
+  hideMenu(pane);
+  pane.more.replaceChildren(...EXTRA_CONTENT.map((item) => {
+    const entry = document.createElement("li");
+    const button = document.createElement("button");
+    button.type = "button";
+    button.textContent = item.label;
+    button.addEventListener("click", () => {
+      pane.more.hidden = true;
+      sendContent(pane.person, item.path, item.fields(pane.person), takeReply(pane));
+    });
+    entry.append(button);
+    return entry;
+  }));
+  pane.more.hidden = false;
 }
 
 function focusPane(pane) {
@@ -635,6 +834,8 @@ function showPerson(pane, person) {
   }
   updateHint(pane);
   hideMenu(pane);
+  pane.more.hidden = true;
+  setReply(pane, null);
   scrollToBottom(pane);
   if (pane.controller) pane.controller.abort();
   renderPeople();
@@ -814,9 +1015,7 @@ function lastPreview(person) {
     if (!message.deleted && (!last || message.message_id > last.message_id)) last = message;
   }
   if (!last) return `id ${person.id}`;
-  let text = last.text || (last.document ? `📄 ${last.document.file_name}` : "")
-    || (last.photo ? "🖼 Photo" : "") || last.kind;
-  text = text.split("\n")[0];
+  const text = messagePreview(last);
   return last.from_bot ? text : `You: ${text}`;
 }
 
