@@ -104,7 +104,7 @@ async def create_campaign(
     )
     session.add(campaign)
     await session.flush()
-    await _audit(session, actor, "campaign.create", campaign, kind=kind.value)
+    await audit.record_change(session, actor, "campaign.create", campaign, {"kind": kind.value})
     if kind is CampaignKind.WELCOME:
         await fire(
             session,
@@ -155,15 +155,7 @@ async def queue_broadcast(
     details: dict[str, Any] = {"run_id": run.id}
     if kind is not CampaignKind.BROADCAST:
         details["kind"] = kind.value
-    await audit.record(
-        session,
-        workspace_id=workspace_id,
-        actor_member_id=None,
-        action="campaign.cli_send",
-        entity="campaign",
-        entity_id=campaign.id,
-        details=details,
-    )
+    await audit.record_system(session, "campaign.cli_send", campaign, details)
     return run
 
 
@@ -288,7 +280,9 @@ async def set_status(
         campaign.last_fired_at = max(campaign.last_fired_at or now, now)
     done = campaign.kind in ONE_OFF and campaign.last_fired_at is not None
     campaign.status = CampaignStatus.DONE if status is CampaignStatus.ACTIVE and done else status
-    await _audit(session, actor, "campaign.status", campaign, status=status.value)
+    await audit.record_change(
+        session, actor, "campaign.status", campaign, {"status": status.value}
+    )
     return campaign
 
 
@@ -321,7 +315,7 @@ async def run_now(
     if campaign.kind in ONE_OFF:
         campaign.last_fired_at = now
         campaign.status = CampaignStatus.DONE
-    await _audit(session, actor, "campaign.run_now", campaign, occurrence=key)
+    await audit.record_change(session, actor, "campaign.run_now", campaign, {"occurrence": key})
     return run
 
 
@@ -482,17 +476,3 @@ async def _active_welcome(session: AsyncSession, workspace_id: int) -> bool:
         .limit(1)
     )
     return found is not None
-
-
-async def _audit(
-    session: AsyncSession, actor: Member, action: str, campaign: Campaign, **details: Any
-) -> None:
-    await audit.record(
-        session,
-        workspace_id=actor.workspace_id,
-        actor_member_id=actor.id,
-        action=action,
-        entity="campaign",
-        entity_id=campaign.id,
-        details=details,
-    )

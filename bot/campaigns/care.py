@@ -86,13 +86,7 @@ async def queue_care(
         now=now,
         created_by_member_id=actor.id,
     )
-    await audit.record(
-        session,
-        workspace_id=actor.workspace_id,
-        actor_member_id=actor.id,
-        action=ACTION,
-        entity="customer",
-        entity_id=customer.id,
-        details={"campaign_id": campaign.id, "template": template_key},
+    await audit.record_change(
+        session, actor, ACTION, customer, {"campaign_id": campaign.id, "template": template_key}
     )
     return customer, run

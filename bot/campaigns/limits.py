@@ -34,14 +34,8 @@ async def set_quiet_hours(
         if start == end:
             raise InvalidInput(N_("Quiet hours need different start and end times."))
     workspace.quiet_start, workspace.quiet_end = start, end
-    await audit.record(
-        session,
-        workspace_id=workspace.id,
-        actor_member_id=actor.id,
-        action="workspace.quiet_hours",
-        entity="workspace",
-        entity_id=workspace.id,
-        details={"start": start, "end": end},
+    await audit.record_change(
+        session, actor, "workspace.quiet_hours", workspace, {"start": start, "end": end}
     )
     return workspace
 
@@ -62,14 +56,8 @@ async def set_cap(session: AsyncSession, *, actor: Member, messages: int, days: 
         )
     workspace = await _workspace(session, actor)
     workspace.campaign_cap_messages, workspace.campaign_cap_days = messages, days
-    await audit.record(
-        session,
-        workspace_id=workspace.id,
-        actor_member_id=actor.id,
-        action="workspace.cap",
-        entity="workspace",
-        entity_id=workspace.id,
-        details={"messages": messages, "days": days},
+    await audit.record_change(
+        session, actor, "workspace.cap", workspace, {"messages": messages, "days": days}
     )
     return workspace
 

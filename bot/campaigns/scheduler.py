@@ -160,15 +160,8 @@ class CampaignScheduler:
                 run_id = run.id if run is not None else None
             else:
                 skipped = await self._skip_notes(session, campaign, due, tz)
-                await audit.record(
-                    session,
-                    workspace_id=campaign.workspace_id,
-                    actor_member_id=None,
-                    action="campaign.skip_missed",
-                    entity="campaign",
-                    entity_id=campaign.id,
-                    details={"occurrence": due.key},
-                )
+                details = {"occurrence": due.key}
+                await audit.record_system(session, "campaign.skip_missed", campaign, details)
             campaign.last_fired_at = due.at
             if campaign.kind in campaigns.ONE_OFF:
                 campaign.status = CampaignStatus.DONE

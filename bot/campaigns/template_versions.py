@@ -167,21 +167,14 @@ async def save_version(
             )
         )
         await session.flush()
-    await audit.record(
-        session,
-        workspace_id=actor.workspace_id,
-        actor_member_id=actor.id,
-        action="template.save",
-        entity="message_template",
-        entity_id=template.id,
-        details={
-            "key": key,
-            "locale": locale,
-            "variant": variant,
-            "origin": origin,
-            "version": template.current_version,
-        },
-    )
+    details = {
+        "key": key,
+        "locale": locale,
+        "variant": variant,
+        "origin": origin,
+        "version": template.current_version,
+    }
+    await audit.record_change(session, actor, "template.save", template, details)
     return (await _versions(session, template, version=template.current_version))[0]
 
 

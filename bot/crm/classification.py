@@ -165,15 +165,8 @@ async def move_in_route(
     for number, stop in enumerate(stops, start=1):
         stop.route_order = number
     await session.flush()
-    await audit.record(
-        session,
-        workspace_id=actor.workspace_id,
-        actor_member_id=actor.id,
-        action="customer.route",
-        entity="customer",
-        entity_id=customer.id,
-        details={"position": index + 1, "renumbered": len(stops)},
-    )
+    details = {"position": index + 1, "renumbered": len(stops)}
+    await audit.record_change(session, actor, "customer.route", customer, details)
     return customer, stops
 
 

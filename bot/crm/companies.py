@@ -152,13 +152,7 @@ async def _create(
     )
     session.add(company)
     await session.flush()
-    await audit.record(
-        session,
-        workspace_id=actor.workspace_id,
-        actor_member_id=actor.id,
-        action="company.create",
-        entity="company",
-        entity_id=company.id,
-        details={"parent_id": company.parent_id, "level": level},
+    await audit.record_change(
+        session, actor, "company.create", company, {"parent_id": company.parent_id, "level": level}
     )
     return company

@@ -227,14 +227,8 @@ async def set_sla(
         raise InvalidInput(N_("Give the hours as a number from 1 to {max}."), max=MAX_SLA_HOURS)
     before = workspace.complaint_sla_hours
     workspace.complaint_sla_hours = hours
-    await audit.record(
-        session,
-        workspace_id=workspace.id,
-        actor_member_id=actor.id,
-        action="complaint.sla",
-        entity="workspace",
-        entity_id=workspace.id,
-        details={"before": before, "after": hours},
+    await audit.record_change(
+        session, actor, "complaint.sla", workspace, {"before": before, "after": hours}
     )
 
 
@@ -329,12 +323,6 @@ async def _in_workspace(session: AsyncSession, workspace_id: int, complaint_id: 
 async def _audit(
     session: AsyncSession, actor: Member, action: str, complaint: Complaint, **details: object
 ) -> None:
-    await audit.record(
-        session,
-        workspace_id=actor.workspace_id,
-        actor_member_id=actor.id,
-        action=action,
-        entity="complaint",
-        entity_id=complaint.id,
-        details={"status": complaint.status.value, **details},
+    await audit.record_change(
+        session, actor, action, complaint, {"status": complaint.status.value, **details}
     )

@@ -118,15 +118,8 @@ async def create_customer(
     )
     session.add(customer)
     await session.flush()
-    await audit.record(
-        session,
-        workspace_id=actor.workspace_id,
-        actor_member_id=actor.id,
-        action="customer.create",
-        entity="customer",
-        entity_id=customer.id,
-        details={"fields": sorted(k for k, v in values.items() if v is not None)},
-    )
+    details = {"fields": sorted(k for k, v in values.items() if v is not None)}
+    await audit.record_change(session, actor, "customer.create", customer, details)
     return customer
 
 
@@ -152,15 +145,7 @@ async def update_customer(
         setattr(customer, key, values[key])
     if changed:
         await session.flush()
-        await audit.record(
-            session,
-            workspace_id=actor.workspace_id,
-            actor_member_id=actor.id,
-            action="customer.update",
-            entity="customer",
-            entity_id=customer.id,
-            details={"fields": changed},
-        )
+        await audit.record_change(session, actor, "customer.update", customer, {"fields": changed})
     return customer
 
 
@@ -199,15 +184,8 @@ async def join_by_link(
     )
     session.add(customer)
     await session.flush()
-    await audit.record(
-        session,
-        workspace_id=workspace.id,
-        actor_member_id=None,
-        action="customer.join",
-        entity="customer",
-        entity_id=customer.id,
-        details={"source": customer.source, "owner_member_id": customer.owner_member_id},
-    )
+    details = {"source": customer.source, "owner_member_id": customer.owner_member_id}
+    await audit.record_system(session, "customer.join", customer, details)
     return customer, True
 
 
@@ -266,14 +244,7 @@ async def link_by_token(
     customer.chat_id = chat_id
     customer.locale = customer.locale or locale
     await session.flush()
-    await audit.record(
-        session,
-        workspace_id=customer.workspace_id,
-        actor_member_id=None,
-        action="customer.link",
-        entity="customer",
-        entity_id=customer.id,
-    )
+    await audit.record_system(session, "customer.link", customer)
     return workspace, customer
 
 

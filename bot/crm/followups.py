@@ -117,15 +117,8 @@ async def log_followup(
     session.add(follow_up)
     customer.last_contact_at = now
     await session.flush()
-    await audit.record(
-        session,
-        workspace_id=actor.workspace_id,
-        actor_member_id=actor.id,
-        action="follow_up.create",
-        entity="follow_up",
-        entity_id=follow_up.id,
-        details={"customer_id": customer.id, "channel": channel.value},
-    )
+    details = {"customer_id": customer.id, "channel": channel.value}
+    await audit.record_change(session, actor, "follow_up.create", follow_up, details)
     if next_at is not None:
         await reminders.create_reminder(
             session,
@@ -179,14 +172,8 @@ async def set_digest(session: AsyncSession, *, actor: Member, digest_time: str |
     """
     require_role(actor, Role.OWNER, Role.ADMIN, Role.STAFF)
     actor.digest_time = parse_digest_time(digest_time) if digest_time is not None else None
-    await audit.record(
-        session,
-        workspace_id=actor.workspace_id,
-        actor_member_id=actor.id,
-        action="member.digest",
-        entity="member",
-        entity_id=actor.id,
-        details={"on": digest_time is not None},
+    await audit.record_change(
+        session, actor, "member.digest", actor, {"on": digest_time is not None}
     )
 
 

@@ -123,14 +123,7 @@ async def revoke_invite(
         raise Conflict(N_("That invite was already used; it can't be withdrawn."))
     if invite.revoked_at is None:
         invite.revoked_at = now
-        await audit.record(
-            session,
-            workspace_id=actor.workspace_id,
-            actor_member_id=actor.id,
-            action="invite.revoke",
-            entity="invite",
-            entity_id=invite.id,
-        )
+        await audit.record_change(session, actor, "invite.revoke", invite)
     return invite
 
 

@@ -99,15 +99,7 @@ async def rename_stage(
     if label:
         labels[key] = label
     workspace.stage_labels = labels
-    await audit.record(
-        session,
-        workspace_id=workspace.id,
-        actor_member_id=actor.id,
-        action="stage.rename",
-        entity="workspace",
-        entity_id=workspace.id,
-        details={"stage": key},
-    )
+    await audit.record_change(session, actor, "stage.rename", workspace, {"stage": key})
 
 
 async def move_stage(
@@ -127,15 +119,8 @@ async def move_stage(
     converted = stage == "won" and customer.kind is CustomerKind.LEAD
     if converted:
         customer.kind = CustomerKind.CUSTOMER
-    await audit.record(
-        session,
-        workspace_id=actor.workspace_id,
-        actor_member_id=actor.id,
-        action="customer.stage",
-        entity="customer",
-        entity_id=customer.id,
-        details={"from": previous, "to": stage, "converted": converted},
-    )
+    details = {"from": previous, "to": stage, "converted": converted}
+    await audit.record_change(session, actor, "customer.stage", customer, details)
     return StageChange(customer, previous, converted)
 
 
@@ -216,15 +201,8 @@ async def _set_owner(
     previous = customer.owner_member_id
     customer.owner_member_id = owner.id
     customer.owner_assigned_at = now
-    await audit.record(
-        session,
-        workspace_id=actor.workspace_id,
-        actor_member_id=actor.id,
-        action="customer.assign",
-        entity="customer",
-        entity_id=customer.id,
-        details={"from_member_id": previous, "to_member_id": owner.id},
-    )
+    details = {"from_member_id": previous, "to_member_id": owner.id}
+    await audit.record_change(session, actor, "customer.assign", customer, details)
 
 
 async def set_return_days(
@@ -242,15 +220,8 @@ async def set_return_days(
             N_("Please give a number of days from 0 to {max}."), max=MAX_RETURN_DAYS
         )
     workspace.lead_return_days = days
-    await audit.record(
-        session,
-        workspace_id=workspace.id,
-        actor_member_id=actor.id,
-        action="workspace.lead_return_days",
-        entity="workspace",
-        entity_id=workspace.id,
-        details={"days": days},
-    )
+    details = {"days": days}
+    await audit.record_change(session, actor, "workspace.lead_return_days", workspace, details)
 
 
 async def return_stale_leads(session: AsyncSession, *, now: datetime) -> list[ReturnedLead]:
@@ -280,15 +251,8 @@ async def return_stale_leads(session: AsyncSession, *, now: datetime) -> list[Re
         for customer, member in rows.all():
             customer.owner_member_id = None
             customer.owner_assigned_at = None
-            await audit.record(
-                session,
-                workspace_id=workspace.id,
-                actor_member_id=None,
-                action="lead.return",
-                entity="customer",
-                entity_id=customer.id,
-                details={"from_member_id": member.id, "days": workspace.lead_return_days},
-            )
+            details = {"from_member_id": member.id, "days": workspace.lead_return_days}
+            await audit.record_system(session, "lead.return", customer, details)
             returned.append(
                 ReturnedLead(
                     workspace_id=workspace.id,

@@ -215,14 +215,8 @@ async def set_rate(
         raise InvalidInput(N_("The rate is a whole number from 0 to {max}, like 1."), max=MAX_RATE)
     before = workspace.points_per_unit
     workspace.points_per_unit = points_per_unit
-    await audit.record(
-        session,
-        workspace_id=workspace.id,
-        actor_member_id=actor.id,
-        action="points.rate",
-        entity="workspace",
-        entity_id=workspace.id,
-        details={"before": before, "after": points_per_unit},
+    await audit.record_change(
+        session, actor, "points.rate", workspace, {"before": before, "after": points_per_unit}
     )
 
 
@@ -264,14 +258,8 @@ async def _move(
     )
     session.add(entry)
     await session.flush()
-    await audit.record(
-        session,
-        workspace_id=customer.workspace_id,
-        actor_member_id=actor.id,
-        action=f"points.{reason.value}",
-        entity="customer",
-        entity_id=customer.id,
-        details={"delta": delta, "entry_id": entry.id},
+    await audit.record_change(
+        session, actor, f"points.{reason.value}", customer, {"delta": delta, "entry_id": entry.id}
     )
     return Moved(customer, entry, current + delta)
 

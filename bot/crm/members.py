@@ -106,15 +106,8 @@ async def join_with_invite(
     await session.flush()
     invite.used_at = now
     invite.used_by_member_id = member.id
-    await audit.record(
-        session,
-        workspace_id=invite.workspace_id,
-        actor_member_id=member.id,
-        action="member.join",
-        entity="member",
-        entity_id=member.id,
-        details={"role": invite.role, "invite_id": invite.id},
-    )
+    details = {"role": invite.role, "invite_id": invite.id}
+    await audit.record_change(session, member, "member.join", member, details)
     return member
 
 
@@ -132,14 +125,8 @@ async def update_profile(
     """Save the actor's own display name and phone."""
     actor.display_name = display_name
     actor.phone = phone
-    await audit.record(
-        session,
-        workspace_id=actor.workspace_id,
-        actor_member_id=actor.id,
-        action="member.profile",
-        entity="member",
-        entity_id=actor.id,
-        details={"fields": ["display_name", "phone"]},
+    await audit.record_change(
+        session, actor, "member.profile", actor, {"fields": ["display_name", "phone"]}
     )
     return actor
 

@@ -150,14 +150,7 @@ async def export_customer_data(
     workspace = await session.get(Workspace, actor.workspace_id)
     assert workspace is not None  # noqa: S101 - the member's workspace exists
     data = await _shop_data(session, workspace, customer)
-    await audit.record(
-        session,
-        workspace_id=actor.workspace_id,
-        actor_member_id=actor.id,
-        action="customer.data_export",
-        entity="customer",
-        entity_id=customer.id,
-    )
+    await audit.record_change(session, actor, "customer.data_export", customer)
     return _file(f"customer-{customer.id}-data", [data], now)
 
 

@@ -130,15 +130,8 @@ async def record_purchase(
     customer.kind = CustomerKind.CUSTOMER
     customer.stage = "won"
     await session.flush()
-    await audit.record(
-        session,
-        workspace_id=actor.workspace_id,
-        actor_member_id=actor.id,
-        action="purchase.create",
-        entity="purchase",
-        entity_id=purchase.id,
-        details={"customer_id": customer.id, "converted": converted},
-    )
+    details = {"customer_id": customer.id, "converted": converted}
+    await audit.record_change(session, actor, "purchase.create", purchase, details)
     points = await loyalty.award_purchase(session, purchase=purchase, workspace=workspace)
     points_balance = await loyalty.balance(session, actor.workspace_id, customer.id)
     count, total = await _totals(session, customer, workspace.currency)

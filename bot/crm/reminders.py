@@ -86,14 +86,8 @@ async def create_reminder(
     )
     session.add(reminder)
     await session.flush()
-    await audit.record(
-        session,
-        workspace_id=actor.workspace_id,
-        actor_member_id=actor.id,
-        action="reminder.create",
-        entity="reminder",
-        entity_id=reminder.id,
-        details={"customer_id": customer_id},
+    await audit.record_change(
+        session, actor, "reminder.create", reminder, {"customer_id": customer_id}
     )
     return reminder
 
@@ -154,14 +148,7 @@ async def mark_done(
     reminder = await _own(session, actor=actor, reminder_id=reminder_id)
     if reminder.done_at is None:
         reminder.done_at = now
-        await audit.record(
-            session,
-            workspace_id=actor.workspace_id,
-            actor_member_id=actor.id,
-            action="reminder.done",
-            entity="reminder",
-            entity_id=reminder.id,
-        )
+        await audit.record_change(session, actor, "reminder.done", reminder)
     return reminder
 
 
@@ -181,15 +168,7 @@ async def snooze(
     reminder.fired_at = None
     reminder.done_at = None
     reminder.message_id = None
-    await audit.record(
-        session,
-        workspace_id=actor.workspace_id,
-        actor_member_id=actor.id,
-        action="reminder.snooze",
-        entity="reminder",
-        entity_id=reminder.id,
-        details={"minutes": minutes},
-    )
+    await audit.record_change(session, actor, "reminder.snooze", reminder, {"minutes": minutes})
     return reminder
 
 

@@ -224,21 +224,14 @@ async def _take_out(
     )
     member.active = False
     member.removed_at = now
-    await audit.record(
-        session,
-        workspace_id=ws,
-        actor_member_id=actor.id,
-        action=action,
-        entity="member",
-        entity_id=member.id,
-        details={
-            "role": member.role.value,
-            "to_member_id": target.id if target else None,
-            "customers": len(owned),
-            "reminders_moved": moved,
-            "reminders_cancelled": cancelled,
-            "invites_withdrawn": withdrawn,
-        },
-    )
+    details = {
+        "role": member.role.value,
+        "to_member_id": target.id if target else None,
+        "customers": len(owned),
+        "reminders_moved": moved,
+        "reminders_cancelled": cancelled,
+        "invites_withdrawn": withdrawn,
+    }
+    await audit.record_change(session, actor, action, member, details)
     await session.flush()
     return Removal(member, target, len(owned), moved, cancelled, withdrawn)

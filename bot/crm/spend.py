@@ -56,15 +56,8 @@ async def record_spend(
     )
     session.add(entry)
     await session.flush()
-    await audit.record(
-        session,
-        workspace_id=workspace.id,
-        actor_member_id=actor.id,
-        action="spend.create",
-        entity="marketing_spend",
-        entity_id=entry.id,
-        details={"amount_minor": amount_minor, "currency": workspace.currency},
-    )
+    details = {"amount_minor": amount_minor, "currency": workspace.currency}
+    await audit.record_change(session, actor, "spend.create", entry, details)
     return entry
 
 

@@ -142,14 +142,9 @@ async def define_tag(
     else:
         tag.dimension, tag.weight = dimension, weight
     await session.flush()
-    await audit.record(
-        session,
-        workspace_id=actor.workspace_id,
-        actor_member_id=actor.id,
-        action="tag.create" if created else "tag.update",
-        entity="tag",
-        entity_id=tag.id,
-        details={"dimension": dimension.value, "weight": weight},
+    details = {"dimension": dimension.value, "weight": weight}
+    await audit.record_change(
+        session, actor, "tag.create" if created else "tag.update", tag, details
     )
     if not created:
         await _rescore_tagged(session, actor.workspace_id, tag.id)
@@ -176,15 +171,7 @@ async def delete_tag(session: AsyncSession, *, actor: Member, name: str) -> int:
     await session.delete(tag)
     await session.flush()
     await _rescore(session, actor.workspace_id, tagged)
-    await audit.record(
-        session,
-        workspace_id=actor.workspace_id,
-        actor_member_id=actor.id,
-        action="tag.delete",
-        entity="tag",
-        entity_id=tag.id,
-        details={"customers": len(tagged)},
-    )
+    await audit.record_change(session, actor, "tag.delete", tag, {"customers": len(tagged)})
     return len(tagged)
 
 
@@ -236,15 +223,8 @@ async def change_tags(
     await _rescore(session, actor.workspace_id, [customer.id])
     await session.refresh(customer)
     if wanted_add or wanted_remove:
-        await audit.record(
-            session,
-            workspace_id=actor.workspace_id,
-            actor_member_id=actor.id,
-            action="customer.tags",
-            entity="customer",
-            entity_id=customer.id,
-            details={"added": wanted_add, "removed": wanted_remove},
-        )
+        details = {"added": wanted_add, "removed": wanted_remove}
+        await audit.record_change(session, actor, "customer.tags", customer, details)
     return Tagged(customer, await customer_tags(session, customer=customer))
 
 
@@ -279,15 +259,8 @@ async def set_grades(
         .values(grade=_grade_expression(thresholds))
         .execution_options(synchronize_session=False)
     )
-    await audit.record(
-        session,
-        workspace_id=workspace.id,
-        actor_member_id=actor.id,
-        action="workspace.grades",
-        entity="workspace",
-        entity_id=workspace.id,
-        details={"grades": thresholds},
-    )
+    details = {"grades": thresholds}
+    await audit.record_change(session, actor, "workspace.grades", workspace, details)
 
 
 def _grade_expression(thresholds: Mapping[str, Any]) -> Any:

@@ -97,14 +97,7 @@ async def create_team(session: AsyncSession, *, actor: Member, name: str) -> Tea
     team = Team(workspace_id=actor.workspace_id, name=name)
     session.add(team)
     await session.flush()
-    await audit.record(
-        session,
-        workspace_id=actor.workspace_id,
-        actor_member_id=actor.id,
-        action="team.create",
-        entity="team",
-        entity_id=team.id,
-    )
+    await audit.record_change(session, actor, "team.create", team)
     return team
 
 
@@ -155,14 +148,8 @@ async def add_to_team(session: AsyncSession, *, actor: Member, team: Team, membe
         raise InvalidInput(N_("The owner sees the whole shop and can't join a team."))
     previous = member.team_id
     member.team_id = team.id
-    await audit.record(
-        session,
-        workspace_id=actor.workspace_id,
-        actor_member_id=actor.id,
-        action="team.add",
-        entity="member",
-        entity_id=member.id,
-        details={"team_id": team.id, "from_team_id": previous},
+    await audit.record_change(
+        session, actor, "team.add", member, {"team_id": team.id, "from_team_id": previous}
     )
 
 
@@ -198,15 +185,7 @@ async def share_customer(
             workspace_id=actor.workspace_id, customer_id=customer.id, member_id=member.id
         )
     )
-    await audit.record(
-        session,
-        workspace_id=actor.workspace_id,
-        actor_member_id=actor.id,
-        action="customer.share",
-        entity="customer",
-        entity_id=customer.id,
-        details={"member_id": member.id},
-    )
+    await audit.record_change(session, actor, "customer.share", customer, {"member_id": member.id})
     return customer
 
 
@@ -250,15 +229,8 @@ async def reassign_all(
         .execution_options(synchronize_session=False)
     )
     moved = int(getattr(result, "rowcount", 0) or 0)
-    await audit.record(
-        session,
-        workspace_id=actor.workspace_id,
-        actor_member_id=actor.id,
-        action="customer.reassign_all",
-        entity="member",
-        entity_id=source.id,
-        details={"from_member_id": source.id, "to_member_id": target.id, "count": moved},
-    )
+    details = {"from_member_id": source.id, "to_member_id": target.id, "count": moved}
+    await audit.record_change(session, actor, "customer.reassign_all", source, details)
     return moved
 
 
