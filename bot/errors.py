@@ -5,6 +5,7 @@ ScrmError
 ├── DomainError            a service refused a request; the dispatcher turns it into a reply
 │   ├── PermissionDenied   the acting member's role or scope does not allow the action
 │   ├── NotFound           the thing asked for does not exist in the actor's workspace
+│   │   └── ButtonExpired  a pressed button's data is malformed or points at nothing
 │   ├── InvalidInput       a value the user typed cannot be used (carries a hint)
 │   └── Conflict           the action clashes with existing data (duplicate, already used)
 ├── TemplateError          a message template could not be filled in; nothing is sent
@@ -44,6 +45,14 @@ class PermissionDenied(DomainError):
 
 class NotFound(DomainError):
     """Raised when the thing asked for does not exist in the actor's workspace."""
+
+
+class ButtonExpired(NotFound):
+    """Raised when a pressed button's data is malformed or what it points at is gone.
+
+    The dispatcher answers it, like any ``NotFound`` a button press runs into, with
+    ``bot.callbacks.EXPIRED`` alone.
+    """
 
 
 class InvalidInput(DomainError):

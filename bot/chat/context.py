@@ -10,8 +10,9 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.callbacks import EXPIRED
 from bot.crm.models import Member, Role, Workspace
-from bot.errors import PermissionDenied
+from bot.errors import ButtonExpired, PermissionDenied
 from bot.i18n import N_, translate
 from bot.localtime import zone
 from bot.messaging import (
@@ -120,6 +121,13 @@ class Context:
                 shop=self.former_shop,
             )
         return PermissionDenied(message, **params)
+
+    def expired(self) -> ButtonExpired:
+        """Return the error answering the pressed button as expired, and nothing else.
+
+        For a button whose row is gone, or belongs to another shop or person.
+        """
+        return ButtonExpired(EXPIRED)
 
     def now(self) -> datetime:
         """Return the current UTC time from the injected clock."""

@@ -10,14 +10,15 @@ from datetime import timedelta
 from sqlalchemy import delete
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from bot import callbacks
 from bot.chat import engine
 from bot.chat.context import AppInfo, Clock, Context, OutCommands
 from bot.chat.menus import Menus
-from bot.chat.router import Router
+from bot.chat.router import ButtonSpec, Router
 from bot.crm import consent, customers, members
 from bot.crm.models import ProcessedUpdate, UserPref, Workspace
 from bot.crm.store import unit_of_work
-from bot.errors import DeliveryError, DomainError
+from bot.errors import DeliveryError, DomainError, NotFound
 from bot.i18n import N_, normalize_locale, translate
 from bot.messaging import (
     CommandScope,
@@ -51,6 +52,7 @@ class Dispatcher:
         self._app = app
         self._clock = clock
         self._routers = tuple(routers)
+        self._buttons = button_table(self._routers)
         self._menus = Menus(routers)
         self._handled = 0
 
@@ -91,6 +93,11 @@ class Dispatcher:
                 locale = ctx.locale
                 await self._route(ctx)
                 return ctx.outgoing
+        except NotFound as exc:
+            # A button whose data or row is gone gets the one answer and nothing else.
+            if incoming.kind is Kind.CALLBACK and incoming.callback_id:
+                return [OutAnswer(incoming.callback_id, translate(locale, callbacks.EXPIRED))]
+            return _with_answer(incoming, "⚠️ " + translate(locale, exc.key, **exc.params))
         except DomainError as exc:
             # The transaction was rolled back, so dialog state is exactly as before.
             return _with_answer(incoming, "⚠️ " + translate(locale, exc.key, **exc.params))
@@ -137,16 +144,15 @@ class Dispatcher:
             await self._message(ctx)
 
     async def _callback(self, ctx: Context) -> None:
-        prefix = (ctx.incoming.data or "").partition(":")[0]
-        for router in self._routers:
-            handler = router.callbacks.get(prefix)
-            if handler is None:
-                continue
-            if not router.allows(ctx):
-                raise ctx.refusal(N_("Sorry, your role can't do that."))
-            await handler(ctx)
-            return
-        ctx.answer(ctx.t(N_("This button has expired.")))
+        data = ctx.incoming.data
+        found = callbacks.lookup(self._buttons, data)
+        pressed = found[1].kind.parse(data) if found is not None else None
+        if found is None or pressed is None:
+            raise ctx.expired()
+        router, spec = found
+        if not router.allows(ctx):
+            raise ctx.refusal(N_("Sorry, your role can't do that."))
+        await spec.handler(ctx, pressed)
 
     async def _command(self, ctx: Context) -> None:
         name = ctx.incoming.command or ""
@@ -195,6 +201,23 @@ class Dispatcher:
                     )
                 )
             )
+
+
+def button_table(routers: Sequence[Router]) -> dict[str, tuple[Router, ButtonSpec]]:
+    """Return each button prefix with the router that handles it.
+
+    Raises:
+        ValueError: when two routers (or one router listed twice) handle a prefix.
+    """
+    table: dict[str, tuple[Router, ButtonSpec]] = {}
+    for router in routers:
+        for prefix, spec in router.buttons.items():
+            if prefix in table:
+                first = table[prefix][0].name
+                msg = f"button prefix {prefix!r} is handled by {first} and {router.name}"
+                raise ValueError(msg)
+            table[prefix] = (router, spec)
+    return table
 
 
 def _with_answer(incoming: Incoming, text: str) -> list[Outgoing | OutCommands]:

@@ -8,8 +8,8 @@ engine then re-asks with the hint and leaves the state exactly as it was.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Mapping
-from dataclasses import dataclass
+from collections.abc import Awaitable, Callable, Collection, Mapping
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -127,6 +127,30 @@ async def answer(ctx: Context, state: ConversationState) -> None:
     await dialog.steps[next_step].ask(ctx, data)
 
 
+async def press(ctx: Context, dialog: Dialog, steps: Collection[str], value: str) -> None:
+    """Answer the open ``dialog`` with a button's value, as if typed, at one of ``steps``.
+
+    Raises:
+        ButtonExpired: when the sender has no such dialog waiting at one of ``steps``.
+    """
+    state = await _waiting(ctx, dialog, steps)
+    ctx.answer()
+    ctx.incoming = replace(ctx.incoming, kind=Kind.TEXT, text=value, command=None)
+    await answer(ctx, state)
+
+
+async def cancel_pressed(ctx: Context, dialog: Dialog) -> None:
+    """Close the open ``dialog`` from its Cancel button and say nothing was saved.
+
+    Raises:
+        ButtonExpired: when the sender has no such dialog open.
+    """
+    state = await _waiting(ctx, dialog, dialog.steps)
+    await ctx.session.delete(state)
+    ctx.answer()
+    ctx.edit(ctx.t(N_("OK, cancelled. Nothing was saved.")))
+
+
 async def cancel(ctx: Context) -> bool:
     """Close the sender's open dialog; return whether there was one."""
     state = await current(ctx)
@@ -139,6 +163,13 @@ async def cancel(ctx: Context) -> bool:
 def is_cancel(text: str) -> bool:
     """Return whether a message asks to cancel the dialog."""
     return text.strip().lower() in CANCEL_WORDS
+
+
+async def _waiting(ctx: Context, dialog: Dialog, steps: Collection[str]) -> ConversationState:
+    state = await current(ctx)
+    if state is None or state.dialog != dialog.name or state.step not in steps:
+        raise ctx.expired()
+    return state
 
 
 async def _reask(ctx: Context, step: Step, data: Data, hint: str) -> None:

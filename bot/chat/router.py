@@ -1,14 +1,18 @@
-"""Routers: commands and button prefixes of one audience behind one role guard."""
+"""Routers: commands and buttons of one audience behind one role guard."""
 
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
+from typing import Any, TypeVar
 
+from bot.callbacks import CallbackData
 from bot.chat.context import Context
 from bot.crm.models import Role
 
 Handler = Callable[[Context], Awaitable[None]]
+Pressed = TypeVar("Pressed", bound=CallbackData)
+ButtonHandler = Callable[[Context, Pressed], Awaitable[None]]
 ANYONE: frozenset[Role] | None = None
 MEMBERS = frozenset(Role)
 MANAGERS = frozenset({Role.OWNER, Role.ADMIN})
@@ -26,9 +30,17 @@ class CommandSpec:
     for_members: bool = True
 
 
+@dataclass(frozen=True, slots=True)
+class ButtonSpec:
+    """A button declaration and the handler that gets its pressed, parsed values."""
+
+    kind: type[CallbackData]
+    handler: ButtonHandler[Any]
+
+
 @dataclass(slots=True)
 class Router:
-    """Commands and callback prefixes for one audience, guarded once by role.
+    """Commands and buttons for one audience, guarded once by role.
 
     ``roles`` None means anyone may use them, members, customers and strangers alike.
     """
@@ -36,7 +48,7 @@ class Router:
     name: str
     roles: frozenset[Role] | None
     commands: dict[str, CommandSpec] = field(default_factory=dict)
-    callbacks: dict[str, Handler] = field(default_factory=dict)
+    buttons: dict[str, ButtonSpec] = field(default_factory=dict)
 
     def allows(self, ctx: Context) -> bool:
         """Return whether the sender passes this router's role guard."""
@@ -63,11 +75,20 @@ class Router:
 
         return register
 
-    def callback(self, prefix: str) -> Callable[[Handler], Handler]:
-        """Register a handler for buttons whose data starts with ``prefix:``."""
+    def button(
+        self, kind: type[Pressed]
+    ) -> Callable[[ButtonHandler[Pressed]], ButtonHandler[Pressed]]:
+        """Register the handler of a button declaration; it gets the parsed values.
 
-        def register(handler: Handler) -> Handler:
-            self.callbacks[prefix] = handler
+        Raises:
+            ValueError: when this router already handles the declaration's prefix.
+        """
+
+        def register(handler: ButtonHandler[Pressed]) -> ButtonHandler[Pressed]:
+            if kind.prefix in self.buttons:
+                msg = f"router {self.name} handles button prefix {kind.prefix!r} twice"
+                raise ValueError(msg)
+            self.buttons[kind.prefix] = ButtonSpec(kind, handler)
             return handler
 
         return register

@@ -8,10 +8,11 @@ Buttons answer steps by typing their value into the open step (``press``).
 from __future__ import annotations
 
 import html
-from dataclasses import replace
+from collections.abc import Callable
 from enum import StrEnum
+from typing import Annotated
 
-from bot.chat import engine
+from bot.callbacks import CallbackData, Choice
 from bot.chat.context import Context
 from bot.chat.engine import DONE, Data, Dialog, Step, register
 from bot.crm import companies, customers
@@ -19,12 +20,10 @@ from bot.crm.classification import CHOICES, parse_choice, parse_route
 from bot.crm.phones import looks_like_phone, normalize_phone
 from bot.errors import InvalidInput
 from bot.i18n import N_
-from bot.messaging import Button, Kind
+from bot.messaging import Button
 from bot.views.card import card_button
 
 SAVE_WORDS = frozenset({"save", "yes", "ok", "保存", "是"})
-# Button code -> (the step it answers, the customer column it sets).
-CHOICE_STEPS = {"own": "ownership", "biz": "business_type", "loc": "location_type"}
 
 
 class AddStep(StrEnum):
@@ -40,25 +39,44 @@ class AddStep(StrEnum):
     CONFIRM = "confirm"
 
 
+# Button code -> the step it answers, named like the customer column it sets.
+CHOICE_STEPS = {"own": AddStep.OWNERSHIP, "biz": AddStep.BUSINESS, "loc": AddStep.LOCATION}
+SKIPPABLE = frozenset({AddStep.OWNERSHIP, AddStep.BUSINESS, AddStep.LOCATION, AddStep.ROUTE})
+CHOICE_KEYS = tuple(key for choices in CHOICES.values() for key in choices)
+
+
+class AddChoice(CallbackData, prefix="ad"):
+    """Answer a classification question of /add (ownership, business, location)."""
+
+    code: Annotated[str, Choice(CHOICE_STEPS)]
+    value: Annotated[str, Choice(CHOICE_KEYS)]
+
+
+class AddSkip(CallbackData, prefix="ad:skip"):
+    """Skip the current question of /add."""
+
+
+class AddSave(CallbackData, prefix="ad:ok"):
+    """Save the contact /add summed up."""
+
+
+class AddCancel(CallbackData, prefix="ad:no"):
+    """Drop the /add dialog."""
+
+
 def is_skip(ctx: Context) -> bool:
     """Return whether the sender answered with /skip (typed or from a button)."""
     return ctx.incoming.command == "skip" or ctx.incoming.text.strip().lower() == "/skip"
 
 
-async def press(ctx: Context, dialog: Dialog, steps: set[str], value: str) -> None:
-    """Answer the open ``dialog`` with a button's value, if it waits at one of ``steps``."""
-    state = await engine.current(ctx)
-    if state is None or state.dialog != dialog.name or state.step not in steps:
-        ctx.answer(ctx.t(N_("This button has expired.")))
-        return
-    ctx.answer()
-    ctx.incoming = replace(ctx.incoming, kind=Kind.TEXT, text=value, command=None)
-    await engine.answer(ctx, state)
+def choice_buttons(
+    ctx: Context, column: str, answer: Callable[[str], CallbackData]
+) -> list[list[Button]]:
+    """Return one button per choice of a classification column, up to three a row.
 
-
-def choice_buttons(ctx: Context, column: str, prefix: str) -> list[list[Button]]:
-    """Return one button per choice of a classification column, two or three a row."""
-    buttons = [Button(ctx.t(label), f"{prefix}:{key}") for key, label in CHOICES[column].items()]
+    ``answer`` makes the data a choice's button sends from the choice's key.
+    """
+    buttons = [answer(key).button(ctx.t(label)) for key, label in CHOICES[column].items()]
     return [buttons[i : i + 3] for i in range(0, len(buttons), 3)]
 
 
@@ -128,7 +146,7 @@ async def offer_existing(ctx: Context, phone: str | None) -> bool:
             name=existing.customer.name,
             id=existing.customer_id,
         ),
-        card_button(ctx, existing.customer_id),
+        [[card_button(ctx.t, existing.customer_id)]],
     )
     return True
 
@@ -153,8 +171,8 @@ async def receive_company(ctx: Context, data: Data) -> str:
 
 async def ask_ownership(ctx: Context, data: Data) -> None:
     """Ask for the ownership with buttons, or to skip the whole classification."""
-    buttons = choice_buttons(ctx, "ownership", "ad:own")
-    buttons.append([Button(ctx.t(N_("⏭ Skip classification")), "ad:skip")])
+    buttons = choice_buttons(ctx, "ownership", lambda key: AddChoice(code="own", value=key))
+    buttons.append([AddSkip().button(ctx.t(N_("⏭ Skip classification")))])
     ctx.reply(ctx.t(N_("🏷 Classify {name}? Ownership:"), name=data["name"]), buttons)
 
 
@@ -168,8 +186,8 @@ async def receive_ownership(ctx: Context, data: Data) -> str:
 
 async def ask_business(ctx: Context, data: Data) -> None:
     """Ask for the type of business with buttons."""
-    buttons = choice_buttons(ctx, "business_type", "ad:biz")
-    buttons.append([Button(ctx.t(N_("⏭ Skip")), "ad:skip")])
+    buttons = choice_buttons(ctx, "business_type", lambda key: AddChoice(code="biz", value=key))
+    buttons.append([AddSkip().button(ctx.t(N_("⏭ Skip")))])
     ctx.reply(ctx.t(N_("Type of business?")), buttons)
 
 
@@ -182,8 +200,8 @@ async def receive_business(ctx: Context, data: Data) -> str:
 
 async def ask_location(ctx: Context, data: Data) -> None:
     """Ask for the type of location with buttons."""
-    buttons = choice_buttons(ctx, "location_type", "ad:loc")
-    buttons.append([Button(ctx.t(N_("⏭ Skip")), "ad:skip")])
+    buttons = choice_buttons(ctx, "location_type", lambda key: AddChoice(code="loc", value=key))
+    buttons.append([AddSkip().button(ctx.t(N_("⏭ Skip")))])
     ctx.reply(ctx.t(N_("Where are they located?")), buttons)
 
 
@@ -227,7 +245,7 @@ async def ask_confirm(ctx: Context, data: Data) -> None:
         lines.append("📍 " + html.escape(f"{data['region']}{order}"))
     ctx.reply(
         "\n".join(lines),
-        [[Button(ctx.t(N_("✅ Save")), "ad:ok"), Button(ctx.t(N_("Cancel")), "ad:no")]],
+        [[AddSave().button(ctx.t(N_("✅ Save"))), AddCancel().button(ctx.t(N_("Cancel")))]],
     )
 
 
@@ -259,7 +277,7 @@ async def finish(ctx: Context, data: Data) -> None:
     )
     ctx.reply(
         ctx.t(N_("✅ Saved <b>{name}</b> as #{id}."), name=customer.name, id=customer.id),
-        card_button(ctx, customer.id),
+        [[card_button(ctx.t, customer.id)]],
     )
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from enum import StrEnum
 
+from bot.callbacks import CallbackData
 from bot.chat import engine
 from bot.chat.context import Context
 from bot.chat.engine import DONE, Data, Dialog, Step, register
@@ -15,7 +16,7 @@ from bot.crm import complaints, surveys
 from bot.crm.models import Complaint, Member, Workspace
 from bot.errors import InvalidInput
 from bot.i18n import N_
-from bot.messaging import Button, Kind
+from bot.messaging import Kind
 from bot.views.complaint import notify_assignee, notify_detail
 
 SKIP = "skip"
@@ -33,6 +34,10 @@ class CommentStep(StrEnum):
     """The single question of a survey comment, persisted by value."""
 
     COMMENT = "comment"
+
+
+class SkipPhoto(CallbackData, prefix="cq:skip"):
+    """Go on with a complaint without a photo."""
 
 
 async def start_for_customer(
@@ -73,7 +78,7 @@ async def ask_photo(ctx: Context, data: Data) -> None:
     """Offer to attach a photo, with a Skip button."""
     ctx.reply(
         ctx.t(N_("📷 Want to add a photo? Send it now, or tap Skip.")),
-        [[Button(ctx.t(N_("Skip")), "cq:skip")]],
+        [[SkipPhoto().button(ctx.t(N_("Skip")))]],
     )
 
 

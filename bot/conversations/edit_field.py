@@ -8,11 +8,12 @@ A single ``-`` clears an optional field. After saving, the card is shown again.
 from __future__ import annotations
 
 from enum import StrEnum
-from typing import Any
+from typing import Annotated, Any
 
+from bot.callbacks import CallbackData, Choice
 from bot.chat.context import Context
 from bot.chat.engine import DONE, Data, Dialog, Step, register
-from bot.conversations.add_contact import choice_buttons, translated_names
+from bot.conversations.add_contact import CHOICE_KEYS, choice_buttons, translated_names
 from bot.crm import companies, customers
 from bot.crm.classification import CHOICES, parse_choice, parse_route
 from bot.crm.phones import normalize_phone
@@ -45,13 +46,22 @@ class EditStep(StrEnum):
     VALUE = "value"
 
 
+class EditChoice(CallbackData, prefix="ce:v"):
+    """Answer a card edit of a classification field with one of its choices."""
+
+    value: Annotated[str, Choice(CHOICE_KEYS)]
+
+
 async def ask_value(ctx: Context, data: Data) -> None:
     """Ask for the field's new value, with buttons for a choice."""
     field = data["field"]
     text = (
         ctx.t(PROMPTS[field], name=data["customer_name"]) + "\n" + ctx.t(N_("(/cancel to stop)"))
     )
-    ctx.reply(text, choice_buttons(ctx, field, "ce:v") if field in CHOICES else ())
+    if field in CHOICES:
+        ctx.reply(text, choice_buttons(ctx, field, lambda key: EditChoice(value=key)))
+    else:
+        ctx.reply(text)
 
 
 async def receive_value(ctx: Context, data: Data) -> str:

@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import html
 from enum import StrEnum
+from typing import Annotated
 
+from bot.callbacks import CallbackData, Choice, Id
 from bot.campaigns import template_checks, template_store, template_versions
 from bot.campaigns.templates import VARIABLES, describe_variables, sample_variables
 from bot.chat.context import Context
@@ -20,7 +22,6 @@ from bot.crm.scope import get_visible
 from bot.errors import InvalidInput, TemplateError
 from bot.i18n import LANGUAGE_NAMES, N_, Raw
 from bot.localtime import local_day
-from bot.messaging import Button
 
 SAVE, DISCARD, REAL_CUSTOMER = "@save", "@discard", "@customer"
 
@@ -31,6 +32,25 @@ class EditTemplateStep(StrEnum):
     TEXT = "text"
     REVIEW = "review"
     CUSTOMER = "customer"
+
+
+class TemplateAction(CallbackData, prefix="tp"):
+    """A template's button: open it (``o``), edit it (``e``) or show its history (``h``)."""
+
+    action: Annotated[str, Choice(("o", "e", "h"))]
+    template_id: Annotated[int, Id("message_template")]
+
+
+class ReviewSave(CallbackData, prefix="tp:s"):
+    """Save the text under review."""
+
+
+class ReviewDiscard(CallbackData, prefix="tp:d"):
+    """Drop the text under review."""
+
+
+class ReviewWithCustomer(CallbackData, prefix="tp:c"):
+    """Preview the text under review with a real customer."""
 
 
 def template_label(ctx: Context, key: str, locale: str, variant: str) -> Raw:
@@ -88,8 +108,11 @@ async def ask_review(ctx: Context, data: Data) -> None:
         variables["merchant"] = workspace.name
         who = Raw(ctx.t(N_("a sample customer, {name}"), name=variables["name"]))
     buttons = [
-        [Button(ctx.t(N_("👤 Preview with a real customer")), "tp:c")],
-        [Button(ctx.t(N_("✅ Save")), "tp:s"), Button(ctx.t(N_("🗑 Discard")), "tp:d")],
+        [ReviewWithCustomer().button(ctx.t(N_("👤 Preview with a real customer")))],
+        [
+            ReviewSave().button(ctx.t(N_("✅ Save"))),
+            ReviewDiscard().button(ctx.t(N_("🗑 Discard"))),
+        ],
     ]
     try:
         text = await template_checks.render_one(ctx.app.renders, data["body"], variables)
@@ -164,13 +187,14 @@ async def finish(ctx: Context, data: Data) -> None:
         now=ctx.now(),
         renders=ctx.app.renders,
     )
+    opened = ctx.t(N_("📝 Open it"))
     ctx.reply(
         ctx.t(
             N_("✅ Saved. {template} is now at version {version}."),
             template=label,
             version=saved.version,
         ),
-        [[Button(ctx.t(N_("📝 Open it")), f"tp:o:{saved.template_id}")]],
+        [[TemplateAction(action="o", template_id=saved.template_id).button(opened)]],
     )
 
 

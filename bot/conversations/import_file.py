@@ -5,7 +5,9 @@ from __future__ import annotations
 import logging
 import secrets
 from enum import StrEnum
+from typing import Annotated
 
+from bot.callbacks import CallbackData, Choice, Text
 from bot.chat import engine
 from bot.chat.context import Context
 from bot.chat.engine import DONE, Data, Dialog, Step, register
@@ -13,7 +15,7 @@ from bot.crm import importer, offload, spreadsheet
 from bot.crm.importer import CleanRows, ImportPlan
 from bot.errors import DeliveryError, InvalidInput
 from bot.i18n import N_
-from bot.messaging import Button, Kind
+from bot.messaging import Kind
 
 logger = logging.getLogger(__name__)
 NAME = "import"
@@ -27,6 +29,13 @@ class ImportStep(StrEnum):
 
     FILE = "file"
     CONFIRM = "confirm"
+
+
+class ImportAnswer(CallbackData, prefix="im"):
+    """Import (``go``) or drop (``no``) the checked file; ``token`` ties it to that file."""
+
+    action: Annotated[str, Choice(("go", "no"))]
+    token: Annotated[str, Text(16, ref="import")]
 
 
 async def ask_file(ctx: Context, data: Data) -> None:
@@ -82,10 +91,10 @@ async def ask_confirm(ctx: Context, data: Data) -> None:
         summary(ctx, data),
         [
             [
-                Button(
-                    ctx.t(N_("✅ Import {count}"), count=data["rows"]), f"im:go:{data['token']}"
+                ImportAnswer(action="go", token=data["token"]).button(
+                    ctx.t(N_("✅ Import {count}"), count=data["rows"])
                 ),
-                Button(ctx.t(N_("Cancel")), f"im:no:{data['token']}"),
+                ImportAnswer(action="no", token=data["token"]).button(ctx.t(N_("Cancel"))),
             ]
         ],
     )
@@ -123,21 +132,24 @@ async def finish(ctx: Context, data: Data) -> None:
     )
 
 
-async def on_button(ctx: Context, action: str, token: str) -> None:
-    """Import or cancel from the confirmation buttons, if their dialog is still open."""
+async def on_button(ctx: Context, pressed: ImportAnswer) -> None:
+    """Import or cancel from the confirmation buttons, if their dialog is still open.
+
+    Raises:
+        ButtonExpired: when the file they were shown for is no longer waiting.
+    """
     state = await engine.current(ctx)
     if (
         state is None
         or state.dialog != NAME
         or state.step != ImportStep.CONFIRM
-        or state.data.get("token") != token
+        or state.data.get("token") != pressed.token
     ):
-        ctx.answer(ctx.t(N_("This button has expired.")))
-        return
+        raise ctx.expired()
     data = dict(state.data)
     await ctx.session.delete(state)
     ctx.answer()
-    if action == "go":
+    if pressed.action == "go":
         ctx.edit(summary(ctx, data))
         await finish(ctx, data)
     else:

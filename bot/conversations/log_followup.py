@@ -7,10 +7,11 @@ types its value into the step, a time button picks one of the offered times.
 
 from __future__ import annotations
 
-from dataclasses import replace
 from datetime import datetime
 from enum import StrEnum
+from typing import Annotated
 
+from bot.callbacks import CallbackData, Choice, Int
 from bot.chat import engine
 from bot.chat.context import Context
 from bot.chat.engine import DONE, Data, Dialog, Step, register
@@ -20,7 +21,7 @@ from bot.crm.when import Ambiguous, parse_leading_when, parse_when
 from bot.errors import InvalidInput
 from bot.i18n import N_
 from bot.localtime import show_zoned
-from bot.messaging import Button, Kind
+from bot.views.card import card_button
 
 MAX_OUTCOME = 500
 CHANNEL_NAMES = {
@@ -51,9 +52,37 @@ class RemindStep(StrEnum):
     WHEN = "when"
 
 
+# The most candidate times an ambiguous time is offered as buttons.
+MAX_TIMES = 10
+
+
+class LogChannel(CallbackData, prefix="lf:ch"):
+    """Answer how the rep was in touch, in /log."""
+
+    channel: Annotated[Channel, Choice(Channel)]
+
+
+class LogOutcome(CallbackData, prefix="lf:oc"):
+    """Answer the outcome of a contact in /log with one of ``OUTCOMES`` (by number)."""
+
+    index: Annotated[int, Int(0, len(OUTCOMES) - 1)]
+
+
+class LogTime(CallbackData, prefix="lf:at"):
+    """Pick one of the times an ambiguous next step of /log could mean (by number)."""
+
+    index: Annotated[int, Int(0, MAX_TIMES - 1)]
+
+
+class RemindTime(CallbackData, prefix="rm:at"):
+    """Pick one of the times an ambiguous /remind could mean (by number)."""
+
+    index: Annotated[int, Int(0, MAX_TIMES - 1)]
+
+
 async def ask_channel(ctx: Context, data: Data) -> None:
     """Ask how the rep was in touch, with one button per channel."""
-    buttons = [Button(ctx.t(CHANNEL_NAMES[c]), f"lf:ch:{c.value}") for c in Channel]
+    buttons = [LogChannel(channel=c).button(ctx.t(CHANNEL_NAMES[c])) for c in Channel]
     ctx.reply(
         ctx.t(
             N_("📝 Contact with <b>{name}</b> (#{id}). How were you in touch? (/cancel to stop)"),
@@ -95,7 +124,7 @@ async def receive_summary(ctx: Context, data: Data) -> str:
 
 async def ask_outcome(ctx: Context, data: Data) -> None:
     """Ask for the outcome, with buttons for the usual ones."""
-    buttons = [Button(ctx.t(o), f"lf:oc:{i}") for i, o in enumerate(OUTCOMES)]
+    buttons = [LogOutcome(index=i).button(ctx.t(o)) for i, o in enumerate(OUTCOMES)]
     ctx.reply(ctx.t(N_("And the outcome? Tap one or type your own.")), [buttons[:3], buttons[3:]])
 
 
@@ -113,7 +142,7 @@ async def receive_outcome(ctx: Context, data: Data) -> str:
 async def ask_next(ctx: Context, data: Data) -> None:
     """Ask for the next step with its date, or offer the candidates of an ambiguous one."""
     if data.get("choices"):
-        _ask_choice(ctx, data, "lf")
+        _ask_choice(ctx, data, LogTime)
         return
     ctx.reply(
         ctx.t(
@@ -164,13 +193,13 @@ async def finish_log(ctx: Context, data: Data) -> None:
             step=data["next_step"],
             when=show_zoned(next_at, ctx.tz),
         )
-    ctx.reply(text, [[Button(ctx.t(N_("Open card")), f"ct:{data['customer_id']}")]])
+    ctx.reply(text, [[card_button(ctx.t, data["customer_id"])]])
 
 
 async def ask_when(ctx: Context, data: Data) -> None:
     """Offer the candidate times of an ambiguous /remind, or ask for a time again."""
     if data.get("choices"):
-        _ask_choice(ctx, data, "rm")
+        _ask_choice(ctx, data, RemindTime)
         return
     ctx.reply(ctx.t(N_("When should I remind you? E.g. “tomorrow 10:00” or “2h”.")))
 
@@ -213,24 +242,16 @@ def confirm_reminder(ctx: Context, customer_name: str, text: str, due: datetime)
     )
 
 
-async def press(ctx: Context, dialog: Dialog, step: str, value: str) -> None:
-    """Answer ``step`` of the sender's open ``dialog`` with a button's value."""
-    state = await engine.current(ctx)
-    if state is None or state.dialog != dialog.name or state.step != step:
-        ctx.answer(ctx.t(N_("This button has expired.")))
-        return
-    ctx.answer()
-    ctx.incoming = replace(ctx.incoming, kind=Kind.TEXT, text=value, command=None)
-    await engine.answer(ctx, state)
-
-
 async def pick(ctx: Context, dialog: Dialog, index: int) -> None:
-    """Finish the sender's open ``dialog`` with the offered time number ``index``."""
+    """Finish the sender's open ``dialog`` with the offered time number ``index``.
+
+    Raises:
+        ButtonExpired: when no such dialog offers that many times.
+    """
     state = await engine.current(ctx)
     choices = state.data.get("choices") or [] if state is not None else []
     if state is None or state.dialog != dialog.name or not 0 <= index < len(choices):
-        ctx.answer(ctx.t(N_("This button has expired.")))
-        return
+        raise ctx.expired()
     ctx.answer()
     data = dict(state.data)
     data["next_at"] = choices[index]
@@ -239,10 +260,10 @@ async def pick(ctx: Context, dialog: Dialog, index: int) -> None:
     await dialog.finish(ctx, data)
 
 
-def _ask_choice(ctx: Context, data: Data, prefix: str) -> None:
+def _ask_choice(ctx: Context, data: Data, answer: type[LogTime | RemindTime]) -> None:
     buttons = [
-        [Button(show_zoned(datetime.fromisoformat(c), ctx.tz), f"{prefix}:at:{i}")]
-        for i, c in enumerate(data["choices"])
+        [answer(index=i).button(show_zoned(datetime.fromisoformat(c), ctx.tz))]
+        for i, c in enumerate(data["choices"][:MAX_TIMES])
     ]
     ctx.reply(ctx.t(N_("Which time do you mean? Tap one, or type the time again.")), buttons)
 

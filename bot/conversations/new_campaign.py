@@ -12,10 +12,11 @@ from __future__ import annotations
 
 from datetime import date
 from enum import StrEnum
-from typing import Any
+from typing import Annotated, Any
 
 from sqlalchemy import distinct, select
 
+from bot.callbacks import CallbackData, Choice, Text
 from bot.campaigns import campaigns, template_store
 from bot.chat.context import Context
 from bot.chat.engine import DONE, Data, Dialog, Step, register
@@ -54,7 +55,6 @@ FILTER_NAMES = {
     "region": N_("By region"),
 }
 MAX_CHOICES = 12
-CALLBACK_LIMIT = 64
 
 
 class CampaignStep(StrEnum):
@@ -71,6 +71,17 @@ class CampaignStep(StrEnum):
     CONFIRM = "ok"
 
 
+class CampaignAnswer(CallbackData, prefix="cp:d"):
+    """Answer a step of /campaign new with a value, as if typed."""
+
+    step: Annotated[CampaignStep, Choice(CampaignStep)]
+    value: Annotated[str, Text(54, tail=True)]
+
+
+class CampaignCancel(CallbackData, prefix="cp:x"):
+    """Drop the /campaign new dialog."""
+
+
 def buttons(
     step: CampaignStep, choices: list[tuple[str, str]], per_row: int = 3
 ) -> list[list[Button]]:
@@ -78,10 +89,9 @@ def buttons(
     row: list[Button] = []
     rows: list[list[Button]] = []
     for label, value in choices:
-        data = f"cp:d:{step.value}:{value}"
-        if len(data.encode()) > CALLBACK_LIMIT:
-            continue  # too long to fit Telegram's callback data; it can still be typed
-        row.append(Button(label, data))
+        if not CampaignAnswer.fits(step=step, value=value):
+            continue  # too long for a button's data; it can still be typed
+        row.append(CampaignAnswer(step=step, value=value).button(label))
         if len(row) == per_row:
             rows.append(row)
             row = []
@@ -286,7 +296,7 @@ async def ask_confirm(ctx: Context, data: Data) -> None:
     member, _ = ctx.staff()
     count = await campaigns.reach(ctx.session, actor=member, audience=data["audience"])
     rows = buttons(CampaignStep.CONFIRM, [(ctx.t(N_("✅ Create")), "create")])
-    rows[0].append(Button(ctx.t(N_("✖️ Cancel")), "cp:x"))
+    rows[0].append(CampaignCancel().button(ctx.t(N_("✖️ Cancel"))))
     ctx.reply(
         ctx.t(
             N_(

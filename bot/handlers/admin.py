@@ -3,17 +3,30 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from typing import Annotated
 
+from bot.callbacks import CallbackData, Choice, Id
 from bot.chat.context import Context
 from bot.chat.router import MANAGERS, Router
 from bot.crm import invites
 from bot.crm.models import Role
 from bot.i18n import N_
 from bot.localtime import show_minute
-from bot.messaging import Button
 from bot.views.labels import ROLE_NAMES
 
 router = Router("admin", MANAGERS)
+
+
+class InviteRole(CallbackData, prefix="iv:new"):
+    """Invite someone for this role."""
+
+    role: Annotated[Role, Choice(Role)]
+
+
+class WithdrawInvite(CallbackData, prefix="iv:rv"):
+    """Withdraw an invite before it is used."""
+
+    invite_id: Annotated[int, Id("invite")]
 
 
 @router.command("invite", help=N_("invite a colleague"), usage="staff|admin")
@@ -25,28 +38,27 @@ async def cmd_invite(ctx: Context) -> None:
     if arg not in {r.value for r in choices}:
         ctx.reply(
             ctx.t(N_("Whom do you want to invite?")),
-            [[Button(ctx.t(ROLE_NAMES[r]), f"iv:new:{r.value}") for r in choices]],
+            [[InviteRole(role=r).button(ctx.t(ROLE_NAMES[r])) for r in choices]],
         )
         return
     await _issue(ctx, Role(arg))
 
 
-@router.callback("iv")
-async def on_invite_button(ctx: Context) -> None:
-    """Create an invite from the role buttons, or withdraw one."""
-    _, action, value = (ctx.incoming.data or "::").split(":", 2)
-    if action == "new" and value in {r.value for r in Role}:
-        ctx.answer()
-        await _issue(ctx, Role(value))
-        return
-    if action == "rv" and value.isdigit():
-        await invites.revoke_invite(
-            ctx.session, actor=ctx.staff()[0], invite_id=int(value), now=ctx.now()
-        )
-        ctx.answer(ctx.t(N_("Invite withdrawn")))
-        ctx.edit(ctx.t(N_("🚫 This invite was withdrawn; the link no longer works.")))
-        return
+@router.button(InviteRole)
+async def on_invite_button(ctx: Context, pressed: InviteRole) -> None:
+    """Create an invite for the role on the pressed button."""
     ctx.answer()
+    await _issue(ctx, pressed.role)
+
+
+@router.button(WithdrawInvite)
+async def on_withdraw_button(ctx: Context, pressed: WithdrawInvite) -> None:
+    """Withdraw the invite on the pressed button."""
+    await invites.revoke_invite(
+        ctx.session, actor=ctx.staff()[0], invite_id=pressed.invite_id, now=ctx.now()
+    )
+    ctx.answer(ctx.t(N_("Invite withdrawn")))
+    ctx.edit(ctx.t(N_("🚫 This invite was withdrawn; the link no longer works.")))
 
 
 async def _issue(ctx: Context, role: Role) -> None:
@@ -71,5 +83,5 @@ async def _issue(ctx: Context, role: Role) -> None:
             expires=expires,
             link=ctx.deep_link(f"inv_{issued.code}"),
         ),
-        [[Button(ctx.t(N_("🚫 Withdraw invite")), f"iv:rv:{issued.invite.id}")]],
+        [[WithdrawInvite(invite_id=issued.invite.id).button(ctx.t(N_("🚫 Withdraw invite")))]],
     )

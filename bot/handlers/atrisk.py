@@ -9,9 +9,11 @@ from __future__ import annotations
 
 import html
 from datetime import datetime, time, timedelta
+from typing import Annotated
 
 from sqlalchemy import func, select
 
+from bot.callbacks import CallbackData, Flag, Int
 from bot.campaigns import care
 from bot.chat import engine
 from bot.chat.context import Context
@@ -23,8 +25,7 @@ from bot.crm.scope import get_visible
 from bot.errors import InvalidInput
 from bot.i18n import N_
 from bot.localtime import at_local, local_day, show_zoned
-from bot.messaging import Button
-from bot.views.at_risk import PREFIX, action_row, item_line
+from bot.views.at_risk import MAX_OFFSET, RiskAction, RiskList, action_row, item_line
 
 router = Router("atrisk", MEMBERS)
 PAGE = 8
@@ -40,32 +41,43 @@ async def cmd_atrisk(ctx: Context) -> None:
     await _show(ctx, offset=0, mine=bool(arg), edit=False)
 
 
-@router.callback(PREFIX)
-async def on_button(ctx: Context) -> None:
-    """Page the list, or act on one customer: call, care message, offer, log, remind."""
-    parts = (ctx.incoming.data or "").split(":")
-    action = parts[1] if len(parts) > 1 else ""
-    number = int(parts[2]) if len(parts) > 2 and parts[2].isdigit() else None
-    if number is None:
-        ctx.answer(ctx.t(N_("This button has expired.")))
-    elif action in ("p", "ls"):
-        # "p" pages a list in place; "ls" (from an alert) keeps the alert and replies.
+class RiskPage(CallbackData, prefix="ar:p"):
+    """Page the at-risk list in place; ``mine`` keeps it to the member's own customers."""
+
+    offset: Annotated[int, Int(0, MAX_OFFSET)]
+    mine: Annotated[bool, Flag("m")] = False
+
+
+@router.button(RiskPage)
+async def on_page(ctx: Context, pressed: RiskPage) -> None:
+    """Show another page of the list in the same message."""
+    ctx.answer()
+    await _show(ctx, offset=pressed.offset, mine=pressed.mine, edit=True)
+
+
+@router.button(RiskList)
+async def on_list(ctx: Context, pressed: RiskList) -> None:
+    """Open the list from an alert, keeping the alert."""
+    ctx.answer()
+    await _show(ctx, offset=pressed.offset, mine=False, edit=False)
+
+
+@router.button(RiskAction)
+async def on_action(ctx: Context, pressed: RiskAction) -> None:
+    """Act on one customer: call, care message, offer, log the call, remind tomorrow."""
+    action, customer_id = pressed.action, pressed.customer_id
+    if action == "call":
         ctx.answer()
-        await _show(ctx, offset=number, mine=parts[3:] == ["m"], edit=action == "p")
-    elif action == "call":
-        ctx.answer()
-        await _call(ctx, number)
+        await _call(ctx, customer_id)
     elif action in care.CARE_KEYS:
-        await _care(ctx, number, action)
+        await _care(ctx, customer_id, action)
     elif action == "log":
         member, _ = ctx.staff()
-        customer = await get_visible(ctx.session, actor=member, customer_id=number)
+        customer = await get_visible(ctx.session, actor=member, customer_id=customer_id)
         ctx.answer()
         await engine.start(ctx, LOG, {"customer_id": customer.id, "customer_name": customer.name})
-    elif action == "rem":
-        await _remind(ctx, number)
     else:
-        ctx.answer(ctx.t(N_("This button has expired.")))
+        await _remind(ctx, customer_id)
 
 
 async def _show(ctx: Context, *, offset: int, mine: bool, edit: bool) -> None:
@@ -89,12 +101,12 @@ async def _show(ctx: Context, *, offset: int, mine: bool, edit: bool) -> None:
     lines = [head, ""]
     lines += [item_line(i, ctx.t, with_owner=not own) for i in items]
     buttons = [action_row(i, ctx.t) for i in items]
-    suffix = ":m" if mine else ""
     nav = []
     if offset > 0:
-        nav.append(Button(ctx.t(N_("◀️ Newer")), f"{PREFIX}:p:{max(0, offset - PAGE)}{suffix}"))
+        newer = RiskPage(offset=max(0, offset - PAGE), mine=mine)
+        nav.append(newer.button(ctx.t(N_("◀️ Newer"))))
     if offset + PAGE < total:
-        nav.append(Button(ctx.t(N_("Older ▶️")), f"{PREFIX}:p:{offset + PAGE}{suffix}"))
+        nav.append(RiskPage(offset=offset + PAGE, mine=mine).button(ctx.t(N_("Older ▶️"))))
     if nav:
         buttons.append(nav)
     text = "\n".join(lines)
@@ -121,8 +133,12 @@ async def _call(ctx: Context, customer_id: int) -> None:
         text,
         [
             [
-                Button(ctx.t(N_("📝 Log the call")), f"{PREFIX}:log:{customer.id}"),
-                Button(ctx.t(N_("⏰ Remind me tomorrow")), f"{PREFIX}:rem:{customer.id}"),
+                RiskAction(action="log", customer_id=customer.id).button(
+                    ctx.t(N_("📝 Log the call"))
+                ),
+                RiskAction(action="rem", customer_id=customer.id).button(
+                    ctx.t(N_("⏰ Remind me tomorrow"))
+                ),
             ]
         ],
     )

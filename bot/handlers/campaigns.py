@@ -1,23 +1,23 @@
 """Admin commands for campaigns (owner and admins): list, create, control, quiet hours, cap.
 
 Buttons use the ``cp`` prefix: ``cp:o|p|r|s|sy|n:<id>`` open, pause, resume,
-stop, confirm stop and run now; ``cp:d:<step>:<value>`` answers a step of the
-/campaign new dialog; ``cp:x`` cancels it.
+stop, confirm stop and run now (``CampaignAction``); ``cp:new`` starts the
+/campaign new dialog, ``cp:d:<step>:<value>`` answers one of its steps
+(``CampaignAnswer``) and ``cp:x`` cancels it.
 """
 
 from __future__ import annotations
 
+from bot.callbacks import CallbackData
 from bot.campaigns import campaigns, limits
 from bot.chat import engine
 from bot.chat.context import Context
 from bot.chat.router import MANAGERS, Router
-from bot.conversations.log_followup import press
-from bot.conversations.new_campaign import NEW_CAMPAIGN, CampaignStep
+from bot.conversations.new_campaign import NEW_CAMPAIGN, CampaignAnswer, CampaignCancel
 from bot.crm.models import CampaignStatus
 from bot.errors import InvalidInput
 from bot.i18n import N_
-from bot.messaging import Button
-from bot.views.campaign import show_campaign, summary_line
+from bot.views.campaign import CampaignAction, show_campaign, summary_line
 
 router = Router("campaigns", MANAGERS)
 MAX_LISTED = 20
@@ -28,6 +28,10 @@ STATUS_DONE = {
 }
 
 
+class NewCampaign(CallbackData, prefix="cp:new"):
+    """Start the /campaign new dialog."""
+
+
 @router.command("campaigns", help=N_("campaigns: next sends and last results"))
 async def cmd_campaigns(ctx: Context) -> None:
     """List the shop's campaigns with their next send and last run, one button each."""
@@ -35,13 +39,13 @@ async def cmd_campaigns(ctx: Context) -> None:
     found = await campaigns.list_campaigns(
         ctx.session, actor=member, now=ctx.now(), limit=MAX_LISTED
     )
-    new = [Button(ctx.t(N_("➕ New campaign")), "cp:new")]
+    new = [NewCampaign().button(ctx.t(N_("➕ New campaign")))]
     if not found:
         ctx.reply(ctx.t(N_("No campaigns yet. Create one with /campaign new.")), [new])
         return
     lines = [summary_line(ctx, s) for s in found]
     rows = [
-        [Button(f"#{s.campaign.id} {s.campaign.name}"[:60], f"cp:o:{s.campaign.id}")]
+        [CampaignAction(action="o", campaign_id=s.campaign.id).button(_list_label(s))]
         for s in found
     ]
     ctx.reply(ctx.t(N_("📣 Campaigns")) + "\n\n" + "\n\n".join(lines), [*rows, new])
@@ -98,33 +102,30 @@ async def cmd_cap(ctx: Context) -> None:
     ctx.reply("✅ " + text)
 
 
-@router.callback("cp")
-async def on_campaign_button(ctx: Context) -> None:
-    """Handle the campaign buttons: detail actions and dialog answers."""
-    parts = (ctx.incoming.data or "").split(":", 3)
-    action = parts[1] if len(parts) > 1 else ""
-    if action == "d" and len(parts) == 4 and parts[2] in set(CampaignStep):
-        await press(ctx, NEW_CAMPAIGN, parts[2], parts[3])
-        return
-    if action == "x":
-        state = await engine.current(ctx)
-        ctx.answer()
-        if state is not None and state.dialog == NEW_CAMPAIGN.name:
-            await ctx.session.delete(state)
-            ctx.edit(ctx.t(N_("OK, cancelled. Nothing was saved.")))
-        return
-    if action == "new":
-        ctx.answer()
-        await engine.start(ctx, NEW_CAMPAIGN)
-        return
-    if len(parts) != 3 or not parts[2].isdigit():
-        ctx.answer(ctx.t(N_("This button has expired.")))
-        return
-    await _act(ctx, action, int(parts[2]))
+@router.button(CampaignAnswer)
+async def on_dialog_answer(ctx: Context, pressed: CampaignAnswer) -> None:
+    """Answer a step of the /campaign new dialog."""
+    await engine.press(ctx, NEW_CAMPAIGN, {pressed.step}, pressed.value)
 
 
-async def _act(ctx: Context, action: str, campaign_id: int) -> None:
+@router.button(CampaignCancel)
+async def on_dialog_cancel(ctx: Context, pressed: CampaignCancel) -> None:
+    """Drop the /campaign new dialog."""
+    await engine.cancel_pressed(ctx, NEW_CAMPAIGN)
+
+
+@router.button(NewCampaign)
+async def on_new(ctx: Context, pressed: NewCampaign) -> None:
+    """Start the /campaign new dialog."""
+    ctx.answer()
+    await engine.start(ctx, NEW_CAMPAIGN)
+
+
+@router.button(CampaignAction)
+async def on_campaign_button(ctx: Context, pressed: CampaignAction) -> None:
+    """Open, pause, resume, stop (after asking) or run a campaign now."""
     member, _ = ctx.staff()
+    action, campaign_id = pressed.action, pressed.campaign_id
     statuses = {
         "p": CampaignStatus.PAUSED,
         "r": CampaignStatus.ACTIVE,
@@ -134,13 +135,18 @@ async def _act(ctx: Context, action: str, campaign_id: int) -> None:
         ctx.answer()
         await show_campaign(ctx, campaign_id, edit=True)
     elif action == "s":
+        # Ask only about a campaign that is there to stop.
+        await campaigns.get_campaign(
+            ctx.session, actor=member, campaign_id=campaign_id, now=ctx.now()
+        )
         ctx.answer()
+        stop_label = ctx.t(N_("⏹ Yes, stop it"))
         ctx.reply(
             ctx.t(
                 N_("Stop campaign #{id} for good? Messages not yet sent won't go out."),
                 id=campaign_id,
             ),
-            [[Button(ctx.t(N_("⏹ Yes, stop it")), f"cp:sy:{campaign_id}")]],
+            [[CampaignAction(action="sy", campaign_id=campaign_id).button(stop_label)]],
         )
     elif action in statuses:
         status = statuses[action]
@@ -150,20 +156,23 @@ async def _act(ctx: Context, action: str, campaign_id: int) -> None:
         ctx.answer(ctx.t(STATUS_DONE[status]))
         ctx.reply(ctx.t(STATUS_DONE[status]))
         await show_campaign(ctx, campaign_id)
-    elif action == "n":
+    else:
         run = await campaigns.run_now(
             ctx.session, actor=member, campaign_id=campaign_id, now=ctx.now()
         )
         ctx.answer(ctx.t(N_("Sending")))
+        progress = ctx.t(N_("🔄 Progress"))
         ctx.reply(
             ctx.t(
                 N_("🚀 Sending now (run #{run}). I'll send you a report when it's done."),
                 run=run.id,
             ),
-            [[Button(ctx.t(N_("🔄 Progress")), f"cp:o:{campaign_id}")]],
+            [[CampaignAction(action="o", campaign_id=campaign_id).button(progress)]],
         )
-    else:
-        ctx.answer(ctx.t(N_("This button has expired.")))
+
+
+def _list_label(summary: campaigns.CampaignSummary) -> str:
+    return f"#{summary.campaign.id} {summary.campaign.name}"[:60]
 
 
 def _quiet_text(ctx: Context, start: str, end: str) -> str:

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from typing import Annotated
+
 from sqlalchemy import select
 
+from bot.callbacks import CallbackData, Choice
 from bot.chat import engine
 from bot.chat.context import Context
 from bot.chat.router import ANYONE, Router
@@ -12,11 +15,16 @@ from bot.crm.models import Customer, UserPref, Workspace
 from bot.errors import InvalidInput
 from bot.handlers import customer
 from bot.i18n import LANGUAGE_NAMES, LOCALES, N_
-from bot.messaging import Button
 from bot.views.labels import ROLE_NAMES
 
 router = Router("common", ANYONE)
 BAD_LINK = N_("This link isn't valid any more. Please ask the shop for a new one.")
+
+
+class PickLanguage(CallbackData, prefix="lg"):
+    """Speak this language with the sender from now on."""
+
+    locale: Annotated[str, Choice(LOCALES)]
 
 
 @router.command("start", help=N_("start, or join a shop with its link"), for_members=False)
@@ -96,20 +104,17 @@ async def cmd_lang(ctx: Context) -> None:
     if chosen is None:
         ctx.reply(
             ctx.t(N_("Choose your language:")),
-            [[Button(LANGUAGE_NAMES[loc], f"lg:{loc}") for loc in LOCALES]],
+            [[PickLanguage(locale=loc).button(LANGUAGE_NAMES[loc]) for loc in LOCALES]],
         )
         return
     await _set_language(ctx, chosen)
     ctx.reply(ctx.t(N_("✅ I'll speak {language} from now on."), language=LANGUAGE_NAMES[chosen]))
 
 
-@router.callback("lg")
-async def on_language(ctx: Context) -> None:
+@router.button(PickLanguage)
+async def on_language(ctx: Context, pressed: PickLanguage) -> None:
     """Apply the language picked with a button."""
-    chosen = (ctx.incoming.data or "").partition(":")[2]
-    if chosen not in LOCALES:
-        ctx.answer()
-        return
+    chosen = pressed.locale
     await _set_language(ctx, chosen)
     ctx.answer()
     ctx.edit(ctx.t(N_("✅ I'll speak {language} from now on."), language=LANGUAGE_NAMES[chosen]))

@@ -20,7 +20,8 @@ from bot.errors import Conflict, InvalidInput
 from bot.i18n import N_, Raw
 from bot.localtime import show_short
 from bot.messaging import Button, Keyboard
-from bot.views.complaint import STATUS_NAMES, send_photo
+from bot.views.card import card_button
+from bot.views.complaint import STATUS_NAMES, ComplaintAction, send_photo
 
 router = Router("complaints.staff", MEMBERS)
 admin_router = Router("complaints.admin", MANAGERS)
@@ -51,7 +52,7 @@ async def cmd_complaints(ctx: Context) -> None:
         )
         if len(buttons) < MAX_BUTTONS:
             label = f"#{complaint.id} {customer.name}"[:40]
-            buttons.append([Button(label, f"cm:o:{complaint.id}")])
+            buttons.append([ComplaintAction(action="o", complaint_id=complaint.id).button(label)])
     ctx.reply("\n".join(lines), buttons)
 
 
@@ -69,15 +70,11 @@ async def cmd_complaint(ctx: Context) -> None:
     ctx.reply(text, buttons)
 
 
-@router.callback("cm")
-async def on_complaint_button(ctx: Context) -> None:
+@router.button(ComplaintAction)
+async def on_complaint_button(ctx: Context, pressed: ComplaintAction) -> None:
     """Open a card (``cm:o``), take (``cm:t``), resolve (``cm:r``) or show the photo (``cm:p``)."""
     member, _ = ctx.staff()
-    parts = (ctx.incoming.data or "").split(":")
-    if len(parts) != 3 or not parts[2].isdigit():
-        ctx.answer(ctx.t(N_("This button has expired.")))
-        return
-    action, complaint_id = parts[1], int(parts[2])
+    action, complaint_id = pressed.action, pressed.complaint_id
     if action == "t":
         complaint, customer = await complaints.take(
             ctx.session, actor=member, complaint_id=complaint_id, now=ctx.now()
@@ -166,13 +163,16 @@ async def _card(ctx: Context, complaint: Complaint, customer: Customer) -> tuple
         )
     buttons: list[list[Button]] = []
     if complaint.status is not ComplaintStatus.RESOLVED:
-        row = [Button(ctx.t(N_("✅ Resolve")), f"cm:r:{complaint.id}")]
+        resolve = ComplaintAction(action="r", complaint_id=complaint.id)
+        row = [resolve.button(ctx.t(N_("✅ Resolve")))]
         if complaint.status is ComplaintStatus.OPEN or complaint.assigned_member_id != (
             ctx.member.id if ctx.member else None
         ):
-            row.insert(0, Button(ctx.t(N_("🙋 Take")), f"cm:t:{complaint.id}"))
+            take = ComplaintAction(action="t", complaint_id=complaint.id)
+            row.insert(0, take.button(ctx.t(N_("🙋 Take"))))
         buttons.append(row)
     if complaint.photo_file_id:
-        buttons.append([Button(ctx.t(N_("📷 Photo")), f"cm:p:{complaint.id}")])
-    buttons.append([Button(ctx.t(N_("📇 Card")), f"ct:{customer.id}")])
+        photo = ComplaintAction(action="p", complaint_id=complaint.id)
+        buttons.append([photo.button(ctx.t(N_("📷 Photo")))])
+    buttons.append([card_button(ctx.t, customer.id)])
     return "\n".join(lines), buttons

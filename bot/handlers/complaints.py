@@ -7,10 +7,12 @@ survey or complaint belongs to; the services refuse anyone else.
 from __future__ import annotations
 
 from dataclasses import replace
+from typing import Annotated
 
 from sqlalchemy import select
 
-from bot.campaigns.survey_buttons import score_label
+from bot.callbacks import CallbackData, Id
+from bot.campaigns.survey_buttons import SurveyScore, score_label
 from bot.chat import engine
 from bot.chat.context import Context
 from bot.chat.router import ANYONE, Router
@@ -20,17 +22,30 @@ from bot.conversations.complain import (
     SKIP,
     SURVEY_COMMENT,
     ComplainStep,
+    SkipPhoto,
     start_for_customer,
 )
 from bot.crm import complaints, surveys
 from bot.crm.models import Complaint, ComplaintStatus, Customer, SurveyAnswer, Workspace
+from bot.errors import PermissionDenied
 from bot.i18n import N_
-from bot.messaging import Button, Kind
-from bot.views.complaint import notify_assignee
+from bot.messaging import Kind
+from bot.views.complaint import ResolutionAnswer, notify_assignee
 
 router = Router("complaints", ANYONE)
-EXPIRED = N_("This button has expired.")
 MAX_SHOPS = 5
+
+
+class PickShop(CallbackData, prefix="cq:in"):
+    """The shop /complain is about, for a customer of several: their record there."""
+
+    customer_id: Annotated[int, Id("customer")]
+
+
+class SurveyComment(CallbackData, prefix="sv:c"):
+    """Add a comment to one's survey answer (shares ``sv`` with ``SurveyScore``)."""
+
+    answer_id: Annotated[int, Id("survey_answer")]
 
 
 @router.command(
@@ -52,39 +67,46 @@ async def cmd_complain(ctx: Context) -> None:
     if len(joined) == 1:
         await _start(ctx, *joined[0])
         return
-    buttons = [[Button(ws.name[:40], f"cq:in:{c.id}")] for c, ws in joined]
+    buttons = [[PickShop(customer_id=c.id).button(ws.name[:40])] for c, ws in joined]
     ctx.reply(ctx.t(N_("Which shop is it about?")), buttons)
 
 
-@router.callback("cq")
-async def on_complaint_button(ctx: Context) -> None:
-    """Handle Skip (no photo), the shop choice and the resolution yes/no."""
-    parts = (ctx.incoming.data or "").split(":")
-    action = parts[1] if len(parts) > 1 else ""
-    if action == SKIP:
-        await _skip_photo(ctx)
-    elif action == "in" and len(parts) == 3 and parts[2].isdigit():
-        await _pick_shop(ctx, int(parts[2]))
-    elif action == "ok" and len(parts) == 4 and parts[2].isdigit() and parts[3] in "yn":
-        await _resolution_answer(ctx, int(parts[2]), satisfied=parts[3] == "y")
-    else:
-        ctx.answer(ctx.t(EXPIRED))
+@router.button(SkipPhoto)
+async def on_skip_photo(ctx: Context, pressed: SkipPhoto) -> None:
+    """Go on with the open complaint without a photo."""
+    state = await engine.current(ctx)
+    names = (COMPLAIN.name, COMPLAIN_PHOTO.name)
+    if state is None or state.dialog not in names or state.step != ComplainStep.PHOTO:
+        raise ctx.expired()
+    ctx.answer()
+    ctx.incoming = replace(ctx.incoming, kind=Kind.TEXT, text=SKIP, command=None)
+    await engine.answer(ctx, state)
 
 
-@router.callback("sv")
-async def on_survey_button(ctx: Context) -> None:
-    """Store a survey answer (``sv:<run>:<score>``) or open its comment (``sv:c:<answer>``)."""
-    parts = (ctx.incoming.data or "").split(":")
-    if len(parts) == 3 and parts[1] == "c" and parts[2].isdigit():
-        await _start_comment(ctx, int(parts[2]))
-        return
-    if len(parts) != 3 or not parts[1].isdigit() or not parts[2].isdigit():
-        ctx.answer(ctx.t(EXPIRED))
-        return
-    score = int(parts[2])
-    done = await surveys.record_answer(
-        ctx.session, tg_user_id=ctx.user_id, run_id=int(parts[1]), score=score, now=ctx.now()
-    )
+@router.button(PickShop)
+async def on_pick_shop(ctx: Context, pressed: PickShop) -> None:
+    """Start the complaint in the shop picked; a record that is not the sender's has expired."""
+    joined = {c.id: (c, ws) for c, ws in await _shops(ctx)}
+    if pressed.customer_id not in joined:
+        raise ctx.expired()
+    ctx.answer()
+    await _start(ctx, *joined[pressed.customer_id])
+
+
+@router.button(SurveyScore)
+async def on_survey_button(ctx: Context, pressed: SurveyScore) -> None:
+    """Store a survey answer; a survey the sender was not sent has expired."""
+    try:
+        done = await surveys.record_answer(
+            ctx.session,
+            tg_user_id=ctx.user_id,
+            run_id=pressed.run_id,
+            score=pressed.score,
+            now=ctx.now(),
+        )
+    except PermissionDenied as exc:
+        raise ctx.expired() from exc
+    score = pressed.score
     if not done.created:
         ctx.answer(
             ctx.t(
@@ -106,7 +128,7 @@ async def on_survey_button(ctx: Context) -> None:
             hours=done.workspace.complaint_sla_hours,
         )
         await notify_assignee(ctx, done.opened, photo_file_id=None)
-    comment = Button(ctx.t(N_("💬 Add a comment")), f"sv:c:{done.answer.id}")
+    comment = SurveyComment(answer_id=done.answer.id).button(ctx.t(N_("💬 Add a comment")))
     ctx.reply(text, [[comment]])
 
 
@@ -135,34 +157,20 @@ async def _start(ctx: Context, customer: Customer, workspace: Workspace) -> None
     await start_for_customer(ctx, workspace, COMPLAIN, data)
 
 
-async def _pick_shop(ctx: Context, customer_id: int) -> None:
-    joined = {c.id: (c, ws) for c, ws in await _shops(ctx)}
-    if customer_id not in joined:
-        ctx.answer(ctx.t(EXPIRED))
-        return
-    ctx.answer()
-    await _start(ctx, *joined[customer_id])
-
-
-async def _skip_photo(ctx: Context) -> None:
-    state = await engine.current(ctx)
-    names = (COMPLAIN.name, COMPLAIN_PHOTO.name)
-    if state is None or state.dialog not in names or state.step != ComplainStep.PHOTO:
-        ctx.answer(ctx.t(EXPIRED))
-        return
-    ctx.answer()
-    ctx.incoming = replace(ctx.incoming, kind=Kind.TEXT, text=SKIP, command=None)
-    await engine.answer(ctx, state)
-
-
-async def _resolution_answer(ctx: Context, complaint_id: int, *, satisfied: bool) -> None:
-    _, created = await surveys.record_resolution_answer(
-        ctx.session,
-        tg_user_id=ctx.user_id,
-        complaint_id=complaint_id,
-        satisfied=satisfied,
-        now=ctx.now(),
-    )
+@router.button(ResolutionAnswer)
+async def on_resolution_answer(ctx: Context, pressed: ResolutionAnswer) -> None:
+    """Store whether the customer is happy with how their complaint was resolved."""
+    satisfied = pressed.answer == "y"
+    try:
+        _, created = await surveys.record_resolution_answer(
+            ctx.session,
+            tg_user_id=ctx.user_id,
+            complaint_id=pressed.complaint_id,
+            satisfied=satisfied,
+            now=ctx.now(),
+        )
+    except PermissionDenied as exc:
+        raise ctx.expired() from exc
     if not created:
         ctx.answer(ctx.t(N_("You already answered. Thank you!")))
         return
@@ -180,17 +188,18 @@ async def _resolution_answer(ctx: Context, complaint_id: int, *, satisfied: bool
         )
 
 
-async def _start_comment(ctx: Context, answer_id: int) -> None:
+@router.button(SurveyComment)
+async def on_comment_button(ctx: Context, pressed: SurveyComment) -> None:
+    """Open the comment on the sender's own survey answer; another's has expired."""
     found = await ctx.session.execute(
         select(SurveyAnswer, Customer, Workspace)
         .join(Customer, Customer.id == SurveyAnswer.customer_id)
         .join(Workspace, Workspace.id == SurveyAnswer.workspace_id)
-        .where(SurveyAnswer.id == answer_id, Customer.tg_user_id == ctx.user_id)
+        .where(SurveyAnswer.id == pressed.answer_id, Customer.tg_user_id == ctx.user_id)
     )
     row = found.first()
     if row is None:
-        ctx.answer(ctx.t(EXPIRED))
-        return
+        raise ctx.expired()
     answer, customer, workspace = row
     data: dict[str, object] = {"answer_id": answer.id, "complaint_id": None}
     if answer.score <= surveys.LOW_SCORE and answer.run_id is not None:

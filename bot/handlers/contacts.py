@@ -5,12 +5,24 @@ from __future__ import annotations
 import html
 import re
 from collections.abc import Sequence
+from typing import Annotated
 
+from bot.callbacks import CallbackData, Choice, Id, Text
 from bot.chat import engine
 from bot.chat.context import Context
 from bot.chat.router import MEMBERS, Router
-from bot.conversations.add_contact import ADD_CONTACT, AddStep, offer_existing, press
-from bot.conversations.edit_field import EDIT_FIELD, FIELDS, EditStep
+from bot.conversations.add_contact import (
+    ADD_CONTACT,
+    CHOICE_STEPS,
+    SKIPPABLE,
+    AddCancel,
+    AddChoice,
+    AddSave,
+    AddSkip,
+    AddStep,
+    offer_existing,
+)
+from bot.conversations.edit_field import EDIT_FIELD, EditChoice, EditStep
 from bot.crm import classification, customers, search
 from bot.crm.models import Customer
 from bot.crm.phones import EXTENSION, looks_like_phone, normalize_phone
@@ -18,16 +30,26 @@ from bot.crm.scope import get_visible
 from bot.errors import InvalidInput
 from bot.i18n import N_
 from bot.messaging import Button
-from bot.views.card import card_button, result_label, show_card
+from bot.views.card import EditField, OpenCard, card_button, result_label, show_card
 
 router = Router("contacts", MEMBERS)
 ONE_LINER = re.compile(
     rf"^(?P<name>.*?)\s*(?P<phone>\+?\d[\d\s\-()]{{4,}}(?:\s*{EXTENSION})?)?$", re.IGNORECASE
 )
 ROUTE_BUTTONS = 30
-MAX_CALLBACK = 64
-CHOICE_CODES = {"own": AddStep.OWNERSHIP, "biz": AddStep.BUSINESS, "loc": AddStep.LOCATION}
-SKIPPABLE = {AddStep.OWNERSHIP, AddStep.BUSINESS, AddStep.LOCATION, AddStep.ROUTE}
+
+
+class ShowRoute(CallbackData, prefix="rt:r"):
+    """Show the route of one of the member's regions."""
+
+    region: Annotated[str, Text(59, ref="region", tail=True)]
+
+
+class MoveStop(CallbackData, prefix="rt"):
+    """Move a stop one place up (``u``) or down (``d``) its region's route."""
+
+    direction: Annotated[str, Choice(("u", "d"))]
+    customer_id: Annotated[int, Id("customer")]
 
 
 # /add
@@ -59,28 +81,32 @@ async def cmd_add(ctx: Context) -> None:
     )
     ctx.reply(
         ctx.t(N_("✅ Saved <b>{name}</b> as #{id}."), name=customer.name, id=customer.id),
-        card_button(ctx, customer.id),
+        [[card_button(ctx.t, customer.id)]],
     )
 
 
-@router.callback("ad")
-async def on_add_button(ctx: Context) -> None:
-    """Answer a step of the /add dialog from its buttons, or cancel it."""
-    _, code, value = ((ctx.incoming.data or "") + "::").split(":", 3)[:3]
-    if code in CHOICE_CODES:
-        await press(ctx, ADD_CONTACT, {CHOICE_CODES[code]}, value)
-    elif code == "skip":
-        await press(ctx, ADD_CONTACT, set(SKIPPABLE), "/skip")
-    elif code == "ok":
-        await press(ctx, ADD_CONTACT, {AddStep.CONFIRM}, "save")
-    elif code == "no":
-        state = await engine.current(ctx)
-        ctx.answer()
-        if state is not None and state.dialog == ADD_CONTACT.name:
-            await ctx.session.delete(state)
-            ctx.edit(ctx.t(N_("OK, cancelled. Nothing was saved.")))
-    else:
-        ctx.answer(ctx.t(N_("This button has expired.")))
+@router.button(AddChoice)
+async def on_add_choice(ctx: Context, pressed: AddChoice) -> None:
+    """Answer a classification question of the /add dialog."""
+    await engine.press(ctx, ADD_CONTACT, {CHOICE_STEPS[pressed.code]}, pressed.value)
+
+
+@router.button(AddSkip)
+async def on_add_skip(ctx: Context, pressed: AddSkip) -> None:
+    """Skip the /add dialog's current question."""
+    await engine.press(ctx, ADD_CONTACT, SKIPPABLE, "/skip")
+
+
+@router.button(AddSave)
+async def on_add_save(ctx: Context, pressed: AddSave) -> None:
+    """Save the contact of the /add dialog."""
+    await engine.press(ctx, ADD_CONTACT, {AddStep.CONFIRM}, "save")
+
+
+@router.button(AddCancel)
+async def on_add_cancel(ctx: Context, pressed: AddCancel) -> None:
+    """Drop the /add dialog."""
+    await engine.cancel_pressed(ctx, ADD_CONTACT)
 
 
 # /find and /card
@@ -126,7 +152,7 @@ async def cmd_find(ctx: Context) -> None:
         return
     ctx.reply(
         ctx.t(N_("🔎 Found {count} for “{text}”. Tap one:"), count=len(found), text=text),
-        [[Button(result_label(c), f"ct:{c.id}")] for c in found],
+        [[card_button(ctx.t, c.id, result_label(c))] for c in found],
     )
 
 
@@ -139,35 +165,30 @@ async def cmd_card(ctx: Context) -> None:
     await show_card(ctx, int(value))
 
 
-@router.callback("ct")
-async def on_card_button(ctx: Context) -> None:
+@router.button(OpenCard)
+async def on_card_button(ctx: Context, pressed: OpenCard) -> None:
     """Show the card of the customer on the pressed button."""
-    value = (ctx.incoming.data or "").partition(":")[2]
-    if not value.isdigit() or len(value) > 12:
-        ctx.answer(ctx.t(N_("This button has expired.")))
-        return
     ctx.answer()
-    await show_card(ctx, int(value))
+    await show_card(ctx, pressed.customer_id)
 
 
-@router.callback("ce")
-async def on_edit_button(ctx: Context) -> None:
-    """Start editing one field of a card, or answer the open edit from a choice button."""
+@router.button(EditField)
+async def on_edit_button(ctx: Context, pressed: EditField) -> None:
+    """Start editing one field of a card."""
     member, _ = ctx.staff()
-    _, first, second = ((ctx.incoming.data or "") + "::").split(":", 3)[:3]
-    if first == "v":
-        await press(ctx, EDIT_FIELD, {EditStep.VALUE}, second)
-        return
-    if not first.isdigit() or second not in FIELDS:
-        ctx.answer(ctx.t(N_("This button has expired.")))
-        return
-    customer = await get_visible(ctx.session, actor=member, customer_id=int(first))
+    customer = await get_visible(ctx.session, actor=member, customer_id=pressed.customer_id)
     ctx.answer()
     await engine.start(
         ctx,
         EDIT_FIELD,
-        {"customer_id": customer.id, "customer_name": customer.name, "field": second},
+        {"customer_id": customer.id, "customer_name": customer.name, "field": pressed.field},
     )
+
+
+@router.button(EditChoice)
+async def on_edit_choice(ctx: Context, pressed: EditChoice) -> None:
+    """Answer the open card edit from a choice button."""
+    await engine.press(ctx, EDIT_FIELD, {EditStep.VALUE}, pressed.value)
 
 
 # /route
@@ -207,25 +228,26 @@ async def cmd_route(ctx: Context) -> None:
     ctx.reply(_route_text(ctx, stops[0].region or region, stops), _route_buttons(ctx, stops))
 
 
-@router.callback("rt")
-async def on_route_button(ctx: Context) -> None:
-    """Show a region's route, or move a stop one place up or down."""
+@router.button(ShowRoute)
+async def on_route_button(ctx: Context, pressed: ShowRoute) -> None:
+    """Show a region's route; a region with none of the member's customers has expired."""
     member, _ = ctx.staff()
-    _, action, value = ((ctx.incoming.data or "") + "::").split(":", 2)
-    value = value.removesuffix("::")
-    if action == "r" and value:
-        ctx.answer()
-        stops = await classification.route(ctx.session, actor=member, region=value)
-        ctx.reply(_route_text(ctx, value, stops), _route_buttons(ctx, stops))
-        return
-    if action not in ("u", "d") or not value.isdigit():
-        ctx.answer(ctx.t(N_("This button has expired.")))
-        return
-    customer = await get_visible(ctx.session, actor=member, customer_id=int(value))
+    stops = await classification.route(ctx.session, actor=member, region=pressed.region)
+    if not stops:
+        raise ctx.expired()
+    ctx.answer()
+    ctx.reply(_route_text(ctx, pressed.region, stops), _route_buttons(ctx, stops))
+
+
+@router.button(MoveStop)
+async def on_move_button(ctx: Context, pressed: MoveStop) -> None:
+    """Move a stop one place up or down its route."""
+    member, _ = ctx.staff()
+    customer = await get_visible(ctx.session, actor=member, customer_id=pressed.customer_id)
     stops = await classification.route(ctx.session, actor=member, region=customer.region or "")
     ids = [s.id for s in stops]
     index = ids.index(customer.id) if customer.id in ids else -1
-    target = index if action == "u" else index + 2
+    target = index if pressed.direction == "u" else index + 2
     if index < 0 or not 1 <= target <= len(ids):
         ctx.answer(ctx.t(N_("It can't move further.")))
         return
@@ -251,10 +273,11 @@ async def _regions(ctx: Context) -> None:
         return
     lines = [ctx.t(N_("📍 Your regions — tap one to see its route:"))]
     lines += [f"• {html.escape(region)} ({count})" for region, count in found]
+    # A region too long for a button's data can still be typed.
     buttons = [
-        [Button(f"{region} ({count})", f"rt:r:{region}")]
+        [ShowRoute(region=region).button(f"{region} ({count})")]
         for region, count in found
-        if len(f"rt:r:{region}".encode()) <= MAX_CALLBACK
+        if ShowRoute.fits(region=region)
     ]
     ctx.reply("\n".join(lines), buttons)
 
@@ -277,9 +300,9 @@ def _route_text(ctx: Context, region: str, stops: Sequence[Customer]) -> str:
 def _route_buttons(ctx: Context, stops: Sequence[Customer]) -> list[list[Button]]:
     return [
         [
-            Button(f"{number}. {stop.name}"[:40], f"ct:{stop.id}"),
-            Button("⬆", f"rt:u:{stop.id}"),
-            Button("⬇", f"rt:d:{stop.id}"),
+            card_button(ctx.t, stop.id, f"{number}. {stop.name}"[:40]),
+            MoveStop(direction="u", customer_id=stop.id).button("⬆"),
+            MoveStop(direction="d", customer_id=stop.id).button("⬇"),
         ]
         for number, stop in enumerate(stops[:ROUTE_BUTTONS], start=1)
     ]

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import logging
+from typing import Annotated
 
 from babel.lists import format_list
 
+from bot.callbacks import CallbackData, Choice, Id
 from bot.campaigns import campaigns, template_checks, template_store
 from bot.campaigns.render_pool import RenderUnavailable
+from bot.campaigns.survey_buttons import OptOut
 from bot.chat.context import Context
 from bot.chat.router import ANYONE, Router
 from bot.crm import consent, customers, members, workspaces
@@ -15,11 +18,17 @@ from bot.crm.models import Consent, ConsentAction, Customer, Member, Workspace
 from bot.errors import InvalidInput, NotFound, TemplateError
 from bot.i18n import LOCALES, N_
 from bot.localtime import local_day, zone
-from bot.messaging import Button
 
 logger = logging.getLogger(__name__)
 
 router = Router("customer", ANYONE)
+
+
+class ConsentAnswer(CallbackData, prefix="cs"):
+    """A customer's yes (``y``) or no (``n``) to a shop's messages, for one of their records."""
+
+    answer: Annotated[str, Choice(("y", "n"))]
+    customer_id: Annotated[int, Id("customer")]
 
 
 async def join_workspace(ctx: Context, slug: str) -> None:
@@ -78,6 +87,7 @@ async def _join(ctx: Context, workspace: Workspace, referrer: Member | None) -> 
 
 def ask_consent(ctx: Context, workspace: Workspace, customer: Customer) -> None:
     """Tell the customer what the merchant will send and ask them to choose."""
+    yes = ctx.t(N_("✅ Yes, keep me posted"))
     ctx.reply(
         ctx.t(
             N_(
@@ -89,24 +99,23 @@ def ask_consent(ctx: Context, workspace: Workspace, customer: Customer) -> None:
             shop=workspace.name,
         ),
         [
-            [Button(ctx.t(N_("✅ Yes, keep me posted")), f"cs:y:{customer.id}")],
-            [Button(ctx.t(N_("No, thanks")), f"cs:n:{customer.id}")],
+            [ConsentAnswer(answer="y", customer_id=customer.id).button(yes)],
+            [ConsentAnswer(answer="n", customer_id=customer.id).button(ctx.t(N_("No, thanks")))],
         ],
     )
 
 
-@router.callback("cs")
-async def on_consent(ctx: Context) -> None:
-    """Record the customer's answer to the consent question."""
-    _, choice, raw_id = (ctx.incoming.data or "").split(":", 2)
+@router.button(ConsentAnswer)
+async def on_consent(ctx: Context, pressed: ConsentAnswer) -> None:
+    """Record the customer's answer to the consent question; another's record has expired."""
     customer = await customers.get_for_account(
-        ctx.session, customer_id=int(raw_id) if raw_id.isdigit() else -1, tg_user_id=ctx.user_id
+        ctx.session, customer_id=pressed.customer_id, tg_user_id=ctx.user_id
     )
     if customer is None:
-        raise NotFound(N_("This button isn't for you."))
+        raise ctx.expired()
     workspace = await ctx.session.get(Workspace, customer.workspace_id)
     assert workspace is not None  # noqa: S101 - enforced by the foreign key
-    if choice == "y":
+    if pressed.answer == "y":
         if not await consent.change_consent(
             ctx.session, customer, action=ConsentAction.OPT_IN, source="button", now=ctx.now()
         ):
@@ -141,15 +150,13 @@ async def on_consent(ctx: Context) -> None:
     )
 
 
-@router.callback("uo")
-async def on_opt_out_button(ctx: Context) -> None:
+@router.button(OptOut)
+async def on_opt_out_button(ctx: Context, pressed: OptOut) -> None:
     """Opt the customer out of one shop's messages at once, from a campaign message's button."""
-    raw = (ctx.incoming.data or "").partition(":")[2]
     records = await customers.for_account(ctx.session, tg_user_id=ctx.user_id)
-    customer = next((c for c in records if raw.isdigit() and c.workspace_id == int(raw)), None)
+    customer = next((c for c in records if c.workspace_id == pressed.workspace_id), None)
     if customer is None:
-        ctx.answer(ctx.t(N_("This button isn't for you.")))
-        return
+        raise ctx.expired()
     workspace = await ctx.session.get(Workspace, customer.workspace_id)
     assert workspace is not None  # noqa: S101 - enforced by the foreign key
     if customer.consent is not Consent.OPTED_IN or not await consent.change_consent(
@@ -163,7 +170,8 @@ async def on_opt_out_button(ctx: Context) -> None:
         return
     ctx.answer(ctx.t(N_("Unsubscribed")))
     text = await _opt_out_text(ctx, workspace, customer)
-    ctx.reply(text, [[Button(ctx.t(N_("🔔 Subscribe again")), f"cs:y:{customer.id}")]])
+    again = ConsentAnswer(answer="y", customer_id=customer.id)
+    ctx.reply(text, [[again.button(ctx.t(N_("🔔 Subscribe again")))]])
 
 
 async def _opt_out_text(ctx: Context, workspace: Workspace, customer: Customer) -> str:

@@ -8,7 +8,9 @@ The scheduler jobs that fire due reminders and send the digests live in
 from __future__ import annotations
 
 import logging
+from typing import Annotated
 
+from bot.callbacks import CallbackData, Choice
 from bot.chat import engine
 from bot.chat.context import Context
 from bot.chat.router import MEMBERS, Router
@@ -16,10 +18,13 @@ from bot.conversations.log_followup import (
     LOG,
     OUTCOMES,
     REMIND,
+    LogChannel,
+    LogOutcome,
     LogStep,
+    LogTime,
+    RemindTime,
     confirm_reminder,
     pick,
-    press,
 )
 from bot.crm import followups, reminders
 from bot.crm.models import Member
@@ -29,11 +34,21 @@ from bot.errors import InvalidInput
 from bot.i18n import N_
 from bot.localtime import show_zoned
 from bot.messaging import Button
-from bot.views.followups import SNOOZES, render_today
+from bot.views.followups import ReminderDone, ReminderSnooze, render_today
 
 router = Router("followups", MEMBERS)
 logger = logging.getLogger(__name__)
 DIGEST_PRESETS = ("08:00", "09:00", "18:00")
+
+
+class DigestAt(CallbackData, prefix="dg"):
+    """Send the daily digest at a preset time, written without the colon (``0800``)."""
+
+    time: Annotated[str, Choice(t.replace(":", "") for t in DIGEST_PRESETS)]
+
+
+class DigestOff(CallbackData, prefix="dg:off"):
+    """Stop the daily digest."""
 
 
 @router.command("log", help=N_("log a contact with a customer"), usage="<customer id>")
@@ -86,63 +101,77 @@ async def cmd_digest(ctx: Context) -> None:
     arg = ctx.incoming.args.strip().lower()
     if not arg:
         current = member.digest_time or ctx.t(N_("off"))
-        buttons = [Button(t, f"dg:{t.replace(':', '')}") for t in DIGEST_PRESETS]
+        buttons = [DigestAt(time=t.replace(":", "")).button(t) for t in DIGEST_PRESETS]
+        off: list[Button] = [DigestOff().button(ctx.t(N_("Turn off")))]
         ctx.reply(
             ctx.t(N_("🗞 Daily digest: {current}. When do you want it?"), current=current),
-            [buttons, [Button(ctx.t(N_("Turn off")), "dg:off")]],
+            [buttons, off],
         )
         return
     await _set_digest(ctx, member, None if arg in ("off", "关") else arg)
 
 
-@router.callback("dg")
-async def on_digest_button(ctx: Context) -> None:
+@router.button(DigestAt)
+async def on_digest_button(ctx: Context, pressed: DigestAt) -> None:
     """Set the digest time from a preset button."""
     member, _ = ctx.staff()
-    value = (ctx.incoming.data or "").partition(":")[2]
     ctx.answer()
-    await _set_digest(ctx, member, None if value == "off" else f"{value[:2]}:{value[2:]}")
+    await _set_digest(ctx, member, f"{pressed.time[:2]}:{pressed.time[2:]}")
 
 
-@router.callback("lf")
-async def on_log_button(ctx: Context) -> None:
-    """Answer a /log step from its channel, outcome or time buttons."""
-    _, kind, value = ((ctx.incoming.data or "") + "::").split(":", 3)[:3]
-    if kind == "ch":
-        await press(ctx, LOG, LogStep.CHANNEL, value)
-    elif kind == "oc" and value.isdigit() and int(value) < len(OUTCOMES):
-        await press(ctx, LOG, LogStep.OUTCOME, ctx.t(OUTCOMES[int(value)]))
-    elif kind == "at" and value.isdigit():
-        await pick(ctx, LOG, int(value))
-    else:
-        ctx.answer(ctx.t(N_("This button has expired.")))
-
-
-@router.callback("rm")
-async def on_reminder_button(ctx: Context) -> None:
-    """Mark a reminder done, snooze it, or pick the time of an ambiguous /remind."""
+@router.button(DigestOff)
+async def on_digest_off(ctx: Context, pressed: DigestOff) -> None:
+    """Turn the digest off from its button."""
     member, _ = ctx.staff()
-    parts = (ctx.incoming.data or "").split(":")
-    if len(parts) < 3 or not parts[2].isdigit():
-        ctx.answer(ctx.t(N_("This button has expired.")))
-        return
-    action, number = parts[1], int(parts[2])
-    if action == "at":
-        await pick(ctx, REMIND, number)
-        return
-    if action == "done":
-        reminder = await reminders.mark_done(
-            ctx.session, actor=member, reminder_id=number, now=ctx.now()
-        )
-        ctx.answer(ctx.t(N_("Done 👍")))
-        ctx.edit(ctx.t(N_("✅ Done: {text}"), text=reminder.text))
-        return
-    minutes = parts[3] if len(parts) > 3 else ""
-    if action != "sn" or minutes not in SNOOZES:
-        ctx.answer(ctx.t(N_("This button has expired.")))
-        return
+    ctx.answer()
+    await _set_digest(ctx, member, None)
+
+
+@router.button(LogChannel)
+async def on_log_channel(ctx: Context, pressed: LogChannel) -> None:
+    """Answer how the rep was in touch, in /log."""
+    await engine.press(ctx, LOG, {LogStep.CHANNEL}, pressed.channel.value)
+
+
+@router.button(LogOutcome)
+async def on_log_outcome(ctx: Context, pressed: LogOutcome) -> None:
+    """Answer the outcome of the contact, in /log."""
+    await engine.press(ctx, LOG, {LogStep.OUTCOME}, ctx.t(OUTCOMES[pressed.index]))
+
+
+@router.button(LogTime)
+async def on_log_time(ctx: Context, pressed: LogTime) -> None:
+    """Pick the time of the next step /log asked back about."""
+    await pick(ctx, LOG, pressed.index)
+
+
+@router.button(RemindTime)
+async def on_remind_time(ctx: Context, pressed: RemindTime) -> None:
+    """Pick the time an ambiguous /remind asked back about."""
+    await pick(ctx, REMIND, pressed.index)
+
+
+@router.button(ReminderDone)
+async def on_reminder_done(ctx: Context, pressed: ReminderDone) -> None:
+    """Mark a fired reminder done."""
+    member, _ = ctx.staff()
+    reminder = await reminders.mark_done(
+        ctx.session, actor=member, reminder_id=pressed.reminder_id, now=ctx.now()
+    )
+    ctx.answer(ctx.t(N_("Done 👍")))
+    ctx.edit(ctx.t(N_("✅ Done: {text}"), text=reminder.text))
+
+
+@router.button(ReminderSnooze)
+async def on_reminder_snooze(ctx: Context, pressed: ReminderSnooze) -> None:
+    """Move a fired reminder on by the minutes of the pressed button."""
+    member, _ = ctx.staff()
     reminder = await reminders.snooze(
-        ctx.session, actor=member, reminder_id=number, minutes=int(minutes), now=ctx.now()
+        ctx.session,
+        actor=member,
+        reminder_id=pressed.reminder_id,
+        minutes=int(pressed.minutes),
+        now=ctx.now(),
     )
     ctx.answer(ctx.t(N_("Snoozed")))
     ctx.edit(

@@ -5,7 +5,9 @@ from __future__ import annotations
 import asyncio
 import html
 from collections.abc import Callable
+from typing import Annotated
 
+from bot.callbacks import CallbackData, Choice
 from bot.chat.context import Context
 from bot.chat.router import MANAGERS, MEMBERS, Router
 from bot.crm import charts, kpi_series, kpis, offload, purchases, spend
@@ -15,7 +17,7 @@ from bot.crm.models import Role
 from bot.errors import InvalidInput
 from bot.i18n import N_
 from bot.localtime import show_date, show_day, show_month_day
-from bot.messaging import Button, Keyboard, OutPhoto
+from bot.messaging import Keyboard, OutPhoto
 
 router = Router("insights", MEMBERS)
 # /spend is for owners and admins only; listed in ``bot.handlers.ROUTERS`` after ``router``.
@@ -38,6 +40,12 @@ SPEND_LINES = 15
 SPEND_HINT = N_("Send it like this: /spend 500 flyers")
 
 
+class StatsPeriod(CallbackData, prefix="kp"):
+    """Show the figures for this period."""
+
+    period: Annotated[Period, Choice(Period)]
+
+
 @router.command(
     "stats",
     help=N_("key figures with charts"),
@@ -54,15 +62,11 @@ async def cmd_stats(ctx: Context) -> None:
     await _send_stats(ctx, period)
 
 
-@router.callback("kp")
-async def on_period(ctx: Context) -> None:
+@router.button(StatsPeriod)
+async def on_period(ctx: Context, pressed: StatsPeriod) -> None:
     """Send the figures for the period whose button was pressed."""
-    value = (ctx.incoming.data or "").partition(":")[2]
-    if value not in {p.value for p in Period}:
-        ctx.answer(ctx.t(N_("This button has expired.")))
-        return
     ctx.answer()
-    await _send_stats(ctx, Period(value))
+    await _send_stats(ctx, pressed.period)
 
 
 async def _send_stats(ctx: Context, period: Period) -> None:
@@ -191,7 +195,9 @@ def _money(currency: str) -> Callable[[int], str]:
 
 
 def _period_buttons(ctx: Context) -> Keyboard:
-    return [[Button(ctx.t(label), f"kp:{p.value}") for p, label in row] for row in PERIOD_BUTTONS]
+    return [
+        [StatsPeriod(period=p).button(ctx.t(label)) for p, label in row] for row in PERIOD_BUTTONS
+    ]
 
 
 @admin_router.command(

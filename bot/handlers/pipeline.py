@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import html
 import logging
+from typing import Annotated
 
+from bot.callbacks import CallbackData, Choice, Id
 from bot.chat.context import Context
 from bot.chat.router import MANAGERS, MEMBERS, Router
 from bot.crm import leads, teams
@@ -20,6 +22,32 @@ router = Router("pipeline", MEMBERS)
 admin_router = Router("pipeline.admin", MANAGERS)
 MAX_PICK = 12
 CONVERTED = N_("🎉 Converted: this lead is now a customer.")
+
+
+class MoveStage(CallbackData, prefix="st"):
+    """Move a customer to a stage."""
+
+    customer_id: Annotated[int, Id("customer")]
+    stage: Annotated[str, Choice(leads.STAGES)]
+
+
+class ClaimLead(CallbackData, prefix="pl:c"):
+    """Take a lead from the pool."""
+
+    customer_id: Annotated[int, Id("customer")]
+
+
+class PickAssignee(CallbackData, prefix="pl:a"):
+    """Ask whom to give a pool lead to (owner and admins)."""
+
+    customer_id: Annotated[int, Id("customer")]
+
+
+class AssignLead(CallbackData, prefix="pl:t"):
+    """Give a lead to the member picked (owner and admins)."""
+
+    customer_id: Annotated[int, Id("customer")]
+    member_id: Annotated[int, Id("member")]
 
 
 # Stages
@@ -58,14 +86,11 @@ async def cmd_stage(ctx: Context) -> None:
     await _move(ctx, customer_id, leads.resolve_stage(workspace, words[1]))
 
 
-@router.callback("st")
-async def on_stage(ctx: Context) -> None:
+@router.button(MoveStage)
+async def on_stage(ctx: Context, pressed: MoveStage) -> None:
     """Move a customer to the stage on the pressed button."""
-    _, customer_id, stage = [*(ctx.incoming.data or "").split(":"), "", ""][:3]
     ctx.answer()
-    await _move(
-        ctx, customer_id_arg(customer_id, N_("This button has expired.")), stage, edit=True
-    )
+    await _move(ctx, pressed.customer_id, pressed.stage, edit=True)
 
 
 async def _move(ctx: Context, customer_id: int, stage: str, *, edit: bool = False) -> None:
@@ -100,7 +125,9 @@ def _stage_name(ctx: Context, key: str) -> str:
 
 def _stage_buttons(ctx: Context, customer: Customer) -> list[list[Button]]:
     keys = [k for k in leads.STAGES if k != customer.stage]
-    buttons = [Button(_stage_name(ctx, k), f"st:{customer.id}:{k}") for k in keys]
+    buttons = [
+        MoveStage(customer_id=customer.id, stage=k).button(_stage_name(ctx, k)) for k in keys
+    ]
     return [buttons[:3], buttons[3:]]
 
 
@@ -119,9 +146,10 @@ async def cmd_pool(ctx: Context) -> None:
     rows: list[list[Button]] = []
     for customer in waiting:
         lines.append(f"• {who(customer)}")
-        row = [Button(ctx.t(N_("Claim #{id}"), id=customer.id), f"pl:c:{customer.id}")]
+        row = [ClaimLead(customer_id=customer.id).button(ctx.t(N_("Claim #{id}"), id=customer.id))]
         if member.role in MANAGERS:
-            row.append(Button(ctx.t(N_("Assign #{id}"), id=customer.id), f"pl:a:{customer.id}"))
+            assign = PickAssignee(customer_id=customer.id)
+            row.append(assign.button(ctx.t(N_("Assign #{id}"), id=customer.id)))
         rows.append(row)
     ctx.reply("\n".join(lines), rows)
 
@@ -145,22 +173,32 @@ async def _claim(ctx: Context, customer_id: int, *, edit: bool = False) -> None:
     )
 
 
-@router.callback("pl")
-async def on_pool(ctx: Context) -> None:
-    """Claim a lead, pick a rep for it, or assign it to the picked rep."""
-    parts = [*(ctx.incoming.data or "").split(":"), "", ""]
+@router.button(ClaimLead)
+async def on_claim(ctx: Context, pressed: ClaimLead) -> None:
+    """Take the lead on the pressed button."""
     ctx.answer()
-    customer_id = customer_id_arg(parts[2], N_("This button has expired."))
-    if parts[1] == "c":
-        await _claim(ctx, customer_id, edit=True)
-    elif parts[1] == "a":
-        member, _ = ctx.staff()
-        customer = await get_visible(ctx.session, actor=member, customer_id=customer_id)
-        people = [m for m, _ in await teams.list_members(ctx.session, actor=member)][:MAX_PICK]
-        rows = [[Button(m.display_name, f"pl:t:{customer_id}:{m.id}")] for m in people]
-        ctx.edit(ctx.t(N_("Who should take {who}?"), who=who(customer)), rows)
-    elif parts[1] == "t" and parts[3]:
-        await assign(ctx, customer_id, parts[3], edit=True)
+    await _claim(ctx, pressed.customer_id, edit=True)
+
+
+@admin_router.button(PickAssignee)
+async def on_pick_assignee(ctx: Context, pressed: PickAssignee) -> None:
+    """Offer the members who could take a lead, one button each."""
+    member, _ = ctx.staff()
+    customer = await get_visible(ctx.session, actor=member, customer_id=pressed.customer_id)
+    people = [m for m, _ in await teams.list_members(ctx.session, actor=member)][:MAX_PICK]
+    rows = [
+        [AssignLead(customer_id=customer.id, member_id=m.id).button(m.display_name)]
+        for m in people
+    ]
+    ctx.answer()
+    ctx.edit(ctx.t(N_("Who should take {who}?"), who=who(customer)), rows)
+
+
+@admin_router.button(AssignLead)
+async def on_assign(ctx: Context, pressed: AssignLead) -> None:
+    """Give the lead to the member picked."""
+    ctx.answer()
+    await assign(ctx, pressed.customer_id, str(pressed.member_id), edit=True)
 
 
 @admin_router.command("assign", help=N_("give a lead to a rep"), usage="<id> <member>")

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import html
+from typing import Annotated
 
 from babel.lists import format_list
 
+from bot.callbacks import CallbackData, Id
 from bot.chat.context import Context
 from bot.chat.router import ANYONE, MANAGERS, Router
 from bot.crm import privacy
@@ -13,7 +15,7 @@ from bot.crm.models import Workspace
 from bot.crm.scope import get_visible
 from bot.errors import Conflict
 from bot.i18n import N_, Raw
-from bot.messaging import Button, OutDocument
+from bot.messaging import OutDocument
 from bot.views.replies import customer_id_arg, who
 
 router = Router("privacy", ANYONE)
@@ -39,6 +41,43 @@ COUNTS = {
     "complaints": N_("complaints: {count}"),
     "sent": N_("messages sent: {count}"),
 }
+
+
+class CopyOwnData(CallbackData, prefix="pv:m"):
+    """Send the customer a copy of their data."""
+
+
+class KeepData(CallbackData, prefix="pv:k"):
+    """Erase nothing (the customer's, or a manager's, Keep button)."""
+
+
+class ForgetOwn(CallbackData, prefix="pv:f"):
+    """Ask which shop should erase the customer's data, or to confirm one shop's.
+
+    Without ``customer_id`` it is /privacy's Forget me; with it, the record picked.
+    """
+
+    customer_id: Annotated[int | None, Id("customer")] = None
+
+
+class ForgetAllOwn(CallbackData, prefix="pv:f:all"):
+    """Ask to confirm erasing the customer's data at every shop."""
+
+
+class EraseOwn(CallbackData, prefix="pv:x"):
+    """Erase the customer's data at the shop of one of their records, confirmed."""
+
+    customer_id: Annotated[int, Id("customer")]
+
+
+class EraseAllOwn(CallbackData, prefix="pv:x:all"):
+    """Erase the customer's data at every shop, confirmed."""
+
+
+class EraseCustomer(CallbackData, prefix="pe"):
+    """Erase a customer's data on their request, confirmed by a manager."""
+
+    customer_id: Annotated[int, Id("customer")]
 
 
 @router.command(
@@ -84,8 +123,8 @@ async def cmd_privacy(ctx: Context) -> None:
     )
     buttons = [
         [
-            Button(ctx.t(N_("📄 My data")), "pv:m"),
-            Button(ctx.t(N_("🗑 Forget me")), "pv:f"),
+            CopyOwnData().button(ctx.t(N_("📄 My data"))),
+            ForgetOwn().button(ctx.t(N_("🗑 Forget me"))),
         ]
     ]
     ctx.reply("\n".join(lines), buttons)
@@ -104,37 +143,81 @@ async def cmd_forget(ctx: Context) -> None:
     if not records:
         ctx.reply(ctx.t(NOTHING_STORED))
     elif len(records) == 1:
-        _confirm(ctx, records, str(records[0][1].id), edit=False)
+        _confirm(ctx, records, EraseOwn(customer_id=records[0][1].id), edit=False)
     else:
-        buttons = [[Button(w.name[:60], f"pv:f:{c.id}")] for w, c in records]
-        buttons.append([Button(ctx.t(N_("All of them")), "pv:f:all")])
-        buttons.append([Button(ctx.t(N_("Keep my data")), "pv:k")])
+        buttons = [[ForgetOwn(customer_id=c.id).button(w.name[:60])] for w, c in records]
+        buttons.append([ForgetAllOwn().button(ctx.t(N_("All of them")))])
+        buttons.append([KeepData().button(ctx.t(N_("Keep my data")))])
         ctx.reply(ctx.t(N_("🗑 Which shop should erase your data?")), buttons)
 
 
-@router.callback("pv")
-async def on_button(ctx: Context) -> None:
-    """Handle the copy, forget, confirm and keep buttons of a customer's privacy request."""
-    _, action, target = ((ctx.incoming.data or "") + "::").split(":")[:3]
+@router.button(CopyOwnData)
+async def on_copy(ctx: Context, pressed: CopyOwnData) -> None:
+    """Send the customer a copy of their data."""
     ctx.answer()
-    if action == "m":
-        await _send_copy(ctx)
-    elif action == "f" and not target:
+    await _send_copy(ctx)
+
+
+@router.button(KeepData)
+async def on_keep(ctx: Context, pressed: KeepData) -> None:
+    """Erase nothing."""
+    ctx.answer()
+    ctx.edit(ctx.t(N_("OK, nothing was erased.")))
+
+
+@router.button(ForgetOwn)
+async def on_forget(ctx: Context, pressed: ForgetOwn) -> None:
+    """Ask which shop should erase the data, or to confirm the shop picked."""
+    ctx.answer()
+    if pressed.customer_id is None:
         await cmd_forget(ctx)
-    elif action == "k":
-        ctx.edit(ctx.t(N_("OK, nothing was erased.")))
-    elif action in {"f", "x"}:
-        records = await privacy.own_records(ctx.session, tg_user_id=ctx.user_id)
-        chosen = [r for r in records if target in {"all", str(r[1].id)}]
-        if not chosen:
-            ctx.edit(ctx.t(N_("There's nothing left to erase. Send /privacy to check.")))
-        elif action == "f":
-            _confirm(ctx, chosen, target, edit=True)
-        else:
-            await _forget(ctx, chosen)
+        return
+    chosen = await _own_record(ctx, pressed.customer_id)
+    _confirm(ctx, chosen, EraseOwn(customer_id=pressed.customer_id), edit=True)
 
 
-def _confirm(ctx: Context, records: list[privacy.Record], target: str, *, edit: bool) -> None:
+@router.button(ForgetAllOwn)
+async def on_forget_all(ctx: Context, pressed: ForgetAllOwn) -> None:
+    """Ask to confirm erasing the data at every shop."""
+    ctx.answer()
+    records = await privacy.own_records(ctx.session, tg_user_id=ctx.user_id)
+    if not records:
+        ctx.edit(ctx.t(N_("There's nothing left to erase. Send /privacy to check.")))
+        return
+    _confirm(ctx, records, EraseAllOwn(), edit=True)
+
+
+@router.button(EraseOwn)
+async def on_erase_own(ctx: Context, pressed: EraseOwn) -> None:
+    """Erase the data at the shop of the record confirmed."""
+    chosen = await _own_record(ctx, pressed.customer_id)
+    ctx.answer()
+    await _forget(ctx, chosen)
+
+
+@router.button(EraseAllOwn)
+async def on_erase_all_own(ctx: Context, pressed: EraseAllOwn) -> None:
+    """Erase the data at every shop, as confirmed."""
+    ctx.answer()
+    records = await privacy.own_records(ctx.session, tg_user_id=ctx.user_id)
+    if not records:
+        ctx.edit(ctx.t(N_("There's nothing left to erase. Send /privacy to check.")))
+        return
+    await _forget(ctx, records)
+
+
+async def _own_record(ctx: Context, customer_id: int) -> list[privacy.Record]:
+    """Return the sender's record ``customer_id`` with its shop; another's has expired."""
+    records = await privacy.own_records(ctx.session, tg_user_id=ctx.user_id)
+    chosen = [r for r in records if r[1].id == customer_id]
+    if not chosen:
+        raise ctx.expired()
+    return chosen
+
+
+def _confirm(
+    ctx: Context, records: list[privacy.Record], erase: EraseOwn | EraseAllOwn, *, edit: bool
+) -> None:
     """Ask the customer to confirm the erasure at the chosen shops."""
     text = ctx.t(
         N_(
@@ -146,8 +229,8 @@ def _confirm(ctx: Context, records: list[privacy.Record], target: str, *, edit: 
         shops=Raw(_shops(ctx, [w for w, _ in records])),
     )
     buttons = [
-        [Button(ctx.t(N_("🗑 Yes, erase it")), f"pv:x:{target}")],
-        [Button(ctx.t(N_("Keep my data")), "pv:k")],
+        [erase.button(ctx.t(N_("🗑 Yes, erase it")))],
+        [KeepData().button(ctx.t(N_("Keep my data")))],
     ]
     (ctx.edit if edit else ctx.reply)(text, buttons)
 
@@ -207,22 +290,18 @@ async def cmd_erase(ctx: Context) -> None:
         who=who(customer),
     )
     buttons = [
-        [Button(ctx.t(N_("🗑 Erase")), f"pe:{customer.id}")],
-        [Button(ctx.t(N_("Keep it")), "pv:k")],
+        [EraseCustomer(customer_id=customer.id).button(ctx.t(N_("🗑 Erase")))],
+        [KeepData().button(ctx.t(N_("Keep it")))],
     ]
     ctx.reply(text, buttons)
 
 
-@admin_router.callback("pe")
-async def on_erase(ctx: Context) -> None:
+@admin_router.button(EraseCustomer)
+async def on_erase(ctx: Context, pressed: EraseCustomer) -> None:
     """Erase the customer the manager confirmed, and say what stays."""
     member, _ = ctx.staff()
-    raw = (ctx.incoming.data or "").partition(":")[2]
     customer = await privacy.erase_customer(
-        ctx.session,
-        actor=member,
-        customer_id=customer_id_arg(raw, N_("This button has expired.")),
-        now=ctx.now(),
+        ctx.session, actor=member, customer_id=pressed.customer_id, now=ctx.now()
     )
     ctx.answer()
     ctx.edit(

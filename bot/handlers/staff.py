@@ -2,16 +2,24 @@
 
 from __future__ import annotations
 
+from typing import Annotated
+
+from bot.callbacks import CallbackData, Choice
 from bot.chat import engine
 from bot.chat.context import Context
 from bot.chat.router import MEMBERS, Router
 from bot.conversations.profile import PROFILE
 from bot.crm import removal
 from bot.i18n import N_
-from bot.messaging import Button
 from bot.views import removal as removal_view
 
 router = Router("staff", MEMBERS)
+
+
+class LeaveAnswer(CallbackData, prefix="lv"):
+    """Confirm leaving the shop (``y``) or stay (``x``)."""
+
+    answer: Annotated[str, Choice(("y", "x"))]
 
 
 @router.command("profile", help=N_("set your name and phone"))
@@ -56,15 +64,20 @@ async def cmd_leave(ctx: Context) -> None:
     )
     ctx.reply(
         ctx.t(text, shop=workspace.name, count=count),
-        [[Button(ctx.t(N_("🚪 Leave the shop")), "lv:y"), Button(ctx.t(N_("Cancel")), "lv:x")]],
+        [
+            [
+                LeaveAnswer(answer="y").button(ctx.t(N_("🚪 Leave the shop"))),
+                LeaveAnswer(answer="x").button(ctx.t(N_("Cancel"))),
+            ]
+        ],
     )
 
 
-@router.callback("lv")
-async def on_leave(ctx: Context) -> None:
+@router.button(LeaveAnswer)
+async def on_leave(ctx: Context, pressed: LeaveAnswer) -> None:
     """Carry out a confirmed /leave, or stay."""
     ctx.answer()
-    if ctx.incoming.data != "lv:y":
+    if pressed.answer != "y":
         ctx.edit(ctx.t(N_("Good, you're staying.")))
         return
     member, _ = ctx.staff()

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import html
+from typing import Annotated
 
+from bot.callbacks import CallbackData, Id
 from bot.chat.context import Context
 from bot.chat.router import MANAGERS, Router
 from bot.crm import removal, teams
@@ -12,11 +14,22 @@ from bot.errors import InvalidInput, NotFound
 from bot.handlers import pipeline
 from bot.i18n import N_
 from bot.localtime import show_day
-from bot.messaging import Button
 from bot.views import removal as removal_view
+from bot.views.removal import CancelRemoval, ConfirmRemoval, PickRemoval
 from bot.views.replies import customer_id_arg, notify_member, show_with_card, two_args, who
 
 admin_router = Router("teams.admin", MANAGERS)
+
+
+class ReassignAll(CallbackData, prefix="rs"):
+    """Move all customers of one member to another, confirmed."""
+
+    source_id: Annotated[int, Id("member")]
+    target_id: Annotated[int, Id("member")]
+
+
+class CancelReassign(CallbackData, prefix="rs:x"):
+    """Move nobody's customers."""
 
 
 # Teams, sharing and reassigning
@@ -89,29 +102,37 @@ async def cmd_remove(ctx: Context) -> None:
     removal_view.confirm_to(ctx, colleague, target, count)
 
 
-@admin_router.callback("mb")
-async def on_remove(ctx: Context) -> None:
-    """Pick whom to remove, or carry out a confirmed removal, or drop it."""
-    parts = (ctx.incoming.data or "").split(":")
-    ctx.answer()
+@admin_router.button(PickRemoval)
+async def on_pick_removal(ctx: Context, pressed: PickRemoval) -> None:
+    """Ask about removing the member picked, and where their customers go."""
     member, _ = ctx.staff()
-    if len(parts) == 3 and parts[1] == "p" and parts[2].isdigit():
-        colleague = await teams.find_member(ctx.session, actor=member, ref=parts[2])
-        count = await removal.check_removable(ctx.session, actor=member, member=colleague)
-        await removal_view.ask_destination(ctx, member, colleague, count)
-        return
-    if len(parts) != 4 or parts[1] != "t" or not (parts[2].isdigit() and parts[3].isdigit()):
-        ctx.edit(ctx.t(N_("OK, nobody was removed.")))
-        return
+    colleague = await teams.find_member(ctx.session, actor=member, ref=str(pressed.member_id))
+    count = await removal.check_removable(ctx.session, actor=member, member=colleague)
+    ctx.answer()
+    await removal_view.ask_destination(ctx, member, colleague, count)
+
+
+@admin_router.button(CancelRemoval)
+async def on_cancel_removal(ctx: Context, pressed: CancelRemoval) -> None:
+    """Remove nobody."""
+    ctx.answer()
+    ctx.edit(ctx.t(N_("OK, nobody was removed.")))
+
+
+@admin_router.button(ConfirmRemoval)
+async def on_remove(ctx: Context, pressed: ConfirmRemoval) -> None:
+    """Carry out a confirmed removal."""
+    member, _ = ctx.staff()
     colleague = await teams.find_member(
-        ctx.session, actor=member, ref=parts[2], include_inactive=True
+        ctx.session, actor=member, ref=str(pressed.member_id), include_inactive=True
     )
     target = None
-    if parts[3] != "0":
-        target = await teams.find_member(ctx.session, actor=member, ref=parts[3])
+    if pressed.target_id:
+        target = await teams.find_member(ctx.session, actor=member, ref=str(pressed.target_id))
     done = await removal.remove_member(
         ctx.session, actor=member, member=colleague, target=target, now=ctx.now()
     )
+    ctx.answer()
     ctx.edit(removal_view.outcome(ctx, done, left=False))
     await removal_view.tell_everyone(ctx, member, done, left=False)
 
@@ -166,29 +187,34 @@ async def cmd_reassign(ctx: Context) -> None:
         ),
         [
             [
-                Button(ctx.t(N_("✅ Move {count}"), count=count), f"rs:{source.id}:{target.id}"),
-                Button(ctx.t(N_("Cancel")), "rs:x"),
+                ReassignAll(source_id=source.id, target_id=target.id).button(
+                    ctx.t(N_("✅ Move {count}"), count=count)
+                ),
+                CancelReassign().button(ctx.t(N_("Cancel"))),
             ]
         ],
     )
 
 
-@admin_router.callback("rs")
-async def on_reassign(ctx: Context) -> None:
-    """Carry out a confirmed batch reassignment, or drop it."""
-    parts = (ctx.incoming.data or "").split(":")
+@admin_router.button(CancelReassign)
+async def on_cancel_reassign(ctx: Context, pressed: CancelReassign) -> None:
+    """Move nobody's customers."""
     ctx.answer()
-    if len(parts) != 3 or not (parts[1].isdigit() and parts[2].isdigit()):
-        ctx.edit(ctx.t(N_("OK, nothing was moved.")))
-        return
+    ctx.edit(ctx.t(N_("OK, nothing was moved.")))
+
+
+@admin_router.button(ReassignAll)
+async def on_reassign(ctx: Context, pressed: ReassignAll) -> None:
+    """Carry out a confirmed batch reassignment."""
     member, _ = ctx.staff()
     source = await teams.find_member(
-        ctx.session, actor=member, ref=parts[1], include_inactive=True
+        ctx.session, actor=member, ref=str(pressed.source_id), include_inactive=True
     )
-    target = await teams.find_member(ctx.session, actor=member, ref=parts[2])
+    target = await teams.find_member(ctx.session, actor=member, ref=str(pressed.target_id))
     moved = await teams.reassign_all(
         ctx.session, actor=member, source=source, target=target, now=ctx.now()
     )
+    ctx.answer()
     ctx.edit(
         ctx.t(
             N_("✅ Moved {count} customers from {source} to {target}."),

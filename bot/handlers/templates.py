@@ -4,31 +4,56 @@ from __future__ import annotations
 
 import html
 from collections import defaultdict
+from typing import Annotated
 
+from bot.callbacks import CallbackData, Choice, Id, Int, Text
 from bot.campaigns import template_store, template_versions
 from bot.campaigns.template_versions import TemplateText
 from bot.chat import engine
 from bot.chat.context import Context
 from bot.chat.router import MANAGERS, Router
-from bot.conversations.add_contact import press
 from bot.conversations.edit_template import (
     DISCARD,
     EDIT_TEMPLATE,
     REAL_CUSTOMER,
     SAVE,
     EditTemplateStep,
+    ReviewDiscard,
+    ReviewSave,
+    ReviewWithCustomer,
+    TemplateAction,
     edit_data,
     template_label,
 )
 from bot.crm import tags
 from bot.errors import InvalidInput
-from bot.i18n import LANGUAGE_NAMES, N_, Raw
+from bot.i18n import LANGUAGE_NAMES, LOCALES, N_, Raw
 from bot.localtime import show_minute
-from bot.messaging import Button
 
 router = Router("templates", MANAGERS)
 SNIPPET = 60
-DIALOG_BUTTONS = {"s": SAVE, "d": DISCARD, "c": REAL_CUSTOMER}
+MAX_VERSION = 10**8 - 1
+
+
+class TemplateKey(CallbackData, prefix="tp:k"):
+    """Open a template by its key, in the admin's language when it has one."""
+
+    key: Annotated[str, Text(32, ref="template")]
+
+
+class WriteTemplate(CallbackData, prefix="tp:n"):
+    """Write the first text of a template slot: key, language and grade variant."""
+
+    key: Annotated[str, Text(32)]
+    locale: Annotated[str, Choice(LOCALES)]
+    variant: Annotated[str, Text(8, empty=True)]
+
+
+class RollBack(CallbackData, prefix="tp:r"):
+    """Make an old version's text a template's current one."""
+
+    template_id: Annotated[int, Id("message_template")]
+    version: Annotated[int, Int(1, MAX_VERSION)]
 
 
 @router.command("templates", help=N_("the message templates of your campaigns"))
@@ -54,7 +79,8 @@ async def cmd_templates(ctx: Context) -> None:
     lines.append(ctx.t(N_("Or send e.g. /template birthday zh-CN A.")))
     keys = list(by_key)
     buttons = [
-        [Button(key, f"tp:k:{key}") for key in keys[i : i + 2]] for i in range(0, len(keys), 2)
+        [TemplateKey(key=key).button(key) for key in keys[i : i + 2]]
+        for i in range(0, len(keys), 2)
     ]
     ctx.reply("\n".join(lines), buttons)
 
@@ -92,45 +118,72 @@ async def cmd_template(ctx: Context) -> None:
     await _show_slot(ctx, key, locale, variant)
 
 
-@router.callback("tp")
-async def on_template_button(ctx: Context) -> None:
-    """Open, edit, show the history of or roll back a template; answer the edit dialog."""
+@router.button(ReviewSave)
+async def on_review_save(ctx: Context, pressed: ReviewSave) -> None:
+    """Save the text under review."""
+    await engine.press(ctx, EDIT_TEMPLATE, {EditTemplateStep.REVIEW}, SAVE)
+
+
+@router.button(ReviewDiscard)
+async def on_review_discard(ctx: Context, pressed: ReviewDiscard) -> None:
+    """Drop the text under review."""
+    await engine.press(ctx, EDIT_TEMPLATE, {EditTemplateStep.REVIEW}, DISCARD)
+
+
+@router.button(ReviewWithCustomer)
+async def on_review_customer(ctx: Context, pressed: ReviewWithCustomer) -> None:
+    """Preview the text under review with a real customer."""
+    await engine.press(ctx, EDIT_TEMPLATE, {EditTemplateStep.REVIEW}, REAL_CUSTOMER)
+
+
+@router.button(TemplateKey)
+async def on_key_button(ctx: Context, pressed: TemplateKey) -> None:
+    """Open a template by key; a key the shop does not have has expired."""
+    _, workspace = ctx.staff()
+    if pressed.key not in await template_store.keys(ctx.session, workspace.id):
+        raise ctx.expired()
+    ctx.answer()
+    await _show_key(ctx, pressed.key)
+
+
+@router.button(WriteTemplate)
+async def on_write_button(ctx: Context, pressed: WriteTemplate) -> None:
+    """Start writing the first text of a template slot."""
+    try:
+        key = template_versions.parse_key(pressed.key)
+        variant = template_versions.parse_variant(pressed.variant)
+    except InvalidInput as exc:
+        raise ctx.expired() from exc
+    ctx.answer()
+    await engine.start(ctx, EDIT_TEMPLATE, edit_data(key, pressed.locale, variant))
+
+
+@router.button(TemplateAction)
+async def on_template_button(ctx: Context, pressed: TemplateAction) -> None:
+    """Open, edit or show the history of a template."""
     member, _ = ctx.staff()
-    action, _, rest = (ctx.incoming.data or "").partition(":")[2].partition(":")
-    if action in DIALOG_BUTTONS:
-        await press(ctx, EDIT_TEMPLATE, {EditTemplateStep.REVIEW}, DIALOG_BUTTONS[action])
-        return
-    args = rest.split(":")
-    if action == "k" and rest:
-        ctx.answer()
-        await _show_key(ctx, template_versions.parse_key(rest))
-        return
-    if action == "n" and len(args) == 3:
-        ctx.answer()
-        key = template_versions.parse_key(args[0])
-        locale = template_versions.parse_locale(args[1])
-        await engine.start(
-            ctx, EDIT_TEMPLATE, edit_data(key, locale, template_versions.parse_variant(args[2]))
-        )
-        return
-    if not args[0].isdigit() or len(args[0]) > 12:
-        ctx.answer(ctx.t(N_("This button has expired.")))
-        return
     template = await template_versions.get_template(
-        ctx.session, actor=member, template_id=int(args[0])
+        ctx.session, actor=member, template_id=pressed.template_id
     )
     ctx.answer()
-    if action == "o":
+    if pressed.action == "o":
         await _show_slot(ctx, template.key, template.locale, template.variant)
-    elif action == "e":
+    elif pressed.action == "e":
         data = edit_data(template.key, template.locale, template.variant)
         await engine.start(ctx, EDIT_TEMPLATE, data)
-    elif action == "h":
-        await _history(ctx, template.id)
-    elif action == "r" and len(args) == 2 and args[1].isdigit() and len(args[1]) < 9:
-        await _rollback(ctx, template.id, int(args[1]))
     else:
-        ctx.reply(ctx.t(N_("This button has expired.")))
+        await _history(ctx, template.id)
+
+
+@router.button(RollBack)
+async def on_rollback_button(ctx: Context, pressed: RollBack) -> None:
+    """Roll a template back to the version on the pressed button."""
+    member, _ = ctx.staff()
+    template = await template_versions.get_template(
+        ctx.session, actor=member, template_id=pressed.template_id
+    )
+    ctx.answer()
+    await _rollback(ctx, template.id, pressed.version)
 
 
 async def _show_key(ctx: Context, key: str) -> None:
@@ -152,9 +205,10 @@ async def _show_slot(ctx: Context, key: str, locale: str, variant: str) -> None:
     )
     label = template_label(ctx, key, locale, variant)
     if current is None:
+        write = ctx.t(N_("✏️ Write it"))
         ctx.reply(
             ctx.t(N_("There's no text for {template} yet. Write one?"), template=label),
-            [[Button(ctx.t(N_("✏️ Write it")), f"tp:n:{key}:{locale}:{variant}")]],
+            [[WriteTemplate(key=key, locale=locale, variant=variant).button(write)]],
         )
         return
     lines = [
@@ -164,12 +218,16 @@ async def _show_slot(ctx: Context, key: str, locale: str, variant: str) -> None:
     ]
     buttons = [
         [
-            Button(ctx.t(N_("✏️ Edit")), f"tp:e:{current.template_id}"),
-            Button(ctx.t(N_("🕘 History")), f"tp:h:{current.template_id}"),
+            TemplateAction(action="e", template_id=current.template_id).button(
+                ctx.t(N_("✏️ Edit"))
+            ),
+            TemplateAction(action="h", template_id=current.template_id).button(
+                ctx.t(N_("🕘 History"))
+            ),
         ]
     ]
     others = [
-        Button(_slot_name(ctx, t.locale, t.variant), f"tp:o:{t.id}")
+        TemplateAction(action="o", template_id=t.id).button(_slot_name(ctx, t.locale, t.variant))
         for t in await template_versions.list_templates(ctx.session, actor=member)
         if t.key == key and t.id != current.template_id
     ]
@@ -192,14 +250,9 @@ async def _history(ctx: Context, template_id: int) -> None:
             snippet = snippet[:SNIPPET] + "…"
         lines.append(f"    <i>{html.escape(snippet)}</i>")
         if version.version != first.current_version:
-            buttons.append(
-                [
-                    Button(
-                        ctx.t(N_("↩️ Roll back to v{version}"), version=version.version),
-                        f"tp:r:{template_id}:{version.version}",
-                    )
-                ]
-            )
+            back = RollBack(template_id=template_id, version=version.version)
+            text = ctx.t(N_("↩️ Roll back to v{version}"), version=version.version)
+            buttons.append([back.button(text)])
     ctx.reply("\n".join(lines), buttons)
 
 

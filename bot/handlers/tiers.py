@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from typing import Annotated
+
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from bot.callbacks import CallbackData, Choice
 from bot.chat.context import Context
 from bot.chat.router import MEMBERS, Router
 from bot.crm import offload, search, tier_reports
@@ -13,13 +16,23 @@ from bot.errors import InvalidInput
 from bot.i18n import N_
 from bot.localtime import show_minute
 from bot.messaging import Button
-from bot.views.card import result_label
+from bot.views.card import card_button, result_label
 from bot.views.labels import SEGMENT_NAMES, TIER_NAMES
 
 router = Router("tiers", MEMBERS)
 RECOMPUTE_WORDS = ("recompute", "refresh", "重新计算")
 TIER_ICONS = {ValueTier.HIGH: "💎", ValueTier.MEDIUM: "🔷", ValueTier.LOW: "▫️"}
 USAGE = N_("Send /tiers to see the value tiers, or /tiers recompute to refresh them.")
+
+
+class TierCustomers(CallbackData, prefix="tr"):
+    """List the member's top customers of one value tier."""
+
+    tier: Annotated[ValueTier, Choice(ValueTier)]
+
+
+class Recompute(CallbackData, prefix="tr:go"):
+    """Recompute the value tiers now (owner and admins)."""
 
 
 @router.command("tiers", help=N_("value tiers and segments of customers"), usage="[recompute]")
@@ -34,20 +47,19 @@ async def cmd_tiers(ctx: Context) -> None:
         raise InvalidInput(USAGE)
 
 
-@router.callback("tr")
-async def on_tiers_button(ctx: Context) -> None:
-    """Recompute from the button, or list the customers of a tapped tier."""
-    value = (ctx.incoming.data or "").partition(":")[2]
-    if value == "go":
-        ctx.answer()
-        await _recompute(ctx)
-        return
-    if value not in {t.value for t in ValueTier}:
-        ctx.answer(ctx.t(N_("This button has expired.")))
-        return
+@router.button(Recompute)
+async def on_recompute_button(ctx: Context, pressed: Recompute) -> None:
+    """Recompute the value tiers from the button."""
+    ctx.answer()
+    await _recompute(ctx)
+
+
+@router.button(TierCustomers)
+async def on_tiers_button(ctx: Context, pressed: TierCustomers) -> None:
+    """List the customers of the tapped tier."""
     ctx.answer()
     member, _ = ctx.staff()
-    tier = ValueTier(value)
+    tier = pressed.tier
     found = await search.find_customers(ctx.session, actor=member, text="", tier=tier)
     label = ctx.t(TIER_NAMES[tier])
     if not found:
@@ -60,7 +72,7 @@ async def on_tiers_button(ctx: Context) -> None:
             count=len(found),
             key=tier.value,
         ),
-        [[Button(result_label(c), f"ct:{c.id}")] for c in found],
+        [[card_button(ctx.t, c.id, result_label(c))] for c in found],
     )
 
 
@@ -152,7 +164,9 @@ async def _recompute(ctx: Context) -> None:
 def _buttons(ctx: Context, *, manager: bool, tier_buttons: bool) -> list[list[Button]]:
     rows: list[list[Button]] = []
     if tier_buttons:
-        rows.append([Button(ctx.t(TIER_NAMES[tier]), f"tr:{tier.value}") for tier in ValueTier])
+        rows.append(
+            [TierCustomers(tier=tier).button(ctx.t(TIER_NAMES[tier])) for tier in ValueTier]
+        )
     if manager:
-        rows.append([Button(ctx.t(N_("🔄 Recompute now")), "tr:go")])
+        rows.append([Recompute().button(ctx.t(N_("🔄 Recompute now")))])
     return rows

@@ -3,19 +3,28 @@
 from __future__ import annotations
 
 import logging
+from typing import Annotated
 
+from bot.callbacks import CallbackData, Choice
 from bot.chat import engine
 from bot.chat.context import Context
 from bot.chat.router import MEMBERS, Router
 from bot.conversations import import_file
+from bot.conversations.import_file import ImportAnswer
 from bot.crm import export, offload
 from bot.crm.export import ExportFilter, Format
 from bot.errors import InvalidInput
 from bot.i18n import N_
-from bot.messaging import Button, OutDocument
+from bot.messaging import OutDocument
 
 logger = logging.getLogger(__name__)
 router = Router("transfer", MEMBERS)
+
+
+class ExportFormat(CallbackData, prefix="im:ex"):
+    """Export the member's customers in this file format."""
+
+    fmt: Annotated[Format, Choice(Format)]
 
 
 @router.command(
@@ -27,7 +36,12 @@ async def cmd_export(ctx: Context) -> None:
     if not fmt:
         ctx.reply(
             ctx.t(N_("Which format? Add a filter like /export xlsx stage=won to narrow it.")),
-            [[Button("CSV", "im:ex:csv"), Button("Excel (XLSX)", "im:ex:xlsx")]],
+            [
+                [
+                    ExportFormat(fmt=Format.CSV).button("CSV"),
+                    ExportFormat(fmt=Format.XLSX).button("Excel (XLSX)"),
+                ]
+            ],
         )
         return
     if fmt.lower() not in {f.value for f in Format}:
@@ -43,17 +57,17 @@ async def cmd_import(ctx: Context) -> None:
     await engine.start(ctx, import_file.IMPORT)
 
 
-@router.callback("im")
-async def on_button(ctx: Context) -> None:
-    """Handle the export format buttons and the import confirmation buttons."""
-    _, action, value = ((ctx.incoming.data or "") + "::").split(":")[:3]
-    if action == "ex" and value in {f.value for f in Format}:
-        ctx.answer()
-        await _export(ctx, Format(value), ExportFilter())
-    elif action in {"go", "no"}:
-        await import_file.on_button(ctx, action, value)
-    else:
-        ctx.answer(ctx.t(N_("This button has expired.")))
+@router.button(ExportFormat)
+async def on_export_button(ctx: Context, pressed: ExportFormat) -> None:
+    """Export in the format on the pressed button."""
+    ctx.answer()
+    await _export(ctx, pressed.fmt, ExportFilter())
+
+
+@router.button(ImportAnswer)
+async def on_import_button(ctx: Context, pressed: ImportAnswer) -> None:
+    """Import or drop the checked file."""
+    await import_file.on_button(ctx, pressed)
 
 
 async def _export(ctx: Context, fmt: Format, filters: ExportFilter) -> None:

@@ -18,8 +18,8 @@ from bot.crm.store import unit_of_work
 from bot.errors import DeliveryError
 from bot.i18n import N_, Raw, translate
 from bot.localtime import show_zoned, zone
-from bot.messaging import Button, Keyboard, Messenger
-from bot.views.followups import SNOOZES, duration, render_today
+from bot.messaging import Keyboard, Messenger
+from bot.views.followups import duration, reminder_buttons, render_today
 
 logger = logging.getLogger(__name__)
 Clock = Callable[[], datetime]
@@ -45,11 +45,7 @@ async def fire_due_reminders(
                 when=show_zoned(item.due_at, zone(item.timezone)),
                 late=Raw(duration(late, t)),
             )
-        row = [Button(t(N_("✅ Done")), f"rm:done:{item.reminder_id}")]
-        row += [Button(t(label), f"rm:sn:{item.reminder_id}:{m}") for m, label in SNOOZES.items()]
-        keyboard = [row]
-        if item.customer_id is not None:
-            keyboard.append([Button(t(N_("Open card")), f"ct:{item.customer_id}")])
+        keyboard = reminder_buttons(t, item.reminder_id, item.customer_id)
         try:
             sent = await messenger.send_text(item.chat_id, text, keyboard)
         except DeliveryError as exc:

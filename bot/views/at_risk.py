@@ -4,15 +4,31 @@ from __future__ import annotations
 
 import html
 from collections.abc import Callable, Sequence
+from typing import Annotated
 
+from bot.callbacks import CallbackData, Choice, Id, Int
+from bot.campaigns.care import CARE_KEYS
 from bot.crm.at_risk import RiskItem
 from bot.crm.models.core import AtRiskReason, ValueTier
 from bot.i18n import N_
 from bot.messaging import Button, Keyboard
 
 Translate = Callable[..., str]
-PREFIX = "ar"
+MAX_OFFSET = 10**6
 TIER_WORDS = {ValueTier.HIGH: N_("high"), ValueTier.MEDIUM: N_("medium"), ValueTier.LOW: N_("low")}
+
+
+class RiskAction(CallbackData, prefix="ar"):
+    """Act on one customer at risk: call, a care message or offer, log the call, remind."""
+
+    action: Annotated[str, Choice(("call", *CARE_KEYS, "log", "rem"))]
+    customer_id: Annotated[int, Id("customer")]
+
+
+class RiskList(CallbackData, prefix="ar:ls"):
+    """Open the at-risk list from an alert, from the given place on."""
+
+    offset: Annotated[int, Int(0, MAX_OFFSET)]
 
 
 def reason_text(item: RiskItem, t: Translate) -> str:
@@ -45,9 +61,9 @@ def action_row(item: RiskItem, t: Translate) -> list[Button]:
     """Return the call, care message and offer buttons of one customer."""
     first = item.name.split()[0] if item.name.split() else item.name
     return [
-        Button(f"📞 {first}"[:24], f"{PREFIX}:call:{item.customer_id}"),
-        Button(t(N_("💌 Care")), f"{PREFIX}:care:{item.customer_id}"),
-        Button(t(N_("🎁 Offer")), f"{PREFIX}:offer:{item.customer_id}"),
+        RiskAction(action="call", customer_id=item.customer_id).button(f"📞 {first}"[:24]),
+        RiskAction(action="care", customer_id=item.customer_id).button(t(N_("💌 Care"))),
+        RiskAction(action="offer", customer_id=item.customer_id).button(t(N_("🎁 Offer"))),
     ]
 
 
@@ -63,7 +79,7 @@ def render_summary(t: Translate, *, total: int, quiet: int) -> tuple[str, Keyboa
         quiet=quiet,
         dropped=total - quiet,
     )
-    return text, [[Button(t(N_("📋 See them")), f"{PREFIX}:ls:0")]]
+    return text, [[RiskList(offset=0).button(t(N_("📋 See them")))]]
 
 
 def render_alert(items: Sequence[RiskItem], t: Translate) -> tuple[str, Keyboard]:

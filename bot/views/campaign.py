@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import Annotated, Any
 
+from bot.callbacks import CallbackData, Choice, Id
 from bot.campaigns import campaigns
 from bot.campaigns.campaigns import CampaignSummary
 from bot.chat.context import Context
@@ -37,6 +38,17 @@ KIND_NAMES = {
     CampaignKind.BROADCAST: N_("📣 One-off broadcast"),
     CampaignKind.SURVEY: N_("📝 Satisfaction survey"),
 }
+# Open, pause, resume, stop (asks first), stop for good, run now.
+ACTIONS = ("o", "p", "r", "s", "sy", "n")
+
+
+class CampaignAction(CallbackData, prefix="cp"):
+    """A campaign's detail button: open, pause, resume, stop, confirm stop or run now."""
+
+    action: Annotated[str, Choice(ACTIONS)]
+    campaign_id: Annotated[int, Id("campaign")]
+
+
 WEEKDAYS = (N_("Mon"), N_("Tue"), N_("Wed"), N_("Thu"), N_("Fri"), N_("Sat"), N_("Sun"))
 
 
@@ -168,18 +180,21 @@ async def show_campaign(ctx: Context, campaign_id: int, *, edit: bool = False) -
 
 def _actions(ctx: Context, summary: CampaignSummary) -> list[list[Button]]:
     campaign = summary.campaign
-    cid = campaign.id
     rows: list[list[Button]] = []
+
+    def button(action: str, label: str) -> Button:
+        return CampaignAction(action=action, campaign_id=campaign.id).button(ctx.t(label))
+
     if campaign.status is CampaignStatus.ACTIVE and campaign.kind is not CampaignKind.WELCOME:
-        rows.append([Button(ctx.t(N_("🚀 Run now")), f"cp:n:{cid}")])
+        rows.append([button("n", N_("🚀 Run now"))])
     row = []
     if campaign.status in (CampaignStatus.ACTIVE, CampaignStatus.DONE):
-        row.append(Button(ctx.t(N_("⏸ Pause")), f"cp:p:{cid}"))
+        row.append(button("p", N_("⏸ Pause")))
     if campaign.status is CampaignStatus.PAUSED:
-        row.append(Button(ctx.t(N_("▶️ Resume")), f"cp:r:{cid}"))
+        row.append(button("r", N_("▶️ Resume")))
     if campaign.status is not CampaignStatus.STOPPED:
-        row.append(Button(ctx.t(N_("⏹ Stop")), f"cp:s:{cid}"))
+        row.append(button("s", N_("⏹ Stop")))
     if row:
         rows.append(row)
-    rows.append([Button(ctx.t(N_("🔄 Refresh")), f"cp:o:{cid}")])
+    rows.append([button("o", N_("🔄 Refresh"))])
     return rows

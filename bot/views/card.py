@@ -7,8 +7,10 @@ Rendering helpers only; the commands and buttons that show a card live in
 from __future__ import annotations
 
 import html
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from typing import Annotated
 
+from bot.callbacks import CallbackData, Choice, Id
 from bot.chat.context import Context
 from bot.crm import cards, leads
 from bot.crm.classification import CHOICES
@@ -19,7 +21,9 @@ from bot.localtime import show_day, show_minute
 from bot.messaging import Button
 from bot.views.labels import SEGMENT_NAMES, TIER_NAMES
 
+Translate = Callable[..., str]
 SUMMARY_CHARS = 80
+CARD_LABEL = N_("📇 Open card")
 KIND_NAMES = {CustomerKind.LEAD: N_("Lead"), CustomerKind.CUSTOMER: N_("Customer")}
 CONSENT_NAMES = {
     Consent.UNKNOWN: N_("not asked yet"),
@@ -36,6 +40,19 @@ EDIT_BUTTONS = (
     ),
     (("route", N_("📍 Region / route")), ("notes", N_("🗒 Notes"))),
 )
+
+
+class OpenCard(CallbackData, prefix="ct"):
+    """Open a customer's card."""
+
+    customer_id: Annotated[int, Id("customer")]
+
+
+class EditField(CallbackData, prefix="ce"):
+    """Start editing one field of a customer's card."""
+
+    customer_id: Annotated[int, Id("customer")]
+    field: Annotated[str, Choice(name for row in EDIT_BUTTONS for name, _ in row)]
 
 
 async def show_card(ctx: Context, customer_id: int, *, edit: bool = False) -> None:
@@ -99,7 +116,7 @@ def render_card(ctx: Context, facts: cards.Card) -> str:
 def edit_buttons(ctx: Context, customer_id: int) -> list[list[Button]]:
     """Return the card's edit buttons, one per editable field."""
     return [
-        [Button(ctx.t(label), f"ce:{customer_id}:{field}") for field, label in row]
+        [EditField(customer_id=customer_id, field=key).button(ctx.t(label)) for key, label in row]
         for row in EDIT_BUTTONS
     ]
 
@@ -151,9 +168,9 @@ def result_label(customer: Customer) -> str:
     return f"{customer.name}{phone} #{customer.id}"[:60]
 
 
-def card_button(ctx: Context, customer_id: int) -> list[list[Button]]:
-    """Return a keyboard with one button that opens a card."""
-    return [[Button(ctx.t(N_("📇 Open card")), f"ct:{customer_id}")]]
+def card_button(t: Translate, customer_id: int, label: str | None = None) -> Button:
+    """Return the button that opens a customer's card, labelled "📇 Open card" or ``label``."""
+    return OpenCard(customer_id=customer_id).button(label or t(CARD_LABEL))
 
 
 def _history(ctx: Context, facts: cards.Card) -> Sequence[str]:

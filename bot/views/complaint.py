@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import html
 import logging
+from typing import Annotated
 
+from bot.callbacks import CallbackData, Choice, Id
 from bot.chat.context import Context
 from bot.crm import members
 from bot.crm.complaints import Opened
@@ -22,9 +24,24 @@ STATUS_NAMES = {
 }
 
 
+class ComplaintAction(CallbackData, prefix="cm"):
+    """A member's button on a complaint: open (``o``), take, resolve or see the photo."""
+
+    action: Annotated[str, Choice(("o", "t", "r", "p"))]
+    complaint_id: Annotated[int, Id("complaint")]
+
+
+class ResolutionAnswer(CallbackData, prefix="cq:ok"):
+    """The customer's yes (``y``) or no (``n``) to how their complaint was resolved."""
+
+    complaint_id: Annotated[int, Id("complaint")]
+    answer: Annotated[str, Choice(("y", "n"))]
+
+
 def open_button(complaint_id: int, locale: str) -> list[Button]:
     """Return the button row that opens a complaint's card for a member."""
-    return [Button(translate(locale, OPEN_LABEL), f"cm:o:{complaint_id}")]
+    opened = ComplaintAction(action="o", complaint_id=complaint_id)
+    return [opened.button(translate(locale, OPEN_LABEL))]
 
 
 async def notify_assignee(ctx: Context, opened: Opened, *, photo_file_id: str | None) -> None:
@@ -89,8 +106,12 @@ def tell_customer_resolved(
     text += "\n\n" + translate(locale, N_("Are you satisfied with how it was resolved?"))
     buttons = [
         [
-            Button(translate(locale, N_("👍 Yes")), f"cq:ok:{complaint.id}:y"),
-            Button(translate(locale, N_("👎 No")), f"cq:ok:{complaint.id}:n"),
+            ResolutionAnswer(complaint_id=complaint.id, answer="y").button(
+                translate(locale, N_("👍 Yes"))
+            ),
+            ResolutionAnswer(complaint_id=complaint.id, answer="n").button(
+                translate(locale, N_("👎 No"))
+            ),
         ]
     ]
     ctx.send(customer.chat_id, text, buttons)

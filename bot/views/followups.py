@@ -3,17 +3,41 @@
 from __future__ import annotations
 
 import html
-from collections.abc import Callable
 from datetime import timedelta
+from typing import Annotated
 from zoneinfo import ZoneInfo
 
+from bot.callbacks import CallbackData, Choice, Id
 from bot.crm import followups
 from bot.i18n import N_
 from bot.localtime import show_short
 from bot.messaging import Button, Keyboard
+from bot.views.card import Translate, card_button
 
-Translate = Callable[..., str]
 SNOOZES = {"60": N_("😴 Snooze 1h"), "1440": N_("😴 Snooze 1d")}
+
+
+class ReminderDone(CallbackData, prefix="rm:done"):
+    """Mark a fired reminder done."""
+
+    reminder_id: Annotated[int, Id("reminder")]
+
+
+class ReminderSnooze(CallbackData, prefix="rm:sn"):
+    """Move a fired reminder on by some minutes."""
+
+    reminder_id: Annotated[int, Id("reminder")]
+    minutes: Annotated[str, Choice(SNOOZES)]
+
+
+def reminder_buttons(t: Translate, reminder_id: int, customer_id: int | None) -> Keyboard:
+    """Return a fired reminder's Done and Snooze buttons, and its customer's card."""
+    row = [ReminderDone(reminder_id=reminder_id).button(t(N_("✅ Done")))]
+    row += [
+        ReminderSnooze(reminder_id=reminder_id, minutes=m).button(t(label))
+        for m, label in SNOOZES.items()
+    ]
+    return [row, [card_button(t, customer_id)]] if customer_id is not None else [row]
 
 
 def render_today(day: followups.Today, t: Translate, tz: ZoneInfo) -> tuple[str, Keyboard]:
@@ -23,7 +47,8 @@ def render_today(day: followups.Today, t: Translate, tz: ZoneInfo) -> tuple[str,
     for item in day.mine.due:
         lines.append(_due_line(item, t, tz))
         if item.customer_id is not None and len(buttons) < 8:
-            buttons.append([Button(f"📇 {item.customer_name}"[:40], f"ct:{item.customer_id}")])
+            label = f"📇 {item.customer_name}"[:40]
+            buttons.append([card_button(t, item.customer_id, label)])
     if day.mine.due_total > len(day.mine.due):
         lines.append(t(N_("…and {count} more."), count=day.mine.due_total - len(day.mine.due)))
     if day.mine.stale:

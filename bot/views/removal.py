@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import re
+from typing import Annotated
 
 from sqlalchemy import select
 
+from bot.callbacks import CallbackData, Id
 from bot.chat.context import Context
 from bot.crm import members, removal, teams
 from bot.crm.models import Member, Role
@@ -19,6 +21,23 @@ REMOVE_HINT = N_("Send /remove Li, or /remove Li to Chen to give Li's customers 
 POOL_WORDS = frozenset({"pool", "the pool", "池", "公海", "线索池"})
 MAX_CHOICES = 12
 _TO = re.compile(r"\s+(?:to|→|->|给)\s+", re.IGNORECASE)
+
+
+class PickRemoval(CallbackData, prefix="mb:p"):
+    """Ask about removing this member."""
+
+    member_id: Annotated[int, Id("member")]
+
+
+class ConfirmRemoval(CallbackData, prefix="mb:t"):
+    """Remove a member, their customers going to ``target_id`` (0: the shop's pool)."""
+
+    member_id: Annotated[int, Id("member")]
+    target_id: Annotated[int, Id("member")]
+
+
+class CancelRemoval(CallbackData, prefix="mb:x"):
+    """Remove nobody."""
 
 
 def split_remove_args(args: str) -> tuple[str, str | None]:
@@ -43,29 +62,31 @@ async def removable_choices(ctx: Context, actor: Member) -> Keyboard:
         and m.role is not Role.OWNER
         and (actor.role is Role.OWNER or m.role is Role.STAFF)
     ][:MAX_CHOICES]
-    buttons = [Button(m.display_name, f"mb:p:{m.id}") for m in people]
+    buttons = [PickRemoval(member_id=m.id).button(m.display_name) for m in people]
     return [buttons[i : i + 2] for i in range(0, len(buttons), 2)]
 
 
 async def ask_destination(ctx: Context, actor: Member, member: Member, count: int) -> None:
     """Ask to confirm removing ``member``, offering the pool or a colleague for customers."""
     name = member.display_name
-    cancel = Button(ctx.t(N_("Cancel")), "mb:x")
+    cancel = CancelRemoval().button(ctx.t(N_("Cancel")))
+    to_pool = ConfirmRemoval(member_id=member.id, target_id=0)
     if count == 0:
         ctx.reply(
             ctx.t(N_("Remove {member} from the shop? They have no customers."), member=name),
-            [[Button(ctx.t(N_("✅ Remove")), f"mb:t:{member.id}:0"), cancel]],
+            [[to_pool.button(ctx.t(N_("✅ Remove"))), cancel]],
         )
         return
-    rows: list[list[Button]] = [
-        [Button(ctx.t(N_("🗂 Customers to the pool")), f"mb:t:{member.id}:0")]
-    ]
+    rows: list[list[Button]] = [[to_pool.button(ctx.t(N_("🗂 Customers to the pool")))]]
     colleagues = [
         m
         for m, _ in await teams.list_members(ctx.session, actor=actor)
         if m.id != member.id and within_reach(actor, m)
     ][:MAX_CHOICES]
-    buttons = [Button(f"👤 {m.display_name}", f"mb:t:{member.id}:{m.id}") for m in colleagues]
+    buttons = [
+        ConfirmRemoval(member_id=member.id, target_id=m.id).button(f"👤 {m.display_name}")
+        for m in colleagues
+    ]
     rows.extend(buttons[i : i + 2] for i in range(0, len(buttons), 2))
     rows.append([cancel])
     ctx.reply(
@@ -100,8 +121,10 @@ def confirm_to(ctx: Context, member: Member, target: Member | None, count: int) 
         ctx.t(text, member=name, count=count, target=target_name),
         [
             [
-                Button(ctx.t(N_("✅ Remove")), f"mb:t:{member.id}:{target.id if target else 0}"),
-                Button(ctx.t(N_("Cancel")), "mb:x"),
+                ConfirmRemoval(member_id=member.id, target_id=target.id if target else 0).button(
+                    ctx.t(N_("✅ Remove"))
+                ),
+                CancelRemoval().button(ctx.t(N_("Cancel"))),
             ]
         ],
     )

@@ -8,8 +8,8 @@ from bot.chat.context import Context
 from bot.crm import members
 from bot.crm.models import Customer, Member
 from bot.errors import InvalidInput
-from bot.i18n import N_, Raw, translate
-from bot.messaging import Button
+from bot.i18n import Raw, translate
+from bot.views.card import card_button
 
 
 def customer_id_arg(text: str, hint: str) -> int:
@@ -27,8 +27,7 @@ def who(customer: Customer) -> Raw:
 
 def show_with_card(ctx: Context, text: str, customer: Customer, *, edit: bool = False) -> None:
     """Reply (or edit) with a button that opens the customer's card."""
-    card = [[Button(ctx.t(N_("📇 Card")), f"ct:{customer.id}")]]
-    (ctx.edit if edit else ctx.reply)(text, card)
+    (ctx.edit if edit else ctx.reply)(text, [[card_button(ctx.t, customer.id)]])
 
 
 def two_args(ctx: Context, hint: str) -> tuple[str, str]:

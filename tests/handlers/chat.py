@@ -134,6 +134,11 @@ class ChatBot:
         """Return a fresh update id."""
         return next(self._update_ids)
 
+    def answer_to(self, callback_query_id: str) -> str | None:
+        """Return the text a button press was answered with (None: not answered)."""
+        texts = [text for cid, text, _ in self.messenger.answers if cid == callback_query_id]
+        return texts[-1] if texts else None
+
     def person(self, user_id: int, first_name: str, language_code: str = "en") -> Person:
         """Return someone who chats with the bot."""
         return Person(self, user_id, first_name, language_code)
@@ -248,7 +253,10 @@ class Controls:
         self.chat = chat
 
     async def post(self, path: str, **body: Any) -> dict[str, Any]:
-        """Send a forged button press (``callback``) or a ``sticker``; others need tests/e2e."""
+        """Send a forged button press (``callback``) or a ``sticker``; others need tests/e2e.
+
+        A press returns its ``callback_query_id``, as the emulator does.
+        """
         update_id = self.chat.next_update_id()
         user = User(id=body["user_id"])
         if path == "callback":
@@ -267,4 +275,4 @@ class Controls:
             msg = f"{path!r} needs the emulator: move the test back to tests/e2e"
             raise AssertionError(msg)
         await self.chat.handle(incoming)
-        return {}
+        return {"callback_query_id": incoming.callback_id} if incoming.callback_id else {}

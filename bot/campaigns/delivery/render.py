@@ -24,7 +24,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.campaigns import template_store, templates
 from bot.campaigns.delivery.outbox import Claimed
 from bot.campaigns.render_pool import Failure, Job, Problem, RenderPool
-from bot.campaigns.survey_buttons import survey_keyboard
+from bot.campaigns.survey_buttons import OptOut, survey_keyboard
 from bot.campaigns.template_sandbox import ENV
 from bot.errors import InvalidInput, TemplateError
 from bot.i18n import LOCALES, N_, translate
@@ -219,7 +219,7 @@ class Renderer:
 
         Built once per language and run; one row per purpose.
         """
-        opt_out = Button(translate(locale, OPT_OUT_LABEL), f"uo:{self.workspace_id}")
+        opt_out = OptOut(workspace_id=self.workspace_id).button(translate(locale, OPT_OUT_LABEL))
         rows: list[tuple[Button, ...]] = [(opt_out,)]
         if self.survey_run_id is not None:
             rows[:0] = [tuple(row) for row in survey_keyboard(self.survey_run_id, locale)]
