@@ -4,13 +4,19 @@ A dialog is a table of steps. Each step has ``ask`` (send the prompt) and
 ``receive`` (parse the answer, store it in ``data`` and return the next step's
 name, or ``DONE``). ``receive`` raises ``InvalidInput`` for a wrong answer: the
 engine then re-asks with the hint and leaves the state exactly as it was.
+
+A dialog module declares its steps as a ``StrEnum`` (values are persisted) and
+writes ``ask_<step>`` and ``receive_<step>`` for each member; ``dialog`` builds
+the table from them, so the enum is the one list of steps.
 """
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Awaitable, Callable, Collection, Mapping
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
+from enum import StrEnum
 from typing import Any
 
 from sqlalchemy import delete, select
@@ -55,6 +61,34 @@ def register(dialog: Dialog) -> Dialog:
     """Make a dialog resumable by name after a restart."""
     _DIALOGS[dialog.name] = dialog
     return dialog
+
+
+def dialog(
+    name: str,
+    steps: type[StrEnum],
+    finish: Finish,
+    *,
+    first: StrEnum | None = None,
+    files: Collection[StrEnum] = (),
+) -> Dialog:
+    """Declare a dialog whose steps are ``steps``' members, and register it.
+
+    Member ``X`` is asked by ``ask_x`` and answered by ``receive_x`` (the member's
+    name in lower case), found beside ``finish`` in its module. The first member is
+    the first step unless ``first`` says otherwise; ``files`` take a file or photo.
+
+    Raises:
+        TypeError: when a step has no ``ask_`` or ``receive_`` function.
+    """
+    scope = vars(sys.modules[finish.__module__])
+    table: dict[str, Step] = {}
+    for member in steps:
+        ask, receive = (scope.get(f"{verb}_{member.name.lower()}") for verb in ("ask", "receive"))
+        if not (callable(ask) and callable(receive)):
+            msg = f"dialog {name}: step {member.name} needs ask_ and receive_ functions"
+            raise TypeError(msg)
+        table[member] = Step(ask, receive, accepts_files=member in files)
+    return register(Dialog(name, first or next(iter(steps)), table, finish))
 
 
 async def current(ctx: Context) -> ConversationState | None:

@@ -14,7 +14,7 @@ from typing import Annotated
 
 from bot.callbacks import CallbackData, Choice
 from bot.chat.context import Context
-from bot.chat.engine import DONE, Data, Dialog, Step, register
+from bot.chat.engine import DONE, Data, dialog
 from bot.crm import companies, customers
 from bot.crm.classification import CHOICES, parse_choice, parse_route
 from bot.crm.phones import looks_like_phone, normalize_phone
@@ -285,20 +285,4 @@ def _choice(ctx: Context, column: str) -> str:
     return parse_choice(column, ctx.incoming.text, names=translated_names(ctx, column))
 
 
-ADD_CONTACT = register(
-    Dialog(
-        name="add_contact",
-        first=AddStep.NAME,
-        steps={
-            AddStep.NAME: Step(ask_name, receive_name),
-            AddStep.PHONE: Step(ask_phone, receive_phone),
-            AddStep.COMPANY: Step(ask_company, receive_company),
-            AddStep.OWNERSHIP: Step(ask_ownership, receive_ownership),
-            AddStep.BUSINESS: Step(ask_business, receive_business),
-            AddStep.LOCATION: Step(ask_location, receive_location),
-            AddStep.ROUTE: Step(ask_route, receive_route),
-            AddStep.CONFIRM: Step(ask_confirm, receive_confirm),
-        },
-        finish=finish,
-    )
-)
+ADD_CONTACT = dialog("add_contact", AddStep, finish)

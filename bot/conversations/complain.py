@@ -11,7 +11,7 @@ from enum import StrEnum
 from bot.callbacks import CallbackData
 from bot.chat import engine
 from bot.chat.context import Context
-from bot.chat.engine import DONE, Data, Dialog, Step, register
+from bot.chat.engine import DONE, Data, Dialog, dialog
 from bot.crm import complaints, surveys
 from bot.crm.models import Complaint, Member, Workspace
 from bot.errors import InvalidInput
@@ -162,31 +162,13 @@ async def _assignee(ctx: Context, complaint: Complaint) -> Member | None:
     return rep if rep is not None and rep.active else None
 
 
-COMPLAIN = register(
-    Dialog(
-        name="complain",
-        first=ComplainStep.TEXT,
-        steps={
-            ComplainStep.TEXT: Step(ask_text, receive_text),
-            ComplainStep.PHOTO: Step(ask_photo, receive_photo, accepts_files=True),
-        },
-        finish=finish_complaint,
-    )
-)
-SURVEY_COMMENT = register(
-    Dialog(
-        name="survey_comment",
-        first=CommentStep.COMMENT,
-        steps={CommentStep.COMMENT: Step(ask_comment, receive_comment)},
-        finish=finish_comment,
-    )
-)
+COMPLAIN = dialog("complain", ComplainStep, finish_complaint, files={ComplainStep.PHOTO})
+SURVEY_COMMENT = dialog("survey_comment", CommentStep, finish_comment)
 # /complain with the text on the command line goes straight to the photo question.
-COMPLAIN_PHOTO = register(
-    Dialog(
-        name="complain_photo",
-        first=ComplainStep.PHOTO,
-        steps=COMPLAIN.steps,
-        finish=finish_complaint,
-    )
+COMPLAIN_PHOTO = dialog(
+    "complain_photo",
+    ComplainStep,
+    finish_complaint,
+    first=ComplainStep.PHOTO,
+    files={ComplainStep.PHOTO},
 )

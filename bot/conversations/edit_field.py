@@ -12,7 +12,7 @@ from typing import Annotated, Any
 
 from bot.callbacks import CallbackData, Choice
 from bot.chat.context import Context
-from bot.chat.engine import DONE, Data, Dialog, Step, register
+from bot.chat.engine import DONE, Data, dialog
 from bot.conversations.add_contact import CHOICE_KEYS, choice_buttons, translated_names
 from bot.crm import companies, customers
 from bot.crm.classification import CHOICES, parse_choice, parse_route
@@ -116,11 +116,4 @@ async def _phone(ctx: Context, data: Data, text: str) -> str:
     return phone
 
 
-EDIT_FIELD = register(
-    Dialog(
-        name="edit_field",
-        first=EditStep.VALUE,
-        steps={EditStep.VALUE: Step(ask_value, receive_value)},
-        finish=finish,
-    )
-)
+EDIT_FIELD = dialog("edit_field", EditStep, finish)

@@ -16,7 +16,7 @@ from bot.callbacks import CallbackData, Choice, Id
 from bot.campaigns import template_checks, template_store, template_versions
 from bot.campaigns.templates import VARIABLES, describe_variables, sample_variables
 from bot.chat.context import Context
-from bot.chat.engine import DONE, Data, Dialog, Step, register
+from bot.chat.engine import DONE, Data, dialog
 from bot.crm import search
 from bot.crm.scope import get_visible
 from bot.errors import InvalidInput, TemplateError
@@ -207,15 +207,4 @@ async def _checked(ctx: Context, text: str) -> str:
     return text
 
 
-EDIT_TEMPLATE = register(
-    Dialog(
-        name="edit_template",
-        first=EditTemplateStep.TEXT,
-        steps={
-            EditTemplateStep.TEXT: Step(ask_text, receive_text),
-            EditTemplateStep.REVIEW: Step(ask_review, receive_review),
-            EditTemplateStep.CUSTOMER: Step(ask_customer, receive_customer),
-        },
-        finish=finish,
-    )
-)
+EDIT_TEMPLATE = dialog("edit_template", EditTemplateStep, finish)

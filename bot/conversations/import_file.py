@@ -10,7 +10,7 @@ from typing import Annotated
 from bot.callbacks import CallbackData, Choice, Text
 from bot.chat import engine
 from bot.chat.context import Context
-from bot.chat.engine import DONE, Data, Dialog, Step, register
+from bot.chat.engine import DONE, Data, dialog
 from bot.crm import importer, offload, spreadsheet
 from bot.crm.importer import CleanRows, ImportPlan
 from bot.errors import DeliveryError, InvalidInput
@@ -229,14 +229,4 @@ async def _check(ctx: Context, file_id: str, filename: str) -> tuple[CleanRows, 
     return await importer.check_file(ctx.session, actor=member, content=content, filename=filename)
 
 
-IMPORT = register(
-    Dialog(
-        name=NAME,
-        first=ImportStep.FILE,
-        steps={
-            ImportStep.FILE: Step(ask_file, receive_file, accepts_files=True),
-            ImportStep.CONFIRM: Step(ask_confirm, receive_confirm),
-        },
-        finish=finish,
-    )
-)
+IMPORT = dialog(NAME, ImportStep, finish, files={ImportStep.FILE})

@@ -14,7 +14,7 @@ from typing import Annotated
 from bot.callbacks import CallbackData, Choice, Int
 from bot.chat import engine
 from bot.chat.context import Context
-from bot.chat.engine import DONE, Data, Dialog, Step, register
+from bot.chat.engine import DONE, Data, Dialog, dialog
 from bot.crm import followups, reminders
 from bot.crm.models import Channel
 from bot.crm.when import Ambiguous, parse_leading_when, parse_when
@@ -268,24 +268,5 @@ def _ask_choice(ctx: Context, data: Data, answer: type[LogTime | RemindTime]) ->
     ctx.reply(ctx.t(N_("Which time do you mean? Tap one, or type the time again.")), buttons)
 
 
-LOG = register(
-    Dialog(
-        name="log_followup",
-        first=LogStep.CHANNEL,
-        steps={
-            LogStep.CHANNEL: Step(ask_channel, receive_channel),
-            LogStep.SUMMARY: Step(ask_summary, receive_summary),
-            LogStep.OUTCOME: Step(ask_outcome, receive_outcome),
-            LogStep.NEXT: Step(ask_next, receive_next),
-        },
-        finish=finish_log,
-    )
-)
-REMIND = register(
-    Dialog(
-        name="remind_when",
-        first=RemindStep.WHEN,
-        steps={RemindStep.WHEN: Step(ask_when, receive_when)},
-        finish=finish_remind,
-    )
-)
+LOG = dialog("log_followup", LogStep, finish_log)
+REMIND = dialog("remind_when", RemindStep, finish_remind)

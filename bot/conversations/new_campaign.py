@@ -19,7 +19,7 @@ from sqlalchemy import distinct, select
 from bot.callbacks import CallbackData, Choice, Text
 from bot.campaigns import campaigns, template_store
 from bot.chat.context import Context
-from bot.chat.engine import DONE, Data, Dialog, Step, register
+from bot.chat.engine import DONE, Data, dialog
 from bot.crm import leads, tags, teams
 from bot.crm.models import CampaignKind, Customer
 from bot.crm.models.core import ValueTier
@@ -392,21 +392,4 @@ async def _filter_choices(ctx: Context, kind: str) -> list[tuple[str, str]]:
     return []
 
 
-NEW_CAMPAIGN = register(
-    Dialog(
-        name="new_campaign",
-        first=CampaignStep.KIND,
-        steps={
-            CampaignStep.KIND: Step(ask_kind, receive_kind),
-            CampaignStep.TEMPLATE: Step(ask_template, receive_template),
-            CampaignStep.AUDIENCE: Step(ask_audience, receive_audience),
-            CampaignStep.FILTER: Step(ask_filter, receive_filter),
-            CampaignStep.WEEKDAY: Step(ask_weekday, receive_weekday),
-            CampaignStep.DATE: Step(ask_date, receive_date),
-            CampaignStep.TIME: Step(ask_time, receive_time),
-            CampaignStep.NAME: Step(ask_name, receive_name),
-            CampaignStep.CONFIRM: Step(ask_confirm, receive_confirm),
-        },
-        finish=finish,
-    )
-)
+NEW_CAMPAIGN = dialog("new_campaign", CampaignStep, finish)

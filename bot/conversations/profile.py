@@ -5,7 +5,7 @@ from __future__ import annotations
 from enum import StrEnum
 
 from bot.chat.context import Context
-from bot.chat.engine import DONE, Data, Dialog, Step, register
+from bot.chat.engine import DONE, Data, dialog
 from bot.crm import members, names
 from bot.crm.phones import normalize_phone
 from bot.i18n import N_
@@ -77,14 +77,4 @@ def clean_name(text: str) -> str:
     return names.clean_name(text, max_length=MAX_NAME)
 
 
-PROFILE = register(
-    Dialog(
-        name="profile",
-        first=ProfileStep.NAME,
-        steps={
-            ProfileStep.NAME: Step(ask_name, receive_name),
-            ProfileStep.PHONE: Step(ask_phone, receive_phone),
-        },
-        finish=finish,
-    )
-)
+PROFILE = dialog("profile", ProfileStep, finish)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from enum import StrEnum
 
 from bot.chat.context import Context
-from bot.chat.engine import DONE, Data, Dialog, Step, register
+from bot.chat.engine import DONE, Data, dialog
 from bot.crm import complaints
 from bot.errors import InvalidInput
 from bot.i18n import N_
@@ -73,11 +73,4 @@ async def finish_resolve(ctx: Context, data: Data) -> None:
     )
 
 
-RESOLVE = register(
-    Dialog(
-        name="resolve_complaint",
-        first=ResolveStep.RESOLUTION,
-        steps={ResolveStep.RESOLUTION: Step(ask_resolution, receive_resolution)},
-        finish=finish_resolve,
-    )
-)
+RESOLVE = dialog("resolve_complaint", ResolveStep, finish_resolve)
