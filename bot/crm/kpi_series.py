@@ -8,6 +8,7 @@ from datetime import date, datetime, timedelta
 
 from sqlalchemy import ColumnElement, and_, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import InstrumentedAttribute
 
 from bot.crm.kpi_scope import Scope, Window, count_if, scope_for
 from bot.crm.models import Customer, CustomerKind, FollowUp, Member, Reminder, Role, Workspace
@@ -100,32 +101,8 @@ async def follow_ups_by_rep(
     session: AsyncSession, *, scope: Scope, window: Window, actor: Member
 ) -> tuple[RepFollowUps, ...]:
     """Return each rep's follow-ups logged and reminders due in the window, by name."""
-    start, end = window.start, window.end
-    in_scope = select(Member.id).where(Member.workspace_id == scope.workspace_id, scope.members)
-    done = dict(
-        (
-            await session.execute(
-                select(FollowUp.member_id, func.count())
-                .where(
-                    FollowUp.workspace_id == scope.workspace_id, FollowUp.member_id.in_(in_scope)
-                )
-                .where(FollowUp.at >= start, FollowUp.at < end)
-                .group_by(FollowUp.member_id)
-            )
-        ).all()
-    )
-    due = dict(
-        (
-            await session.execute(
-                select(Reminder.member_id, func.count())
-                .where(
-                    Reminder.workspace_id == scope.workspace_id, Reminder.member_id.in_(in_scope)
-                )
-                .where(Reminder.due_at >= start, Reminder.due_at < end)
-                .group_by(Reminder.member_id)
-            )
-        ).all()
-    )
+    done = await _per_member(session, FollowUp, FollowUp.at, scope=scope, window=window)
+    due = await _per_member(session, Reminder, Reminder.due_at, scope=scope, window=window)
     members = await session.execute(
         select(Member.id, Member.display_name, Member.role, Member.active)
         .where(Member.workspace_id == scope.workspace_id, scope.members)
@@ -140,3 +117,22 @@ async def follow_ups_by_rep(
         or (active and role is Role.STAFF)
         or member_id == actor.id
     )
+
+
+async def _per_member(
+    session: AsyncSession,
+    model: type[FollowUp | Reminder],
+    at: InstrumentedAttribute[datetime],
+    *,
+    scope: Scope,
+    window: Window,
+) -> dict[int, int]:
+    """Count the scope's members' rows of ``model`` whose ``at`` falls in the window."""
+    in_scope = select(Member.id).where(Member.workspace_id == scope.workspace_id, scope.members)
+    rows = await session.execute(
+        select(model.member_id, func.count())
+        .where(model.workspace_id == scope.workspace_id, model.member_id.in_(in_scope))
+        .where(at >= window.start, at < window.end)
+        .group_by(model.member_id)
+    )
+    return {member_id: int(count) for member_id, count in rows.all() if member_id is not None}

@@ -185,6 +185,16 @@ async def assign_customer(
     return previous
 
 
+async def count_owned_by(session: AsyncSession, member: Member) -> int:
+    """Return how many customers ``member`` owns in their workspace."""
+    count = await session.scalar(
+        select(func.count())
+        .select_from(Customer)
+        .where(Customer.workspace_id == member.workspace_id, Customer.owner_member_id == member.id)
+    )
+    return int(count or 0)
+
+
 def check_assignable(actor: Member, owner: Member) -> None:
     """Refuse an inactive or foreign ``owner``, or one outside a team-limited admin's team.
 

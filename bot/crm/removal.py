@@ -15,7 +15,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.crm import audit, invites, leads
@@ -74,7 +74,7 @@ async def check_removable(session: AsyncSession, *, actor: Member, member: Membe
         raise PermissionDenied(N_("Only the owner can remove an admin."))
     if not within_reach(actor, member):
         raise PermissionDenied(N_("{member} isn't on your team."), member=member.display_name)
-    return await _count_owned(session, member)
+    return await leads.count_owned_by(session, member)
 
 
 def check_target(actor: Member, member: Member, target: Member) -> None:
@@ -140,16 +140,7 @@ def check_leavable(actor: Member) -> None:
 async def count_owned(session: AsyncSession, *, actor: Member) -> int:
     """Return how many customers the actor owns (for the /leave confirmation)."""
     require_role(actor, *Role)
-    return await _count_owned(session, actor)
-
-
-async def _count_owned(session: AsyncSession, member: Member) -> int:
-    count = await session.scalar(
-        select(func.count())
-        .select_from(Customer)
-        .where(Customer.workspace_id == member.workspace_id, Customer.owner_member_id == member.id)
-    )
-    return int(count or 0)
+    return await leads.count_owned_by(session, actor)
 
 
 async def _take_out(

@@ -197,12 +197,7 @@ async def count_owned(session: AsyncSession, *, actor: Member, member: Member) -
     """
     require_role(actor, Role.OWNER, Role.ADMIN)
     _check_manageable(actor, member)
-    count = await session.scalar(
-        select(func.count())
-        .select_from(Customer)
-        .where(Customer.workspace_id == actor.workspace_id, Customer.owner_member_id == member.id)
-    )
-    return int(count or 0)
+    return await leads.count_owned_by(session, member)
 
 
 async def reassign_all(
