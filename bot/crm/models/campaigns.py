@@ -19,7 +19,8 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
-from bot.crm.models.base import Base, WorkspaceMixin, enum_column, utcnow
+from bot.crm.models.base import Base, WorkspaceMixin, enum_column
+from bot.crm.models.columns import CustomerId, DefaultNow, IntPk, MemberRef
 
 
 class CampaignKind(StrEnum):
@@ -69,13 +70,13 @@ class MessageTemplate(WorkspaceMixin, Base):
     __tablename__ = "message_template"
     __table_args__ = (UniqueConstraint("workspace_id", "key", "locale", "variant"),)
 
-    id: Mapped[int] = mapped_column(primary_key=True)
+    id: Mapped[IntPk]
     key: Mapped[str] = mapped_column(String(32))
     locale: Mapped[str] = mapped_column(String(16))
     # "" for the text everyone gets, else a grade ("A", "B", …) whose customers get this one.
     variant: Mapped[str] = mapped_column(String(8), default="")
     current_version: Mapped[int] = mapped_column(Integer, default=1)
-    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[DefaultNow]
 
 
 class TemplateVersion(WorkspaceMixin, Base):
@@ -84,16 +85,14 @@ class TemplateVersion(WorkspaceMixin, Base):
     __tablename__ = "template_version"
     __table_args__ = (UniqueConstraint("template_id", "version"),)
 
-    id: Mapped[int] = mapped_column(primary_key=True)
+    id: Mapped[IntPk]
     template_id: Mapped[int] = mapped_column(ForeignKey("message_template.id", ondelete="CASCADE"))
     version: Mapped[int] = mapped_column(Integer)
     body: Mapped[str] = mapped_column(Text)
     # "default", "edit" or "rollback:<n>": where this text came from.
     origin: Mapped[str] = mapped_column(String(24), default="edit")
-    created_by_member_id: Mapped[int | None] = mapped_column(
-        ForeignKey("member.id", ondelete="SET NULL")
-    )
-    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    created_by_member_id: Mapped[MemberRef | None]
+    created_at: Mapped[DefaultNow]
 
 
 class Campaign(WorkspaceMixin, Base):
@@ -101,7 +100,7 @@ class Campaign(WorkspaceMixin, Base):
 
     __tablename__ = "campaign"
 
-    id: Mapped[int] = mapped_column(primary_key=True)
+    id: Mapped[IntPk]
     name: Mapped[str] = mapped_column(String(120))
     kind: Mapped[CampaignKind] = mapped_column(enum_column(CampaignKind))
     template_key: Mapped[str] = mapped_column(String(32))
@@ -114,10 +113,8 @@ class Campaign(WorkspaceMixin, Base):
     status: Mapped[CampaignStatus] = mapped_column(
         enum_column(CampaignStatus), default=CampaignStatus.ACTIVE
     )
-    created_by_member_id: Mapped[int | None] = mapped_column(
-        ForeignKey("member.id", ondelete="SET NULL")
-    )
-    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    created_by_member_id: Mapped[MemberRef | None]
+    created_at: Mapped[DefaultNow]
     # The latest scheduled occurrence that was fired (or deliberately skipped).
     last_fired_at: Mapped[datetime | None]
 
@@ -130,13 +127,13 @@ class CampaignRun(WorkspaceMixin, Base):
     # that fires twice (restart, second process) cannot create a second run.
     __table_args__ = (UniqueConstraint("campaign_id", "occurrence"),)
 
-    id: Mapped[int] = mapped_column(primary_key=True)
+    id: Mapped[IntPk]
     campaign_id: Mapped[int] = mapped_column(ForeignKey("campaign.id", ondelete="CASCADE"))
     occurrence: Mapped[str] = mapped_column(String(32))
     template_key: Mapped[str] = mapped_column(String(32))
     status: Mapped[RunStatus] = mapped_column(enum_column(RunStatus), default=RunStatus.RUNNING)
     paid_broadcast: Mapped[bool] = mapped_column(default=False)
-    scheduled_for: Mapped[datetime] = mapped_column(default=utcnow)
+    scheduled_for: Mapped[DefaultNow]
     materialised_at: Mapped[datetime | None]
     total: Mapped[int] = mapped_column(Integer, default=0)
     # Consecutive transient errors; the run pauses itself at the configured threshold.
@@ -145,10 +142,8 @@ class CampaignRun(WorkspaceMixin, Base):
     started_at: Mapped[datetime | None]
     finished_at: Mapped[datetime | None]
     reported_at: Mapped[datetime | None]
-    created_by_member_id: Mapped[int | None] = mapped_column(
-        ForeignKey("member.id", ondelete="SET NULL")
-    )
-    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    created_by_member_id: Mapped[MemberRef | None]
+    created_at: Mapped[DefaultNow]
 
 
 class OutboxMessage(WorkspaceMixin, Base):
@@ -163,9 +158,9 @@ class OutboxMessage(WorkspaceMixin, Base):
         Index("ix_outbox_message_customer_sent", "customer_id", "sent_at"),
     )
 
-    id: Mapped[int] = mapped_column(primary_key=True)
+    id: Mapped[IntPk]
     run_id: Mapped[int] = mapped_column(ForeignKey("campaign_run.id", ondelete="CASCADE"))
-    customer_id: Mapped[int] = mapped_column(ForeignKey("customer.id", ondelete="CASCADE"))
+    customer_id: Mapped[CustomerId]
     status: Mapped[OutboxStatus] = mapped_column(
         enum_column(OutboxStatus), default=OutboxStatus.PENDING
     )

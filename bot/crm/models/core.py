@@ -21,6 +21,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column
 
 from bot.crm.models.base import Base, WorkspaceMixin, enum_column, utcnow
+from bot.crm.models.columns import DefaultNow, IntPk, MemberRef
 
 
 class Role(StrEnum):
@@ -96,7 +97,7 @@ class Workspace(Base):
 
     __tablename__ = "workspace"
 
-    id: Mapped[int] = mapped_column(primary_key=True)
+    id: Mapped[IntPk]
     name: Mapped[str] = mapped_column(String(120))
     slug: Mapped[str] = mapped_column(String(48), unique=True)
     timezone: Mapped[str] = mapped_column(String(64), default="UTC")
@@ -118,7 +119,7 @@ class Workspace(Base):
     points_per_unit: Mapped[int] = mapped_column(Integer, default=1)
     # Hours a complaint may stay unresolved before its assignee is reminded.
     complaint_sla_hours: Mapped[int] = mapped_column(Integer, default=48)
-    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    created_at: Mapped[DefaultNow]
 
 
 class Member(WorkspaceMixin, Base):
@@ -130,7 +131,7 @@ class Member(WorkspaceMixin, Base):
         Index("ix_member_tg_user_id", "tg_user_id"),
     )
 
-    id: Mapped[int] = mapped_column(primary_key=True)
+    id: Mapped[IntPk]
     tg_user_id: Mapped[int] = mapped_column(BigInteger)
     chat_id: Mapped[int] = mapped_column(BigInteger)
     role: Mapped[Role] = mapped_column(enum_column(Role))
@@ -145,7 +146,7 @@ class Member(WorkspaceMixin, Base):
     team_id: Mapped[int | None] = mapped_column(ForeignKey("team.id", ondelete="SET NULL"))
     # Local "HH:MM" at which the rep gets the daily digest, or None for no digest.
     digest_time: Mapped[str | None] = mapped_column(String(5))
-    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    created_at: Mapped[DefaultNow]
 
 
 class Invite(WorkspaceMixin, Base):
@@ -153,21 +154,17 @@ class Invite(WorkspaceMixin, Base):
 
     __tablename__ = "invite"
 
-    id: Mapped[int] = mapped_column(primary_key=True)
+    id: Mapped[IntPk]
     code_hash: Mapped[str] = mapped_column(String(64), unique=True)
     role: Mapped[Role] = mapped_column(enum_column(Role))
-    created_by_member_id: Mapped[int | None] = mapped_column(
-        ForeignKey("member.id", ondelete="SET NULL")
-    )
+    created_by_member_id: Mapped[MemberRef | None]
     expires_at: Mapped[datetime]
     used_at: Mapped[datetime | None]
-    used_by_member_id: Mapped[int | None] = mapped_column(
-        ForeignKey("member.id", ondelete="SET NULL")
-    )
+    used_by_member_id: Mapped[MemberRef | None]
     revoked_at: Mapped[datetime | None]
     # The team a team-limited admin invited into: whoever joins lands in it.
     team_id: Mapped[int | None] = mapped_column(ForeignKey("team.id", ondelete="SET NULL"))
-    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    created_at: Mapped[DefaultNow]
 
 
 class Company(WorkspaceMixin, Base):
@@ -176,11 +173,11 @@ class Company(WorkspaceMixin, Base):
     __tablename__ = "company"
     __table_args__ = (UniqueConstraint("workspace_id", "parent_id", "name"),)
 
-    id: Mapped[int] = mapped_column(primary_key=True)
+    id: Mapped[IntPk]
     name: Mapped[str] = mapped_column(String(200))
     parent_id: Mapped[int | None] = mapped_column(ForeignKey("company.id", ondelete="SET NULL"))
     level: Mapped[int] = mapped_column(Integer, default=1)
-    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    created_at: Mapped[DefaultNow]
 
 
 class Customer(WorkspaceMixin, Base):
@@ -201,7 +198,7 @@ class Customer(WorkspaceMixin, Base):
         Index("ix_customer_workspace_id_at_risk_since", "workspace_id", "at_risk_since"),
     )
 
-    id: Mapped[int] = mapped_column(primary_key=True)
+    id: Mapped[IntPk]
     owner_member_id: Mapped[int | None] = mapped_column(
         ForeignKey("member.id", ondelete="SET NULL"), index=True
     )
@@ -254,7 +251,7 @@ class Customer(WorkspaceMixin, Base):
     at_risk_since: Mapped[datetime | None]
     at_risk_reason: Mapped[AtRiskReason | None] = mapped_column(enum_column(AtRiskReason))
     churn_alerted_at: Mapped[datetime | None]
-    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    created_at: Mapped[DefaultNow]
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 
 
@@ -263,16 +260,14 @@ class ConsentEvent(WorkspaceMixin, Base):
 
     __tablename__ = "consent_event"
 
-    id: Mapped[int] = mapped_column(primary_key=True)
+    id: Mapped[IntPk]
     customer_id: Mapped[int] = mapped_column(
         ForeignKey("customer.id", ondelete="CASCADE"), index=True
     )
     action: Mapped[ConsentAction] = mapped_column(enum_column(ConsentAction))
     source: Mapped[str] = mapped_column(String(32))
-    actor_member_id: Mapped[int | None] = mapped_column(
-        ForeignKey("member.id", ondelete="SET NULL")
-    )
-    at: Mapped[datetime] = mapped_column(default=utcnow)
+    actor_member_id: Mapped[MemberRef | None]
+    at: Mapped[DefaultNow]
 
 
 class ConversationState(WorkspaceMixin, Base):
@@ -281,7 +276,7 @@ class ConversationState(WorkspaceMixin, Base):
     __tablename__ = "conversation_state"
     __table_args__ = (UniqueConstraint("workspace_id", "chat_id", "user_id"),)
 
-    id: Mapped[int] = mapped_column(primary_key=True)
+    id: Mapped[IntPk]
     chat_id: Mapped[int] = mapped_column(BigInteger)
     user_id: Mapped[int] = mapped_column(BigInteger)
     dialog: Mapped[str] = mapped_column(String(48))
@@ -296,10 +291,8 @@ class AuditLog(WorkspaceMixin, Base):
 
     __tablename__ = "audit_log"
 
-    id: Mapped[int] = mapped_column(primary_key=True)
-    actor_member_id: Mapped[int | None] = mapped_column(
-        ForeignKey("member.id", ondelete="SET NULL")
-    )
+    id: Mapped[IntPk]
+    actor_member_id: Mapped[MemberRef | None]
     action: Mapped[str] = mapped_column(String(48))
     entity: Mapped[str] = mapped_column(String(32))
     entity_id: Mapped[int | None] = mapped_column(Integer)

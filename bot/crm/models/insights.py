@@ -18,7 +18,8 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
-from bot.crm.models.base import Base, WorkspaceMixin, enum_column, utcnow
+from bot.crm.models.base import Base, WorkspaceMixin, enum_column
+from bot.crm.models.columns import CustomerId, DefaultNow, IntPk, MemberRef
 
 
 class PointsReason(StrEnum):
@@ -47,14 +48,14 @@ class PointsEntry(WorkspaceMixin, Base):
         UniqueConstraint("purchase_id"),
     )
 
-    id: Mapped[int] = mapped_column(primary_key=True)
-    customer_id: Mapped[int] = mapped_column(ForeignKey("customer.id", ondelete="CASCADE"))
+    id: Mapped[IntPk]
+    customer_id: Mapped[CustomerId]
     delta: Mapped[int] = mapped_column(Integer)
     reason: Mapped[PointsReason] = mapped_column(enum_column(PointsReason))
     note: Mapped[str | None] = mapped_column(String(200))
     purchase_id: Mapped[int | None] = mapped_column(ForeignKey("purchase.id", ondelete="SET NULL"))
-    member_id: Mapped[int | None] = mapped_column(ForeignKey("member.id", ondelete="SET NULL"))
-    at: Mapped[datetime] = mapped_column(default=utcnow)
+    member_id: Mapped[MemberRef | None]
+    at: Mapped[DefaultNow]
 
 
 class SurveyAnswer(WorkspaceMixin, Base):
@@ -66,8 +67,8 @@ class SurveyAnswer(WorkspaceMixin, Base):
         Index("ix_survey_answer_workspace_id_at", "workspace_id", "at"),
     )
 
-    id: Mapped[int] = mapped_column(primary_key=True)
-    customer_id: Mapped[int] = mapped_column(ForeignKey("customer.id", ondelete="CASCADE"))
+    id: Mapped[IntPk]
+    customer_id: Mapped[CustomerId]
     # The survey run it answers; None for the "were you satisfied?" after a complaint.
     run_id: Mapped[int | None] = mapped_column(ForeignKey("campaign_run.id", ondelete="SET NULL"))
     complaint_id: Mapped[int | None] = mapped_column(
@@ -75,7 +76,7 @@ class SurveyAnswer(WorkspaceMixin, Base):
     )
     score: Mapped[int] = mapped_column(SmallInteger)
     comment: Mapped[str | None] = mapped_column(Text)
-    at: Mapped[datetime] = mapped_column(default=utcnow)
+    at: Mapped[DefaultNow]
 
 
 class Complaint(WorkspaceMixin, Base):
@@ -84,8 +85,8 @@ class Complaint(WorkspaceMixin, Base):
     __tablename__ = "complaint"
     __table_args__ = (Index("ix_complaint_workspace_id_status", "workspace_id", "status"),)
 
-    id: Mapped[int] = mapped_column(primary_key=True)
-    customer_id: Mapped[int] = mapped_column(ForeignKey("customer.id", ondelete="CASCADE"))
+    id: Mapped[IntPk]
+    customer_id: Mapped[CustomerId]
     assigned_member_id: Mapped[int | None] = mapped_column(
         ForeignKey("member.id", ondelete="SET NULL"), index=True
     )
@@ -100,7 +101,7 @@ class Complaint(WorkspaceMixin, Base):
     due_at: Mapped[datetime]
     overdue_reminded_at: Mapped[datetime | None]
     resolved_at: Mapped[datetime | None]
-    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    created_at: Mapped[DefaultNow]
 
 
 class MarketingSpend(WorkspaceMixin, Base):
@@ -111,13 +112,13 @@ class MarketingSpend(WorkspaceMixin, Base):
         Index("ix_marketing_spend_workspace_id_spent_on", "workspace_id", "spent_on"),
     )
 
-    id: Mapped[int] = mapped_column(primary_key=True)
+    id: Mapped[IntPk]
     amount_minor: Mapped[int] = mapped_column(BigInteger)
     currency: Mapped[str] = mapped_column(String(3))
     spent_on: Mapped[date] = mapped_column(Date)
     note: Mapped[str | None] = mapped_column(String(200))
-    member_id: Mapped[int | None] = mapped_column(ForeignKey("member.id", ondelete="SET NULL"))
-    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    member_id: Mapped[MemberRef | None]
+    created_at: Mapped[DefaultNow]
 
 
 __all__ = [

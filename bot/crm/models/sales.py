@@ -8,7 +8,8 @@ from enum import StrEnum
 from sqlalchemy import BigInteger, ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
-from bot.crm.models.base import Base, WorkspaceMixin, enum_column, utcnow
+from bot.crm.models.base import Base, WorkspaceMixin, enum_column
+from bot.crm.models.columns import CustomerId, DefaultNow, IntPk, MemberRef
 
 
 class Channel(StrEnum):
@@ -36,9 +37,9 @@ class Team(WorkspaceMixin, Base):
     __tablename__ = "team"
     __table_args__ = (UniqueConstraint("workspace_id", "name"),)
 
-    id: Mapped[int] = mapped_column(primary_key=True)
+    id: Mapped[IntPk]
     name: Mapped[str] = mapped_column(String(80))
-    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    created_at: Mapped[DefaultNow]
 
 
 class CustomerShare(WorkspaceMixin, Base):
@@ -47,10 +48,10 @@ class CustomerShare(WorkspaceMixin, Base):
     __tablename__ = "customer_share"
     __table_args__ = (UniqueConstraint("workspace_id", "customer_id", "member_id"),)
 
-    id: Mapped[int] = mapped_column(primary_key=True)
-    customer_id: Mapped[int] = mapped_column(ForeignKey("customer.id", ondelete="CASCADE"))
+    id: Mapped[IntPk]
+    customer_id: Mapped[CustomerId]
     member_id: Mapped[int] = mapped_column(ForeignKey("member.id", ondelete="CASCADE"), index=True)
-    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    created_at: Mapped[DefaultNow]
 
 
 class FollowUp(WorkspaceMixin, Base):
@@ -59,14 +60,14 @@ class FollowUp(WorkspaceMixin, Base):
     __tablename__ = "follow_up"
     __table_args__ = (Index("ix_follow_up_customer_id_at", "customer_id", "at"),)
 
-    id: Mapped[int] = mapped_column(primary_key=True)
-    customer_id: Mapped[int] = mapped_column(ForeignKey("customer.id", ondelete="CASCADE"))
-    member_id: Mapped[int | None] = mapped_column(ForeignKey("member.id", ondelete="SET NULL"))
+    id: Mapped[IntPk]
+    customer_id: Mapped[CustomerId]
+    member_id: Mapped[MemberRef | None]
     channel: Mapped[Channel] = mapped_column(enum_column(Channel))
     summary: Mapped[str] = mapped_column(Text)
     outcome: Mapped[str | None] = mapped_column(Text)
     next_step: Mapped[str | None] = mapped_column(Text)
-    at: Mapped[datetime] = mapped_column(default=utcnow)
+    at: Mapped[DefaultNow]
 
 
 class Reminder(WorkspaceMixin, Base):
@@ -78,9 +79,9 @@ class Reminder(WorkspaceMixin, Base):
         Index("ix_reminder_member_id_due_at", "member_id", "due_at"),
     )
 
-    id: Mapped[int] = mapped_column(primary_key=True)
+    id: Mapped[IntPk]
     member_id: Mapped[int] = mapped_column(ForeignKey("member.id", ondelete="CASCADE"))
-    customer_id: Mapped[int | None] = mapped_column(ForeignKey("customer.id", ondelete="CASCADE"))
+    customer_id: Mapped[CustomerId | None]
     follow_up_id: Mapped[int | None] = mapped_column(
         ForeignKey("follow_up.id", ondelete="SET NULL")
     )
@@ -89,7 +90,7 @@ class Reminder(WorkspaceMixin, Base):
     fired_at: Mapped[datetime | None]
     done_at: Mapped[datetime | None]
     message_id: Mapped[int | None] = mapped_column(BigInteger)
-    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    created_at: Mapped[DefaultNow]
 
 
 class Tag(WorkspaceMixin, Base):
@@ -98,11 +99,11 @@ class Tag(WorkspaceMixin, Base):
     __tablename__ = "tag"
     __table_args__ = (UniqueConstraint("workspace_id", "name"),)
 
-    id: Mapped[int] = mapped_column(primary_key=True)
+    id: Mapped[IntPk]
     name: Mapped[str] = mapped_column(String(40))
     dimension: Mapped[TagDimension] = mapped_column(enum_column(TagDimension))
     weight: Mapped[int] = mapped_column(Integer, default=0)
-    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    created_at: Mapped[DefaultNow]
 
 
 class CustomerTag(WorkspaceMixin, Base):
@@ -114,10 +115,10 @@ class CustomerTag(WorkspaceMixin, Base):
         Index("ix_customer_tag_tag_id", "tag_id"),
     )
 
-    id: Mapped[int] = mapped_column(primary_key=True)
-    customer_id: Mapped[int] = mapped_column(ForeignKey("customer.id", ondelete="CASCADE"))
+    id: Mapped[IntPk]
+    customer_id: Mapped[CustomerId]
     tag_id: Mapped[int] = mapped_column(ForeignKey("tag.id", ondelete="CASCADE"))
-    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    created_at: Mapped[DefaultNow]
 
 
 class Purchase(WorkspaceMixin, Base):
@@ -126,10 +127,10 @@ class Purchase(WorkspaceMixin, Base):
     __tablename__ = "purchase"
     __table_args__ = (Index("ix_purchase_customer_id_at", "customer_id", "at"),)
 
-    id: Mapped[int] = mapped_column(primary_key=True)
-    customer_id: Mapped[int] = mapped_column(ForeignKey("customer.id", ondelete="CASCADE"))
-    member_id: Mapped[int | None] = mapped_column(ForeignKey("member.id", ondelete="SET NULL"))
+    id: Mapped[IntPk]
+    customer_id: Mapped[CustomerId]
+    member_id: Mapped[MemberRef | None]
     amount_minor: Mapped[int] = mapped_column(BigInteger)
     currency: Mapped[str] = mapped_column(String(3))
     note: Mapped[str | None] = mapped_column(Text)
-    at: Mapped[datetime] = mapped_column(default=utcnow)
+    at: Mapped[DefaultNow]
