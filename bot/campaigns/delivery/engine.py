@@ -27,6 +27,7 @@ from bot.campaigns.delivery.book import RunBook
 from bot.campaigns.delivery.feeder import Feeder
 from bot.campaigns.delivery.recorder import Recorder
 from bot.campaigns.delivery.sender import Senders
+from bot.campaigns.delivery.wiring import Wiring
 from bot.campaigns.render_pool import RenderPool
 from bot.config import DeliverySettings
 from bot.crm.models import utcnow
@@ -68,10 +69,7 @@ class DeliveryEngine:
         stop_timeout: float = STOP_TIMEOUT,
         renders: RenderPool | None = None,
     ) -> None:
-        self._sessions = sessions
-        self._messenger = messenger
-        self._settings = settings
-        self._clock = clock
+        self._wiring = Wiring(sessions, messenger, settings, clock, monotonic)
         self._leadership: Leadership = leadership or SoleLeader()
         self._scan_interval = scan_interval
         self._stop_timeout = stop_timeout
@@ -80,30 +78,14 @@ class DeliveryEngine:
         self._owns_renders = renders is None
         self._book = RunBook(sessions, clock)
         self._wake = asyncio.Event()
-        self._stopping = asyncio.Event()
-        self._recorder = Recorder(
-            sessions, messenger, settings, self._book, clock, on_written=self._release
-        )
-        self._senders = Senders(
-            messenger,
-            settings,
-            self._recorder,
-            clock=clock,
-            monotonic=monotonic,
-            rng=rng,
-            stopping=self._stopping,
-        )
+        self._recorder = Recorder(self._wiring, self._book, on_written=self._release)
+        self._senders = Senders(self._wiring, self._recorder, rng=rng)
         self._feeder = Feeder(
-            sessions,
-            messenger,
-            settings,
+            self._wiring,
             self._book,
             self._senders,
             self._renders,
-            clock=clock,
-            monotonic=monotonic,
             scan_interval=scan_interval,
-            stopping=self._stopping,
             wake=self._wake,
         )
         self._tasks: list[asyncio.Task[None]] = []
@@ -113,16 +95,16 @@ class DeliveryEngine:
         """Recover rows a crash left in flight, then start scanning, claiming and sending."""
         if self._tasks:
             return
-        now = self._clock()
-        async with unit_of_work(self._sessions) as session:
+        now = self._wiring.clock()
+        async with unit_of_work(self._wiring.sessions) as session:
             single = session.get_bind().dialect.name == "sqlite"
             stale = None if single else now - SENDING_LEASE
             lost = await outbox.recover(session, now=now, stale_before=stale)
         if lost:
             logger.warning("%d messages were in flight at the last stop: marked unknown", lost)
         broadcaster = None
-        if isinstance(self._messenger, CanBroadcast):
-            broadcaster = self._messenger.open_broadcast(self._settings.concurrency)
+        if isinstance(self._wiring.messenger, CanBroadcast):
+            broadcaster = self._wiring.messenger.open_broadcast(self._wiring.settings.concurrency)
         self._senders.start(broadcaster)
         self._recording = asyncio.create_task(self._recorder.serve(), name="delivery-recorder")
         self._tasks = [
@@ -131,8 +113,8 @@ class DeliveryEngine:
         ]
         logger.info(
             "delivery engine started: %.0f msg/s, %d in flight at most",
-            self._settings.rate_per_second,
-            self._settings.concurrency,
+            self._wiring.settings.rate_per_second,
+            self._wiring.settings.concurrency,
         )
 
     async def stop(self) -> None:
@@ -145,11 +127,11 @@ class DeliveryEngine:
         ``sending`` and the next start records them ``unknown``. Either way no row
         is sent twice.
         """
-        if self._stopping.is_set() or not self._tasks:
+        if self._wiring.stopping.is_set() or not self._tasks:
             return
         loop = asyncio.get_running_loop()
         deadline = loop.time() + self._stop_timeout
-        self._stopping.set()
+        self._wiring.stopping.set()
         self._wake.set()
         self._feeder.freed.set()
         scan, feed = self._tasks
@@ -206,7 +188,7 @@ class DeliveryEngine:
     # The scan loop -------------------------------------------------------------------
 
     async def _scan(self) -> None:
-        while not self._stopping.is_set():
+        while not self._wiring.stopping.is_set():
             try:
                 leader = await self._leadership.is_leader()
                 await self._book.refresh()
@@ -220,27 +202,27 @@ class DeliveryEngine:
                     await self._wake.wait()
 
     async def _lead(self) -> None:
-        now = self._clock()
+        now = self._wiring.clock()
         if self._book.single_process is False:
-            async with unit_of_work(self._sessions) as session:
+            async with unit_of_work(self._wiring.sessions) as session:
                 await outbox.recover(session, now=now, stale_before=now - SENDING_LEASE)
-        await self._book.materialise(self._settings.batch_size * 40, self._stopping)
+        await self._book.materialise(self._wiring.settings.batch_size * 40, self._wiring.stopping)
         for run_id in await self._book.close_finished():
             await self._send_report(run_id)
-        async with self._sessions() as session:
+        async with self._wiring.sessions() as session:
             waiting = await run.unreported(session)
         for run_id in waiting:
             await self._send_report(run_id)
 
     async def _send_report(self, run_id: int) -> None:
-        now = self._clock()
-        async with unit_of_work(self._sessions) as session:
+        now = self._wiring.clock()
+        async with unit_of_work(self._wiring.sessions) as session:
             rep = await run.report(session, run_id)
             people = await run.admins_to_tell(session, run_id)
             # Marked before sending: a crash mid-way loses a notice rather than repeating it.
             await run.mark_reported(session, run_id, now=now)
         texts = {locale: run.format_report(rep, locale) for _, locale in people}
-        await run.tell(self._messenger, people, texts)
+        await run.tell(self._wiring.messenger, people, texts)
         logger.info("run %d finished: %s", run_id, rep.to_json())
 
     def _release(self, slots: int) -> None:

@@ -12,24 +12,20 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Callable
 from datetime import datetime, timedelta
-
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.campaigns.delivery import outbox, run, template_notice
 from bot.campaigns.delivery.book import RunBook
 from bot.campaigns.delivery.outbox import Claimed, Settle
 from bot.campaigns.delivery.render import Deferred, Skipped
 from bot.campaigns.delivery.sender import Job, Senders
+from bot.campaigns.delivery.wiring import Wiring
 from bot.campaigns.quiet import quiet_until
 from bot.campaigns.render_pool import RenderPool
-from bot.config import DeliverySettings
 from bot.crm import loyalty
 from bot.crm.models import CampaignKind, OutboxStatus
 from bot.crm.store import unit_of_work
 from bot.localtime import local_day, zone
-from bot.messaging import Messenger
 
 logger = logging.getLogger(__name__)
 
@@ -48,31 +44,21 @@ class Feeder:
 
     def __init__(
         self,
-        sessions: async_sessionmaker[AsyncSession],
-        messenger: Messenger,
-        settings: DeliverySettings,
+        wiring: Wiring,
         book: RunBook,
         senders: Senders,
         renders: RenderPool,
         *,
-        clock: Callable[[], datetime],
-        monotonic: Callable[[], float],
         scan_interval: float,
-        stopping: asyncio.Event,
         wake: asyncio.Event,
     ) -> None:
-        self._sessions = sessions
-        self._messenger = messenger
-        self._settings = settings
+        self._wiring = wiring
         self._book = book
         self._senders = senders
         self._renders = renders
-        self._clock = clock
-        self._mono = monotonic
         self._scan_interval = scan_interval
-        self._stopping = stopping
         self._wake = wake
-        self._free = settings.concurrency
+        self._free = wiring.settings.concurrency
         self.freed = asyncio.Event()
 
     def release(self, slots: int) -> None:
@@ -83,7 +69,7 @@ class Feeder:
 
     async def serve(self) -> None:
         """Claim, render and queue rows until the engine stops."""
-        while not self._stopping.is_set():
+        while not self._wiring.stopping.is_set():
             wait = self._claim_wait()
             if wait > 0:
                 logger.debug("pacing: next claim in %.3f s", wait)
@@ -96,10 +82,10 @@ class Feeder:
             # high rates the recorder frees a whole written group of slots at a time.
             if self._free < 1:
                 self.freed.clear()
-                if not self._stopping.is_set():
+                if not self._wiring.stopping.is_set():
                     await self.freed.wait()
                 continue
-            state = self._book.next_claimable(self._mono())
+            state = self._book.next_claimable(self._wiring.monotonic())
             if state is None:
                 self._wake.clear()
                 with contextlib.suppress(TimeoutError):
@@ -113,23 +99,23 @@ class Feeder:
                 await self._senders.sleep(1.0)
 
     def _claim_wait(self) -> float:
-        return max(0.0, self._senders.ahead(self._mono()) - CLAIM_AHEAD)
+        return max(0.0, self._senders.ahead(self._wiring.monotonic()) - CLAIM_AHEAD)
 
     def _wanted(self) -> int:
         """Return how many rows the pace can send within CLAIM_AHEAD (at least one)."""
-        ahead = self._senders.ahead(self._mono())
+        ahead = self._senders.ahead(self._wiring.monotonic())
         room = int((CLAIM_AHEAD - ahead) / self._senders.bucket.interval) + 1
-        return max(1, min(room, self._settings.batch_size))
+        return max(1, min(room, self._wiring.settings.batch_size))
 
     async def _claim(self, state: run.RunState) -> None:
         size = max(1, min(self._free, self._wanted()))
-        now = self._clock()
-        mono = self._mono()
+        now = self._wiring.clock()
+        mono = self._wiring.monotonic()
         if state.rewind_due(now):
             state.cursor = 0
         self._free -= size
         try:
-            async with unit_of_work(self._sessions) as session:
+            async with unit_of_work(self._wiring.sessions) as session:
                 since = now - timedelta(days=state.cap_days) if state.cap_messages > 0 else None
                 rows = await outbox.claim(
                     session,
@@ -162,7 +148,7 @@ class Feeder:
         if len(rows) < size:
             self._exhausted(state, mono)
         await self._hand_over(state, go, now, points)
-        await template_notice.tell_once(self._sessions, self._messenger, state)
+        await template_notice.tell_once(self._wiring.sessions, self._wiring.messenger, state)
 
     async def _hand_over(
         self, state: run.RunState, go: list[Claimed], now: datetime, points: dict[int, int]

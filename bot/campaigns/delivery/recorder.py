@@ -16,17 +16,16 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import select
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.campaigns.delivery import outbox, run
 from bot.campaigns.delivery.book import RunBook
 from bot.campaigns.delivery.errors import Verdict
 from bot.campaigns.delivery.outbox import Settle
-from bot.config import DeliverySettings
+from bot.campaigns.delivery.wiring import Wiring
 from bot.crm import consent
 from bot.crm.models import Customer, OutboxStatus, RunStatus
 from bot.crm.store import unit_of_work
-from bot.messaging import Messenger
 
 logger = logging.getLogger(__name__)
 
@@ -58,20 +57,10 @@ class Recorder:
     """Collect outcomes from the workers and write them in groups."""
 
     def __init__(
-        self,
-        sessions: async_sessionmaker[AsyncSession],
-        messenger: Messenger,
-        settings: DeliverySettings,
-        book: RunBook,
-        clock: Callable[[], datetime],
-        *,
-        on_written: Callable[[int], None],
+        self, wiring: Wiring, book: RunBook, *, on_written: Callable[[int], None]
     ) -> None:
-        self._sessions = sessions
-        self._messenger = messenger
-        self._settings = settings
+        self._wiring = wiring
         self._book = book
-        self._clock = clock
         self._on_written = on_written
         self._done: list[Done] = []
         self._ready = asyncio.Event()
@@ -143,9 +132,9 @@ class Recorder:
         loop = asyncio.get_running_loop()
         delay = RETRY_FIRST
         for attempt in range(1, WRITE_ATTEMPTS + 1):
-            now = self._clock()
+            now = self._wiring.clock()
             try:
-                async with unit_of_work(self._sessions) as session:
+                async with unit_of_work(self._wiring.sessions) as session:
                     await outbox.settle(session, [d.settle for d in batch], now=now)
                     blocked = [
                         d.customer_id for d in batch if d.settle.status is OutboxStatus.BLOCKED
@@ -197,7 +186,7 @@ class Recorder:
                 if (
                     state.status is RunStatus.RUNNING
                     and state not in paused
-                    and streak >= self._settings.pause_after_errors
+                    and streak >= self._wiring.settings.pause_after_errors
                 ) and await run.pause(session, state.run_id, reason="errors"):
                     paused.append(state)
             elif done.settle.status is OutboxStatus.SENT:
@@ -206,7 +195,7 @@ class Recorder:
         return streaks, paused
 
     async def _tell_paused(self, state: run.RunState) -> None:
-        errors = self._settings.pause_after_errors
+        errors = self._wiring.settings.pause_after_errors
         logger.warning("run %d paused after %d errors in a row", state.run_id, errors)
         limit = NOTICE_TIMEOUT
         if self._deadline is not None:
@@ -214,13 +203,13 @@ class Recorder:
         # A notice is worth a few seconds, never a stop that does not finish.
         try:
             async with asyncio.timeout(limit):
-                async with self._sessions() as session:
+                async with self._wiring.sessions() as session:
                     people = await run.admins_to_tell(session, state.run_id)
                 texts = {
                     locale: run.pause_notice(state.campaign_name, errors, locale)
                     for _, locale in people
                 }
-                await run.tell(self._messenger, people, texts)
+                await run.tell(self._wiring.messenger, people, texts)
         except TimeoutError:
             logger.warning("pause notice of run %d not sent within %.0f s", state.run_id, limit)
 

@@ -14,7 +14,7 @@ import contextlib
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import timedelta
 
 from bot.campaigns.delivery import run
 from bot.campaigns.delivery.errors import Outcome, Verdict, classify
@@ -28,10 +28,10 @@ from bot.campaigns.delivery.ratelimit import (
 )
 from bot.campaigns.delivery.recorder import Done, Recorder
 from bot.campaigns.delivery.render import Rendered
-from bot.config import DeliverySettings
+from bot.campaigns.delivery.wiring import Wiring
 from bot.crm.models import OutboxStatus
 from bot.errors import DeliveryError
-from bot.messaging import Broadcaster, Messenger
+from bot.messaging import Broadcaster
 
 logger = logging.getLogger(__name__)
 
@@ -54,23 +54,10 @@ class Job:
 class Senders:
     """The queue of jobs, the pace they share and the workers that send them."""
 
-    def __init__(
-        self,
-        messenger: Messenger,
-        settings: DeliverySettings,
-        recorder: Recorder,
-        *,
-        clock: Callable[[], datetime],
-        monotonic: Callable[[], float],
-        rng: Callable[[], float],
-        stopping: asyncio.Event,
-    ) -> None:
-        self._messenger = messenger
-        self._settings = settings
+    def __init__(self, wiring: Wiring, recorder: Recorder, *, rng: Callable[[], float]) -> None:
+        settings = wiring.settings
+        self._wiring = wiring
         self._recorder = recorder
-        self._clock = clock
-        self._mono = monotonic
-        self._stopping = stopping
         self.bucket = TokenBucket(settings.rate_per_second)
         # No more than the rate in any one second as Telegram counts arrivals (see ArrivalWindow).
         self._window = (
@@ -94,7 +81,7 @@ class Senders:
         self.broadcaster = broadcaster
         self.workers = [
             asyncio.create_task(self._work(), name=f"delivery-worker-{i}")
-            for i in range(self._settings.concurrency)
+            for i in range(self._wiring.settings.concurrency)
         ]
 
     def ahead(self, now: float) -> float:
@@ -131,7 +118,7 @@ class Senders:
         row, state, chat_id = job.row, job.state, job.chat_id
         paced = False
         while True:
-            if self._stopping.is_set() or not state.claimable:
+            if self._wiring.stopping.is_set() or not state.claimable:
                 # Not on the wire yet: back to pending (paused, engine stopping) or skipped.
                 if not paced:
                     self.unpaced -= 1
@@ -139,15 +126,15 @@ class Senders:
                 reason = "stopped" if state.stopped else None
                 self.finish(row, state, Settle(row.id, status, reason, row.attempts))
                 return
-            now = self._mono()
+            now = self._wiring.monotonic()
             chat_wait = self._chats.next_slot(chat_id, now)
             if chat_wait > 0:
                 logger.debug("chat %d had a message %.2f s ago: waiting", chat_id, chat_wait)
                 await self.sleep(chat_wait)
                 continue
             async with self._pace:
-                while not self._stopping.is_set():
-                    now = self._mono()
+                while not self._wiring.stopping.is_set():
+                    now = self._wiring.monotonic()
                     gate, slot = self.gate.wait(now), self.bucket.next_slot(now)
                     if self._window is not None:
                         slot = max(slot, self._window.next_slot(now))
@@ -156,9 +143,9 @@ class Senders:
                     if gate > 0:
                         logger.info("Telegram asked to wait: holding all sends for %.1f s", gate)
                     await self.sleep(max(gate, slot))
-                if self._stopping.is_set():
+                if self._wiring.stopping.is_set():
                     continue
-                now = self._mono()
+                now = self._wiring.monotonic()
                 self.bucket.take(now)
                 self._chats.take(chat_id, now)
                 ticket = self._window.take(now) if self._window is not None else None
@@ -175,9 +162,9 @@ class Senders:
                 raise
             finally:
                 if ticket is not None and self._window is not None:
-                    self._window.answered(ticket, self._mono())
+                    self._window.answered(ticket, self._wiring.monotonic())
             if verdict is not None and verdict.outcome is Outcome.RETRY_AFTER_GATE:
-                self.gate.close(self._mono(), verdict.retry_after)
+                self.gate.close(self._wiring.monotonic(), verdict.retry_after)
                 logger.info("429 on row %d: gate shut for %.1f s", row.id, verdict.retry_after)
                 continue
             return
@@ -186,11 +173,11 @@ class Senders:
         row, state, message = job.row, job.state, job.message
         attempts = row.attempts + 1
         try:
-            sent = await (self.broadcaster or self._messenger).send_text(
+            sent = await (self.broadcaster or self._wiring.messenger).send_text(
                 job.chat_id,
                 message.text,
                 message.buttons,
-                paid_broadcast=self._settings.paid_broadcast or state.paid_broadcast,
+                paid_broadcast=self._wiring.settings.paid_broadcast or state.paid_broadcast,
             )
         except DeliveryError as exc:
             verdict = classify(exc)
@@ -204,7 +191,7 @@ class Senders:
                 None,
                 attempts,
                 tg_message_id=sent.message_id,
-                sent_at=self._clock(),
+                sent_at=self._wiring.clock(),
             )
             self.finish(row, state, done)
             return None
@@ -212,11 +199,11 @@ class Senders:
             return verdict
         if verdict.outcome is Outcome.BLOCKED:
             settle = Settle(row.id, OutboxStatus.BLOCKED, verdict.reason, attempts)
-        elif verdict.outcome is Outcome.FAILED or attempts >= self._settings.max_attempts:
+        elif verdict.outcome is Outcome.FAILED or attempts >= self._wiring.settings.max_attempts:
             settle = Settle(row.id, OutboxStatus.FAILED, verdict.reason, attempts)
         else:
             delay = self._backoff.delay(attempts)
-            at = self._clock() + timedelta(seconds=delay)
+            at = self._wiring.clock() + timedelta(seconds=delay)
             logger.info("row %d: %s; retry %d in %.1f s", row.id, verdict.reason, attempts, delay)
             settle = Settle(
                 row.id, OutboxStatus.PENDING, verdict.reason[:200], attempts, not_before_at=at
@@ -229,4 +216,4 @@ class Senders:
         """Wait ``seconds``, or less if the engine starts stopping."""
         with contextlib.suppress(TimeoutError):
             async with asyncio.timeout(seconds):
-                await self._stopping.wait()
+                await self._wiring.stopping.wait()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import sqlite3
+import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -15,6 +16,7 @@ from bot.campaigns.delivery import outbox
 from bot.campaigns.delivery.book import RunBook
 from bot.campaigns.delivery.outbox import Claimed, Settle
 from bot.campaigns.delivery.recorder import Done, Recorder
+from bot.campaigns.delivery.wiring import Wiring
 from bot.crm.models import OutboxMessage, OutboxStatus
 from bot.crm.store import unit_of_work
 from tests.campaigns.delivery.helpers import FAST, NOW, Clock, FakeTelegram, make_run, make_shop
@@ -39,14 +41,8 @@ def _sent(row: Claimed) -> Done:
 
 def _recorder(sessions: Sessions, written: list[int]) -> Recorder:
     clock = Clock()
-    return Recorder(
-        sessions,
-        FakeTelegram(),
-        FAST,
-        RunBook(sessions, clock),
-        clock,
-        on_written=written.append,
-    )
+    wiring = Wiring(sessions, FakeTelegram(), FAST, clock, time.monotonic)
+    return Recorder(wiring, RunBook(sessions, clock), on_written=written.append)
 
 
 async def _statuses(sessions: Sessions) -> list[OutboxStatus]:
