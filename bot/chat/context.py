@@ -153,7 +153,10 @@ class Context:
         self.outgoing.append(OutEdit(self.chat_id, self.incoming.message_id, text, buttons))
 
     def answer(self, text: str = "", alert: bool = False) -> None:
-        """Answer the pressed button's callback query with an optional toast."""
+        """Answer the pressed button's callback query with a toast.
+
+        A press its handler leaves unanswered is answered without one by the dispatcher.
+        """
         if self.incoming.callback_id:
             self.outgoing.append(OutAnswer(self.incoming.callback_id, text, alert))
 

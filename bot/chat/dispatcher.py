@@ -153,6 +153,10 @@ class Dispatcher:
         if not router.allows(ctx):
             raise ctx.refusal(N_("Sorry, your role can't do that."))
         await spec.handler(ctx, pressed)
+        answered = any(isinstance(item, OutAnswer) for item in ctx.outgoing)
+        if not answered and ctx.incoming.callback_id:
+            # Every press is answered, first, so the client stops its spinner at once.
+            ctx.outgoing.insert(0, OutAnswer(ctx.incoming.callback_id))
 
     async def _command(self, ctx: Context) -> None:
         name = ctx.incoming.command or ""

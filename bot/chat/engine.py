@@ -168,7 +168,6 @@ async def press(ctx: Context, dialog: Dialog, steps: Collection[str], value: str
         ButtonExpired: when the sender has no such dialog waiting at one of ``steps``.
     """
     state = await _waiting(ctx, dialog, steps)
-    ctx.answer()
     ctx.incoming = replace(ctx.incoming, kind=Kind.TEXT, text=value, command=None)
     await answer(ctx, state)
 
@@ -181,7 +180,6 @@ async def cancel_pressed(ctx: Context, dialog: Dialog) -> None:
     """
     state = await _waiting(ctx, dialog, dialog.steps)
     await ctx.session.delete(state)
-    ctx.answer()
     ctx.edit(ctx.t(N_("OK, cancelled. Nothing was saved.")))
 
 
@@ -192,6 +190,19 @@ async def cancel(ctx: Context) -> bool:
         return False
     await ctx.session.delete(state)
     return True
+
+
+def text_answer(ctx: Context, hint: str, *, most: int | None = None, **params: object) -> str:
+    """Return the typed answer, stripped, when it is text of 1 to ``most`` characters.
+
+    Raises:
+        InvalidInput: with ``hint`` for a command, a file, an empty or a too long answer.
+    """
+    text = ctx.incoming.text.strip()
+    too_long = most is not None and len(text) > most
+    if ctx.incoming.kind is not Kind.TEXT or not text or text.startswith("/") or too_long:
+        raise InvalidInput(hint, **params)
+    return text
 
 
 def is_cancel(text: str) -> bool:

@@ -92,3 +92,11 @@ class Router:
             return handler
 
         return register
+
+    def dismiss(self, kind: type[CallbackData], message: str) -> None:
+        """Register a Cancel or Keep button: pressing it replaces its message with ``message``."""
+
+        async def dismissed(ctx: Context, pressed: CallbackData) -> None:
+            ctx.edit(ctx.t(message))
+
+        self.button(kind)(dismissed)

@@ -14,7 +14,7 @@ from typing import Annotated
 
 from bot.callbacks import CallbackData, Choice
 from bot.chat.context import Context
-from bot.chat.engine import DONE, Data, dialog
+from bot.chat.engine import DONE, Ask, Data, Receive, dialog
 from bot.crm import companies, customers
 from bot.crm.classification import CHOICES, parse_choice, parse_route
 from bot.crm.phones import looks_like_phone, normalize_phone
@@ -169,47 +169,46 @@ async def receive_company(ctx: Context, data: Data) -> str:
     return AddStep.OWNERSHIP
 
 
-async def ask_ownership(ctx: Context, data: Data) -> None:
-    """Ask for the ownership with buttons, or to skip the whole classification."""
-    buttons = choice_buttons(ctx, "ownership", lambda key: AddChoice(code="own", value=key))
-    buttons.append([AddSkip().button(ctx.t(N_("⏭ Skip classification")))])
-    ctx.reply(ctx.t(N_("🏷 Classify {name}? Ownership:"), name=data["name"]), buttons)
+def _choice_step(
+    code: str, question: str, then: AddStep, *, skip: str, skipped: AddStep | None = None
+) -> tuple[Ask, Receive]:
+    """Return the ask and receive of a classification question answered with buttons.
+
+    ``question`` may name the contact (``{name}``); /skip goes to ``skipped`` (else
+    ``then``) and stores nothing.
+    """
+    column = CHOICE_STEPS[code]
+
+    async def ask(ctx: Context, data: Data) -> None:
+        buttons = choice_buttons(ctx, column, lambda key: AddChoice(code=code, value=key))
+        buttons.append([AddSkip().button(ctx.t(skip))])
+        ctx.reply(ctx.t(question, name=data["name"]), buttons)
+
+    async def receive(ctx: Context, data: Data) -> str:
+        if is_skip(ctx):
+            return skipped or then
+        data[column] = parse_choice(
+            column, ctx.incoming.text, names=translated_names(ctx, column)
+        )
+        return then
+
+    return ask, receive
 
 
-async def receive_ownership(ctx: Context, data: Data) -> str:
-    """Store the ownership, or skip straight to the summary."""
-    if is_skip(ctx):
-        return AddStep.CONFIRM
-    data["ownership"] = _choice(ctx, "ownership")
-    return AddStep.BUSINESS
-
-
-async def ask_business(ctx: Context, data: Data) -> None:
-    """Ask for the type of business with buttons."""
-    buttons = choice_buttons(ctx, "business_type", lambda key: AddChoice(code="biz", value=key))
-    buttons.append([AddSkip().button(ctx.t(N_("⏭ Skip")))])
-    ctx.reply(ctx.t(N_("Type of business?")), buttons)
-
-
-async def receive_business(ctx: Context, data: Data) -> str:
-    """Store the type of business."""
-    if not is_skip(ctx):
-        data["business_type"] = _choice(ctx, "business_type")
-    return AddStep.LOCATION
-
-
-async def ask_location(ctx: Context, data: Data) -> None:
-    """Ask for the type of location with buttons."""
-    buttons = choice_buttons(ctx, "location_type", lambda key: AddChoice(code="loc", value=key))
-    buttons.append([AddSkip().button(ctx.t(N_("⏭ Skip")))])
-    ctx.reply(ctx.t(N_("Where are they located?")), buttons)
-
-
-async def receive_location(ctx: Context, data: Data) -> str:
-    """Store the type of location."""
-    if not is_skip(ctx):
-        data["location_type"] = _choice(ctx, "location_type")
-    return AddStep.ROUTE
+# Skipping the ownership skips the whole classification.
+ask_ownership, receive_ownership = _choice_step(
+    "own",
+    N_("🏷 Classify {name}? Ownership:"),
+    AddStep.BUSINESS,
+    skip=N_("⏭ Skip classification"),
+    skipped=AddStep.CONFIRM,
+)
+ask_business, receive_business = _choice_step(
+    "biz", N_("Type of business?"), AddStep.LOCATION, skip=N_("⏭ Skip")
+)
+ask_location, receive_location = _choice_step(
+    "loc", N_("Where are they located?"), AddStep.ROUTE, skip=N_("⏭ Skip")
+)
 
 
 async def ask_route(ctx: Context, data: Data) -> None:
@@ -279,10 +278,6 @@ async def finish(ctx: Context, data: Data) -> None:
         ctx.t(N_("✅ Saved <b>{name}</b> as #{id}."), name=customer.name, id=customer.id),
         [[card_button(ctx.t, customer.id)]],
     )
-
-
-def _choice(ctx: Context, column: str) -> str:
-    return parse_choice(column, ctx.incoming.text, names=translated_names(ctx, column))
 
 
 ADD_CONTACT = dialog("add_contact", AddStep, finish)

@@ -67,9 +67,7 @@ async def ask_text(ctx: Context, data: Data) -> None:
 
 async def receive_text(ctx: Context, data: Data) -> str:
     """Store the complaint's text."""
-    text = ctx.incoming.text.strip()
-    if ctx.incoming.kind is not Kind.TEXT or not text:
-        raise InvalidInput(N_("Please describe the problem in a text message."))
+    text = engine.text_answer(ctx, N_("Please describe the problem in a text message."))
     data["text"] = complaints.clean_text(text, complaints.MAX_TEXT)
     return ComplainStep.PHOTO
 
@@ -130,9 +128,7 @@ async def ask_comment(ctx: Context, data: Data) -> None:
 
 async def receive_comment(ctx: Context, data: Data) -> str:
     """Store the comment's text."""
-    text = ctx.incoming.text.strip()
-    if ctx.incoming.kind is not Kind.TEXT or not text:
-        raise InvalidInput(N_("Please write your comment as a text message."))
+    text = engine.text_answer(ctx, N_("Please write your comment as a text message."))
     data["comment"] = complaints.clean_text(text, surveys.MAX_COMMENT)
     return DONE
 

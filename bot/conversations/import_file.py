@@ -148,7 +148,6 @@ async def on_button(ctx: Context, pressed: ImportAnswer) -> None:
         raise ctx.expired()
     data = dict(state.data)
     await ctx.session.delete(state)
-    ctx.answer()
     if pressed.action == "go":
         ctx.edit(summary(ctx, data))
         await finish(ctx, data)

@@ -113,12 +113,8 @@ async def ask_summary(ctx: Context, data: Data) -> None:
 
 async def receive_summary(ctx: Context, data: Data) -> str:
     """Store what happened."""
-    text = ctx.incoming.text.strip()
-    if not text or text.startswith("/") or len(text) > followups.MAX_SUMMARY:
-        raise InvalidInput(
-            N_("Please describe it in 1 to {max} characters."), max=followups.MAX_SUMMARY
-        )
-    data["summary"] = text
+    hint, most = N_("Please describe it in 1 to {max} characters."), followups.MAX_SUMMARY
+    data["summary"] = engine.text_answer(ctx, hint, most=most, max=most)
     return LogStep.OUTCOME
 
 
@@ -130,12 +126,8 @@ async def ask_outcome(ctx: Context, data: Data) -> None:
 
 async def receive_outcome(ctx: Context, data: Data) -> str:
     """Store the outcome."""
-    text = ctx.incoming.text.strip()
-    if not text or text.startswith("/") or len(text) > MAX_OUTCOME:
-        raise InvalidInput(
-            N_("Please tap an outcome or type one (up to {max} characters)."), max=MAX_OUTCOME
-        )
-    data["outcome"] = text
+    hint = N_("Please tap an outcome or type one (up to {max} characters).")
+    data["outcome"] = engine.text_answer(ctx, hint, most=MAX_OUTCOME, max=MAX_OUTCOME)
     return LogStep.NEXT
 
 
@@ -164,11 +156,7 @@ async def receive_next(ctx: Context, data: Data) -> str:
         return DONE
     parsed, rest = parse_leading_when(text, now=ctx.now(), tz=ctx.tz)
     data["next_step"] = reminders.clean_text(rest or ctx.t(N_("Follow up")))
-    if isinstance(parsed, Ambiguous):
-        data["choices"] = [c.isoformat() for c in parsed.candidates]
-        return LogStep.NEXT
-    data["next_at"] = parsed.isoformat()
-    return DONE
+    return store_when(data, parsed, again=LogStep.NEXT)
 
 
 async def finish_log(ctx: Context, data: Data) -> None:
@@ -208,11 +196,7 @@ async def receive_when(ctx: Context, data: Data) -> str:
     """Store the reminder's due time, asking back again when it is still ambiguous."""
     parsed = parse_when(ctx.incoming.text, now=ctx.now(), tz=ctx.tz)
     data.pop("choices", None)
-    if isinstance(parsed, Ambiguous):
-        data["choices"] = [c.isoformat() for c in parsed.candidates]
-        return RemindStep.WHEN
-    data["next_at"] = parsed.isoformat()
-    return DONE
+    return store_when(data, parsed, again=RemindStep.WHEN)
 
 
 async def finish_remind(ctx: Context, data: Data) -> None:
@@ -228,6 +212,15 @@ async def finish_remind(ctx: Context, data: Data) -> None:
         now=ctx.now(),
     )
     confirm_reminder(ctx, data["customer_name"], data["text"], due)
+
+
+def store_when(data: Data, parsed: datetime | Ambiguous, *, again: str) -> str:
+    """Store a due time and return ``DONE``, or its candidate times and return ``again``."""
+    if isinstance(parsed, Ambiguous):
+        data["choices"] = [c.isoformat() for c in parsed.candidates]
+        return again
+    data["next_at"] = parsed.isoformat()
+    return DONE
 
 
 def confirm_reminder(ctx: Context, customer_name: str, text: str, due: datetime) -> None:
@@ -252,7 +245,6 @@ async def pick(ctx: Context, dialog: Dialog, index: int) -> None:
     choices = state.data.get("choices") or [] if state is not None else []
     if state is None or state.dialog != dialog.name or not 0 <= index < len(choices):
         raise ctx.expired()
-    ctx.answer()
     data = dict(state.data)
     data["next_at"] = choices[index]
     data.pop("choices")

@@ -5,11 +5,9 @@ from __future__ import annotations
 from enum import StrEnum
 
 from bot.chat.context import Context
-from bot.chat.engine import DONE, Data, dialog
+from bot.chat.engine import DONE, Data, dialog, text_answer
 from bot.crm import complaints
-from bot.errors import InvalidInput
 from bot.i18n import N_
-from bot.messaging import Kind
 from bot.views.complaint import tell_customer_resolved
 
 
@@ -35,9 +33,7 @@ async def ask_resolution(ctx: Context, data: Data) -> None:
 
 async def receive_resolution(ctx: Context, data: Data) -> str:
     """Store the resolution text."""
-    text = ctx.incoming.text.strip()
-    if ctx.incoming.kind is not Kind.TEXT or not text:
-        raise InvalidInput(N_("Please write what was done in a text message."))
+    text = text_answer(ctx, N_("Please write what was done in a text message."))
     data["resolution"] = complaints.clean_text(text, complaints.MAX_RESOLUTION)
     return DONE
 

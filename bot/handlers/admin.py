@@ -47,7 +47,6 @@ async def cmd_invite(ctx: Context) -> None:
 @router.button(InviteRole)
 async def on_invite_button(ctx: Context, pressed: InviteRole) -> None:
     """Create an invite for the role on the pressed button."""
-    ctx.answer()
     await _issue(ctx, pressed.role)
 
 

@@ -51,14 +51,12 @@ class RiskPage(CallbackData, prefix="ar:p"):
 @router.button(RiskPage)
 async def on_page(ctx: Context, pressed: RiskPage) -> None:
     """Show another page of the list in the same message."""
-    ctx.answer()
     await _show(ctx, offset=pressed.offset, mine=pressed.mine, edit=True)
 
 
 @router.button(RiskList)
 async def on_list(ctx: Context, pressed: RiskList) -> None:
     """Open the list from an alert, keeping the alert."""
-    ctx.answer()
     await _show(ctx, offset=pressed.offset, mine=False, edit=False)
 
 
@@ -67,14 +65,12 @@ async def on_action(ctx: Context, pressed: RiskAction) -> None:
     """Act on one customer: call, care message, offer, log the call, remind tomorrow."""
     action, customer_id = pressed.action, pressed.customer_id
     if action == "call":
-        ctx.answer()
         await _call(ctx, customer_id)
     elif action in care.CARE_KEYS:
         await _care(ctx, customer_id, action)
     elif action == "log":
         member, _ = ctx.staff()
         customer = await get_visible(ctx.session, actor=member, customer_id=customer_id)
-        ctx.answer()
         await engine.start(ctx, LOG, {"customer_id": customer.id, "customer_name": customer.name})
     else:
         await _remind(ctx, customer_id)
@@ -166,7 +162,6 @@ async def _care(ctx: Context, customer_id: int, template_key: str) -> None:
     member, _ = ctx.staff()
     customer = await get_visible(ctx.session, actor=member, customer_id=customer_id)
     if (reason := care.unreachable_reason(customer)) is not None:
-        ctx.answer()
         ctx.reply("🚫 " + ctx.t(reason, name=html.escape(customer.name)))
         return
     await care.queue_care(

@@ -117,7 +117,6 @@ async def on_dialog_cancel(ctx: Context, pressed: CampaignCancel) -> None:
 @router.button(NewCampaign)
 async def on_new(ctx: Context, pressed: NewCampaign) -> None:
     """Start the /campaign new dialog."""
-    ctx.answer()
     await engine.start(ctx, NEW_CAMPAIGN)
 
 
@@ -132,14 +131,12 @@ async def on_campaign_button(ctx: Context, pressed: CampaignAction) -> None:
         "sy": CampaignStatus.STOPPED,
     }
     if action == "o":
-        ctx.answer()
         await show_campaign(ctx, campaign_id, edit=True)
     elif action == "s":
         # Ask only about a campaign that is there to stop.
         await campaigns.get_campaign(
             ctx.session, actor=member, campaign_id=campaign_id, now=ctx.now()
         )
-        ctx.answer()
         stop_label = ctx.t(N_("⏹ Yes, stop it"))
         ctx.reply(
             ctx.t(

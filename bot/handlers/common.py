@@ -116,7 +116,6 @@ async def on_language(ctx: Context, pressed: PickLanguage) -> None:
     """Apply the language picked with a button."""
     chosen = pressed.locale
     await _set_language(ctx, chosen)
-    ctx.answer()
     ctx.edit(ctx.t(N_("✅ I'll speak {language} from now on."), language=LANGUAGE_NAMES[chosen]))
 
 

@@ -86,7 +86,6 @@ async def on_complaint_button(ctx: Context, pressed: ComplaintAction) -> None:
     complaint, customer = await complaints.get_for(
         ctx.session, actor=member, complaint_id=complaint_id
     )
-    ctx.answer()
     if action == "o":
         text, buttons = await _card(ctx, complaint, customer)
         ctx.reply(text, buttons)

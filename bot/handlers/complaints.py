@@ -78,7 +78,6 @@ async def on_skip_photo(ctx: Context, pressed: SkipPhoto) -> None:
     names = (COMPLAIN.name, COMPLAIN_PHOTO.name)
     if state is None or state.dialog not in names or state.step != ComplainStep.PHOTO:
         raise ctx.expired()
-    ctx.answer()
     ctx.incoming = replace(ctx.incoming, kind=Kind.TEXT, text=SKIP, command=None)
     await engine.answer(ctx, state)
 
@@ -89,7 +88,6 @@ async def on_pick_shop(ctx: Context, pressed: PickShop) -> None:
     joined = {c.id: (c, ws) for c, ws in await _shops(ctx)}
     if pressed.customer_id not in joined:
         raise ctx.expired()
-    ctx.answer()
     await _start(ctx, *joined[pressed.customer_id])
 
 
@@ -174,7 +172,6 @@ async def on_resolution_answer(ctx: Context, pressed: ResolutionAnswer) -> None:
     if not created:
         ctx.answer(ctx.t(N_("You already answered. Thank you!")))
         return
-    ctx.answer()
     if satisfied:
         ctx.edit(ctx.t(N_("🙏 Thank you! We're glad it's sorted out.")))
     else:
@@ -216,5 +213,4 @@ async def on_comment_button(ctx: Context, pressed: SurveyComment) -> None:
             .order_by(Complaint.id)
             .limit(1)
         )
-    ctx.answer()
     await start_for_customer(ctx, workspace, SURVEY_COMMENT, data)

@@ -168,7 +168,6 @@ async def cmd_card(ctx: Context) -> None:
 @router.button(OpenCard)
 async def on_card_button(ctx: Context, pressed: OpenCard) -> None:
     """Show the card of the customer on the pressed button."""
-    ctx.answer()
     await show_card(ctx, pressed.customer_id)
 
 
@@ -177,7 +176,6 @@ async def on_edit_button(ctx: Context, pressed: EditField) -> None:
     """Start editing one field of a card."""
     member, _ = ctx.staff()
     customer = await get_visible(ctx.session, actor=member, customer_id=pressed.customer_id)
-    ctx.answer()
     await engine.start(
         ctx,
         EDIT_FIELD,
@@ -235,7 +233,6 @@ async def on_route_button(ctx: Context, pressed: ShowRoute) -> None:
     stops = await classification.route(ctx.session, actor=member, region=pressed.region)
     if not stops:
         raise ctx.expired()
-    ctx.answer()
     ctx.reply(_route_text(ctx, pressed.region, stops), _route_buttons(ctx, stops))
 
 
@@ -251,7 +248,6 @@ async def on_move_button(ctx: Context, pressed: MoveStop) -> None:
     if index < 0 or not 1 <= target <= len(ids):
         ctx.answer(ctx.t(N_("It can't move further.")))
         return
-    ctx.answer()
     _, stops = await classification.move_in_route(
         ctx.session, actor=member, customer_id=customer.id, position=target
     )

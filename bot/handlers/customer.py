@@ -54,15 +54,7 @@ async def join_card(ctx: Context, token: str) -> None:
     workspace, customer = await customers.link_by_token(
         ctx.session, token=token, user=ctx.incoming.user, chat_id=ctx.chat_id, locale=ctx.locale
     )
-    if customer.consent is Consent.OPTED_IN:
-        ctx.reply(
-            ctx.t(
-                N_("You're already subscribed to <b>{shop}</b>. Send /stop any time to opt out."),
-                shop=workspace.name,
-            )
-        )
-        return
-    ask_consent(ctx, workspace, customer)
+    _welcome(ctx, workspace, customer)
 
 
 async def _join(ctx: Context, workspace: Workspace, referrer: Member | None) -> None:
@@ -74,6 +66,11 @@ async def _join(ctx: Context, workspace: Workspace, referrer: Member | None) -> 
         locale=ctx.locale,
         referrer=referrer,
     )
+    _welcome(ctx, workspace, customer)
+
+
+def _welcome(ctx: Context, workspace: Workspace, customer: Customer) -> None:
+    """Ask a customer who just joined for consent, unless they have given it already."""
     if customer.consent is Consent.OPTED_IN:
         ctx.reply(
             ctx.t(
@@ -138,7 +135,6 @@ async def on_consent(ctx: Context, pressed: ConsentAnswer) -> None:
     ):
         ctx.answer(ctx.t(N_("You're already unsubscribed.")))
         return
-    ctx.answer()
     ctx.edit(
         ctx.t(
             N_(

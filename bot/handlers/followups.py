@@ -115,7 +115,6 @@ async def cmd_digest(ctx: Context) -> None:
 async def on_digest_button(ctx: Context, pressed: DigestAt) -> None:
     """Set the digest time from a preset button."""
     member, _ = ctx.staff()
-    ctx.answer()
     await _set_digest(ctx, member, f"{pressed.time[:2]}:{pressed.time[2:]}")
 
 
@@ -123,7 +122,6 @@ async def on_digest_button(ctx: Context, pressed: DigestAt) -> None:
 async def on_digest_off(ctx: Context, pressed: DigestOff) -> None:
     """Turn the digest off from its button."""
     member, _ = ctx.staff()
-    ctx.answer()
     await _set_digest(ctx, member, None)
 
 

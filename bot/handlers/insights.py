@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import html
 from collections.abc import Callable
 from typing import Annotated
 
@@ -18,6 +17,7 @@ from bot.errors import InvalidInput
 from bot.i18n import N_
 from bot.localtime import show_date, show_day, show_month_day
 from bot.messaging import Keyboard, OutPhoto
+from bot.views.replies import money_line
 
 router = Router("insights", MEMBERS)
 # /spend is for owners and admins only; listed in ``bot.handlers.ROUTERS`` after ``router``.
@@ -65,7 +65,6 @@ async def cmd_stats(ctx: Context) -> None:
 @router.button(StatsPeriod)
 async def on_period(ctx: Context, pressed: StatsPeriod) -> None:
     """Send the figures for the period whose button was pressed."""
-    ctx.answer()
     await _send_stats(ctx, pressed.period)
 
 
@@ -236,10 +235,10 @@ async def _list_spend(ctx: Context) -> None:
         )
         return
     lines = [ctx.t(N_("💸 <b>Marketing spend this month</b>"))]
-    for entry in month.entries[-SPEND_LINES:]:
-        money = purchases.format_money(entry.amount_minor, entry.currency)
-        note = f" — {html.escape(entry.note)}" if entry.note else ""
-        lines.append(f"• {show_month_day(entry.spent_on)} {money}{note}")
+    lines += [
+        money_line(show_month_day(e.spent_on), e.amount_minor, e.currency, e.note)
+        for e in month.entries[-SPEND_LINES:]
+    ]
     lines.append(
         ctx.t(
             N_("Total {total} in {count} entries."),

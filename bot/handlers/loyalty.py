@@ -65,16 +65,15 @@ async def cmd_points(ctx: Context) -> None:
 async def cmd_redeem(ctx: Context) -> None:
     """Take points off a customer's balance and show the new balance."""
     member, _ = ctx.staff()
-    words = ctx.incoming.args.split(maxsplit=2)
-    if len(words) < 2:
-        raise InvalidInput(REDEEM_HINT)
-    customer_id = customer_id_arg(words[0], REDEEM_HINT)
+    customer_id, points, note = _points_args(
+        ctx, REDEEM_HINT, WHOLE, N_("Points are a whole number above zero, like 50.")
+    )
     moved = await loyalty.redeem(
         ctx.session,
         actor=member,
         customer_id=customer_id,
-        points=_number(words[1], WHOLE, N_("Points are a whole number above zero, like 50.")),
-        note=words[2] if len(words) > 2 else None,
+        points=points,
+        note=note,
         now=ctx.now(),
     )
     text = ctx.t(
@@ -92,17 +91,15 @@ async def cmd_redeem(ctx: Context) -> None:
 async def cmd_adjust(ctx: Context) -> None:
     """Change a customer's points by hand with a reason and show the new balance."""
     member, _ = ctx.staff()
-    words = ctx.incoming.args.split(maxsplit=2)
-    if len(words) < 2:
-        raise InvalidInput(ADJUST_HINT)
-    customer_id = customer_id_arg(words[0], ADJUST_HINT)
-    delta = _number(words[1], SIGNED, N_("Give the change as a whole number, like +50 or -20."))
+    customer_id, delta, reason = _points_args(
+        ctx, ADJUST_HINT, SIGNED, N_("Give the change as a whole number, like +50 or -20.")
+    )
     moved = await loyalty.adjust(
         ctx.session,
         actor=member,
         customer_id=customer_id,
         delta=delta,
-        reason=words[2] if len(words) > 2 else "",
+        reason=reason or "",
         now=ctx.now(),
     )
     text = ctx.t(
@@ -191,6 +188,21 @@ def _movements(ctx: Context, statement: loyalty.Statement, tz: ZoneInfo) -> list
         label = ctx.t(MOVEMENTS[entry.reason])
         lines.append(f"• {day} <b>{entry.delta:+d}</b> {label}{note}")
     return lines
+
+
+def _points_args(
+    ctx: Context, hint: str, pattern: re.Pattern[str], number_hint: str
+) -> tuple[int, int, str | None]:
+    """Read ``<customer id> <points> [text]`` from the command's arguments.
+
+    Raises:
+        InvalidInput: with ``hint`` (or ``number_hint`` for the points) when they don't read.
+    """
+    words = ctx.incoming.args.split(maxsplit=2)
+    if len(words) < 2:
+        raise InvalidInput(hint)
+    text = words[2] if len(words) > 2 else None
+    return customer_id_arg(words[0], hint), _number(words[1], pattern, number_hint), text
 
 
 def _number(text: str, pattern: re.Pattern[str], hint: str) -> int:

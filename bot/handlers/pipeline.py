@@ -89,7 +89,6 @@ async def cmd_stage(ctx: Context) -> None:
 @router.button(MoveStage)
 async def on_stage(ctx: Context, pressed: MoveStage) -> None:
     """Move a customer to the stage on the pressed button."""
-    ctx.answer()
     await _move(ctx, pressed.customer_id, pressed.stage, edit=True)
 
 
@@ -176,7 +175,6 @@ async def _claim(ctx: Context, customer_id: int, *, edit: bool = False) -> None:
 @router.button(ClaimLead)
 async def on_claim(ctx: Context, pressed: ClaimLead) -> None:
     """Take the lead on the pressed button."""
-    ctx.answer()
     await _claim(ctx, pressed.customer_id, edit=True)
 
 
@@ -190,14 +188,12 @@ async def on_pick_assignee(ctx: Context, pressed: PickAssignee) -> None:
         [AssignLead(customer_id=customer.id, member_id=m.id).button(m.display_name)]
         for m in people
     ]
-    ctx.answer()
     ctx.edit(ctx.t(N_("Who should take {who}?"), who=who(customer)), rows)
 
 
 @admin_router.button(AssignLead)
 async def on_assign(ctx: Context, pressed: AssignLead) -> None:
     """Give the lead to the member picked."""
-    ctx.answer()
     await assign(ctx, pressed.customer_id, str(pressed.member_id), edit=True)
 
 

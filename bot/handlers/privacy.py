@@ -25,6 +25,7 @@ NOTHING_STORED = N_(
     "🔒 No shop keeps data about you here. When you join a shop through its link, "
     "it keeps your name, your Telegram account and what you share with it."
 )
+NOTHING_LEFT = N_("There's nothing left to erase. Send /privacy to check.")
 # Columns of a record /privacy names when they are filled in.
 FIELDS = {
     "phone": N_("phone number"),
@@ -154,63 +155,49 @@ async def cmd_forget(ctx: Context) -> None:
 @router.button(CopyOwnData)
 async def on_copy(ctx: Context, pressed: CopyOwnData) -> None:
     """Send the customer a copy of their data."""
-    ctx.answer()
     await _send_copy(ctx)
 
 
-@router.button(KeepData)
-async def on_keep(ctx: Context, pressed: KeepData) -> None:
-    """Erase nothing."""
-    ctx.answer()
-    ctx.edit(ctx.t(N_("OK, nothing was erased.")))
+router.dismiss(KeepData, N_("OK, nothing was erased."))
 
 
 @router.button(ForgetOwn)
 async def on_forget(ctx: Context, pressed: ForgetOwn) -> None:
     """Ask which shop should erase the data, or to confirm the shop picked."""
-    ctx.answer()
     if pressed.customer_id is None:
         await cmd_forget(ctx)
-        return
-    chosen = await _own_record(ctx, pressed.customer_id)
-    _confirm(ctx, chosen, EraseOwn(customer_id=pressed.customer_id), edit=True)
+    else:
+        erase = EraseOwn(customer_id=pressed.customer_id)
+        _confirm(ctx, await _chosen(ctx, pressed.customer_id), erase, edit=True)
 
 
 @router.button(ForgetAllOwn)
 async def on_forget_all(ctx: Context, pressed: ForgetAllOwn) -> None:
     """Ask to confirm erasing the data at every shop."""
-    ctx.answer()
-    records = await privacy.own_records(ctx.session, tg_user_id=ctx.user_id)
-    if not records:
-        ctx.edit(ctx.t(N_("There's nothing left to erase. Send /privacy to check.")))
-        return
-    _confirm(ctx, records, EraseAllOwn(), edit=True)
+    _confirm(ctx, await _chosen(ctx, None), EraseAllOwn(), edit=True)
 
 
 @router.button(EraseOwn)
 async def on_erase_own(ctx: Context, pressed: EraseOwn) -> None:
     """Erase the data at the shop of the record confirmed."""
-    chosen = await _own_record(ctx, pressed.customer_id)
-    ctx.answer()
-    await _forget(ctx, chosen)
+    await _forget(ctx, await _chosen(ctx, pressed.customer_id))
 
 
 @router.button(EraseAllOwn)
 async def on_erase_all_own(ctx: Context, pressed: EraseAllOwn) -> None:
     """Erase the data at every shop, as confirmed."""
-    ctx.answer()
-    records = await privacy.own_records(ctx.session, tg_user_id=ctx.user_id)
-    if not records:
-        ctx.edit(ctx.t(N_("There's nothing left to erase. Send /privacy to check.")))
-        return
-    await _forget(ctx, records)
+    await _forget(ctx, await _chosen(ctx, None))
 
 
-async def _own_record(ctx: Context, customer_id: int) -> list[privacy.Record]:
-    """Return the sender's record ``customer_id`` with its shop; another's has expired."""
+async def _chosen(ctx: Context, customer_id: int | None) -> list[privacy.Record]:
+    """Return the sender's record ``customer_id`` with its shop, or all of them for None.
+
+    Raises:
+        ButtonExpired: when ``customer_id`` is not one of the sender's records.
+    """
     records = await privacy.own_records(ctx.session, tg_user_id=ctx.user_id)
-    chosen = [r for r in records if r[1].id == customer_id]
-    if not chosen:
+    chosen = [r for r in records if customer_id in (None, r[1].id)]
+    if customer_id is not None and not chosen:
         raise ctx.expired()
     return chosen
 
@@ -218,7 +205,10 @@ async def _own_record(ctx: Context, customer_id: int) -> list[privacy.Record]:
 def _confirm(
     ctx: Context, records: list[privacy.Record], erase: EraseOwn | EraseAllOwn, *, edit: bool
 ) -> None:
-    """Ask the customer to confirm the erasure at the chosen shops."""
+    """Ask the customer to confirm the erasure at the chosen shops (if any are left)."""
+    if not records:
+        ctx.edit(ctx.t(NOTHING_LEFT))
+        return
     text = ctx.t(
         N_(
             "🗑 Erase your personal data at {shops}?\n\n"
@@ -236,6 +226,9 @@ def _confirm(
 
 
 async def _forget(ctx: Context, records: list[privacy.Record]) -> None:
+    if not records:
+        ctx.edit(ctx.t(NOTHING_LEFT))
+        return
     shops = [
         await privacy.erase_own(
             ctx.session, tg_user_id=ctx.user_id, customer_id=customer.id, now=ctx.now()
@@ -303,7 +296,6 @@ async def on_erase(ctx: Context, pressed: EraseCustomer) -> None:
     customer = await privacy.erase_customer(
         ctx.session, actor=member, customer_id=pressed.customer_id, now=ctx.now()
     )
-    ctx.answer()
     ctx.edit(
         ctx.t(
             N_(

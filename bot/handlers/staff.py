@@ -76,7 +76,6 @@ async def cmd_leave(ctx: Context) -> None:
 @router.button(LeaveAnswer)
 async def on_leave(ctx: Context, pressed: LeaveAnswer) -> None:
     """Carry out a confirmed /leave, or stay."""
-    ctx.answer()
     if pressed.answer != "y":
         ctx.edit(ctx.t(N_("Good, you're staying.")))
         return

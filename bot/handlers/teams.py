@@ -106,35 +106,33 @@ async def cmd_remove(ctx: Context) -> None:
 async def on_pick_removal(ctx: Context, pressed: PickRemoval) -> None:
     """Ask about removing the member picked, and where their customers go."""
     member, _ = ctx.staff()
-    colleague = await teams.find_member(ctx.session, actor=member, ref=str(pressed.member_id))
+    colleague = await _colleague(ctx, pressed.member_id)
     count = await removal.check_removable(ctx.session, actor=member, member=colleague)
-    ctx.answer()
     await removal_view.ask_destination(ctx, member, colleague, count)
 
 
-@admin_router.button(CancelRemoval)
-async def on_cancel_removal(ctx: Context, pressed: CancelRemoval) -> None:
-    """Remove nobody."""
-    ctx.answer()
-    ctx.edit(ctx.t(N_("OK, nobody was removed.")))
+admin_router.dismiss(CancelRemoval, N_("OK, nobody was removed."))
 
 
 @admin_router.button(ConfirmRemoval)
 async def on_remove(ctx: Context, pressed: ConfirmRemoval) -> None:
     """Carry out a confirmed removal."""
     member, _ = ctx.staff()
-    colleague = await teams.find_member(
-        ctx.session, actor=member, ref=str(pressed.member_id), include_inactive=True
-    )
-    target = None
-    if pressed.target_id:
-        target = await teams.find_member(ctx.session, actor=member, ref=str(pressed.target_id))
+    colleague = await _colleague(ctx, pressed.member_id, include_inactive=True)
+    target = await _colleague(ctx, pressed.target_id) if pressed.target_id else None
     done = await removal.remove_member(
         ctx.session, actor=member, member=colleague, target=target, now=ctx.now()
     )
-    ctx.answer()
     ctx.edit(removal_view.outcome(ctx, done, left=False))
     await removal_view.tell_everyone(ctx, member, done, left=False)
+
+
+async def _colleague(ctx: Context, member_id: int, *, include_inactive: bool = False) -> Member:
+    """Return the colleague a button names by id (also one who is gone, if asked)."""
+    member, _ = ctx.staff()
+    return await teams.find_member(
+        ctx.session, actor=member, ref=str(member_id), include_inactive=include_inactive
+    )
 
 
 async def _target(ctx: Context, colleague: Member, ref: str) -> Member:
@@ -196,25 +194,18 @@ async def cmd_reassign(ctx: Context) -> None:
     )
 
 
-@admin_router.button(CancelReassign)
-async def on_cancel_reassign(ctx: Context, pressed: CancelReassign) -> None:
-    """Move nobody's customers."""
-    ctx.answer()
-    ctx.edit(ctx.t(N_("OK, nothing was moved.")))
+admin_router.dismiss(CancelReassign, N_("OK, nothing was moved."))
 
 
 @admin_router.button(ReassignAll)
 async def on_reassign(ctx: Context, pressed: ReassignAll) -> None:
     """Carry out a confirmed batch reassignment."""
     member, _ = ctx.staff()
-    source = await teams.find_member(
-        ctx.session, actor=member, ref=str(pressed.source_id), include_inactive=True
-    )
-    target = await teams.find_member(ctx.session, actor=member, ref=str(pressed.target_id))
+    source = await _colleague(ctx, pressed.source_id, include_inactive=True)
+    target = await _colleague(ctx, pressed.target_id)
     moved = await teams.reassign_all(
         ctx.session, actor=member, source=source, target=target, now=ctx.now()
     )
-    ctx.answer()
     ctx.edit(
         ctx.t(
             N_("✅ Moved {count} customers from {source} to {target}."),

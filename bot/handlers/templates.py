@@ -142,7 +142,6 @@ async def on_key_button(ctx: Context, pressed: TemplateKey) -> None:
     _, workspace = ctx.staff()
     if pressed.key not in await template_store.keys(ctx.session, workspace.id):
         raise ctx.expired()
-    ctx.answer()
     await _show_key(ctx, pressed.key)
 
 
@@ -154,7 +153,6 @@ async def on_write_button(ctx: Context, pressed: WriteTemplate) -> None:
         variant = template_versions.parse_variant(pressed.variant)
     except InvalidInput as exc:
         raise ctx.expired() from exc
-    ctx.answer()
     await engine.start(ctx, EDIT_TEMPLATE, edit_data(key, pressed.locale, variant))
 
 
@@ -165,7 +163,6 @@ async def on_template_button(ctx: Context, pressed: TemplateAction) -> None:
     template = await template_versions.get_template(
         ctx.session, actor=member, template_id=pressed.template_id
     )
-    ctx.answer()
     if pressed.action == "o":
         await _show_slot(ctx, template.key, template.locale, template.variant)
     elif pressed.action == "e":
@@ -182,7 +179,6 @@ async def on_rollback_button(ctx: Context, pressed: RollBack) -> None:
     template = await template_versions.get_template(
         ctx.session, actor=member, template_id=pressed.template_id
     )
-    ctx.answer()
     await _rollback(ctx, template.id, pressed.version)
 
 

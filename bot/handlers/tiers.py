@@ -50,14 +50,12 @@ async def cmd_tiers(ctx: Context) -> None:
 @router.button(Recompute)
 async def on_recompute_button(ctx: Context, pressed: Recompute) -> None:
     """Recompute the value tiers from the button."""
-    ctx.answer()
     await _recompute(ctx)
 
 
 @router.button(TierCustomers)
 async def on_tiers_button(ctx: Context, pressed: TierCustomers) -> None:
     """List the customers of the tapped tier."""
-    ctx.answer()
     member, _ = ctx.staff()
     tier = pressed.tier
     found = await search.find_customers(ctx.session, actor=member, text="", tier=tier)

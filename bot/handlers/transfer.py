@@ -60,7 +60,6 @@ async def cmd_import(ctx: Context) -> None:
 @router.button(ExportFormat)
 async def on_export_button(ctx: Context, pressed: ExportFormat) -> None:
     """Export in the format on the pressed button."""
-    ctx.answer()
     await _export(ctx, pressed.fmt, ExportFilter())
 
 

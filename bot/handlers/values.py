@@ -12,7 +12,7 @@ from bot.errors import InvalidInput
 from bot.handlers import pipeline
 from bot.i18n import N_, Raw
 from bot.localtime import show_day
-from bot.views.replies import customer_id_arg, show_with_card, who
+from bot.views.replies import customer_id_arg, money_line, show_with_card, who
 
 router = Router("values", MEMBERS)
 admin_router = Router("values.admin", MANAGERS)
@@ -153,11 +153,10 @@ async def cmd_purchases(ctx: Context) -> None:
         ctx.reply(ctx.t(N_("{who} hasn't bought anything yet."), who=who(history.customer)))
         return
     lines = [ctx.t(N_("🧾 Purchases of {who}"), who=who(history.customer))]
-    for purchase in history.purchases:
-        day = show_day(purchase.at, ctx.tz)
-        money = purchases.format_money(purchase.amount_minor, purchase.currency)
-        note = f" — {html.escape(purchase.note)}" if purchase.note else ""
-        lines.append(f"• {day} {money}{note}")
+    lines += [
+        money_line(show_day(p.at, ctx.tz), p.amount_minor, p.currency, p.note)
+        for p in history.purchases
+    ]
     lines.append(
         ctx.t(
             N_("Total {total} in {count} purchases · repurchases: {repeat}"),

@@ -1,4 +1,4 @@
-"""Reply helpers shared by the feature handlers: ids from arguments, names, card buttons."""
+"""Reply helpers shared by the feature handlers: ids from arguments, names, money, card buttons."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ import html
 from bot.chat.context import Context
 from bot.crm import members
 from bot.crm.models import Customer, Member
+from bot.crm.purchases import format_money
 from bot.errors import InvalidInput
 from bot.i18n import Raw, translate
 from bot.views.card import card_button
@@ -23,6 +24,12 @@ def customer_id_arg(text: str, hint: str) -> int:
 def who(customer: Customer) -> Raw:
     """Return a customer's bold name and id, ready for a reply."""
     return Raw(f"<b>{html.escape(customer.name)}</b> (#{customer.id})")
+
+
+def money_line(day: str, amount_minor: int, currency: str, note: str | None) -> str:
+    """Return one line of a money list: ``• <day> <amount> — <note>``, escaped."""
+    text = f" — {html.escape(note)}" if note else ""
+    return f"• {day} {format_money(amount_minor, currency)}{text}"
 
 
 def show_with_card(ctx: Context, text: str, customer: Customer, *, edit: bool = False) -> None:
