@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import ColumnElement, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.crm import complaints
@@ -71,13 +71,7 @@ async def record_answer(
         raise NotFound(N_("This survey has closed."))
     run, workspace = row
     customer = await _recipient(session, run, tg_user_id)
-    existing = await session.scalar(
-        select(SurveyAnswer).where(
-            SurveyAnswer.workspace_id == workspace.id,
-            SurveyAnswer.run_id == run.id,
-            SurveyAnswer.customer_id == customer.id,
-        )
-    )
+    existing = await _answer_of(session, customer, SurveyAnswer.run_id == run.id)
     if existing is not None:
         return Recorded(existing, customer, workspace, created=False)
     answer = SurveyAnswer(
@@ -140,13 +134,7 @@ async def record_resolution_answer(
     if row is None or row[0].status is not ComplaintStatus.RESOLVED:
         raise PermissionDenied(NOT_YOURS)
     complaint, customer = row
-    existing = await session.scalar(
-        select(SurveyAnswer).where(
-            SurveyAnswer.workspace_id == complaint.workspace_id,
-            SurveyAnswer.complaint_id == complaint.id,
-            SurveyAnswer.customer_id == customer.id,
-        )
-    )
+    existing = await _answer_of(session, customer, SurveyAnswer.complaint_id == complaint.id)
     if existing is not None:
         return existing, False
     answer = SurveyAnswer(
@@ -177,3 +165,16 @@ async def _recipient(session: AsyncSession, run: CampaignRun, tg_user_id: int) -
     if customer is None:
         raise PermissionDenied(NOT_YOURS)
     return customer
+
+
+async def _answer_of(
+    session: AsyncSession, customer: Customer, about: ColumnElement[bool]
+) -> SurveyAnswer | None:
+    """Return the customer's answer ``about`` a survey run or a complaint, if they gave one."""
+    return await session.scalar(
+        select(SurveyAnswer).where(
+            SurveyAnswer.workspace_id == customer.workspace_id,
+            SurveyAnswer.customer_id == customer.id,
+            about,
+        )
+    )
