@@ -48,18 +48,7 @@ async def churn_alerts(
     *,
     last_detect: MutableMapping[int, datetime],
 ) -> None:
-    """Detect churn where due and alert reps about new at-risk customers (the scheduler's job)."""
-    await run_alerts(sessions, messenger, clock, last_detect=last_detect)
-
-
-async def run_alerts(
-    sessions: async_sessionmaker[AsyncSession],
-    messenger: Messenger,
-    clock: Callable[[], datetime],
-    *,
-    last_detect: MutableMapping[int, datetime],
-) -> int:
-    """Run one pass over every workspace; return how many alert messages were sent.
+    """Detect churn where due and alert reps about new at-risk customers, in every workspace.
 
     Each workspace is handled on its own, so one failing does not hold back the others.
     """
@@ -72,7 +61,8 @@ async def run_alerts(
             sent += await _workspace_pass(sessions, messenger, workspace_id, now, last_detect)
         except Exception:
             logger.exception("churn alerts of workspace %s failed", workspace_id)
-    return sent
+    if sent:
+        logger.info("churn alerts sent: %d", sent)
 
 
 async def _workspace_pass(
