@@ -45,7 +45,7 @@ async def _pg_admin() -> asyncpg.Connection:
         pytest.skip(f"PostgreSQL not reachable at {PG_ADMIN_DSN} ({exc.__class__.__name__})")
 
 
-def _apart(work: Callable[[], T]) -> T:
+def run_apart(work: Callable[[], T]) -> T:
     """Run ``work`` in another thread and return its result.
 
     Session fixtures are synchronous; Alembic and these helpers run event loops of
@@ -72,7 +72,7 @@ def _apart(work: Callable[[], T]) -> T:
 def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """Return a SQLite file migrated to head, built once per session."""
     path = tmp_path_factory.mktemp("template") / "migrated.db"
-    _apart(lambda: migrate.upgrade(f"sqlite+aiosqlite:///{path}"))
+    run_apart(lambda: migrate.upgrade(f"sqlite+aiosqlite:///{path}"))
     # The file runs in WAL mode: fold the log into the file so a plain copy is complete.
     with contextlib.closing(sqlite3.connect(path)) as conn:
         conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
@@ -98,12 +98,12 @@ def pg_template() -> Iterator[str]:
         finally:
             await admin.close()
 
-    _apart(lambda: asyncio.run(create()))
+    run_apart(lambda: asyncio.run(create()))
     try:
-        _apart(lambda: migrate.upgrade(_pg_url(name)))
+        run_apart(lambda: migrate.upgrade(_pg_url(name)))
         yield name
     finally:
-        _apart(lambda: asyncio.run(drop()))
+        run_apart(lambda: asyncio.run(drop()))
 
 
 async def _pg_database(template: str | None) -> AsyncIterator[str]:

@@ -13,13 +13,19 @@ all (no adapter, restart, file, scheduler job or campaign delivery) belongs in
 ``tests/handlers`` instead, on the in-process harness of ``tests/handlers/chat.py``.
 
 Each bot starts on a copy of the session's migrated SQLite file, so neither
-``scrm-bot workspace create`` nor ``scrm-bot run`` migrates a fresh database.
+``scrm-bot workspace create`` nor ``scrm-bot run`` migrates a fresh database. The
+``workspace`` fixture copies a file in which ``scrm-bot workspace create`` made the
+shop once per session (its output checked there): every test still gets a database
+of its own, with the same slug and a still unused owner invite.
 """
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import re
 import shutil
+import sqlite3
 import subprocess
 import sys
 import time
@@ -28,6 +34,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.conftest import run_apart
 from tests.e2e.harness import (
     ROOT,
     STOP_TIMEOUT,
@@ -129,10 +136,29 @@ def start_bot(bots: list[BotProcess]) -> Callable[[BotOptions], object]:
     return start
 
 
+@pytest.fixture(scope="session")
+def workspace_template(
+    tmp_path_factory: pytest.TempPathFactory, emulator_url: str, sqlite_template: Path
+) -> tuple[Path, Workspace]:
+    """Return a migrated SQLite file holding one shop made by ``scrm-bot workspace create``."""
+    path = tmp_path_factory.mktemp("workspace") / "shop.db"
+    shutil.copyfile(sqlite_template, path)
+    made = BotOptions(framework=FRAMEWORKS[0], db_path=path, api_url=emulator_url)
+    shop = run_apart(lambda: asyncio.run(create_workspace(made)))
+    # The file runs in WAL mode: fold the log into the file so a plain copy is complete.
+    with contextlib.closing(sqlite3.connect(path)) as conn:
+        conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    return path, shop
+
+
 @pytest.fixture
-async def workspace(options: BotOptions, emu: Emulator) -> Workspace:
-    """Create a workspace with the command line before the bot starts."""
-    return await create_workspace(options)
+def workspace(
+    options: BotOptions, emu: Emulator, workspace_template: tuple[Path, Workspace]
+) -> Workspace:
+    """Return the shop the command line created, in this test's own database."""
+    path, shop = workspace_template
+    shutil.copyfile(path, options.db_path)
+    return shop
 
 
 @pytest.fixture
