@@ -196,6 +196,8 @@ async def test_weekly_touchpoint_reaches_exactly_the_right_customers_and_opt_out
     assert await frank.quiet(0.5) == []
 
 
+# A chat flow with a restart in the middle: restarts under aiogram are in test_reminders.py.
+@pytest.mark.parametrize("framework", ["ptb"])
 async def test_a_welcome_campaign_greets_each_customer_who_opts_in(
     options: BotOptions,
     workspace: Workspace,

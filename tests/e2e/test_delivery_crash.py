@@ -4,6 +4,11 @@
 written straight into the bot's database; the bot process is killed at random
 moments and restarted until the run is done. The emulator's chats are the
 truth about what people received.
+
+Under python-telegram-bot only: campaign messages go out through the lean sender
+both adapters share (``bot/telegram/_lean.py``), so the framework plays no part in
+what a crash leaves behind. SIGKILL and restart under each framework are covered by
+tests/e2e/test_profile.py, SIGTERM mid-campaign under each by test_sigterm.py.
 """
 
 from __future__ import annotations
@@ -19,7 +24,7 @@ import pytest
 
 from tests.e2e.harness import BotOptions, BotProcess, Emulator, Workspace, execute, query
 
-pytestmark = pytest.mark.e2e
+pytestmark = [pytest.mark.e2e, pytest.mark.parametrize("framework", ["ptb"])]
 
 CUSTOMERS = 5_000
 FIRST_USER = 700_000

@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import pytest
 from openpyxl import load_workbook  # type: ignore[import-untyped]
 
 from tests.e2e.harness import (
@@ -143,6 +144,8 @@ async def test_export_scope_and_xlsx_round_trip(
     assert [row[1] for row in sheet.iter_rows(min_row=2, values_only=True)] == ["Rival's customer"]
 
 
+# Uploads and downloads under both frameworks are the round trip above.
+@pytest.mark.parametrize("framework", ["aiogram"])
 async def test_broken_file_reports_rows_and_imports_nothing(
     options: BotOptions,
     workspace: Workspace,
