@@ -13,7 +13,12 @@ from typing import Protocol, runtime_checkable
 
 
 class Kind(StrEnum):
-    """What an incoming update carries."""
+    """What an incoming update carries.
+
+    The kinds of a person's message are named as the Bot API's Message fields are
+    (``voice``, ``video_note``...); a venue counts as its ``LOCATION``, and ``OTHER``
+    is any other message (a poll, a dice, a service message such as a pin).
+    """
 
     TEXT = "text"
     COMMAND = "command"
@@ -21,6 +26,13 @@ class Kind(StrEnum):
     DOCUMENT = "document"
     PHOTO = "photo"
     STICKER = "sticker"
+    VOICE = "voice"
+    VIDEO = "video"
+    VIDEO_NOTE = "video_note"
+    AUDIO = "audio"
+    ANIMATION = "animation"
+    LOCATION = "location"
+    CONTACT = "contact"
     OTHER = "other"
     BLOCKED = "blocked"
     UNBLOCKED = "unblocked"
@@ -42,14 +54,57 @@ class User:
         return " ".join(p for p in (self.first_name, self.last_name) if p)
 
 
+# The kinds of message a person sends that carry a file (``Incoming.file`` is set).
+MEDIA_KINDS = frozenset(
+    {
+        Kind.DOCUMENT,
+        Kind.PHOTO,
+        Kind.STICKER,
+        Kind.VOICE,
+        Kind.VIDEO,
+        Kind.VIDEO_NOTE,
+        Kind.AUDIO,
+        Kind.ANIMATION,
+    }
+)
+# The kinds whose copy takes a new caption (``Messenger.copy_message``); the copy of a
+# text, sticker, video note, location or contact keeps its content and ignores one.
+CAPTION_KINDS = frozenset(
+    {Kind.DOCUMENT, Kind.PHOTO, Kind.VOICE, Kind.VIDEO, Kind.AUDIO, Kind.ANIMATION}
+)
+
+
 @dataclass(frozen=True, slots=True)
 class FileRef:
-    """A file the user sent (document or photo), addressed by Telegram's file id."""
+    """A file the user sent, addressed by Telegram's file id.
+
+    ``duration`` is in seconds, for voice, video, video notes, audio and animations.
+    """
 
     file_id: str
     file_name: str | None = None
     mime_type: str | None = None
     file_size: int | None = None
+    duration: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Location:
+    """A point on the map the user sent (a venue's location included)."""
+
+    latitude: float
+    longitude: float
+
+
+@dataclass(frozen=True, slots=True)
+class Contact:
+    """A phone contact the user sent; ``user_id`` when it is a Telegram user's own."""
+
+    phone_number: str
+    first_name: str
+    last_name: str | None = None
+    user_id: int | None = None
+    vcard: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,6 +115,16 @@ class Incoming:
     ``args`` is the rest of the line. For callbacks ``data`` is the button's
     callback data, ``callback_id`` the query to answer and ``message_id`` the
     message that carried the button.
+
+    For a person's message ``own_message_id`` is the message itself (what
+    ``Messenger.copy_message`` copies; ``message_id`` stays None, as it names only a
+    pressed button's message) and ``text`` is what they wrote: the text of a text
+    message, else the caption of a media message ("" without one).
+    ``caption`` is that caption again, set only when the message has one, so
+    ``caption is None`` tells a typed text from a caption. ``file`` is set for every
+    kind in ``MEDIA_KINDS`` (for a photo its largest size), ``location`` and
+    ``contact`` for those kinds. ``reply_to_message_id`` is the message of the same
+    chat this one replies to (Telegram's reply, the swipe), when it still exists.
     """
 
     update_id: int
@@ -73,6 +138,11 @@ class Incoming:
     callback_id: str | None = None
     message_id: int | None = None
     file: FileRef | None = None
+    own_message_id: int | None = None
+    caption: str | None = None
+    reply_to_message_id: int | None = None
+    location: Location | None = None
+    contact: Contact | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -134,6 +204,18 @@ class OutPhoto:
 
 
 @dataclass(frozen=True, slots=True)
+class OutCopy:
+    """A copy of a message to send (``Messenger.copy_message``), as test doubles record it."""
+
+    chat_id: int
+    from_chat_id: int
+    message_id: int
+    caption: str | None = None
+    buttons: Keyboard = ()
+    reply_to_message_id: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class OutAnswer:
     """The answer to a callback query (a toast, or nothing)."""
 
@@ -190,12 +272,46 @@ class Messenger(Protocol):
         ...
 
     async def send_text(
-        self, chat_id: int, text: str, buttons: Keyboard = (), *, paid_broadcast: bool = False
+        self,
+        chat_id: int,
+        text: str,
+        buttons: Keyboard = (),
+        *,
+        paid_broadcast: bool = False,
+        reply_to_message_id: int | None = None,
     ) -> SentMessage:
         """Send an HTML text message with optional inline buttons; return the last part sent.
 
         ``paid_broadcast`` asks Telegram to bill the message in Stars so it may go
         beyond the free broadcast limit (``allow_paid_broadcast``).
+        ``reply_to_message_id`` makes the (first) part a reply to that message of the
+        chat; when that message is gone the text is sent all the same, as no reply.
+        """
+        ...
+
+    async def copy_message(
+        self,
+        chat_id: int,
+        from_chat_id: int,
+        message_id: int,
+        *,
+        caption: str | None = None,
+        buttons: Keyboard = (),
+        reply_to_message_id: int | None = None,
+    ) -> SentMessage:
+        """Send a copy of a message (Bot API ``copyMessage``): media arrive as media.
+
+        The copy has no link to the original and comes from the bot. ``caption``
+        (HTML) replaces the caption of a kind in ``CAPTION_KINDS``; None (or "")
+        keeps the original's. Other kinds (a text, a sticker, a video note, a
+        location, a contact) keep their content and ignore it. A caption over 1,024
+        characters is cut and goes on in text messages after the copy; the buttons
+        stay on the copy. ``reply_to_message_id`` is as for ``send_text``. Returns
+        the copy.
+
+        A message that is gone raises ``BadRequest`` ("message to copy not found"),
+        as does one Telegram cannot copy ("message can't be copied": a service
+        message such as a pin, a giveaway, an invoice).
         """
         ...
 

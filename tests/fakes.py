@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from bot.messaging import BotCommand, CommandScope, Keyboard, SentMessage
+from bot.messaging import BotCommand, CommandScope, Keyboard, OutCopy, SentMessage
 
 
 class RecordingMessenger:
@@ -15,14 +15,39 @@ class RecordingMessenger:
     def __init__(self) -> None:
         self.texts: list[tuple[int, str]] = []
         self.paid: list[bool] = []
+        self.replies_to: list[int | None] = []
+        self.copies: list[OutCopy] = []
 
     async def send_text(
-        self, chat_id: int, text: str, buttons: Keyboard = (), *, paid_broadcast: bool = False
+        self,
+        chat_id: int,
+        text: str,
+        buttons: Keyboard = (),
+        *,
+        paid_broadcast: bool = False,
+        reply_to_message_id: int | None = None,
     ) -> SentMessage:
-        """Record a text message (and whether it was a paid broadcast)."""
+        """Record a text message (and whether it was a paid broadcast, or a reply)."""
         self.texts.append((chat_id, text))
         self.paid.append(paid_broadcast)
+        self.replies_to.append(reply_to_message_id)
         return SentMessage(chat_id, len(self.texts))
+
+    async def copy_message(
+        self,
+        chat_id: int,
+        from_chat_id: int,
+        message_id: int,
+        *,
+        caption: str | None = None,
+        buttons: Keyboard = (),
+        reply_to_message_id: int | None = None,
+    ) -> SentMessage:
+        """Record a copy of a message."""
+        self.copies.append(
+            OutCopy(chat_id, from_chat_id, message_id, caption, buttons, reply_to_message_id)
+        )
+        return SentMessage(chat_id, 100_000 + len(self.copies))
 
     async def edit_text(
         self, chat_id: int, message_id: int, text: str, buttons: Keyboard = ()

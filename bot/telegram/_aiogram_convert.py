@@ -70,6 +70,13 @@ def markup(buttons: Keyboard) -> types.InlineKeyboardMarkup | None:
     )
 
 
+def reply_parameters(message_id: int | None) -> types.ReplyParameters | None:
+    """Return a reply to ``message_id`` that is sent even when that message is gone."""
+    if message_id is None:
+        return None
+    return types.ReplyParameters(message_id=message_id, allow_sending_without_reply=True)
+
+
 @contextmanager
 def translated() -> Iterator[None]:
     """Turn aiogram and aiohttp exceptions raised in the block into DeliveryErrors."""

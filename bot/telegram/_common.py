@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections import deque
+from collections.abc import Callable
 from urllib.parse import urlsplit
 
 from bot.config import TelegramSettings
@@ -94,6 +95,19 @@ def split_command(command_text: str, text: str) -> tuple[str, str]:
     """
     name = command_text.removeprefix("/").partition("@")[0].lower()
     return name, text[len(command_text) :].strip()
+
+
+def first_only(value: int | None) -> Callable[[], int | None]:
+    """Return a function giving ``value`` on its first call and None after.
+
+    A long text goes out in parts; only the first part is the reply.
+    """
+    left = [value]
+
+    def take() -> int | None:
+        return left.pop() if left else None
+
+    return take
 
 
 def photo_filename(content: bytes) -> str:

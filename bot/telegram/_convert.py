@@ -16,7 +16,7 @@ import json
 from collections.abc import Mapping
 from typing import Any, TypeGuard
 
-from bot.messaging import FileRef, Incoming, Kind, User
+from bot.messaging import Contact, FileRef, Incoming, Kind, Location, User
 from bot.telegram._common import split_command
 
 # A getUpdates answer holds at most 100 updates; far more kept means some were never
@@ -24,6 +24,17 @@ from bot.telegram._common import split_command
 MAX_KEPT = 1000
 
 _MEMBER_KINDS = {"kicked": Kind.BLOCKED, "member": Kind.UNBLOCKED}
+# Message fields holding one file, in the order they are looked for: Telegram sends an
+# animation with a ``document`` field too (for older clients), and it is an animation.
+_FILE_FIELDS = (
+    ("animation", Kind.ANIMATION),
+    ("document", Kind.DOCUMENT),
+    ("voice", Kind.VOICE),
+    ("video_note", Kind.VIDEO_NOTE),
+    ("video", Kind.VIDEO),
+    ("audio", Kind.AUDIO),
+    ("sticker", Kind.STICKER),
+)
 
 
 class RawUpdates:
@@ -106,28 +117,55 @@ def _from_message(update_id: int, message: Mapping[str, Any]) -> Incoming | None
     if not _private(chat) or sender is None:
         return None
     chat_id, user = chat["id"], _user(sender)
+    replied = message.get("reply_to_message")
+    sent = {
+        "own_message_id": message["message_id"],
+        "reply_to_message_id": replied["message_id"] if replied else None,
+    }
     text = message.get("text")
     if text is not None:
         for entity in message.get("entities") or ():
             if entity["offset"] == 0 and entity["type"] == "bot_command":
                 name, args = split_command(_leading(text, entity["length"]), text)
-                return Incoming(update_id, Kind.COMMAND, chat_id, user, text, name, args)
-        return Incoming(update_id, Kind.TEXT, chat_id, user, text=text)
-    caption = message.get("caption") or ""
-    doc = message.get("document")
-    if doc is not None:
-        ref = FileRef(
-            doc["file_id"], doc.get("file_name"), doc.get("mime_type"), doc.get("file_size")
-        )
-        return Incoming(update_id, Kind.DOCUMENT, chat_id, user, text=caption, file=ref)
+                return Incoming(update_id, Kind.COMMAND, chat_id, user, text, name, args, **sent)
+        return Incoming(update_id, Kind.TEXT, chat_id, user, text=text, **sent)
+    caption = message.get("caption") or None
+    content = {"text": caption or "", "caption": caption, **sent}
+    for field, kind in _FILE_FIELDS:
+        item = message.get(field)
+        if item is not None:
+            return Incoming(update_id, kind, chat_id, user, file=_file(item), **content)
     photo = message.get("photo")
     if photo:
         big = max(photo, key=lambda p: (p["width"] * p["height"], p.get("file_size") or 0))
         ref = FileRef(big["file_id"], None, "image/jpeg", big.get("file_size"))
-        return Incoming(update_id, Kind.PHOTO, chat_id, user, text=caption, file=ref)
-    if message.get("sticker") is not None:
-        return Incoming(update_id, Kind.STICKER, chat_id, user)
-    return Incoming(update_id, Kind.OTHER, chat_id, user, text=caption)
+        return Incoming(update_id, Kind.PHOTO, chat_id, user, file=ref, **content)
+    point = message.get("location")  # a venue has its location too
+    if point is not None:
+        location = Location(point["latitude"], point["longitude"])
+        return Incoming(update_id, Kind.LOCATION, chat_id, user, location=location, **content)
+    card = message.get("contact")
+    if card is not None:
+        contact = Contact(
+            card["phone_number"],
+            card.get("first_name") or "",
+            card.get("last_name"),
+            card.get("user_id"),
+            card.get("vcard"),
+        )
+        return Incoming(update_id, Kind.CONTACT, chat_id, user, contact=contact, **content)
+    return Incoming(update_id, Kind.OTHER, chat_id, user, **content)
+
+
+def _file(item: Mapping[str, Any]) -> FileRef:
+    duration = item.get("duration")
+    return FileRef(
+        item["file_id"],
+        item.get("file_name"),
+        item.get("mime_type"),
+        item.get("file_size"),
+        int(duration) if isinstance(duration, int | float) else None,
+    )
 
 
 def _from_callback(update_id: int, query: Mapping[str, Any]) -> Incoming | None:

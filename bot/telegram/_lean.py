@@ -57,13 +57,28 @@ def _button(button: Button) -> dict[str, str | None]:
     return {"text": button.text, "callback_data": button.data}
 
 
-def text_payload(chat_id: int, text: str, buttons: Keyboard, *, paid_broadcast: bool) -> bytes:
-    """Return the JSON body of a ``sendMessage`` in HTML parse mode."""
+def text_payload(
+    chat_id: int,
+    text: str,
+    buttons: Keyboard,
+    *,
+    paid_broadcast: bool,
+    reply_to_message_id: int | None = None,
+) -> bytes:
+    """Return the JSON body of a ``sendMessage`` in HTML parse mode.
+
+    A reply is sent even when the message it replies to is gone.
+    """
     payload: dict[str, Any] = {"chat_id": chat_id, "text": text, "parse_mode": "HTML"}
     if buttons:
         payload["reply_markup"] = keyboard_json(buttons)
     if paid_broadcast:
         payload["allow_paid_broadcast"] = True
+    if reply_to_message_id is not None:
+        payload["reply_parameters"] = {
+            "message_id": reply_to_message_id,
+            "allow_sending_without_reply": True,
+        }
     return json.dumps(payload, ensure_ascii=False, separators=(",", ":")).encode()
 
 
@@ -124,10 +139,22 @@ class LeanSender:
         self._timeout = aiohttp.ClientTimeout(total=timeout)
 
     async def send_text(
-        self, chat_id: int, text: str, buttons: Keyboard = (), *, paid_broadcast: bool = False
+        self,
+        chat_id: int,
+        text: str,
+        buttons: Keyboard = (),
+        *,
+        paid_broadcast: bool = False,
+        reply_to_message_id: int | None = None,
     ) -> SentMessage:
         """Send one message; raise a DeliveryError when Telegram or the network says no."""
-        body = text_payload(chat_id, text, buttons, paid_broadcast=paid_broadcast)
+        body = text_payload(
+            chat_id,
+            text,
+            buttons,
+            paid_broadcast=paid_broadcast,
+            reply_to_message_id=reply_to_message_id,
+        )
         session = await self._session()
         try:
             async with session.post(

@@ -83,6 +83,13 @@ def markup(buttons: Keyboard) -> telegram.InlineKeyboardMarkup | None:
     )
 
 
+def reply_parameters(message_id: int | None) -> telegram.ReplyParameters | None:
+    """Return a reply to ``message_id`` that is sent even when that message is gone."""
+    if message_id is None:
+        return None
+    return telegram.ReplyParameters(message_id, allow_sending_without_reply=True)
+
+
 @contextmanager
 def translated() -> Iterator[None]:
     """Turn PTB exceptions raised in the block into the project's DeliveryError tree."""

@@ -27,6 +27,7 @@ from bot.messaging import (
 from bot.telegram._aiogram_convert import (
     markup,
     read_update,
+    reply_parameters,
     startup_errors,
     to_incoming,
     translated,
@@ -34,6 +35,7 @@ from bot.telegram._aiogram_convert import (
 from bot.telegram._common import (
     ALLOWED_UPDATES,
     ChatSequencer,
+    first_only,
     is_not_modified,
     photo_filename,
     webhook_params,
@@ -74,14 +76,28 @@ class AiogramMessenger:
         return self._username
 
     async def send_text(
-        self, chat_id: int, text: str, buttons: Keyboard = (), *, paid_broadcast: bool = False
+        self,
+        chat_id: int,
+        text: str,
+        buttons: Keyboard = (),
+        *,
+        paid_broadcast: bool = False,
+        reply_to_message_id: int | None = None,
     ) -> SentMessage:
-        """Send an HTML text (several messages when it is too long for one), buttons last."""
+        """Send an HTML text (several messages when it is too long for one), buttons last.
+
+        With ``reply_to_message_id`` the first part replies to that message.
+        """
+        reply_to = first_only(reply_to_message_id)
 
         async def send(part: str, keyboard: Keyboard) -> SentMessage:
             if self._lean is not None:
                 return await self._lean.send_text(
-                    chat_id, part, keyboard, paid_broadcast=paid_broadcast
+                    chat_id,
+                    part,
+                    keyboard,
+                    paid_broadcast=paid_broadcast,
+                    reply_to_message_id=reply_to(),
                 )
             with translated():
                 message = await self._bot.send_message(
@@ -90,10 +106,40 @@ class AiogramMessenger:
                     parse_mode=ParseMode.HTML,
                     reply_markup=markup(keyboard),
                     allow_paid_broadcast=paid_broadcast or None,
+                    reply_parameters=reply_parameters(reply_to()),
                 )
             return SentMessage(message.chat.id, message.message_id)
 
         return await send_split(send, text, buttons)
+
+    async def copy_message(
+        self,
+        chat_id: int,
+        from_chat_id: int,
+        message_id: int,
+        *,
+        caption: str | None = None,
+        buttons: Keyboard = (),
+        reply_to_message_id: int | None = None,
+    ) -> SentMessage:
+        """Copy a message (media arrive as media); a caption too long goes on in texts.
+
+        The buttons stay on the copy; None or "" keeps the original's caption.
+        """
+        caption, more = take(caption, MAX_CAPTION) if caption else (None, "")
+        with translated():
+            copied = await self._bot.copy_message(
+                chat_id=chat_id,
+                from_chat_id=from_chat_id,
+                message_id=message_id,
+                caption=caption,
+                parse_mode=None if caption is None else ParseMode.HTML,
+                reply_markup=markup(buttons),
+                reply_parameters=reply_parameters(reply_to_message_id),
+            )
+        if more:
+            await self.send_text(chat_id, more)
+        return SentMessage(chat_id, copied.message_id)
 
     def open_broadcast(self, connections: int) -> Broadcaster:
         """Return a lean sender with its own keep-alive connections (closed by its user)."""

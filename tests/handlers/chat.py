@@ -26,7 +26,16 @@ from bot.crm import invites, workspaces
 from bot.crm.models import Role, utcnow
 from bot.crm.store import unit_of_work
 from bot.handlers import ROUTERS
-from bot.messaging import BotCommand, CommandScope, Incoming, Keyboard, Kind, SentMessage, User
+from bot.messaging import (
+    BotCommand,
+    CommandScope,
+    Incoming,
+    Keyboard,
+    Kind,
+    OutCopy,
+    SentMessage,
+    User,
+)
 from bot.sandbox.formatting import format_text
 from tests.e2e.harness import BOT_USERNAME, Workspace
 from tests.e2e.test_pipeline import CHEN, LI, OWNER, ZHOU, Crew, join
@@ -52,6 +61,7 @@ class ChatMessenger:
         self.chats: dict[int, list[dict[str, Any]]] = defaultdict(list)
         self.answers: list[tuple[str, str, bool]] = []
         self.commands: dict[CommandScope, list[BotCommand]] = {}
+        self.copies: list[OutCopy] = []
         self._seq = itertools.count(1)
         self._message_ids = itertools.count(1)
 
@@ -60,14 +70,49 @@ class ChatMessenger:
         self.chats[chat_id].append(message)
 
     async def send_text(
-        self, chat_id: int, text: str, buttons: Keyboard = (), *, paid_broadcast: bool = False
+        self,
+        chat_id: int,
+        text: str,
+        buttons: Keyboard = (),
+        *,
+        paid_broadcast: bool = False,
+        reply_to_message_id: int | None = None,
     ) -> SentMessage:
         """Keep a text message as the user would read it."""
         message_id = next(self._message_ids)
         plain = format_text(text, "HTML", None).text
         message = {"message_id": message_id, "text": plain, "html": text}
+        if reply_to_message_id is not None:
+            message["reply_to_message_id"] = reply_to_message_id
         self._keep(chat_id, message | {"reply_markup": _markup(buttons)})
         return SentMessage(chat_id, message_id)
+
+    async def copy_message(
+        self,
+        chat_id: int,
+        from_chat_id: int,
+        message_id: int,
+        *,
+        caption: str | None = None,
+        buttons: Keyboard = (),
+        reply_to_message_id: int | None = None,
+    ) -> SentMessage:
+        """Keep a copy (in ``copies`` too): what it copies, its new caption, its buttons."""
+        copy = OutCopy(chat_id, from_chat_id, message_id, caption, buttons, reply_to_message_id)
+        self.copies.append(copy)
+        new_id = next(self._message_ids)
+        self._keep(
+            chat_id,
+            {
+                "message_id": new_id,
+                "copy_of": {"chat_id": from_chat_id, "message_id": message_id},
+                "caption": None if caption is None else format_text(caption, "HTML", None).text,
+                "html": caption,
+                "reply_markup": _markup(buttons),
+                "reply_to_message_id": reply_to_message_id,
+            },
+        )
+        return SentMessage(chat_id, new_id)
 
     async def edit_text(
         self, chat_id: int, message_id: int, text: str, buttons: Keyboard = ()

@@ -11,7 +11,7 @@ import aiogram.types
 import pytest
 import telegram
 
-from bot.messaging import FileRef, Incoming, Kind, User
+from bot.messaging import Contact, FileRef, Incoming, Kind, Location, User
 from bot.telegram import _convert
 from bot.telegram import aiogram as aiogram_adapter
 from bot.telegram import ptb as ptb_adapter
@@ -38,10 +38,12 @@ PRIVATE = {
 }
 ANN_USER = User(id=42, first_name="Ann", last_name="Lee", username="annlee", language_code="en")
 DATE = 1732350000
+# The id of the user's message in ``_message``: Incoming.own_message_id.
+OWN = 11
 
 
 def _message(update_id: int, **content: Any) -> dict[str, Any]:
-    message = {"message_id": 11, "from": ANN, "chat": PRIVATE, "date": DATE, **content}
+    message = {"message_id": OWN, "from": ANN, "chat": PRIVATE, "date": DATE, **content}
     return {"update_id": update_id, "message": message}
 
 
@@ -92,7 +94,11 @@ def convert(request: pytest.FixtureRequest) -> Convert:
 
 def test_text(convert: Convert) -> None:
     incoming = convert(_message(1001, text="hello there"))
-    assert incoming == Incoming(1001, Kind.TEXT, 42, ANN_USER, text="hello there")
+    assert incoming == Incoming(
+        1001, Kind.TEXT, 42, ANN_USER, text="hello there", own_message_id=OWN
+    )
+    assert incoming.message_id is None, "message_id names a pressed button's message only"
+    assert incoming.caption is None
 
 
 def test_command_with_args(convert: Convert) -> None:
@@ -103,7 +109,14 @@ def test_command_with_args(convert: Convert) -> None:
     )
     incoming = convert(data)
     assert incoming == Incoming(
-        1002, Kind.COMMAND, 42, ANN_USER, text="/start inv_abc", command="start", args="inv_abc"
+        1002,
+        Kind.COMMAND,
+        42,
+        ANN_USER,
+        text="/start inv_abc",
+        command="start",
+        args="inv_abc",
+        own_message_id=OWN,
     )
 
 
@@ -186,6 +199,8 @@ def test_document(convert: Convert) -> None:
         ANN_USER,
         text="import these",
         file=FileRef("BQACAgIAAxkBAAIBY2d", "contacts.csv", "text/csv", 1234),
+        own_message_id=OWN,
+        caption="import these",
     )
 
 
@@ -226,12 +241,187 @@ def test_sticker(convert: Convert) -> None:
         "file_size": 23000,
     }
     incoming = convert(_message(1009, sticker=sticker))
-    assert incoming == Incoming(1009, Kind.STICKER, 42, ANN_USER)
+    assert incoming == Incoming(
+        1009,
+        Kind.STICKER,
+        42,
+        ANN_USER,
+        file=FileRef("CAACAgIAAxkBAAIBZ2", None, None, 23000),
+        own_message_id=OWN,
+    )
 
 
-def test_location_is_other(convert: Convert) -> None:
+def test_location(convert: Convert) -> None:
     incoming = convert(_message(1010, location={"latitude": 1.3521, "longitude": 103.8198}))
-    assert incoming == Incoming(1010, Kind.OTHER, 42, ANN_USER)
+    assert incoming == Incoming(
+        1010,
+        Kind.LOCATION,
+        42,
+        ANN_USER,
+        own_message_id=OWN,
+        location=Location(1.3521, 103.8198),
+    )
+
+
+def _file(file_id: str, **fields: Any) -> dict[str, Any]:
+    return {"file_id": file_id, "file_unique_id": f"u-{file_id}", **fields}
+
+
+# Each media kind as Telegram sends it, and the Incoming it becomes (a caption of "hear").
+MEDIA_CASES = [
+    (
+        {"voice": _file("AwAC-v", duration=7, mime_type="audio/ogg", file_size=9000)},
+        Kind.VOICE,
+        FileRef("AwAC-v", None, "audio/ogg", 9000, 7),
+    ),
+    (
+        {
+            "video": _file(
+                "BAAC-v",
+                width=1280,
+                height=720,
+                duration=12,
+                file_name="shop.mp4",
+                mime_type="video/mp4",
+                file_size=800000,
+                thumbnail=_file("AAMC-t", width=320, height=180, file_size=9000),
+            )
+        },
+        Kind.VIDEO,
+        FileRef("BAAC-v", "shop.mp4", "video/mp4", 800000, 12),
+    ),
+    (
+        {"video_note": _file("DQAC-n", length=384, duration=5, file_size=300000)},
+        Kind.VIDEO_NOTE,
+        FileRef("DQAC-n", None, None, 300000, 5),
+    ),
+    (
+        {
+            "audio": _file(
+                "CQAC-a",
+                duration=200,
+                performer="Li",
+                title="Tea song",
+                file_name="tea.mp3",
+                mime_type="audio/mpeg",
+                file_size=3000000,
+            )
+        },
+        Kind.AUDIO,
+        FileRef("CQAC-a", "tea.mp3", "audio/mpeg", 3000000, 200),
+    ),
+    (
+        # An animation comes with a document field too: it is an animation.
+        {
+            "animation": _file(
+                "CgAC-g",
+                width=320,
+                height=240,
+                duration=3,
+                file_name="lol.mp4",
+                mime_type="video/mp4",
+                file_size=50000,
+            ),
+            "document": _file(
+                "CgAC-g", file_name="lol.mp4", mime_type="video/mp4", file_size=50000
+            ),
+        },
+        Kind.ANIMATION,
+        FileRef("CgAC-g", "lol.mp4", "video/mp4", 50000, 3),
+    ),
+]
+
+
+@pytest.mark.parametrize(("content", "kind", "file"), MEDIA_CASES, ids=lambda c: str(c)[:12])
+def test_media_kinds(convert: Convert, content: dict[str, Any], kind: Kind, file: FileRef) -> None:
+    caption = {} if kind is Kind.VIDEO_NOTE else {"caption": "hear"}
+    incoming = convert(_message(1030, **content, **caption))
+    text = "" if kind is Kind.VIDEO_NOTE else "hear"
+    assert incoming == Incoming(
+        1030,
+        kind,
+        42,
+        ANN_USER,
+        text=text,
+        file=file,
+        own_message_id=OWN,
+        caption=text or None,
+    )
+
+
+def test_contact(convert: Convert) -> None:
+    contact = {
+        "phone_number": "+8613800138000",
+        "first_name": "Ann",
+        "last_name": "Lee",
+        "user_id": 42,
+        "vcard": "BEGIN:VCARD\nEND:VCARD",
+    }
+    incoming = convert(_message(1031, contact=contact))
+    assert incoming == Incoming(
+        1031,
+        Kind.CONTACT,
+        42,
+        ANN_USER,
+        own_message_id=OWN,
+        contact=Contact("+8613800138000", "Ann", "Lee", 42, "BEGIN:VCARD\nEND:VCARD"),
+    )
+    bare = convert(_message(1032, contact={"phone_number": "+1555", "first_name": "Bo"}))
+    assert bare is not None
+    assert bare.contact == Contact("+1555", "Bo")
+
+
+def test_venue_is_its_location(convert: Convert) -> None:
+    point = {"latitude": 31.2304, "longitude": 121.4737}
+    venue = {"location": point, "title": "Wang's Tea House", "address": "1 Nanjing Rd"}
+    incoming = convert(_message(1033, venue=venue, location=point))
+    assert incoming is not None
+    assert (incoming.kind, incoming.location) == (Kind.LOCATION, Location(31.2304, 121.4737))
+
+
+def test_dice_and_pin_are_other(convert: Convert) -> None:
+    dice = {"emoji": "\U0001f3b2", "value": 4}
+    incoming = convert(_message(1034, dice=dice))
+    assert incoming == Incoming(1034, Kind.OTHER, 42, ANN_USER, own_message_id=OWN)
+    pinned = {"message_id": 3, "from": ANN, "chat": PRIVATE, "date": DATE, "text": "hi"}
+    incoming = convert(_message(1035, pinned_message=pinned))
+    assert incoming == Incoming(1035, Kind.OTHER, 42, ANN_USER, own_message_id=OWN)
+
+
+def test_reply_to_a_message(convert: Convert) -> None:
+    replied = {
+        "message_id": 7,
+        "from": BOT,
+        "chat": PRIVATE,
+        "date": DATE,
+        "voice": _file("AwAC-r", duration=4),
+        "caption": "Ann Lee #12",
+        "reply_markup": {"inline_keyboard": [[{"text": "Card", "callback_data": "c:12"}]]},
+    }
+    incoming = convert(_message(1036, text="yes, we have it", reply_to_message=replied))
+    assert incoming == Incoming(
+        1036,
+        Kind.TEXT,
+        42,
+        ANN_USER,
+        text="yes, we have it",
+        own_message_id=OWN,
+        reply_to_message_id=7,
+    )
+    photo = [{"file_id": "p-9", "file_unique_id": "u-9", "width": 9, "height": 9}]
+    incoming = convert(_message(1037, photo=photo, reply_to_message=replied))
+    assert incoming is not None
+    assert (incoming.kind, incoming.reply_to_message_id) == (Kind.PHOTO, 7)
+    command = convert(
+        _message(
+            1038,
+            text="/card",
+            entities=[{"offset": 0, "length": 5, "type": "bot_command"}],
+            reply_to_message=replied,
+        )
+    )
+    assert command is not None
+    assert (command.kind, command.reply_to_message_id) == (Kind.COMMAND, 7)
 
 
 @pytest.mark.parametrize(
@@ -287,12 +477,25 @@ def test_document_without_name_or_type_and_photo_caption(convert: Convert) -> No
     document = {"file_id": "BQ-bare", "file_unique_id": "u-bare"}
     incoming = convert(_message(1016, document=document))
     assert incoming == Incoming(
-        1016, Kind.DOCUMENT, 42, ANN_USER, text="", file=FileRef("BQ-bare", None, None, None)
+        1016,
+        Kind.DOCUMENT,
+        42,
+        ANN_USER,
+        text="",
+        file=FileRef("BQ-bare", None, None, None),
+        own_message_id=OWN,
     )
     size = {"file_id": "p-1", "file_unique_id": "u-1", "width": 10, "height": 10}
     incoming = convert(_message(1017, photo=[size], caption="receipt"))
     assert incoming == Incoming(
-        1017, Kind.PHOTO, 42, ANN_USER, text="receipt", file=FileRef("p-1", None, "image/jpeg")
+        1017,
+        Kind.PHOTO,
+        42,
+        ANN_USER,
+        text="receipt",
+        file=FileRef("p-1", None, "image/jpeg"),
+        own_message_id=OWN,
+        caption="receipt",
     )
 
 
