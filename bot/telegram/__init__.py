@@ -11,16 +11,16 @@ from collections.abc import Awaitable, Callable
 from bot.config import TelegramSettings
 from bot.messaging import Messenger, UpdateHandler
 from bot.telegram._common import ChatSequencer
-from bot.telegram.aiogram import AiogramMessenger, run_aiogram
-from bot.telegram.ptb import PtbMessenger, run_ptb
+from bot.telegram.aiogram import AiogramMessenger, AiogramRun
+from bot.telegram.ptb import PtbMessenger, PtbRun
 
 __all__ = [
     "AiogramMessenger",
+    "AiogramRun",
     "ChatSequencer",
     "PtbMessenger",
-    "run_aiogram",
+    "PtbRun",
     "run_bot",
-    "run_ptb",
 ]
 
 
@@ -32,7 +32,5 @@ async def run_bot(
     stop: asyncio.Event,
 ) -> None:
     """Run the bot on the framework named by ``settings.framework`` until ``stop`` is set."""
-    if settings.framework == "aiogram":
-        await run_aiogram(settings, token, handler, on_ready, stop)
-    else:
-        await run_ptb(settings, token, handler, on_ready, stop)
+    run = AiogramRun if settings.framework == "aiogram" else PtbRun
+    await run(settings, token, handler, on_ready, stop).run()

@@ -24,11 +24,27 @@ from aiogram.exceptions import (
     TelegramUnauthorizedError,
 )
 
-from bot.errors import BadRequest, Blocked, ConfigError, RetryAfter, TransientError
-from bot.messaging import Incoming, Keyboard
+from bot.errors import BadRequest, TransientError
+from bot.messaging import Incoming
 from bot.telegram import _convert
+from bot.telegram._common import ErrorKinds, Framework, translating
 from bot.telegram._convert import RawUpdates
 from bot.telegram._webhook import MalformedUpdate
+
+# TelegramAPIError's other subclasses (TelegramServerError, RestartingTelegram, network,
+# 409) may succeed later.
+ERRORS = ErrorKinds(
+    api=TelegramAPIError,
+    blocked=TelegramForbiddenError,
+    retry_after=TelegramRetryAfter,
+    permanent=(
+        TelegramBadRequest,
+        TelegramNotFound,
+        TelegramUnauthorizedError,
+        TelegramMigrateToChat,
+        TelegramEntityTooLarge,
+    ),
+)
 
 
 def to_incoming(update: types.Update, raw: RawUpdates | None = None) -> Incoming | None:
@@ -36,8 +52,7 @@ def to_incoming(update: types.Update, raw: RawUpdates | None = None) -> Incoming
 
     Reads the JSON the update was decoded from when ``raw`` kept it, else aiogram's dump of it.
     """
-    data = raw.take(update.update_id) if raw is not None else None
-    return _convert.to_incoming(update.model_dump(by_alias=True) if data is None else data)
+    return _convert.from_update(update.update_id, raw, lambda: update.model_dump(by_alias=True))
 
 
 def read_update(data: dict[str, Any], bot: Bot) -> types.Update:
@@ -53,49 +68,12 @@ def read_update(data: dict[str, Any], bot: Bot) -> types.Update:
         raise MalformedUpdate(msg) from exc
 
 
-def markup(buttons: Keyboard) -> types.InlineKeyboardMarkup | None:
-    """Return the inline keyboard for ``buttons``, or None when there are none."""
-    if not buttons:
-        return None
-    return types.InlineKeyboardMarkup(
-        inline_keyboard=[
-            [
-                types.InlineKeyboardButton(text=b.text, url=b.url)
-                if b.url
-                else types.InlineKeyboardButton(text=b.text, callback_data=b.data)
-                for b in row
-            ]
-            for row in buttons
-        ]
-    )
-
-
-def reply_parameters(message_id: int | None) -> types.ReplyParameters | None:
-    """Return a reply to ``message_id`` that is sent even when that message is gone."""
-    if message_id is None:
-        return None
-    return types.ReplyParameters(message_id=message_id, allow_sending_without_reply=True)
-
-
 @contextmanager
 def translated() -> Iterator[None]:
     """Turn aiogram and aiohttp exceptions raised in the block into DeliveryErrors."""
     try:
-        yield
-    except TelegramForbiddenError as exc:
-        raise Blocked(exc.message) from exc
-    except TelegramRetryAfter as exc:
-        raise RetryAfter(exc.message, float(exc.retry_after)) from exc
-    except (
-        TelegramBadRequest,
-        TelegramNotFound,
-        TelegramUnauthorizedError,
-        TelegramMigrateToChat,
-        TelegramEntityTooLarge,
-    ) as exc:
-        raise BadRequest(exc.message) from exc
-    except TelegramAPIError as exc:  # TelegramServerError, RestartingTelegram, network, 409
-        raise TransientError(exc.message) from exc
+        with translating(ERRORS, lambda exc: float(exc.retry_after)):
+            yield
     except AiogramError as exc:  # ClientDecodeError: a garbled answer
         raise TransientError(str(exc)) from exc
     except aiohttp.ClientResponseError as exc:  # file downloads
@@ -107,14 +85,11 @@ def translated() -> Iterator[None]:
         raise TransientError(type(exc).__name__) from exc
 
 
-@contextmanager
-def startup_errors() -> Iterator[None]:
-    """Report a rejected token as a ConfigError and other failures as DeliveryErrors."""
-    try:
-        with translated():
-            yield
-    except BadRequest as exc:
-        if isinstance(exc.__cause__, TelegramUnauthorizedError | TelegramNotFound):
-            msg = "Telegram rejected the bot token"
-            raise ConfigError(msg) from exc
-        raise
+FRAMEWORK = Framework(
+    "aiogram",
+    translated,
+    types.InlineKeyboardMarkup.model_validate,
+    types.ReplyParameters.model_validate,
+    lambda content, filename: types.BufferedInputFile(content, filename=filename),
+    (TelegramUnauthorizedError, TelegramNotFound),
+)

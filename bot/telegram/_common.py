@@ -5,12 +5,15 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager, contextmanager
+from dataclasses import dataclass
+from typing import Any
 from urllib.parse import urlsplit
 
 from bot.config import TelegramSettings
-from bot.errors import ConfigError
-from bot.messaging import Incoming, Messenger, UpdateHandler
+from bot.errors import BadRequest, Blocked, ConfigError, RetryAfter, TransientError
+from bot.messaging import Button, Incoming, Keyboard, Messenger, UpdateHandler
 
 logger = logging.getLogger(__name__)
 
@@ -110,6 +113,22 @@ def first_only(value: int | None) -> Callable[[], int | None]:
     return take
 
 
+def reply_json(message_id: int) -> dict[str, Any]:
+    """Return the ``reply_parameters`` of a reply that is sent even when that message is gone."""
+    return {"message_id": message_id, "allow_sending_without_reply": True}
+
+
+def keyboard_json(buttons: Keyboard) -> dict[str, Any]:
+    """Return the ``reply_markup`` of an inline keyboard as Bot API JSON."""
+    return {"inline_keyboard": [[_button(b) for b in row] for row in buttons]}
+
+
+def _button(button: Button) -> dict[str, str | None]:
+    if button.url:
+        return {"text": button.text, "url": button.url}
+    return {"text": button.text, "callback_data": button.data}
+
+
 def photo_filename(content: bytes) -> str:
     """Return an upload file name whose extension matches the image bytes."""
     return "photo.png" if content.startswith(_PNG_MAGIC) else "photo.jpg"
@@ -137,3 +156,62 @@ def webhook_params(settings: TelegramSettings) -> tuple[str, str, str]:
         raise ConfigError(msg)
     path = urlsplit(settings.webhook_url).path or "/"
     return settings.webhook_url, path, settings.webhook_secret.get_secret_value()
+
+
+@dataclass(frozen=True, slots=True)
+class Framework:
+    """What the shared adapter code needs from a framework's ``_*_convert`` module."""
+
+    # Named in the log line once the bot runs.
+    name: str
+    # A context turning the framework's exceptions raised in it into DeliveryErrors.
+    translated: Callable[[], AbstractContextManager[None]]
+    # The framework's inline keyboard read from the Bot API's JSON of one.
+    keyboard: Callable[[dict[str, Any]], object]
+    # The framework's reply parameters read from the Bot API's JSON of them.
+    reply: Callable[[dict[str, Any]], object]
+    # The framework's file to upload, from its content and file name.
+    input_file: Callable[[bytes, str], object]
+    # What the framework raises for a token Telegram does not know.
+    rejected_token: tuple[type[Exception], ...]
+
+    def markup(self, buttons: Keyboard) -> object:
+        """Return the framework's inline keyboard for ``buttons``, or None when there are none."""
+        return self.keyboard(keyboard_json(buttons)) if buttons else None
+
+    def reply_parameters(self, message_id: int | None) -> object:
+        """Return the framework's reply to ``message_id`` (see ``reply_json``), or None."""
+        return None if message_id is None else self.reply(reply_json(message_id))
+
+
+@dataclass(frozen=True, slots=True)
+class ErrorKinds:
+    """A framework's exceptions for Telegram's answers, by the DeliveryError each stands for.
+
+    ``api`` is the base of them all: any other answer may succeed later.
+    """
+
+    api: type[Exception]
+    blocked: type[Exception]
+    retry_after: type[Exception]
+    permanent: tuple[type[Exception], ...]
+
+
+@contextmanager
+def translating(kinds: ErrorKinds, retry_seconds: Callable[[Any], float]) -> Iterator[None]:
+    """Turn the framework's exceptions for Telegram's answers into DeliveryErrors.
+
+    Both frameworks keep Telegram's description in the exception's ``message``;
+    ``retry_seconds`` reads the wait out of a ``retry_after`` one.
+    """
+    try:
+        yield
+    except kinds.api as exc:
+        message = str(getattr(exc, "message", exc))
+        if isinstance(exc, kinds.blocked):
+            raise Blocked(message) from exc
+        if isinstance(exc, kinds.retry_after):
+            raise RetryAfter(message, retry_seconds(exc)) from exc
+        if isinstance(exc, kinds.permanent):
+            raise BadRequest(message) from exc
+        raise TransientError(message) from exc  # server errors, network, 409

@@ -13,7 +13,7 @@ update either way, so the fields read here have the Bot API's types.
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any, TypeGuard
 
 from bot.messaging import Contact, FileRef, Incoming, Kind, Location, User
@@ -74,6 +74,14 @@ class RawUpdates:
     def take(self, update_id: int) -> Mapping[str, Any] | None:
         """Return and forget the JSON object kept for ``update_id``, or None."""
         return self._kept.pop(update_id, None)
+
+
+def from_update(
+    update_id: int, raw: RawUpdates | None, dump: Callable[[], Mapping[str, Any]]
+) -> Incoming | None:
+    """Translate an update a framework decoded: from its JSON kept in ``raw``, else ``dump()``."""
+    data = raw.take(update_id) if raw is not None else None
+    return to_incoming(dump() if data is None else data)
 
 
 def to_incoming(update: Mapping[str, Any]) -> Incoming | None:

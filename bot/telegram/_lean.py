@@ -21,7 +21,8 @@ import aiohttp
 from yarl import URL
 
 from bot.errors import BadRequest, Blocked, DeliveryError, RetryAfter, TransientError
-from bot.messaging import Button, Keyboard, SentMessage
+from bot.messaging import Keyboard, SentMessage
+from bot.telegram._common import keyboard_json, reply_json
 
 _HEADERS = {"Content-Type": "application/json"}
 # aiohttp would add Accept, Accept-Encoding and User-Agent to every request; none is needed.
@@ -46,17 +47,6 @@ class ApiAnswer(Exception):  # noqa: N818 - the cause chained to a DeliveryError
         self.description = description
 
 
-def keyboard_json(buttons: Keyboard) -> dict[str, Any]:
-    """Return the ``reply_markup`` of an inline keyboard as Bot API JSON."""
-    return {"inline_keyboard": [[_button(b) for b in row] for row in buttons]}
-
-
-def _button(button: Button) -> dict[str, str | None]:
-    if button.url:
-        return {"text": button.text, "url": button.url}
-    return {"text": button.text, "callback_data": button.data}
-
-
 def text_payload(
     chat_id: int,
     text: str,
@@ -75,10 +65,7 @@ def text_payload(
     if paid_broadcast:
         payload["allow_paid_broadcast"] = True
     if reply_to_message_id is not None:
-        payload["reply_parameters"] = {
-            "message_id": reply_to_message_id,
-            "allow_sending_without_reply": True,
-        }
+        payload["reply_parameters"] = reply_json(reply_to_message_id)
     return json.dumps(payload, ensure_ascii=False, separators=(",", ":")).encode()
 
 
@@ -138,37 +125,9 @@ class LeanSender:
         self._url = url
         self._timeout = aiohttp.ClientTimeout(total=timeout)
 
-    async def send_text(
-        self,
-        chat_id: int,
-        text: str,
-        buttons: Keyboard = (),
-        *,
-        paid_broadcast: bool = False,
-        reply_to_message_id: int | None = None,
-    ) -> SentMessage:
-        """Send one message; raise a DeliveryError when Telegram or the network says no."""
-        body = text_payload(
-            chat_id,
-            text,
-            buttons,
-            paid_broadcast=paid_broadcast,
-            reply_to_message_id=reply_to_message_id,
-        )
-        session = await self._session()
-        try:
-            async with session.post(
-                self._url, data=body, headers=_HEADERS, timeout=self._timeout
-            ) as response:
-                status = response.status
-                raw = await response.read()
-        except TimeoutError as exc:
-            msg = "Request timeout error"
-            raise TransientError(msg) from exc
-        except aiohttp.ClientError as exc:
-            msg = f"{type(exc).__name__}: {exc}"
-            raise TransientError(msg) from exc
-        return read_sent(chat_id, status, raw)
+    async def post(self, chat_id: int, body: bytes) -> SentMessage:
+        """Post a ``sendMessage`` body (``text_payload``) to ``chat_id``; see ``post_text``."""
+        return await post_text(await self._session(), self._url, self._timeout, chat_id, body)
 
 
 class BroadcastSender:
@@ -209,18 +168,7 @@ class BroadcastSender:
     ) -> SentMessage:
         """Send one message; raise a DeliveryError when Telegram or the network says no."""
         body = text_payload(chat_id, text, buttons, paid_broadcast=paid_broadcast)
-        session = self._client()
-        try:
-            async with session.post(self._url, data=body, headers=_HEADERS) as response:
-                status = response.status
-                raw = await response.read()
-        except TimeoutError as exc:
-            msg = "Request timeout error"
-            raise TransientError(msg) from exc
-        except aiohttp.ClientError as exc:
-            msg = f"{type(exc).__name__}: {exc}"
-            raise TransientError(msg) from exc
-        return read_sent(chat_id, status, raw)
+        return await post_text(self._client(), self._url, self._timeout, chat_id, body)
 
     async def aclose(self) -> None:
         """Close the connections; later sends fail."""
@@ -228,6 +176,32 @@ class BroadcastSender:
         if self._session is not None:
             session, self._session = self._session, None
             await session.close()
+
+
+async def post_text(
+    session: aiohttp.ClientSession,
+    url: str | URL,
+    limits: aiohttp.ClientTimeout,
+    chat_id: int,
+    body: bytes,
+) -> SentMessage:
+    """Post a ``sendMessage`` body to ``chat_id``; return what Telegram answered.
+
+    Raises:
+        DeliveryError: what the answer stands for (see ``read_sent``), or
+            ``TransientError`` when the network failed or the answer took too long.
+    """
+    try:
+        async with session.post(url, data=body, headers=_HEADERS, timeout=limits) as response:
+            status = response.status
+            raw = await response.read()
+    except TimeoutError as exc:
+        msg = "Request timeout error"
+        raise TransientError(msg) from exc
+    except aiohttp.ClientError as exc:
+        msg = f"{type(exc).__name__}: {exc}"
+        raise TransientError(msg) from exc
+    return read_sent(chat_id, status, raw)
 
 
 def read_sent(chat_id: int, status: int, raw: bytes) -> SentMessage:

@@ -8,8 +8,7 @@ from __future__ import annotations
 import datetime as dt
 import os
 import warnings
-from collections.abc import Iterator
-from contextlib import contextmanager
+from functools import partial
 from typing import Any
 
 import telegram
@@ -17,9 +16,9 @@ import telegram.error as tg_error
 from telegram.request import HTTPXRequest
 from telegram.warnings import PTBDeprecationWarning
 
-from bot.errors import BadRequest, Blocked, ConfigError, RetryAfter, TransientError
-from bot.messaging import Incoming, Keyboard
+from bot.messaging import Incoming
 from bot.telegram import _convert
+from bot.telegram._common import ErrorKinds, Framework, translating
 from bot.telegram._convert import RawUpdates
 from bot.telegram._webhook import MalformedUpdate
 
@@ -28,14 +27,26 @@ from bot.telegram._webhook import MalformedUpdate
 # constructor, which breaks code run with warnings as errors. ``_retry_seconds`` handles both.
 os.environ.setdefault("PTB_TIMEDELTA", "true")
 
+# TelegramError's other subclasses (NetworkError, TimedOut, 5xx, Conflict) may succeed later.
+ERRORS = ErrorKinds(
+    api=tg_error.TelegramError,
+    blocked=tg_error.Forbidden,
+    retry_after=tg_error.RetryAfter,
+    permanent=(
+        tg_error.BadRequest,
+        tg_error.InvalidToken,
+        tg_error.EndPointNotFound,
+        tg_error.ChatMigrated,
+    ),
+)
+
 
 def to_incoming(update: telegram.Update, raw: RawUpdates | None = None) -> Incoming | None:
     """Translate a PTB update from a private chat; return None for anything the bot ignores.
 
     Reads the JSON the update was decoded from when ``raw`` kept it, else PTB's dump of it.
     """
-    data = raw.take(update.update_id) if raw is not None else None
-    return _convert.to_incoming(update.to_dict() if data is None else data)
+    return _convert.from_update(update.update_id, raw, update.to_dict)
 
 
 class UpdatesRequest(HTTPXRequest):
@@ -66,63 +77,6 @@ def read_update(data: dict[str, Any], bot: telegram.Bot) -> telegram.Update:
         raise MalformedUpdate(msg) from exc
 
 
-def markup(buttons: Keyboard) -> telegram.InlineKeyboardMarkup | None:
-    """Return the inline keyboard for ``buttons``, or None when there are none."""
-    if not buttons:
-        return None
-    return telegram.InlineKeyboardMarkup(
-        [
-            [
-                telegram.InlineKeyboardButton(b.text, url=b.url)
-                if b.url
-                else telegram.InlineKeyboardButton(b.text, callback_data=b.data)
-                for b in row
-            ]
-            for row in buttons
-        ]
-    )
-
-
-def reply_parameters(message_id: int | None) -> telegram.ReplyParameters | None:
-    """Return a reply to ``message_id`` that is sent even when that message is gone."""
-    if message_id is None:
-        return None
-    return telegram.ReplyParameters(message_id, allow_sending_without_reply=True)
-
-
-@contextmanager
-def translated() -> Iterator[None]:
-    """Turn PTB exceptions raised in the block into the project's DeliveryError tree."""
-    try:
-        yield
-    except tg_error.Forbidden as exc:
-        raise Blocked(exc.message) from exc
-    except tg_error.RetryAfter as exc:
-        raise RetryAfter(exc.message, _retry_seconds(exc)) from exc
-    except (
-        tg_error.BadRequest,
-        tg_error.InvalidToken,
-        tg_error.EndPointNotFound,
-        tg_error.ChatMigrated,
-    ) as exc:
-        raise BadRequest(exc.message) from exc
-    except tg_error.TelegramError as exc:  # NetworkError, TimedOut, 5xx, Conflict
-        raise TransientError(exc.message) from exc
-
-
-@contextmanager
-def startup_errors() -> Iterator[None]:
-    """Report a rejected token as a ConfigError and other failures as DeliveryErrors."""
-    try:
-        with translated():
-            yield
-    except BadRequest as exc:
-        if isinstance(exc.__cause__, tg_error.InvalidToken):
-            msg = "Telegram rejected the bot token"
-            raise ConfigError(msg) from exc
-        raise
-
-
 def _retry_seconds(exc: tg_error.RetryAfter) -> float:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", PTBDeprecationWarning)
@@ -130,3 +84,14 @@ def _retry_seconds(exc: tg_error.RetryAfter) -> float:
     if isinstance(value, dt.timedelta):
         return value.total_seconds()
     return float(value)
+
+
+FRAMEWORK = Framework(
+    "python-telegram-bot",
+    # Turns PTB exceptions raised in it into the project's DeliveryError tree.
+    partial(translating, ERRORS, _retry_seconds),
+    telegram.InlineKeyboardMarkup.de_json,
+    telegram.ReplyParameters.de_json,
+    lambda content, filename: telegram.InputFile(content, filename=filename),
+    (tg_error.InvalidToken,),
+)
