@@ -38,7 +38,11 @@ Prefixes keep the shapes of buttons already sitting in chats:
   ``sv:c:<answer>`` (its comment), declared as ``sv`` and ``sv:c``;
 - ``ar:p:<offset>`` and ``ar:p:<offset>:m`` are one declaration ending in a ``Flag``;
 - ``pv:f`` and ``pv:f:<customer>`` are one declaration ending in an optional ``Id``,
-  and ``pv:f:all`` (like ``pv:x:all``) is a declaration of its own.
+  and ``pv:f:all`` (like ``pv:x:all``) is a declaration of its own;
+- ``cp:d:<step>:<value>`` and ``rt:r:<region>`` end in a ``tail`` text, so a value
+  holding ``:`` (a time such as ``10:00``) reads as it did.
+
+The dispatcher checks, when it is built, that each prefix is handled by one router.
 """
 
 from __future__ import annotations
