@@ -28,6 +28,7 @@ import shutil
 import sqlite3
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
@@ -83,6 +84,39 @@ def emulator_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         )
 
 
+@pytest.fixture(scope="session")
+def launcher(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """Run tests/e2e/zygote.py for the session: bots are forked from it, already imported."""
+    # A short path: a Unix socket's path has room for about 100 characters.
+    folder = Path(tempfile.mkdtemp(prefix="scrm-e2e-"))
+    path = folder / "launcher.sock"
+    log = tmp_path_factory.mktemp("launcher") / "launcher.log"
+    with log.open("wb") as sink:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "tests.e2e.zygote", str(path)],
+            cwd=ROOT,
+            env=base_env(),
+            stdin=subprocess.PIPE,
+            stdout=sink,
+            stderr=subprocess.STDOUT,
+        )
+    deadline = time.monotonic() + 60
+    while "ready" not in log.read_text(errors="replace"):
+        if time.monotonic() > deadline or proc.poll() is not None:
+            proc.kill()
+            pytest.fail(f"the launcher did not start: {log.read_text(errors='replace')}")
+        time.sleep(0.1)
+    yield path
+    assert proc.stdin is not None
+    proc.stdin.close()  # end of input: the launcher exits
+    try:
+        proc.wait(timeout=STOP_TIMEOUT)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
+    shutil.rmtree(folder, ignore_errors=True)
+
+
 @pytest.fixture
 async def emu(emulator_url: str) -> AsyncIterator[Emulator]:
     """Return a control-API client on an emulator reset to a blank state."""
@@ -100,12 +134,24 @@ def framework(request: pytest.FixtureRequest) -> str:
 
 @pytest.fixture
 def options(
-    framework: str, tmp_path: Path, emulator_url: str, sqlite_template: Path
+    request: pytest.FixtureRequest,
+    framework: str,
+    tmp_path: Path,
+    emulator_url: str,
+    sqlite_template: Path,
 ) -> BotOptions:
-    """Return polling-mode options with a fresh SQLite file, already migrated."""
+    """Return polling-mode options with a fresh SQLite file, already migrated.
+
+    Bots are forked from the session's launcher; a test marked ``new_interpreter``
+    starts each bot as a new ``python -m bot run`` process instead.
+    """
     db_path = tmp_path / "scrm.db"
     shutil.copyfile(sqlite_template, db_path)
-    return BotOptions(framework=framework, db_path=db_path, api_url=emulator_url)
+    fresh = request.node.get_closest_marker("new_interpreter") is not None
+    launcher = None if fresh else request.getfixturevalue("launcher")
+    return BotOptions(
+        framework=framework, db_path=db_path, api_url=emulator_url, launcher=launcher
+    )
 
 
 @pytest.fixture

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import os
 import re
 import signal
@@ -41,26 +42,122 @@ def base_env(extra: Mapping[str, str] | None = None) -> dict[str, str]:
     return env
 
 
-class Process:
-    """A child process whose output is collected line by line in the background."""
+class Forked:
+    """A ``python -m bot ARGS`` forked by the launcher (tests/e2e/zygote.py), as asyncio's Process.
 
-    def __init__(self, args: Sequence[str], env: Mapping[str, str]) -> None:
+    Its stdout and stderr are pipes of this process; it is signalled by pid, and the
+    launcher, whose child it is, reports its exit status over the connection, which
+    sets ``returncode`` as soon as it arrives.
+    """
+
+    def __init__(self, pid: int, status: asyncio.StreamReader, writer: asyncio.StreamWriter):
+        self.pid = pid
+        self.returncode: int | None = None
+        self.stdout: asyncio.StreamReader | None = None
+        self.stderr: asyncio.StreamReader | None = None
+        self._writer = writer
+        self._ended = asyncio.create_task(self._watch(status))
+
+    async def _watch(self, status: asyncio.StreamReader) -> None:
+        try:
+            line = (await status.readline()).decode()
+        finally:
+            self._writer.close()
+        if not line.startswith("exit "):
+            raise AssertionError(f"lost the launcher before the process ended: {line!r}")
+        self.returncode = int(line.split()[1])
+
+    @classmethod
+    async def spawn(cls, launcher: Path, argv: Sequence[str], env: Mapping[str, str]) -> Forked:
+        """Ask the launcher listening at ``launcher`` to fork ``python -m bot *argv``."""
+        request = json.dumps({"argv": list(argv), "env": dict(env), "cwd": str(ROOT)}).encode()
+        out_r, out_w = os.pipe()
+        err_r, err_w = os.pipe()
+        sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        try:
+            sock.connect(str(launcher))
+            socket.send_fds(sock, [b"R"], [out_w, err_w])
+            sock.sendall(len(request).to_bytes(4, "big") + request)
+        except BaseException:
+            sock.close()
+            for fd in (out_r, err_r):
+                os.close(fd)
+            raise
+        finally:
+            os.close(out_w)
+            os.close(err_w)
+        sock.setblocking(False)
+        status, writer = await asyncio.open_unix_connection(sock=sock)
+        answer = (await status.readline()).decode()
+        if not answer.startswith("pid "):
+            writer.close()
+            for fd in (out_r, err_r):
+                os.close(fd)
+            raise AssertionError(f"the launcher did not start the process: {answer!r}")
+        forked = cls(int(answer.split()[1]), status, writer)
+        forked.stdout = await _pipe_reader(out_r)
+        forked.stderr = await _pipe_reader(err_r)
+        return forked
+
+    def send_signal(self, sig: int) -> None:
+        """Send ``sig`` to the process unless it has already ended."""
+        if self.returncode is None:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(self.pid, sig)
+
+    def kill(self) -> None:
+        """SIGKILL the process."""
+        self.send_signal(signal.SIGKILL)
+
+    async def wait(self) -> int:
+        """Wait until the launcher reports the exit; return the exit code."""
+        await asyncio.shield(self._ended)
+        assert self.returncode is not None
+        return self.returncode
+
+
+async def _pipe_reader(fd: int) -> asyncio.StreamReader:
+    """Return a StreamReader reading the read end ``fd`` of a pipe (closed at EOF)."""
+    loop = asyncio.get_running_loop()
+    reader = asyncio.StreamReader()
+    await loop.connect_read_pipe(
+        lambda: asyncio.StreamReaderProtocol(reader), os.fdopen(fd, "rb", buffering=0)
+    )
+    return reader
+
+
+class Process:
+    """A child process whose output is collected line by line in the background.
+
+    With ``launcher`` (the socket of tests/e2e/zygote.py), ``args`` must be
+    ``[python, "-m", "bot", ...]`` and the process is forked from the launcher,
+    which has already imported the bot, instead of starting a new interpreter.
+    """
+
+    def __init__(
+        self, args: Sequence[str], env: Mapping[str, str], launcher: Path | None = None
+    ) -> None:
         self.args = list(args)
         self.env = dict(env)
+        self.launcher = launcher
         self.lines: list[str] = []
-        self.proc: asyncio.subprocess.Process | None = None
+        self.proc: asyncio.subprocess.Process | Forked | None = None
         self._readers: list[asyncio.Task[None]] = []
         self._changed = asyncio.Event()
 
     async def start(self) -> None:
         """Spawn the process and start collecting stdout and stderr."""
-        self.proc = await asyncio.create_subprocess_exec(
-            *self.args,
-            cwd=ROOT,
-            env=self.env,
-            stdout=asyncio.subprocess.PIPE,
-            stderr=asyncio.subprocess.PIPE,
-        )
+        if self.launcher is not None:
+            assert self.args[1:3] == ["-m", "bot"], self.args
+            self.proc = await Forked.spawn(self.launcher, self.args[3:], self.env)
+        else:
+            self.proc = await asyncio.create_subprocess_exec(
+                *self.args,
+                cwd=ROOT,
+                env=self.env,
+                stdout=asyncio.subprocess.PIPE,
+                stderr=asyncio.subprocess.PIPE,
+            )
         assert self.proc.stdout is not None and self.proc.stderr is not None
         self._readers = [
             asyncio.create_task(self._read(self.proc.stdout)),
@@ -145,6 +242,9 @@ class BotOptions:
     framework: str
     db_path: Path
     api_url: str
+    # The socket of the launcher (tests/e2e/zygote.py) to fork the bot from, or None
+    # to start a new interpreter.
+    launcher: Path | None = None
     mode: str = "polling"
     webhook_port: int = 0
     webhook_secret: str = "s3cret-Webhook_token"
@@ -177,7 +277,9 @@ class BotProcess(Process):
     """The bot running in its own process against the emulator."""
 
     def __init__(self, options: BotOptions) -> None:
-        super().__init__([sys.executable, "-m", "bot", "run"], base_env(options.env()))
+        super().__init__(
+            [sys.executable, "-m", "bot", "run"], base_env(options.env()), options.launcher
+        )
         self.options = options
 
     async def start(self) -> None:

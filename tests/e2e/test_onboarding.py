@@ -16,6 +16,8 @@ pytestmark = pytest.mark.timeout(120)
 OWNER, STAFF, CUSTOMER = 1001, 1002, 2001
 
 
+# Started the way an operator starts it, a new interpreter, under each framework and mode.
+@pytest.mark.new_interpreter
 @pytest.mark.parametrize("mode", ["polling", "webhook"])
 async def test_owner_staff_customer_consent_stop_and_back(
     mode: str,

@@ -96,6 +96,9 @@ async def test_sigterm_mid_campaign_exits_in_time_with_nothing_in_flight_and_no_
     assert {i for i in ids if received.get(i, 0)} == sent
 
 
+# The slowest stop there is (every deadline runs out): timed on a new interpreter,
+# whose exit also collects everything the imports made.
+@pytest.mark.new_interpreter
 async def test_sigterm_while_telegram_never_answers_exits_in_time_and_calls_those_unknown(
     options: BotOptions, emu: Emulator, workspace: Workspace
 ) -> None:
