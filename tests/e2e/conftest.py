@@ -1,5 +1,10 @@
 """Fixtures for end-to-end tests: one emulator process per session, one bot per test.
 
+Bots are forked from a launcher (``tests/e2e/zygote.py``) that imported the bot
+once per session, so a bot starts in a fraction of a second instead of the
+seconds of CPU a new interpreter spends importing both frameworks; tests marked
+``new_interpreter`` start ``python -m bot run`` as an operator would.
+
 Which framework a test runs under. The ``framework`` fixture runs a test under
 both python-telegram-bot and aiogram; keep that only for tests about the adapters:
 webhook and polling, restart, SIGKILL and SIGTERM, files (uploads, downloads,

@@ -16,6 +16,8 @@ from tests.e2e.harness import BotOptions, Person, Workspace, execute, query
 pytestmark = pytest.mark.parametrize("framework", ["aiogram"])
 
 OWNER, REP = 1001, 2002
+# A short scheduler tick for tests that watch a job send nothing more: that many ticks.
+TICK, QUIET_TICKS = 0.5, 5
 
 
 def stamp(moment: datetime) -> str:
@@ -119,6 +121,8 @@ async def test_remind_today_and_digest(
     start_bot: Callable[[BotOptions], Any],
     person: Callable[..., Person],
 ) -> None:
+    # Scheduler ticks every 0.5 s: "only once" below is watched over QUIET_TICKS of them.
+    options.extra_env["SCRM_SCHEDULER__TICK_SECONDS"] = str(TICK)
     await start_bot(options)
     owner, rep = await owner_and_rep(workspace, person)
     rep_id = member_id(options.db_path, REP)
@@ -173,6 +177,6 @@ async def test_remind_today_and_digest(
     await rep.send("/digest 00:00")
     await rep.expect("Every day at 00:00")
     await rep.expect("Your daily digest", "bring the tea set")
-    assert await rep.quiet(5) == []
+    assert await rep.quiet(TICK * QUIET_TICKS) == []
     sent = query(options.db_path, "SELECT count(*) FROM audit_log WHERE action = 'digest.sent'")
     assert sent == [(1,)]

@@ -9,7 +9,15 @@ from typing import Any
 import pytest
 
 from tests.e2e.harness import BotOptions, Person, Workspace, execute, query
-from tests.e2e.test_followups import REP, add_customer, member_id, owner_and_rep, stamp
+from tests.e2e.test_followups import (
+    QUIET_TICKS,
+    REP,
+    TICK,
+    add_customer,
+    member_id,
+    owner_and_rep,
+    stamp,
+)
 
 # Seconds after its due minute within which a reminder must arrive (the bound).
 ON_TIME = 5
@@ -63,6 +71,7 @@ async def test_reminder_due_while_stopped_arrives_once_after_restart_and_says_la
     start_bot: Callable[[BotOptions], Any],
     person: Callable[..., Person],
 ) -> None:
+    options.extra_env["SCRM_SCHEDULER__TICK_SECONDS"] = str(TICK)
     bot = await start_bot(options)
     _, rep = await owner_and_rep(workspace, person)
     customer = add_customer(options.db_path, "Zhao Min", member_id(options.db_path, REP))
@@ -75,10 +84,10 @@ async def test_reminder_due_while_stopped_arrives_once_after_restart_and_says_la
     execute(options.db_path, "UPDATE reminder SET due_at = ?", stamp(due))
     bot = await start_bot(options)
     message = await rep.expect("Reminder", "bring samples", "Late", "min ago")
-    assert await rep.quiet(3) == []
+    assert await rep.quiet(TICK * QUIET_TICKS) == []
     await bot.kill()
     await start_bot(options)
-    assert await rep.quiet(3) == []
+    assert await rep.quiet(TICK * QUIET_TICKS) == []
     rows = query(options.db_path, "SELECT fired_at IS NOT NULL, message_id FROM reminder")
     assert rows == [(1, message["message_id"])]
 

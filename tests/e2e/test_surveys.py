@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 
 from tests.e2e.harness import BotOptions, Emulator, Person, Workspace, cli, execute, query
+from tests.e2e.test_followups import QUIET_TICKS, TICK
 from tests.e2e.test_pipeline import Crew, open_shop
 
 ZHAO, SUN = 3001, 3002
@@ -105,6 +106,7 @@ async def test_complain_with_a_photo_reaches_the_rep_and_overdue_reminds(
     start_bot: Callable[[BotOptions], Any],
     person: Callable[..., Person],
 ) -> None:
+    options.extra_env["SCRM_SCHEDULER__TICK_SECONDS"] = str(TICK)
     crew = await open_shop(options, workspace, start_bot, person)
     db, li = options.db_path, crew.li
     sun = person(SUN, "Sun")
@@ -143,4 +145,4 @@ async def test_complain_with_a_photo_reaches_the_rep_and_overdue_reminds(
         db, "UPDATE complaint SET due_at = '2020-01-01 00:00:00.000000' WHERE id = ?", complaint_id
     )
     await li.expect(f"Complaint #{complaint_id} from Sun is overdue")
-    assert await li.quiet(5) == []
+    assert await li.quiet(TICK * QUIET_TICKS) == []
