@@ -8,7 +8,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.callbacks import EXPIRED
 from bot.crm.models import Member, Role, Workspace
@@ -19,6 +19,7 @@ from bot.messaging import (
     BotCommand,
     Incoming,
     Keyboard,
+    Messenger,
     OutAnswer,
     OutEdit,
     Outgoing,
@@ -45,6 +46,20 @@ class OutCommands:
     chat_id: int
     commands: tuple[BotCommand, ...]
     language_code: str | None = None
+
+
+Sessions = async_sessionmaker[AsyncSession]
+
+
+@dataclass(frozen=True, slots=True)
+class OutLater:
+    """Work run after commit, in turn with the replies: sends whose message ids are stored.
+
+    ``run`` gets the messenger and the session factory; it opens its own unit of
+    work for what it records, and a ``DeliveryError`` it lets out is logged.
+    """
+
+    run: Callable[[Messenger, Sessions], Awaitable[None]]
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,7 +90,7 @@ class Context:
     former_shop: str | None = None
     # Fetches a file the user sent (``incoming.file.file_id``) through the messenger.
     download: Downloader = _no_download
-    outgoing: list[Outgoing | OutCommands] = field(default_factory=list)
+    outgoing: list[Outgoing | OutCommands | OutLater] = field(default_factory=list)
 
     @property
     def chat_id(self) -> int:

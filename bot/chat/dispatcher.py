@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot import callbacks
 from bot.chat import engine
-from bot.chat.context import AppInfo, Clock, Context, OutCommands
+from bot.chat.context import AppInfo, Clock, Context, OutCommands, OutLater, Sessions
 from bot.chat.menus import Menus
 from bot.chat.router import ButtonSpec, Router
 from bot.crm import consent, customers, members
@@ -68,7 +68,7 @@ class Dispatcher:
         different chats may be handled concurrently.
         """
         outgoing = await self._handle(incoming, messenger)
-        await _deliver(outgoing, messenger)
+        await _deliver(outgoing, messenger, self._sessions)
         self._handled += 1
         if self._handled % PRUNE_EVERY == 0:
             await self.prune()
@@ -81,7 +81,7 @@ class Dispatcher:
 
     async def _handle(
         self, incoming: Incoming, messenger: Messenger
-    ) -> list[Outgoing | OutCommands]:
+    ) -> list[Outgoing | OutCommands | OutLater]:
         locale = normalize_locale(incoming.user.language_code, self._app.default_locale)
         try:
             async with unit_of_work(self._sessions) as session:
@@ -194,6 +194,8 @@ class Dispatcher:
                 await engine.answer(ctx, state)
         elif ctx.incoming.kind is Kind.TEXT and engine.is_cancel(text):
             ctx.reply(ctx.t(N_("There's nothing to cancel.")))
+        elif await self._taken(ctx):
+            return
         elif ctx.incoming.kind is Kind.TEXT:
             ctx.reply(ctx.t(N_("I didn't catch that. Send /help to see what I can do.")))
         else:
@@ -205,6 +207,14 @@ class Dispatcher:
                     )
                 )
             )
+
+    async def _taken(self, ctx: Context) -> bool:
+        for router in self._routers:
+            if router.messages and router.allows(ctx):
+                for handler in router.messages:
+                    if await handler(ctx):
+                        return True
+        return False
 
 
 def button_table(routers: Sequence[Router]) -> dict[str, tuple[Router, ButtonSpec]]:
@@ -224,18 +234,25 @@ def button_table(routers: Sequence[Router]) -> dict[str, tuple[Router, ButtonSpe
     return table
 
 
-def _with_answer(incoming: Incoming, text: str) -> list[Outgoing | OutCommands]:
-    out: list[Outgoing | OutCommands] = []
+def _with_answer(incoming: Incoming, text: str) -> list[Outgoing | OutCommands | OutLater]:
+    out: list[Outgoing | OutCommands | OutLater] = []
     if incoming.callback_id:
         out.append(OutAnswer(incoming.callback_id))
     out.append(OutText(incoming.chat_id, text))
     return out
 
 
-async def _deliver(outgoing: Sequence[Outgoing | OutCommands], messenger: Messenger) -> None:
+async def _deliver(
+    outgoing: Sequence[Outgoing | OutCommands | OutLater],
+    messenger: Messenger,
+    sessions: Sessions,
+) -> None:
     for item in outgoing:
         try:
-            await _send(item, messenger)
+            if isinstance(item, OutLater):
+                await item.run(messenger, sessions)
+            else:
+                await _send(item, messenger)
         except DeliveryError as exc:
             logger.warning("reply %s not delivered: %s", type(item).__name__, exc.description)
 

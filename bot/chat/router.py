@@ -11,6 +11,8 @@ from bot.chat.context import Context
 from bot.crm.models import Role
 
 Handler = Callable[[Context], Awaitable[None]]
+# Takes a message no dialog is waiting for; returns whether it handled it.
+MessageHandler = Callable[[Context], Awaitable[bool]]
 Pressed = TypeVar("Pressed", bound=CallbackData)
 ButtonHandler = Callable[[Context, Pressed], Awaitable[None]]
 ANYONE: frozenset[Role] | None = None
@@ -49,6 +51,7 @@ class Router:
     roles: frozenset[Role] | None
     commands: dict[str, CommandSpec] = field(default_factory=dict)
     buttons: dict[str, ButtonSpec] = field(default_factory=dict)
+    messages: list[MessageHandler] = field(default_factory=list)
 
     def allows(self, ctx: Context) -> bool:
         """Return whether the sender passes this router's role guard."""
@@ -92,6 +95,11 @@ class Router:
             return handler
 
         return register
+
+    def message(self, handler: MessageHandler) -> MessageHandler:
+        """Register a handler for messages that are no command and no dialog's answer."""
+        self.messages.append(handler)
+        return handler
 
     def dismiss(self, kind: type[CallbackData], message: str) -> None:
         """Register a Cancel or Keep button: pressing it replaces its message with ``message``."""

@@ -13,6 +13,7 @@ from bot.handlers import (
     contacts,
     customer,
     followups,
+    inbox,
     insights,
     loyalty,
     owner,
@@ -56,6 +57,8 @@ ROUTERS: tuple[Router, ...] = (
     insights.admin_router,
     tiers.router,
     owner.router,
+    inbox.router,
+    inbox.staff_router,
 )
 
 __all__ = ["ROUTERS"]

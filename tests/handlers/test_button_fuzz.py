@@ -23,12 +23,14 @@ from bot.callbacks import EXPIRED, Field, Id, lookup
 from bot.campaigns import campaigns, template_store
 from bot.chat.dispatcher import button_table
 from bot.crm import complaints, invites, reminders, workspaces
+from bot.crm.inbox import threads
 from bot.crm.models import (
     CampaignKind,
     CampaignRun,
     Consent,
     Customer,
     Member,
+    MessageKind,
     Role,
     SurveyAnswer,
     utcnow,
@@ -166,6 +168,16 @@ async def _other_shop(chat: ChatBot) -> dict[str, int]:
         )
         await reminders.create_reminder(
             session, actor=owner, customer_id=buyer.id, text="Call", due_at=now + ttl, now=now
+        )
+        await threads.record_inbound(
+            session,
+            customer=buyer,
+            kind=MessageKind.TEXT,
+            text="Do you have aged pu'er?",
+            file_id=None,
+            tg_chat_id=buyer.tg_user_id or 0,
+            tg_message_id=1,
+            now=now,
         )
         other = ws.id
     rows = {"workspace": other}

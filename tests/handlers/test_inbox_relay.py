@@ -1,0 +1,226 @@
+"""Customers talk to the shop: their messages reach a member, the member's answer reaches them."""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Callable
+from datetime import datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from bot.messaging import FileRef, Incoming, Kind, User
+from tests.e2e.harness import Workspace, execute, query
+from tests.e2e.test_pipeline import LI, OWNER, ZHOU, seed_customer
+from tests.handlers.chat import ChatBot, Person, open_shop
+
+SUN = 2001
+_ids = itertools.count(500)
+
+
+def link(chat: ChatBot, customer_id: int, tg: int) -> None:
+    """Give a seeded customer a Telegram account and chat."""
+    execute(
+        chat.db_path,
+        "UPDATE customer SET tg_user_id = ?, chat_id = ? WHERE id = ?",
+        tg,
+        tg,
+        customer_id,
+    )
+
+
+async def write(
+    chat: ChatBot,
+    tg: int,
+    kind: Kind = Kind.TEXT,
+    text: str = "",
+    *,
+    caption: str | None = None,
+    reply_to: int | None = None,
+    name: str = "Sun",
+) -> int:
+    """Send a message of any kind from ``tg``; return its id in their chat."""
+    message_id = next(_ids)
+    file = FileRef(f"file-{message_id}") if kind not in (Kind.TEXT,) else None
+    await chat.handle(
+        Incoming(
+            chat.next_update_id(),
+            kind,
+            tg,
+            User(id=tg, first_name=name, language_code="en"),
+            text=text or (caption or ""),
+            file=file,
+            own_message_id=message_id,
+            caption=caption,
+            reply_to_message_id=reply_to,
+        )
+    )
+    return message_id
+
+
+def texts(chat: ChatBot, tg: int) -> list[str]:
+    """Return what the bot sent to ``tg`` (texts and captions)."""
+    return [m.get("text") or m.get("caption") or "" for m in chat.messenger.chats[tg]]
+
+
+def copies_to(chat: ChatBot, tg: int) -> list[dict[str, Any]]:
+    """Return the copies the bot sent to ``tg``."""
+    return [m for m in chat.messenger.chats[tg] if "copy_of" in m]
+
+
+def labels(message: dict[str, Any]) -> list[str]:
+    """Return the labels of a message's buttons."""
+    rows = (message.get("reply_markup") or {}).get("inline_keyboard", [])
+    return [button["text"] for row in rows for button in row]
+
+
+async def test_customer_text_reaches_the_rep_and_the_reply_comes_back(
+    chat: ChatBot, workspace: Workspace
+) -> None:
+    crew = await open_shop(chat, workspace)
+    sun = seed_customer(chat.db_path, "Sun", LI)
+    link(chat, sun, SUN)
+
+    sent = await write(chat, SUN, text="do you have aged pu'er? I'd like 2 cakes")
+    [copy] = copies_to(chat, LI)
+    assert copy["copy_of"] == {"chat_id": SUN, "message_id": sent}
+    assert labels(copy) == ["↩️ Reply", "📇 Card", "✅ Done"]
+    notice = chat.messenger.chats[LI][-1]
+    assert notice["reply_to_message_id"] == copy["message_id"]
+    assert f"Sun (#{sun})" in notice["text"]
+    assert "stage new" in notice["text"]
+    assert texts(chat, SUN) == ["🙌 Li from Wang's Tea House will answer you here."]
+    assert copies_to(chat, OWNER) == []
+
+    await write(chat, SUN, text="and a tea tray")
+    assert len(copies_to(chat, LI)) == 2
+    assert len(texts(chat, SUN)) == 1  # no second acknowledgement
+
+    # Li swipes to reply to the copy.
+    await write(chat, LI, text="Yes, 2015 vintage!", reply_to=copy["message_id"], name="Li")
+    assert texts(chat, SUN)[-1] == "Yes, 2015 vintage!\n\n— Li"
+    assert texts(chat, LI)[-1] == "Sent ✓"
+    assert query(chat.db_path, "SELECT direction, text FROM chat_message ORDER BY id") == [
+        ("in", "do you have aged pu'er? I'd like 2 cakes"),
+        ("in", "and a tea tray"),
+        ("out", "Yes, 2015 vintage!"),
+    ]
+
+    # And with the ↩️ Reply button, then /cancel and Done.
+    await crew.li.press("Reply", copy)
+    await crew.li.expect("Send your reply to Sun")
+    await crew.li.send("Shall I deliver tomorrow?")
+    assert texts(chat, SUN)[-1] == "Shall I deliver tomorrow?\n\n— Li"
+    await crew.li.press("Reply", copy)
+    await crew.li.expect("Send your reply to Sun")
+    await crew.li.send("/cancel")
+    assert texts(chat, SUN)[-1] == "Shall I deliver tomorrow?\n\n— Li"
+
+    await crew.li.press("Done", copy)
+    await crew.li.expect("Conversation closed")
+    assert query(chat.db_path, "SELECT status FROM chat_thread") == [("closed",)]
+    await crew.li.press("Log as chat follow-up")
+    await crew.li.expect("Logged as a chat follow-up with Sun")
+    assert query(chat.db_path, "SELECT channel FROM follow_up") == [("chat",)]
+
+
+async def test_media_is_copied_with_the_who_line(chat: ChatBot, workspace: Workspace) -> None:
+    await open_shop(chat, workspace)
+    sun = seed_customer(chat.db_path, "Sun", LI)
+    link(chat, sun, SUN)
+
+    photo = await write(chat, SUN, Kind.PHOTO, caption="this one?")
+    voice = await write(chat, SUN, Kind.VOICE)
+    sticker = await write(chat, SUN, Kind.STICKER)
+    photo_copy, voice_copy, sticker_copy = copies_to(chat, LI)
+    assert photo_copy["copy_of"]["message_id"] == photo
+    assert f"Sun (#{sun})" in photo_copy["caption"]
+    assert "this one?" in photo_copy["caption"]
+    assert voice_copy["copy_of"]["message_id"] == voice
+    assert f"Sun (#{sun})" in voice_copy["caption"]
+    assert sticker_copy["copy_of"]["message_id"] == sticker
+    assert sticker_copy["caption"] is None
+    assert labels(sticker_copy) == ["↩️ Reply", "📇 Card", "✅ Done"]
+    assert query(chat.db_path, "SELECT kind FROM chat_message ORDER BY id") == [
+        ("photo",),
+        ("voice",),
+        ("sticker",),
+    ]
+
+
+async def test_without_an_owner_the_managers_get_it(chat: ChatBot, workspace: Workspace) -> None:
+    await open_shop(chat, workspace, admin=True)
+    sun = seed_customer(chat.db_path, "Sun", None)
+    link(chat, sun, SUN)
+
+    await write(chat, SUN, text="hello?")
+    assert len(copies_to(chat, OWNER)) == 1
+    assert len(copies_to(chat, ZHOU)) == 1
+    assert copies_to(chat, LI) == []
+
+
+async def test_outside_hours_the_acknowledgement_says_when(
+    chat: ChatBot, workspace: Workspace
+) -> None:
+    await open_shop(chat, workspace)
+    sun = seed_customer(chat.db_path, "Sun", LI)
+    link(chat, sun, SUN)
+    local = datetime.now(ZoneInfo("Asia/Shanghai"))
+    start, end = local + timedelta(hours=2), local + timedelta(hours=3)
+    execute(
+        chat.db_path,
+        "INSERT INTO inbox_settings "
+        "(workspace_id, open_from, open_until, sign_replies, updated_at) "
+        "VALUES (1, ?, ?, 0, '2026-11-20 08:00:00')",
+        start.strftime("%H:00"),
+        end.strftime("%H:00"),
+    )
+
+    await write(chat, SUN, text="are you open?")
+    [ack] = texts(chat, SUN)
+    assert "Wang's Tea House is closed now. Li will answer you here from" in ack
+    assert start.strftime("%H:00") in ack
+
+    # The shop turned signatures off.
+    [copy] = copies_to(chat, LI)
+    await write(chat, LI, text="Tomorrow at nine", reply_to=copy["message_id"], name="Li")
+    assert texts(chat, SUN)[-1] == "Tomorrow at nine"
+
+
+async def test_a_stranger_gets_the_hint(chat: ChatBot, person: Callable[..., Person]) -> None:
+    await write(chat, 3001, text="hello")
+    assert texts(chat, 3001) == ["I didn't catch that. Send /help to see what I can do."]
+    assert chat.messenger.copies == []
+
+
+async def test_a_customer_of_two_shops_chooses(chat: ChatBot, workspace: Workspace) -> None:
+    crew = await open_shop(chat, workspace)
+    sun = seed_customer(chat.db_path, "Sun", LI)
+    link(chat, sun, SUN)
+    other = await chat.create_workspace("Li's Porcelain")
+    boss = chat.person(1101, "Ma")
+    await boss.send(f"/start {other.owner_payload}")
+    await boss.expect("Welcome to")
+    execute(
+        chat.db_path,
+        "INSERT INTO customer (workspace_id, name, kind, consent, reachable, source, stage, "
+        "score, created_at, updated_at, tg_user_id, chat_id) "
+        "VALUES (2, 'Sun', 'lead', 'unknown', 1, 'staff', 'new', 0, "
+        "'2026-11-20 08:00:00', '2026-11-20 08:00:00', ?, ?)",
+        SUN,
+        SUN,
+    )
+    del crew
+
+    sent = await write(chat, SUN, text="a cup, please")
+    assert copies_to(chat, LI) == []
+    question = chat.messenger.chats[SUN][-1]
+    assert question["text"] == "Which shop is this message for?"
+    assert labels(question) == ["Li's Porcelain", "Wang's Tea House"]
+    sun_person = chat.person(SUN, "Sun")
+    await sun_person.press("Li's Porcelain", question)
+    [copy] = copies_to(chat, 1101)
+    assert copy["copy_of"]["message_id"] == sent
+
+    await write(chat, SUN, text="blue, if you have it")
+    assert len(copies_to(chat, 1101)) == 2
+    assert copies_to(chat, LI) == []
