@@ -255,6 +255,11 @@ async def _deliver(
                 await _send(item, messenger)
         except DeliveryError as exc:
             logger.warning("reply %s not delivered: %s", type(item).__name__, exc.description)
+        except Exception:
+            if not isinstance(item, OutLater):
+                raise
+            # The update is committed; what failed after it must not stop the rest.
+            logger.exception("work after commit failed")
 
 
 async def _send(item: Outgoing | OutCommands, messenger: Messenger) -> None:

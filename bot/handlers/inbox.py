@@ -100,7 +100,8 @@ async def on_choose_shop(ctx: Context, pressed: ChooseShop) -> None:
     ctx.edit(ctx.t(N_("✉️ For {shop}."), shop=html.escape(workspace.name, quote=False)))
     content = Content(
         kind=pressed.kind,
-        caption_kind=pressed.kind.value in {k.value for k in CAPTION_KINDS},
+        # The caption is not known here: the copy keeps it and the who-line follows it.
+        caption_kind=False,
         text=None,
         file_id=None,
         message_id=pressed.message_id,

@@ -8,6 +8,9 @@ from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
+import pytest
+
+from bot.errors import Blocked
 from bot.messaging import FileRef, Incoming, Kind, User
 from tests.e2e.harness import Workspace, execute, query
 from tests.e2e.test_pipeline import LI, OWNER, ZHOU, seed_customer
@@ -224,3 +227,40 @@ async def test_a_customer_of_two_shops_chooses(chat: ChatBot, workspace: Workspa
     await write(chat, SUN, text="blue, if you have it")
     assert len(copies_to(chat, 1101)) == 2
     assert copies_to(chat, LI) == []
+
+
+async def test_media_answers_and_a_blocked_customer(
+    chat: ChatBot, workspace: Workspace, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    await open_shop(chat, workspace)
+    sun = seed_customer(chat.db_path, "Sun", LI)
+    link(chat, sun, SUN)
+    await write(chat, SUN, text="what does it look like?")
+    [copy] = copies_to(chat, LI)
+
+    photo = await write(
+        chat, LI, Kind.PHOTO, caption="like this", reply_to=copy["message_id"], name="Li"
+    )
+    [answer] = copies_to(chat, SUN)
+    assert answer["copy_of"] == {"chat_id": LI, "message_id": photo}
+    assert answer["caption"] == "like this\n\n— Li"
+    assert texts(chat, LI)[-1] == "Sent ✓"
+
+    async def blocked(*args: Any, **kwargs: Any) -> Any:
+        raise Blocked("Forbidden: bot was blocked by the user")
+
+    sent_before = len(texts(chat, SUN))
+    real = chat.messenger.send_text
+
+    async def send_text(chat_id: int, *args: Any, **kwargs: Any) -> Any:
+        if chat_id == SUN:
+            return await blocked()
+        return await real(chat_id, *args, **kwargs)
+
+    monkeypatch.setattr(chat.messenger, "send_text", send_text)
+    await write(chat, LI, text="still there?", reply_to=copy["message_id"], name="Li")
+    assert len(texts(chat, SUN)) == sent_before
+    assert texts(chat, LI)[-1] == "⚠️ Sun blocked the bot, so the reply was not delivered."
+    assert query(chat.db_path, "SELECT count(*) FROM chat_message WHERE direction = 'out'") == [
+        (1,)
+    ]
