@@ -10,6 +10,7 @@ from __future__ import annotations
 import html
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from functools import partial
 from typing import Annotated
 
 from bot.callbacks import CallbackData, Choice, Id, Int
@@ -20,7 +21,16 @@ from bot.conversations.reply import REPLY, message_kind, send_reply
 from bot.crm import followups
 from bot.crm.inbox import relays, settings, shops, threads
 from bot.crm.inbox.access import thread_for
-from bot.crm.models import Channel, Customer, Member, MessageKind, RelayRole, Thread, Workspace
+from bot.crm.models import (
+    Channel,
+    Customer,
+    Member,
+    MessageKind,
+    RelayRole,
+    Thread,
+    UserPref,
+    Workspace,
+)
 from bot.crm.store import unit_of_work
 from bot.i18n import N_, translate
 from bot.localtime import show_zoned, zone
@@ -128,9 +138,8 @@ async def _relay(ctx: Context, customer: Customer, content: Content) -> None:
     tz = zone(workspace.timezone)
     thread_id, customer_id = inbound.thread.id, customer.id
     for member in inbound.recipients:
-
-        def t(message: str, /, **params: object) -> str:
-            return translate(workspace.locale, message, **params)
+        pref = await ctx.session.get(UserPref, member.tg_user_id)
+        t = partial(translate, pref.locale if pref is not None else workspace.locale)
 
         who = who_line(t, customer, last_contact=last_contact, tz=tz)
         if inbound.campaign_name:
