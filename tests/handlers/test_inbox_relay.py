@@ -40,6 +40,7 @@ async def write(
     caption: str | None = None,
     reply_to: int | None = None,
     name: str = "Sun",
+    language_code: str = "en",
 ) -> int:
     """Send a message of any kind from ``tg``; return its id in their chat."""
     message_id = next(_ids)
@@ -49,7 +50,7 @@ async def write(
             chat.next_update_id(),
             kind,
             tg,
-            User(id=tg, first_name=name, language_code="en"),
+            User(id=tg, first_name=name, language_code=language_code),
             text=text or (caption or ""),
             file=file,
             own_message_id=message_id,
@@ -264,3 +265,14 @@ async def test_media_answers_and_a_blocked_customer(
     assert query(chat.db_path, "SELECT count(*) FROM chat_message WHERE direction = 'out'") == [
         (1,)
     ]
+
+
+async def test_the_acknowledgement_speaks_the_customers_language(
+    chat: ChatBot, workspace: Workspace
+) -> None:
+    await open_shop(chat, workspace)
+    sun = seed_customer(chat.db_path, "Sun", LI)
+    link(chat, sun, SUN)
+    await write(chat, SUN, text="有老普洱吗？", language_code="zh-CN")
+    assert texts(chat, SUN) == ["🙌 Wang's Tea House的Li会在这里回复您。"]
+    assert len(copies_to(chat, LI)) == 1
