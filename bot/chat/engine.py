@@ -42,6 +42,8 @@ class Step:
     ask: Ask
     receive: Receive
     accepts_files: bool = False
+    # Takes any message a person can send (media, a location...), not only text.
+    accepts_media: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,12 +72,14 @@ def dialog(
     *,
     first: StrEnum | None = None,
     files: Collection[StrEnum] = (),
+    media: Collection[StrEnum] = (),
 ) -> Dialog:
     """Declare a dialog whose steps are ``steps``' members, and register it.
 
     Member ``X`` is asked by ``ask_x`` and answered by ``receive_x`` (the member's
     name in lower case), found beside ``finish`` in its module. The first member is
-    the first step unless ``first`` says otherwise; ``files`` take a file or photo.
+    the first step unless ``first`` says otherwise; ``files`` take a file or photo,
+    ``media`` any message a person can send.
 
     Raises:
         TypeError: when a step has no ``ask_`` or ``receive_`` function.
@@ -87,7 +91,9 @@ def dialog(
         if not (callable(ask) and callable(receive)):
             msg = f"dialog {name}: step {member.name} needs ask_ and receive_ functions"
             raise TypeError(msg)
-        table[member] = Step(ask, receive, accepts_files=member in files)
+        table[member] = Step(
+            ask, receive, accepts_files=member in files, accepts_media=member in media
+        )
     return register(Dialog(name, first or next(iter(steps)), table, finish))
 
 
@@ -135,8 +141,11 @@ async def answer(ctx: Context, state: ConversationState) -> None:
     step = dialog.steps[state.step]
     data: Data = dict(state.data)
     incoming = ctx.incoming
-    if incoming.kind not in (Kind.TEXT, Kind.COMMAND) and not (
-        step.accepts_files and incoming.kind in (Kind.DOCUMENT, Kind.PHOTO)
+    media = step.accepts_media and incoming.kind is not Kind.OTHER
+    if (
+        incoming.kind not in (Kind.TEXT, Kind.COMMAND)
+        and not media
+        and not (step.accepts_files and incoming.kind in (Kind.DOCUMENT, Kind.PHOTO))
     ):
         hint = (
             N_("Please send the file as a document (📎 → File).")

@@ -118,8 +118,9 @@ async def ask_text(ctx: Context, data: Data) -> None:
 
 async def receive_text(ctx: Context, data: Data) -> str:
     """Take the typed answer."""
-    if ctx.incoming.kind is not Kind.TEXT or not ctx.incoming.text.strip():
-        raise InvalidInput(N_("Please answer with a text message."))
+    incoming = ctx.incoming
+    if incoming.kind is Kind.COMMAND or (incoming.kind is Kind.TEXT and not incoming.text.strip()):
+        raise InvalidInput(N_("Please send your reply as a message."))
     return DONE
 
 
@@ -128,4 +129,4 @@ async def finish_reply(ctx: Context, data: Data) -> None:
     await send_reply(ctx, thread_id=int(data["thread"]))
 
 
-REPLY = dialog("inbox_reply", ReplyStep, finish_reply)
+REPLY = dialog("inbox_reply", ReplyStep, finish_reply, media=(ReplyStep.TEXT,))

@@ -116,8 +116,15 @@ async def test_customer_text_reaches_the_rep_and_the_reply_comes_back(
     assert texts(chat, SUN)[-1] == "Shall I deliver tomorrow?\n\n— Li"
     await crew.li.press("Reply", copy)
     await crew.li.expect("Send your reply to Sun")
+    voice = await write(chat, LI, Kind.VOICE, name="Li")
+    assert copies_to(chat, SUN)[-1]["copy_of"] == {"chat_id": LI, "message_id": voice}
+    assert copies_to(chat, SUN)[-1]["caption"] == "— Li"
+    await crew.li.press("Reply", copy)
+    await crew.li.expect("Send your reply to Sun")
+    before = len(texts(chat, SUN))
     await crew.li.send("/cancel")
-    assert texts(chat, SUN)[-1] == "Shall I deliver tomorrow?\n\n— Li"
+    await crew.li.expect("cancelled")
+    assert len(texts(chat, SUN)) == before
 
     await crew.li.press("Done", copy)
     await crew.li.expect("Conversation closed")
