@@ -4,35 +4,22 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 
-import aiohttp
 import pytest
 import telegram
 from aiogram import Bot
 from aiogram.client.session.aiohttp import AiohttpSession
 from aiogram.client.telegram import TelegramAPIServer
-from aiohttp import web
 
 from bot.messaging import Messenger
 from bot.telegram import AiogramMessenger, PtbMessenger
-from tests.telegram.helpers import BOT_USERNAME, FRAMEWORKS, TOKEN, Emulator
+from tests.telegram.helpers import FRAMEWORKS, TOKEN, Emulator, serve_emulator
 
 
 @pytest.fixture
 async def emulator() -> AsyncIterator[Emulator]:
     """Serve a fresh Bot API emulator on a free 127.0.0.1 port."""
-    from bot.sandbox.server import EmulatorConfig, create_app
-
-    app = create_app(EmulatorConfig(token=TOKEN, bot_username=BOT_USERNAME))
-    runner = web.AppRunner(app)
-    await runner.setup()
-    try:
-        site = web.TCPSite(runner, "127.0.0.1", 0)
-        await site.start()
-        host, port = runner.addresses[0][:2]
-        async with aiohttp.ClientSession() as http:
-            yield Emulator(f"http://{host}:{port}", http)
-    finally:
-        await runner.cleanup()
+    async with serve_emulator() as served:
+        yield served
 
 
 @pytest.fixture(params=FRAMEWORKS)

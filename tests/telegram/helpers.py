@@ -1,12 +1,15 @@
-"""Helpers for the adapter tests: constants, the emulator driver and a free-port finder."""
+"""Helpers for the adapter tests: constants, the emulator and its driver, a free-port finder."""
 
 from __future__ import annotations
 
 import socket
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Any
 
 import aiohttp
+from aiohttp import web
 
 TOKEN = "123456:TEST-adapter-token"
 BOT_USERNAME = "ScrmSandboxBot"
@@ -74,3 +77,21 @@ def free_port() -> int:
         sock.bind(("127.0.0.1", 0))
         port: int = sock.getsockname()[1]
         return port
+
+
+@asynccontextmanager
+async def serve_emulator() -> AsyncIterator[Emulator]:
+    """Serve a fresh Bot API emulator on a free 127.0.0.1 port until the block ends."""
+    from bot.sandbox.server import EmulatorConfig, create_app
+
+    app = create_app(EmulatorConfig(token=TOKEN, bot_username=BOT_USERNAME))
+    runner = web.AppRunner(app)
+    await runner.setup()
+    try:
+        site = web.TCPSite(runner, "127.0.0.1", 0)
+        await site.start()
+        host, port = runner.addresses[0][:2]
+        async with aiohttp.ClientSession() as http:
+            yield Emulator(f"http://{host}:{port}", http)
+    finally:
+        await runner.cleanup()
