@@ -276,16 +276,23 @@ async def test_redemption_waits_for_a_concurrent_one(
     # The second redemption must queue behind the first one's uncommitted spend,
     # not read the balance from before it.
     task = asyncio.create_task(second())
-    async with asyncio.timeout(10), sessions() as probe:
-        waiting = (
-            "SELECT count(*) FROM pg_stat_activity"
-            " WHERE wait_event_type = 'Lock' AND datname = current_database()"
-        )
-        while not read.is_set() and not await probe.scalar(text(waiting)):
-            await asyncio.sleep(0.02)
-    assert not read.is_set()
-    await first.commit()
-    await first.close()
+    try:
+        async with asyncio.timeout(30), sessions() as probe:
+            waiting = (
+                "SELECT count(*) FROM pg_stat_activity"
+                " WHERE wait_event_type = 'Lock' AND datname = current_database()"
+            )
+            while not read.is_set() and not await probe.scalar(text(waiting)):
+                await asyncio.sleep(0.02)
+        assert not read.is_set()
+        await first.commit()
+    except BaseException:
+        # No connection or task is left behind for a later test to trip over.
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
+        raise
+    finally:
+        await first.close()
     with pytest.raises(Conflict):
         await task
     async with unit_of_work(sessions) as session:
