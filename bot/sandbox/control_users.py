@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from aiohttp import web
@@ -257,34 +258,13 @@ async def _send_file_kind(request: web.Request, kind: FileKind) -> object:
     return _sent(message, update_id, file_id=media[kind.kind]["file_id"])
 
 
-@respond
-async def send_voice(request: web.Request) -> object:
-    """Inject a voice message from a user."""
-    return await _send_file_kind(request, FILE_KINDS["voice"])
+def file_kind_endpoint(name: str) -> Callable[[web.Request], Awaitable[web.StreamResponse]]:
+    """Return the endpoint that injects a ``name`` message (voice, video …) from a user."""
 
+    async def send(request: web.Request) -> object:
+        return await _send_file_kind(request, FILE_KINDS[name])
 
-@respond
-async def send_audio(request: web.Request) -> object:
-    """Inject a music file from a user."""
-    return await _send_file_kind(request, FILE_KINDS["audio"])
-
-
-@respond
-async def send_video(request: web.Request) -> object:
-    """Inject a video message from a user."""
-    return await _send_file_kind(request, FILE_KINDS["video"])
-
-
-@respond
-async def send_video_note(request: web.Request) -> object:
-    """Inject a round video message from a user."""
-    return await _send_file_kind(request, FILE_KINDS["video_note"])
-
-
-@respond
-async def send_animation(request: web.Request) -> object:
-    """Inject a GIF (animation) message from a user."""
-    return await _send_file_kind(request, FILE_KINDS["animation"])
+    return respond(send)
 
 
 @respond
@@ -386,11 +366,8 @@ def add_routes(app: web.Application, prefix: str) -> None:
     router.add_post(f"{prefix}/sticker", send_sticker)
     router.add_post(f"{prefix}/location", send_location)
     router.add_post(f"{prefix}/contact", send_contact)
-    router.add_post(f"{prefix}/voice", send_voice)
-    router.add_post(f"{prefix}/audio", send_audio)
-    router.add_post(f"{prefix}/video", send_video)
-    router.add_post(f"{prefix}/video_note", send_video_note)
-    router.add_post(f"{prefix}/animation", send_animation)
+    for name in ("voice", "audio", "video", "video_note", "animation"):
+        router.add_post(f"{prefix}/{name}", file_kind_endpoint(name))
     router.add_post(f"{prefix}/pin", pin_message)
     router.add_post(f"{prefix}/block", block)
     router.add_post(f"{prefix}/unblock", unblock)

@@ -31,7 +31,7 @@ from bot.sandbox.media import (
     store_file_media,
     store_photo,
 )
-from bot.sandbox.registry import api_method
+from bot.sandbox.registry import Handler, api_method
 from bot.sandbox.views import api_message
 
 if TYPE_CHECKING:
@@ -186,34 +186,24 @@ def _send_file_kind(emu: Emulator, params: Params, kind: FileKind) -> object:
     return send_media(emu, params, chat_id, caption, media)
 
 
-@api_method("sendVoice", sends_message=True)
-async def send_voice(emu: Emulator, params: Params) -> object:
-    """Send a voice message (OGG/Opus, MP3 or M4A), uploaded or by file_id."""
-    return _send_file_kind(emu, params, FILE_KINDS["voice"])
+def _file_kind_method(name: str) -> Handler:
+    """Return the handler that sends a ``name`` file (voice, video …), uploaded or by file_id."""
+
+    async def send(emu: Emulator, params: Params) -> object:
+        return _send_file_kind(emu, params, FILE_KINDS[name])
+
+    return send
 
 
-@api_method("sendAudio", sends_message=True)
-async def send_audio(emu: Emulator, params: Params) -> object:
-    """Send a music file, uploaded or by file_id."""
-    return _send_file_kind(emu, params, FILE_KINDS["audio"])
-
-
-@api_method("sendVideo", sends_message=True)
-async def send_video(emu: Emulator, params: Params) -> object:
-    """Send a video, uploaded or by file_id."""
-    return _send_file_kind(emu, params, FILE_KINDS["video"])
-
-
-@api_method("sendVideoNote", sends_message=True)
-async def send_video_note(emu: Emulator, params: Params) -> object:
-    """Send a round video message (no caption), uploaded or by file_id."""
-    return _send_file_kind(emu, params, FILE_KINDS["video_note"])
-
-
-@api_method("sendAnimation", sends_message=True)
-async def send_animation(emu: Emulator, params: Params) -> object:
-    """Send a GIF or a silent MP4 animation, uploaded or by file_id."""
-    return _send_file_kind(emu, params, FILE_KINDS["animation"])
+# sendVideoNote takes no caption; the others take one (FILE_KINDS says which).
+for _method, _kind in (
+    ("sendVoice", "voice"),
+    ("sendAudio", "audio"),
+    ("sendVideo", "video"),
+    ("sendVideoNote", "video_note"),
+    ("sendAnimation", "animation"),
+):
+    api_method(_method, sends_message=True)(_file_kind_method(_kind))
 
 
 @api_method("sendSticker", sends_message=True)
