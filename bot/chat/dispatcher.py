@@ -165,20 +165,23 @@ class Dispatcher:
             if state is not None:
                 await engine.answer(ctx, state)
                 return
+        refused = False
+        # One name may serve two audiences (the owner's /shop settings, a customer's
+        # /shop switch): the first router whose guard the sender passes takes it.
         for router in self._routers:
             spec = router.commands.get(name)
             if spec is None:
                 continue
             if not router.allows(ctx):
-                raise ctx.refusal(
-                    N_(
-                        "Sorry, /{command} isn't available to you. "
-                        "Send /help to see what you can do."
-                    ),
-                    command=name,
-                )
+                refused = True
+                continue
             await spec.handler(ctx)
             return
+        if refused:
+            raise ctx.refusal(
+                N_("Sorry, /{command} isn't available to you. Send /help to see what you can do."),
+                command=name,
+            )
         ctx.reply(
             ctx.t(N_("I don't know /{command}. Send /help to see what I can do."), command=name)
         )

@@ -268,7 +268,8 @@ async def on_log(ctx: Context, pressed: RelayLog) -> None:
         next_at=None,
         now=ctx.now(),
     )
-    ctx.edit(
+    # Pressed under a relayed photo or voice as well: a new message, never an edit.
+    ctx.reply(
         ctx.t(
             N_("📝 Logged as a chat follow-up with {name}."),
             name=html.escape(customer.name, quote=False),

@@ -37,13 +37,16 @@ class RelayLog(CallbackData, prefix="ib:l"):
 
 
 def relay_buttons(t: Translate, *, thread_id: int, customer_id: int) -> Keyboard:
-    """Return ↩️ Reply, 📇 Card and ✅ Done for a relayed message."""
+    """Return ↩️ Reply, 📇 Card, 📝 Log and ✅ Done for a relayed message."""
     return [
         [
             RelayReply(thread_id=thread_id).button(t(N_("↩️ Reply"))),
             card_button(t, customer_id, t(N_("📇 Card"))),
+        ],
+        [
+            RelayLog(thread_id=thread_id).button(t(N_("📝 Log"))),
             RelayDone(thread_id=thread_id).button(t(N_("✅ Done"))),
-        ]
+        ],
     ]
 
 

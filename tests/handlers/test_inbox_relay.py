@@ -87,7 +87,7 @@ async def test_customer_text_reaches_the_rep_and_the_reply_comes_back(
     sent = await write(chat, SUN, text="do you have aged pu'er? I'd like 2 cakes")
     [copy] = copies_to(chat, LI)
     assert copy["copy_of"] == {"chat_id": SUN, "message_id": sent}
-    assert labels(copy) == ["↩️ Reply", "📇 Card", "✅ Done"]
+    assert labels(copy) == ["↩️ Reply", "📇 Card", "📝 Log", "✅ Done"]
     notice = chat.messenger.chats[LI][-1]
     assert notice["reply_to_message_id"] == copy["message_id"]
     assert f"Sun (#{sun})" in notice["text"]
@@ -150,7 +150,7 @@ async def test_media_is_copied_with_the_who_line(chat: ChatBot, workspace: Works
     assert f"Sun (#{sun})" in voice_copy["caption"]
     assert sticker_copy["copy_of"]["message_id"] == sticker
     assert sticker_copy["caption"] is None
-    assert labels(sticker_copy) == ["↩️ Reply", "📇 Card", "✅ Done"]
+    assert labels(sticker_copy) == ["↩️ Reply", "📇 Card", "📝 Log", "✅ Done"]
     assert query(chat.db_path, "SELECT kind FROM chat_message ORDER BY id") == [
         ("photo",),
         ("voice",),
