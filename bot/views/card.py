@@ -1,5 +1,8 @@
 """The customer card: one message with a record's details, history and edit buttons.
 
+Its conversation timeline (the last messages in and out) is drawn by
+``entry_line``, which ``/history`` uses for its lines as well.
+
 Rendering helpers only; the commands and buttons that show a card live in
 ``bot.handlers.contacts``.
 """
@@ -9,20 +12,37 @@ from __future__ import annotations
 import html
 from collections.abc import Callable, Sequence
 from typing import Annotated
+from zoneinfo import ZoneInfo
 
 from bot.callbacks import CallbackData, Choice, Id
 from bot.chat.context import Context
 from bot.crm import cards, leads
 from bot.crm.classification import CHOICES
-from bot.crm.models import Consent, Customer, CustomerKind
+from bot.crm.inbox import history
+from bot.crm.models import Consent, Customer, CustomerKind, Direction, MessageKind
 from bot.crm.purchases import format_money
 from bot.i18n import N_
-from bot.localtime import show_day, show_minute
+from bot.localtime import show_day, show_minute, show_short
 from bot.messaging import Button
 from bot.views.labels import SEGMENT_NAMES, TIER_NAMES
 
 Translate = Callable[..., str]
 SUMMARY_CHARS = 80
+TIMELINE_CHARS = 60
+# A message's kind as shown instead of (or before) its text.
+KIND_LABELS = {
+    MessageKind.PHOTO: ("🖼", N_("photo")),
+    MessageKind.VOICE: ("🎤", N_("voice message")),
+    MessageKind.VIDEO: ("🎬", N_("video")),
+    MessageKind.VIDEO_NOTE: ("📹", N_("video message")),
+    MessageKind.AUDIO: ("🎵", N_("audio")),
+    MessageKind.DOCUMENT: ("📎", N_("document")),
+    MessageKind.STICKER: ("🏷", N_("sticker")),
+    MessageKind.ANIMATION: ("🎞", N_("GIF")),
+    MessageKind.LOCATION: ("📍", N_("location")),
+    MessageKind.CONTACT: ("👤", N_("contact")),
+    MessageKind.OTHER: ("✉️", N_("message")),
+}
 CARD_LABEL = N_("📇 Open card")
 KIND_NAMES = {CustomerKind.LEAD: N_("Lead"), CustomerKind.CUSTOMER: N_("Customer")}
 CONSENT_NAMES = {
@@ -59,13 +79,17 @@ async def show_card(ctx: Context, customer_id: int, *, edit: bool = False) -> No
     """Send (or, from a button, replace with) the card of a customer in the sender's scope."""
     member, _ = ctx.staff()
     facts = await cards.card(ctx.session, actor=member, customer_id=customer_id)
-    text = render_card(ctx, facts)
+    timeline = await history.last_messages(ctx.session, actor=member, customer_id=customer_id)
+    text = render_card(ctx, facts, timeline)
     buttons = edit_buttons(ctx, facts.customer.id)
     (ctx.edit if edit else ctx.reply)(text, buttons)
 
 
-def render_card(ctx: Context, facts: cards.Card) -> str:
-    """Compose the card text (HTML) in the sender's language and time zone."""
+def render_card(ctx: Context, facts: cards.Card, timeline: Sequence[history.Entry] = ()) -> str:
+    """Compose the card text (HTML) in the sender's language and time zone.
+
+    ``timeline`` is the customer's latest conversation messages, newest first.
+    """
     c = facts.customer
     lines = [f"📇 <b>{html.escape(c.name)}</b> (#{c.id})"]
     lines.append("📞 " + html.escape(c.phone or ctx.t(N_("no phone"))))
@@ -102,6 +126,7 @@ def render_card(ctx: Context, facts: cards.Card) -> str:
     if c.notes:
         lines.append(ctx.t(N_("🗒 Notes: {notes}"), notes=c.notes))
     lines += _history(ctx, facts)
+    lines += _timeline(ctx, c.id, timeline)
     if c.join_token:
         lines.append("")
         lines.append(
@@ -205,4 +230,45 @@ def _history(ctx: Context, facts: cards.Card) -> Sequence[str]:
         )
     else:
         lines.append(ctx.t(N_("🛒 No purchases yet.")))
+    return lines
+
+
+def message_text(
+    t: Translate, kind: MessageKind, text: str | None, *, erased: bool, limit: int
+) -> str:
+    """Return a message's content as one escaped line: kind icon, then text or caption, cut."""
+    if erased:
+        return t(N_("(erased)"))
+    body = " ".join((text or "").split())
+    if len(body) > limit:
+        body = body[: limit - 1] + "…"
+    if kind is MessageKind.TEXT:
+        return html.escape(body, quote=False)
+    icon, name = KIND_LABELS[kind]
+    return f"{icon} " + html.escape(body, quote=False) if body else f"{icon} {t(name)}"
+
+
+def entry_line(
+    t: Translate, entry: history.Entry, tz: ZoneInfo, *, limit: int, full_date: bool = False
+) -> str:
+    """Return one message of a conversation: local time, who (👤 / 🏪 name) and content."""
+    when = show_minute(entry.at, tz) if full_date else show_short(entry.at, tz)
+    if entry.direction is Direction.IN:
+        who = "👤"
+    else:
+        name = entry.member_name or t(N_("the shop"))
+        who = "🏪 " + html.escape(name, quote=False) + ":"
+    content = message_text(t, entry.kind, entry.text, erased=entry.erased, limit=limit)
+    return f"{when} {who} {content}"
+
+
+def _timeline(ctx: Context, customer_id: int, timeline: Sequence[history.Entry]) -> list[str]:
+    if not timeline:
+        return []
+    lines = [ctx.t(N_("💬 Conversation"))]
+    lines += [
+        "• " + entry_line(ctx.t, entry, ctx.tz, limit=TIMELINE_CHARS)
+        for entry in reversed(timeline)
+    ]
+    lines.append(ctx.t(N_("/history {id} for all"), id=customer_id))
     return lines

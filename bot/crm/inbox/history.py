@@ -2,7 +2,9 @@
 
 Members page through every message of a customer they may see (or whose open
 conversation is assigned to them), across conversations, by message id:
-``history(..., before=page.next_before)`` gives the next, older page.
+``history(..., before=page.next_before)`` gives the next, older page, and
+``history(..., offset=n)`` the page that skips the ``n`` newest messages (both
+ways through pages without holding a cursor; ``Page.total`` counts them all).
 
 Erasure (``erase_messages``, called by ``bot.crm.privacy`` for ``/forget`` and
 ``/erase``) blanks every text, caption and file id and marks the messages erased;
@@ -15,7 +17,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.crm.guards import require_role
@@ -63,6 +65,8 @@ class Page:
     customer_name: str
     entries: tuple[Entry, ...]
     next_before: int | None
+    total: int = 0
+    offset: int = 0
 
 
 async def history(
@@ -72,8 +76,11 @@ async def history(
     customer_id: int,
     before: int | None = None,
     limit: int = PAGE,
+    offset: int = 0,
 ) -> Page:
     """Return a page of a customer's messages, newest first, older than message ``before``.
+
+    ``offset`` skips that many of the newest (of those older than ``before``).
 
     Raises:
         PermissionDenied: when the actor is not an active member.
@@ -81,11 +88,20 @@ async def history(
     """
     customer = await _customer(session, actor, customer_id)
     limit = max(1, min(limit, MAX_PAGE))
-    entries = await _entries(session, customer, before=before, limit=limit + 1)
+    offset = max(0, offset)
+    entries = await _entries(session, customer, before=before, limit=limit + 1, offset=offset)
     more = len(entries) > limit
     entries = entries[:limit]
     next_before = entries[-1].message_id if more and entries else None
-    return Page(customer.id, customer.name, tuple(entries), next_before)
+    total = await session.scalar(
+        select(func.count())
+        .select_from(ChatMessage)
+        .where(
+            ChatMessage.workspace_id == customer.workspace_id,
+            ChatMessage.customer_id == customer.id,
+        )
+    )
+    return Page(customer.id, customer.name, tuple(entries), next_before, int(total or 0), offset)
 
 
 async def last_messages(
@@ -192,7 +208,7 @@ async def _customer(session: AsyncSession, actor: Member, customer_id: int) -> C
 
 
 async def _entries(
-    session: AsyncSession, customer: Customer, *, before: int | None, limit: int
+    session: AsyncSession, customer: Customer, *, before: int | None, limit: int, offset: int = 0
 ) -> list[Entry]:
     query = (
         select(ChatMessage, Member.display_name)
@@ -203,6 +219,7 @@ async def _entries(
         )
         .order_by(ChatMessage.id.desc())
         .limit(limit)
+        .offset(offset)
     )
     if before is not None:
         query = query.where(ChatMessage.id < before)

@@ -74,8 +74,11 @@ async def open_threads(
     now: datetime,
     member: Member | None = None,
     limit: int = LIST_CAP,
+    offset: int = 0,
 ) -> Inbox:
     """Return the open conversations the actor handles, oldest unanswered first.
+
+    ``offset`` skips that many from the top: a later page of the same order.
 
     Raises:
         PermissionDenied: when the actor is inactive, is staff asking for someone
@@ -116,7 +119,8 @@ async def open_threads(
             func.coalesce(Thread.last_outbound_at, Thread.last_inbound_at),
             Thread.id,
         )
-        .limit(limit)
+        .limit(max(1, limit))
+        .offset(max(0, offset))
     )
     items = tuple(
         _line(thread, name, assignee, last, now) for thread, name, assignee, last in rows

@@ -19,8 +19,11 @@ from bot.crm import audit
 from bot.crm.inbox.access import thread_for
 from bot.crm.leads import check_assignable
 from bot.crm.models import Customer, Member, Role, Thread, ThreadStatus
-from bot.errors import Conflict, PermissionDenied
+from bot.crm.scope import members_within_reach
+from bot.errors import Conflict, NotFound, PermissionDenied
 from bot.i18n import N_
+
+NO_OPEN_THREAD = N_("Customer #{id} has no open conversation among yours.")
 
 
 async def active_member(session: AsyncSession, member_id: int | None) -> Member | None:
@@ -125,3 +128,39 @@ async def transfer(session: AsyncSession, *, actor: Member, thread_id: int, to: 
     )
     await session.flush()
     return thread
+
+
+async def customer_thread(session: AsyncSession, *, actor: Member, customer_id: int) -> Thread:
+    """Return the open conversation of a customer whose conversations the actor may handle.
+
+    Raises:
+        PermissionDenied: when the actor is not an active member.
+        NotFound: when the customer has no open conversation the actor may handle
+            (another shop's customer, one outside the actor's scope, or none open).
+    """
+    thread_id = await session.scalar(
+        select(Thread.id).where(
+            Thread.workspace_id == actor.workspace_id,
+            Thread.customer_id == customer_id,
+            Thread.status == ThreadStatus.OPEN,
+        )
+    )
+    if thread_id is None:
+        raise NotFound(NO_OPEN_THREAD, id=customer_id)
+    try:
+        thread, _customer = await thread_for(session, actor=actor, thread_id=thread_id)
+    except NotFound as exc:
+        raise NotFound(NO_OPEN_THREAD, id=customer_id) from exc
+    return thread
+
+
+async def transfer_targets(
+    session: AsyncSession, *, actor: Member, thread: Thread
+) -> tuple[Member, ...]:
+    """Return the active members the actor may hand ``thread`` to, its assignee left out."""
+    rows = await session.scalars(
+        select(Member)
+        .where(members_within_reach(actor), Member.active.is_(True))
+        .order_by(Member.display_name, Member.id)
+    )
+    return tuple(m for m in rows if m.id != thread.assignee_member_id)
