@@ -62,6 +62,7 @@ ROUTERS: tuple[Router, ...] = (
     owner.router,
     inbox_desk.router,
     inbox_admin.admin_router,
+    inbox_admin.router,
     customer_shop.router,
     inbox.router,
     inbox.staff_router,

@@ -1,7 +1,404 @@
-"""The shop's inbox settings and saved answers: /hours, /replysla, /signature, /quick."""
+"""The shop's inbox settings and saved answers: /hours, /replysla, /signature, /quick.
+
+The settings are the owner's and admins' (``admin_router``). The saved answers
+are every member's to read and to send (``router``); writing them is again the
+owner's and admins', checked here before the text is and by the service.
+"""
 
 from __future__ import annotations
 
-from bot.chat.router import MANAGERS, Router
+from typing import Annotated
+
+from bot.callbacks import CallbackData, Flag
+from bot.campaigns import template_checks
+from bot.campaigns.render_pool import RenderUnavailable
+from bot.campaigns.templates import sample_variables
+from bot.chat.context import Context
+from bot.chat.router import MANAGERS, MEMBERS, Router
+from bot.conversations.reply import answer_with_quick
+from bot.crm.inbox import quick, settings
+from bot.crm.inbox.settings import Settings
+from bot.crm.models import QuickReply
+from bot.errors import InvalidInput, NotFound, TemplateError
+from bot.i18n import LANGUAGE_NAMES, N_, Raw
+from bot.views.quick import (
+    QuickDelete,
+    QuickKeep,
+    QuickPick,
+    delete_question,
+    library_text,
+    member_locale,
+    span,
+)
 
 admin_router = Router("inbox.admin", MANAGERS)
+router = Router("inbox.quick", MEMBERS)
+
+QUICK_USAGE = N_(
+    "Send it like this: /quick add price Hello {{ first_name }}, the 2015 cake is ¥380. "
+    "For Chinese, write the key as price@zh-CN."
+)
+ONLY_MANAGERS = N_("Only the owner and admins can change quick replies.")
+_VERBS = {
+    "add": "add",
+    "new": "add",
+    "添加": "add",
+    "edit": "edit",
+    "change": "edit",
+    "修改": "edit",
+    "delete": "delete",
+    "del": "delete",
+    "remove": "delete",
+    "删除": "delete",
+}
+_LANGUAGES = {
+    "en": "en",
+    "english": "en",
+    "英文": "en",
+    "zh-cn": "zh-CN",
+    "zh": "zh-CN",
+    "cn": "zh-CN",
+    "中文": "zh-CN",
+}
+
+
+class HoursOff(CallbackData, prefix="iset:h"):
+    """Make the shop always open (no opening hours)."""
+
+
+class SlaOff(CallbackData, prefix="iset:s"):
+    """Turn the reply SLA off."""
+
+
+class SignatureSet(CallbackData, prefix="iset:g"):
+    """Sign replies with the member's name (``on``) or stop signing them."""
+
+    on: Annotated[bool, Flag("on")] = False
+
+
+# Opening hours
+
+
+@admin_router.command(
+    "hours", help=N_("opening hours for customers' messages"), usage="09:00-21:00 | off"
+)
+async def cmd_hours(ctx: Context) -> None:
+    """Show the opening hours, or set them ("09:00-21:00", "off")."""
+    member, _workspace = ctx.staff()
+    if not ctx.incoming.args.strip():
+        shop = await settings.get_settings(ctx.session, workspace_id=member.workspace_id)
+        _show_hours(ctx, shop, changed=False)
+        return
+    hours = settings.parse_hours(ctx.incoming.args)
+    shop = await settings.set_hours(ctx.session, actor=member, hours=hours)
+    _show_hours(ctx, shop, changed=True)
+
+
+@admin_router.button(HoursOff)
+async def on_hours_off(ctx: Context, pressed: HoursOff) -> None:
+    """Make the shop always open."""
+    member, _workspace = ctx.staff()
+    shop = await settings.set_hours(ctx.session, actor=member, hours=None)
+    _show_hours(ctx, shop, changed=True, edit=True)
+
+
+def _show_hours(ctx: Context, shop: Settings, *, changed: bool, edit: bool = False) -> None:
+    if shop.hours is None:
+        text = ctx.t(
+            N_(
+                "🕘 Always open: customers are told someone will answer them here.\n"
+                "Set opening hours with e.g. /hours 09:00-21:00."
+            )
+        )
+        buttons = []
+    else:
+        text = ctx.t(
+            N_(
+                "🕘 Open {hours} ({zone}). A customer who writes outside these hours "
+                "is told when to expect an answer.\n"
+                "Change them with e.g. /hours 10:00-22:00."
+            ),
+            hours=shop.hours.show(),
+            zone=shop.timezone,
+        )
+        buttons = [[HoursOff().button(ctx.t(N_("🔓 Always open")))]]
+    if changed:
+        text = ctx.t(N_("✅ Saved.")) + " " + text
+    (ctx.edit if edit else ctx.reply)(text, buttons)
+
+
+# Reply SLA
+
+
+@admin_router.command(
+    "replysla", help=N_("how soon customers' messages must be answered"), usage="30m | 2h | off"
+)
+async def cmd_replysla(ctx: Context) -> None:
+    """Show the reply SLA, or set it ("30m", "2h", "1h30m", "off")."""
+    member, _workspace = ctx.staff()
+    if not ctx.incoming.args.strip():
+        shop = await settings.get_settings(ctx.session, workspace_id=member.workspace_id)
+        _show_sla(ctx, shop, changed=False)
+        return
+    minutes = settings.parse_sla(ctx.incoming.args)
+    shop = await settings.set_reply_sla(ctx.session, actor=member, minutes=minutes)
+    _show_sla(ctx, shop, changed=True)
+
+
+@admin_router.button(SlaOff)
+async def on_sla_off(ctx: Context, pressed: SlaOff) -> None:
+    """Turn the reply SLA off."""
+    member, _workspace = ctx.staff()
+    shop = await settings.set_reply_sla(ctx.session, actor=member, minutes=None)
+    _show_sla(ctx, shop, changed=True, edit=True)
+
+
+def _show_sla(ctx: Context, shop: Settings, *, changed: bool, edit: bool = False) -> None:
+    if shop.reply_sla is None:
+        text = ctx.t(
+            N_(
+                "⏱ No reply time is set: nobody is reminded of waiting customers.\n"
+                "Set one with e.g. /replysla 30m."
+            )
+        )
+        buttons = []
+    else:
+        text = ctx.t(
+            N_(
+                "⏱ Reply time {sla}. An unanswered conversation reminds its rep after {sla} "
+                "and goes to the owner after {twice}."
+            ),
+            sla=span(shop.reply_sla, ctx.t),
+            twice=span(shop.reply_sla * 2, ctx.t),
+        )
+        buttons = [[SlaOff().button(ctx.t(N_("🔕 Turn off")))]]
+    if changed:
+        text = ctx.t(N_("✅ Saved.")) + " " + text
+    (ctx.edit if edit else ctx.reply)(text, buttons)
+
+
+# Signature
+
+
+@admin_router.command(
+    "signature", help=N_("sign replies to customers with the member's name"), usage="on | off"
+)
+async def cmd_signature(ctx: Context) -> None:
+    """Show whether replies are signed, or turn signing on or off."""
+    member, _workspace = ctx.staff()
+    word = ctx.incoming.args.strip().lower()
+    if not word:
+        shop = await settings.get_settings(ctx.session, workspace_id=member.workspace_id)
+        _show_signature(ctx, shop, changed=False)
+        return
+    if word in ("on", "yes", "开", "开启"):
+        on = True
+    elif word in settings.OFF_WORDS or word == "no":
+        on = False
+    else:
+        raise InvalidInput(N_("Send /signature on or /signature off."))
+    shop = await settings.set_signature(ctx.session, actor=member, on=on)
+    _show_signature(ctx, shop, changed=True)
+
+
+@admin_router.button(SignatureSet)
+async def on_signature(ctx: Context, pressed: SignatureSet) -> None:
+    """Turn signing replies on or off."""
+    member, _workspace = ctx.staff()
+    shop = await settings.set_signature(ctx.session, actor=member, on=pressed.on)
+    _show_signature(ctx, shop, changed=True, edit=True)
+
+
+def _show_signature(ctx: Context, shop: Settings, *, changed: bool, edit: bool = False) -> None:
+    member, _workspace = ctx.staff()
+    if shop.sign_replies:
+        text = ctx.t(
+            N_("✍️ Replies to customers are signed with the member's name, like “— {name}”."),
+            name=member.display_name,
+        )
+        button = SignatureSet().button(ctx.t(N_("Stop signing")))
+    else:
+        text = ctx.t(N_("✍️ Replies to customers are not signed."))
+        button = SignatureSet(on=True).button(ctx.t(N_("Sign replies")))
+    if changed:
+        text = ctx.t(N_("✅ Saved.")) + " " + text
+    (ctx.edit if edit else ctx.reply)(text, [[button]])
+
+
+# Quick replies
+
+
+@router.command(
+    "quick",
+    help=N_("saved answers for customers"),
+    usage="[add|edit|delete <key>[@zh-CN] <text>]",
+)
+async def cmd_quick(ctx: Context) -> None:
+    """List the saved answers, show one, or (owner and admins) add, edit or delete one."""
+    member, _workspace = ctx.staff()
+    words = ctx.incoming.args.split(None, 2)
+    if not words:
+        saved = await quick.list_quick(ctx.session, actor=member)
+        can_edit = member.role in MANAGERS
+        ctx.reply(library_text(ctx.t, saved, locale=ctx.locale, can_edit=can_edit))
+        return
+    verb = _VERBS.get(words[0].lower())
+    if verb is None:
+        if len(words) > 1:
+            raise InvalidInput(QUICK_USAGE)
+        await _show_quick(ctx, words[0])
+        return
+    if member.role not in MANAGERS:
+        raise ctx.refusal(ONLY_MANAGERS)
+    if len(words) < 2:
+        raise InvalidInput(QUICK_USAGE)
+    if verb == "delete":
+        reply = await _existing(ctx, words[1])
+        text, buttons = delete_question(ctx.t, reply)
+        ctx.reply(text, buttons)
+        return
+    if len(words) < 3:
+        raise InvalidInput(QUICK_USAGE)
+    source = await _checked(ctx, words[2])
+    if verb == "add":
+        key, locale = _spec(words[1], member_locale(ctx.locale))
+        reply = await quick.add_quick(
+            ctx.session, actor=member, key=key, locale=locale, text=source, now=ctx.now()
+        )
+    else:
+        found = await _existing(ctx, words[1])
+        reply = await quick.edit_quick(
+            ctx.session,
+            actor=member,
+            key=found.key,
+            locale=found.locale,
+            text=source,
+            now=ctx.now(),
+        )
+    await _saved(ctx, reply)
+
+
+@admin_router.button(QuickDelete)
+async def on_quick_delete(ctx: Context, pressed: QuickDelete) -> None:
+    """Delete the saved answer the question was about."""
+    member, _workspace = ctx.staff()
+    try:
+        reply = await quick.quick_by_id(ctx.session, actor=member, quick_id=pressed.quick_id)
+    except NotFound as exc:
+        raise ctx.expired() from exc
+    key, language = reply.key, LANGUAGE_NAMES[reply.locale]
+    await quick.delete_quick(ctx.session, actor=member, key=reply.key, locale=reply.locale)
+    ctx.edit(ctx.t(N_("🗑 Quick reply “{key}” ({language}) deleted."), key=key, language=language))
+
+
+admin_router.dismiss(QuickKeep, N_("OK, the quick reply stays."))
+
+
+@router.button(QuickPick)
+async def on_quick_pick(ctx: Context, pressed: QuickPick) -> None:
+    """Send the saved answer to the customer whose ↩️ Reply question is open."""
+    await answer_with_quick(ctx, thread_id=pressed.thread_id, quick_id=pressed.quick_id)
+
+
+async def _show_quick(ctx: Context, spec: str) -> None:
+    """Show one saved answer's full text in each language it has."""
+    member, _workspace = ctx.staff()
+    key, _, language = spec.partition("@")
+    key = quick.clean_key(key)
+    versions = [
+        r
+        for r in await quick.list_quick(ctx.session, actor=member)
+        if r.key == key and (not language or r.locale == _language(language))
+    ]
+    if not versions:
+        raise NotFound(quick.NOT_FOUND, name=key, locale=language or member_locale(ctx.locale))
+    versions.sort(key=lambda r: r.locale != member_locale(ctx.locale))
+    parts = [
+        ctx.t(
+            N_("💬 <b>{key}</b> ({language}):\n{text}"),
+            key=r.key,
+            language=LANGUAGE_NAMES[r.locale],
+            text=r.text,
+        )
+        for r in versions
+    ]
+    ctx.reply("\n\n".join(parts))
+
+
+async def _existing(ctx: Context, spec: str) -> QuickReply:
+    """Return the saved answer ``key[@language]`` names; without a language, the only one
+    there is or the one in the member's language.
+
+    Raises:
+        NotFound: when there is no such saved answer.
+    """
+    member, _workspace = ctx.staff()
+    key, _, language = spec.partition("@")
+    if language:
+        return await quick.get_quick(
+            ctx.session, actor=member, key=key, locale=_language(language)
+        )
+    key = quick.clean_key(key)
+    versions = [r for r in await quick.list_quick(ctx.session, actor=member) if r.key == key]
+    mine = [r for r in versions if r.locale == member_locale(ctx.locale)]
+    if mine or len(versions) == 1:
+        return (mine or versions)[0]
+    if not versions:
+        raise NotFound(quick.NOT_FOUND, name=key, locale=member_locale(ctx.locale))
+    raise InvalidInput(
+        N_("“{name}” is in several languages: write {name}@en or {name}@zh-CN."), name=key
+    )
+
+
+def _spec(spec: str, default: str) -> tuple[str, str]:
+    """Return the key and language of ``key[@language]``."""
+    key, _, language = spec.partition("@")
+    return quick.clean_key(key), _language(language) if language else default
+
+
+def _language(word: str) -> str:
+    """Return the quick-reply language a word names.
+
+    Raises:
+        InvalidInput: when it names none of them.
+    """
+    language = _LANGUAGES.get(word.strip().lower())
+    if language is None:
+        raise InvalidInput(N_("Please name a language: en or zh-CN."))
+    return language
+
+
+async def _checked(ctx: Context, text: str) -> str:
+    """Check a saved answer's text as admin templates are checked on save.
+
+    Raises:
+        InvalidInput: saying what is wrong with it.
+    """
+    try:
+        return await template_checks.check(ctx.app.renders, text)
+    except InvalidInput as exc:
+        raise InvalidInput(
+            N_("The quick reply was not saved: {reason}"),
+            reason=Raw(ctx.t(exc.key, **exc.params)),
+        ) from exc
+
+
+async def _saved(ctx: Context, reply: QuickReply) -> None:
+    """Confirm a saved answer with how it reads for a sample customer."""
+    member, workspace = ctx.staff()
+    variables = sample_variables(reply.locale)
+    variables["merchant"] = workspace.name
+    variables["owner"] = member.display_name
+    variables["unsubscribe"] = ""
+    text = ctx.t(
+        N_("✅ Quick reply “{key}” ({language}) saved. Reps find it under ↩️ Reply."),
+        key=reply.key,
+        language=LANGUAGE_NAMES[reply.locale],
+    )
+    try:
+        preview = await template_checks.render_one(ctx.app.renders, reply.text, variables)
+    except (InvalidInput, TemplateError, RenderUnavailable):
+        ctx.reply(text)
+        return
+    sample = ctx.t(N_("For {name} it reads:"), name=str(variables["name"]))
+    ctx.reply(f"{text}\n\n{sample}\n{preview}")

@@ -71,6 +71,20 @@ async def get_quick(session: AsyncSession, *, actor: Member, key: str, locale: s
     return reply
 
 
+async def quick_by_id(session: AsyncSession, *, actor: Member, quick_id: int) -> QuickReply:
+    """Return one of the shop's quick replies by id (a button's row).
+
+    Raises:
+        PermissionDenied: when the actor is not an active member.
+        NotFound: when the shop has no such row (deleted, or another shop's).
+    """
+    require_role(actor, *Role)
+    reply = await session.get(QuickReply, quick_id)
+    if reply is None or reply.workspace_id != actor.workspace_id:
+        raise NotFound(NOT_FOUND, name=f"#{quick_id}", locale="—")
+    return reply
+
+
 async def pick_quick(
     session: AsyncSession, *, actor: Member, key: str, locale: str | None
 ) -> QuickReply:

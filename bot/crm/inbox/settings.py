@@ -29,7 +29,11 @@ SLA_HINT = N_("Please give a time like 30m or 2h (up to {max} h), or “off”."
 MAX_SLA_MINUTES = 7 * 24 * 60
 OFF_WORDS = frozenset({"off", "none", "-", "关", "关闭"})
 _DASHES = re.compile(r"\s*(?:-|–|—|~|to|至|到)\s*")
-_DURATION = re.compile(r"^(\d{1,5})\s*(m|min|mins|分钟|h|hr|hrs|小时)?$")
+# Hours, minutes or both ("1h30m", "1小时30分钟"); a bare number is minutes.
+_DURATION = re.compile(
+    r"^(?:(?P<hours>\d{1,5})\s*(?:h|hr|hrs|hour|hours|小时|个小时))?"
+    r"\s*(?:(?P<minutes>\d{1,5})\s*(?:m|min|mins|minute|minutes|分|分钟)?)?$"
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -83,7 +87,7 @@ def parse_hours(text: str) -> Hours | None:
 
 
 def parse_sla(text: str) -> int | None:
-    """Read a reply SLA like "30m", "2h" or "45" (minutes); None for "off".
+    """Read a reply SLA like "30m", "2h", "1h30m" or "45" (minutes); None for "off".
 
     Raises:
         InvalidInput: when it is no duration or not between one minute and a week.
@@ -92,10 +96,9 @@ def parse_sla(text: str) -> int | None:
     if cleaned in OFF_WORDS:
         return None
     match = _DURATION.match(cleaned)
-    if match is None:
+    if match is None or not (match["hours"] or match["minutes"]):
         raise InvalidInput(SLA_HINT, max=MAX_SLA_MINUTES // 60)
-    unit = match.group(2) or "m"
-    minutes = int(match.group(1)) * (60 if unit in ("h", "hr", "hrs", "小时") else 1)
+    minutes = int(match["hours"] or 0) * 60 + int(match["minutes"] or 0)
     if not 1 <= minutes <= MAX_SLA_MINUTES:
         raise InvalidInput(SLA_HINT, max=MAX_SLA_MINUTES // 60)
     return minutes
