@@ -12,7 +12,7 @@ from bot.crm.inbox import history, listing, relays, routing
 from bot.crm.inbox.access import thread_for
 from bot.crm.models import Customer, Member, RelayRole, Role, Thread
 from bot.crm.store import unit_of_work
-from bot.errors import Conflict, InvalidInput
+from bot.errors import Conflict, InvalidInput, PermissionDenied
 from bot.i18n import N_, translate
 from bot.messaging import Keyboard, Messenger
 from bot.views.inbox import who_line
@@ -159,7 +159,7 @@ async def _ask_thread(ctx: Context, member: Member) -> None:
         return
     ctx.reply(
         ctx.t(N_("🔀 Which conversation do you want to hand over?")),
-        pick_thread_buttons(ctx.t, inbox.items),
+        pick_thread_buttons(inbox.items),
     )
 
 
@@ -185,6 +185,13 @@ async def _transfer(
     assert customer is not None  # noqa: S101 - enforced by the foreign key
     if not to.active:
         raise Conflict(N_("{member} is no longer in the shop."), member=to.display_name)
+    if member.role is Role.STAFF and thread.assignee_member_id != member.id:
+        holder = await routing.active_member(ctx.session, thread.assignee_member_id)
+        raise PermissionDenied(
+            N_("{name}'s conversation is with {member} now: they or a manager can hand it over."),
+            name=customer.name,
+            member=holder.display_name if holder is not None else ctx.t(N_("the managers")),
+        )
     if thread.assignee_member_id == to.id:
         raise Conflict(
             N_("{name}'s conversation is with {member} already."),

@@ -241,7 +241,10 @@ def message_text(
         return t(N_("(erased)"))
     body = " ".join((text or "").split())
     if len(body) > limit:
-        body = body[: limit - 1] + "…"
+        cut = body[: limit - 1]
+        # End on a whole word when one ends in the second half.
+        space = cut.rfind(" ", limit // 2)
+        body = (cut[:space] if space > 0 else cut).rstrip(" ,;:") + "…"
     if kind is MessageKind.TEXT:
         return html.escape(body, quote=False)
     icon, name = KIND_LABELS[kind]

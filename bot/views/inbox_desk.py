@@ -89,7 +89,10 @@ def inbox_text(
     lines = [head, ""]
     for number, item in enumerate(inbox.items, start=offset + 1):
         lines.append(f"{number}. " + _inbox_line(t, item, show_assignee=show_assignee))
-    lines += ["", t(N_("Tap ↩️ to answer. /history <id> shows everything; /transfer hands over."))]
+    lines += [
+        "",
+        t(N_("Tap ↩️ to answer. /history 12 shows all of #12; /transfer 12 Li hands it over.")),
+    ]
     return "\n".join(lines)
 
 
@@ -116,8 +119,9 @@ def inbox_buttons(t: Translate, inbox: Inbox, *, offset: int, member_id: int | N
     """Return ↩️ Reply and 📇 Card per conversation, then ◀️ ▶️ when there are more pages."""
     rows: list[list[Button]] = [
         [
+            # Button labels are plain text: no translation call, which would escape HTML.
             RelayReply(thread_id=item.thread_id).button(
-                t(N_("↩️ {name} #{id}"), name=item.customer_name[:30], id=item.customer_id)
+                f"↩️ {item.customer_name[:30]} #{item.customer_id}"
             ),
             card_button(t, item.customer_id, t(N_("📇 Card"))),
         ]
@@ -179,12 +183,12 @@ def history_buttons(t: Translate, page: Page) -> Keyboard:
     return rows
 
 
-def pick_thread_buttons(t: Translate, items: Sequence[OpenThread]) -> Keyboard:
+def pick_thread_buttons(items: Sequence[OpenThread]) -> Keyboard:
     """Return one button per open conversation, to choose which one to hand over."""
     return [
         [
             TransferPick(thread_id=item.thread_id).button(
-                t(N_("{name} #{id}"), name=item.customer_name[:40], id=item.customer_id)
+                f"{item.customer_name[:40]} #{item.customer_id}"
             )
         ]
         for item in items[:PICK_CAP]
