@@ -40,6 +40,9 @@ from bot.views.inbox import RelayDone, RelayLog, RelayReply, log_button, relay_b
 router = Router("inbox", ANYONE)
 staff_router = Router("inbox_staff", MEMBERS)
 MAX_MESSAGE_ID = 2**31 - 1
+JOIN_HINT = N_(
+    "👋 I don't know which shop you're with yet. To join a shop, open the link the shop gave you."
+)
 
 
 class ChooseShop(CallbackData, prefix="ib:s"):
@@ -64,17 +67,27 @@ class Content:
 
 @router.message
 async def on_message(ctx: Context) -> bool:
-    """Relay a customer's message, or send a member's Telegram reply to the customer."""
-    if ctx.member is not None:
-        return await _member_reply(ctx)
+    """Relay a customer's message, or send a member's Telegram reply to the customer.
+
+    A member's message that answers no relayed copy is theirs as a customer of
+    another shop, when they are one; a stranger's gets the hint how to join a shop.
+    """
+    if ctx.member is not None and await _member_reply(ctx):
+        return True
     incoming = ctx.incoming
     if incoming.own_message_id is None or incoming.kind is Kind.OTHER:
         return False
-    route = await shops.route(ctx.session, tg_user_id=ctx.user_id)
+    if ctx.member is not None:
+        route = await _route_member(ctx, ctx.member)
+    else:
+        route = await shops.route(ctx.session, tg_user_id=ctx.user_id)
     kind = message_kind(incoming.kind)
     if route.customer is None:
         if not route.choices:
-            return False
+            if ctx.member is not None:
+                return False
+            ctx.reply(ctx.t(JOIN_HINT))
+            return True
         rows: Keyboard = [
             [
                 ChooseShop(
@@ -100,7 +113,7 @@ async def on_message(ctx: Context) -> bool:
 @router.button(ChooseShop)
 async def on_choose_shop(ctx: Context, pressed: ChooseShop) -> None:
     """Remember the shop and relay the message the question was about."""
-    if ctx.member is not None:
+    if ctx.member is not None and ctx.member.workspace_id == pressed.workspace_id:
         raise ctx.expired()
     customer = await shops.choose_shop(
         ctx.session, tg_user_id=ctx.user_id, workspace_id=pressed.workspace_id, now=ctx.now()
@@ -118,6 +131,25 @@ async def on_choose_shop(ctx: Context, pressed: ChooseShop) -> None:
         reply_to=None,
     )
     await _relay(ctx, customer, content)
+
+
+async def _route_member(ctx: Context, member: Member) -> shops.Route:
+    """Return where a member's own message goes as a customer of other shops.
+
+    Their record in their own shop (a member who added themselves) never takes it:
+    there, their messages stay a member's.
+    """
+    records = [
+        (workspace, customer)
+        for workspace, customer in await shops.records_of(ctx.session, tg_user_id=ctx.user_id)
+        if workspace.id != member.workspace_id
+    ]
+    if len(records) <= 1:
+        return shops.Route(records[0][1] if records else None, ())
+    route = await shops.route(ctx.session, tg_user_id=ctx.user_id)
+    if route.customer is not None and route.customer.workspace_id != member.workspace_id:
+        return route
+    return shops.Route(None, tuple(records))
 
 
 async def _relay(ctx: Context, customer: Customer, content: Content) -> None:

@@ -197,9 +197,64 @@ async def test_outside_hours_the_acknowledgement_says_when(
     assert texts(chat, SUN)[-1] == "Tomorrow at nine"
 
 
+HINT = (
+    "👋 I don't know which shop you're with yet. To join a shop, open the link the shop gave you."
+)
+
+
 async def test_a_stranger_gets_the_hint(chat: ChatBot, person: Callable[..., Person]) -> None:
-    await write(chat, 3001, text="hello")
-    assert texts(chat, 3001) == ["I didn't catch that. Send /help to see what I can do."]
+    await write(chat, 3001, text="do you have aged pu'er?")
+    await write(chat, 3001, Kind.PHOTO, caption="this one")
+    assert texts(chat, 3001) == [HINT, HINT]
+    assert chat.messenger.copies == []
+    assert query(chat.db_path, "SELECT count(*) FROM chat_message") == [(0,)]
+
+
+async def test_a_member_who_is_a_customer_elsewhere_writes_to_that_shop(
+    chat: ChatBot, workspace: Workspace
+) -> None:
+    crew = await open_shop(chat, workspace)
+    other = await chat.create_workspace("Li's Porcelain")
+    boss = chat.person(1101, "Ma")
+    await boss.send(f"/start {other.owner_payload}")
+    await boss.expect("Welcome to")
+    # Li, staff at the tea house, joins the porcelain shop through its link.
+    await crew.li.send(f"/start w_{other.slug}")
+    await crew.li.expect("Li's Porcelain")
+    [(li_there,)] = query(
+        chat.db_path, "SELECT id FROM customer WHERE workspace_id = 2 AND tg_user_id = ?", LI
+    )
+    sun = seed_customer(chat.db_path, "Sun", LI)
+    link(chat, sun, SUN)
+    await write(chat, SUN, text="a cake of pu'er, please")
+    [copy] = copies_to(chat, LI)
+
+    # A plain message is Li's, as a customer of the porcelain shop.
+    sent = await write(chat, LI, text="is the blue teapot in stock?", name="Li")
+    [to_boss] = copies_to(chat, 1101)
+    assert to_boss["copy_of"] == {"chat_id": LI, "message_id": sent}
+    assert f"Li (#{li_there})" in chat.messenger.chats[1101][-1]["text"]
+    assert texts(chat, LI)[-1] == "🙌 Someone from Li's Porcelain will answer you here."
+    assert "Sun" not in texts(chat, 1101)[-1]
+
+    # A swipe-reply to the relayed copy still answers Sun.
+    await write(chat, LI, text="Yes, 2015 vintage!", reply_to=copy["message_id"], name="Li")
+    assert texts(chat, SUN)[-1] == "Yes, 2015 vintage!\n\n— Li"
+    # And Ma's answer reaches Li in the chat Li writes from.
+    await write(chat, 1101, text="Yes, two left", reply_to=to_boss["message_id"], name="Ma")
+    assert texts(chat, LI)[-1] == "Yes, two left\n\n— Ma"
+    assert query(
+        chat.db_path,
+        "SELECT workspace_id, customer_id, direction FROM chat_message ORDER BY id",
+    ) == [(1, sun, "in"), (2, li_there, "in"), (1, sun, "out"), (2, li_there, "out")]
+
+
+async def test_a_member_with_no_other_shop_still_gets_the_usual_answer(
+    chat: ChatBot, workspace: Workspace
+) -> None:
+    crew = await open_shop(chat, workspace)
+    await crew.li.send("hello")
+    await crew.li.expect("I didn't catch that")
     assert chat.messenger.copies == []
 
 
