@@ -23,7 +23,7 @@ from bot.callbacks import EXPIRED, Field, Id, lookup
 from bot.campaigns import campaigns, template_store
 from bot.chat.dispatcher import button_table
 from bot.crm import complaints, invites, reminders, workspaces
-from bot.crm.inbox import threads
+from bot.crm.inbox import quick, threads
 from bot.crm.models import (
     CampaignKind,
     CampaignRun,
@@ -179,6 +179,7 @@ async def _other_shop(chat: ChatBot) -> dict[str, int]:
             tg_message_id=1,
             now=now,
         )
+        await quick.add_quick(session, actor=owner, key="price", locale="en", text="Hi", now=now)
         other = ws.id
     rows = {"workspace": other}
     for table in _tables(chat.db_path):
