@@ -10,7 +10,7 @@ from bot.crm.models import utcnow
 from bot.handlers import ROUTERS
 from bot.messaging import Kind
 from tests.e2e.harness import Workspace, execute, query
-from tests.e2e.test_pipeline import CHEN, LI, OWNER, seed_customer
+from tests.e2e.test_pipeline import CHEN, LI, OWNER, ZHOU, seed_customer
 from tests.handlers.chat import ChatBot, open_shop
 from tests.handlers.test_inbox_relay import copies_to, labels, link, texts, write
 
@@ -332,3 +332,41 @@ async def test_transfer_with_buttons_and_refusals(chat: ChatBot, workspace: Work
         chat.db_path,
         "SELECT m.tg_user_id FROM chat_thread t JOIN member m ON m.id = t.assignee_member_id",
     ) == [(OWNER,)]
+
+
+async def test_a_team_admin_sees_their_team_and_chinese_reads_in_chinese(
+    chat: ChatBot, workspace: Workspace
+) -> None:
+    clock = on_clock(chat)
+    crew = await open_shop(chat, workspace, admin=True)
+    assert crew.zhou is not None
+    sun = customer(chat, "Sun", LI, SUN)
+    customer(chat, "Qian", CHEN, QIAN)
+    execute(
+        chat.db_path,
+        "INSERT INTO team (id, workspace_id, name, created_at) VALUES (7, 1, 'East', ?)",
+        "2026-11-20 08:00:00.000000",
+    )
+    execute(chat.db_path, "UPDATE member SET team_id = 7 WHERE tg_user_id IN (?, ?)", LI, ZHOU)
+    await write(chat, SUN, text="hello")
+    await write(chat, QIAN, text="hi there")
+    clock.advance(minutes=75)
+
+    await crew.zhou.send("/inbox")
+    text = (await crew.zhou.expect("Open conversations: 1 (1 unanswered)"))["text"]
+    assert "Sun" in text
+    assert "Qian" not in text
+    await crew.zhou.send("/inbox Chen")
+    await crew.zhou.expect("Chen isn't on your team.")
+    await crew.zhou.send("/transfer")
+    picker = await crew.zhou.expect("Which conversation do you want to hand over?")
+    assert labels(picker) == [f"Sun #{sun}"]
+    await crew.zhou.press("Sun")
+    picker = await crew.zhou.expect("to whom?")
+    assert sorted(labels(picker)) == ["Zhou"]
+
+    li_zh = chat.person(LI, "Li", "zh-CN")
+    await li_zh.send("/inbox")
+    text = (await li_zh.expect("未结束的对话：1"))["text"]
+    assert "⏳ 已等待 1 小时 15 分钟" in text
+    assert "📭" not in text
