@@ -339,3 +339,37 @@ async def test_another_shops_quick_reply_buttons_are_expired(
     )
     assert chat.answer_to(pressed["callback_query_id"]) == "This button has expired."
     assert texts(chat, SUN)[-1] != "Hello from the rival"
+
+
+async def test_a_quick_reply_that_fails_for_this_customer_sends_nothing(
+    chat: ChatBot, workspace: Workspace
+) -> None:
+    crew, _sun = await shop_with_sun(chat, workspace)
+    # Fine for the sample customer (120 points), a division by zero for Sun (none).
+    await crew.owner.send("/quick add cups You get {{ 1000 // points }} cups")
+    await crew.owner.expect("saved", "You get 8 cups")
+    await write(chat, SUN, "hi")
+    await crew.li.press("Reply", copy_to(chat, LI))
+    question = await crew.li.expect("tap a quick reply")
+    await crew.li.press("cups", question)
+    await crew.li.expect(
+        "The quick reply “cups” can't be filled in for Sun Wukong", "division by zero"
+    )
+    assert texts(chat, SUN) == ["🙌 Li from Wang's Tea House will answer you here."]
+    # The question is still open: a typed answer goes out.
+    await crew.li.send("Let me check your points.")
+    assert texts(chat, SUN)[-1] == "Let me check your points.\n\n— Li"
+
+
+async def test_settings_and_the_library_speak_chinese(chat: ChatBot, workspace: Workspace) -> None:
+    crew = await open_shop(chat, workspace)
+    owner = crew.owner
+    await owner.send("/lang zh-CN")
+    await owner.expect("")
+    await owner.send("/replysla 30分钟")
+    await owner.expect("未回复的会话在 30 分钟 后提醒负责的销售，1 小时 后转给店主。")
+    # Without a language the key is written in the member's language.
+    await owner.send("/quick 添加 greet 您好{{ name }}！")
+    await owner.expect("快捷回复“greet”（简体中文）已保存", "您好陈美玲！")
+    await owner.send("/quick")
+    await owner.expect("快捷回复", "• greet — 简体中文: “您好{{ name }}！”")
