@@ -326,11 +326,14 @@ async def _show_quick(ctx: Context, spec: str) -> None:
 
 
 async def _existing(ctx: Context, spec: str) -> QuickReply:
-    """Return the saved answer ``key[@language]`` names; without a language, the only one
-    there is or the one in the member's language.
+    """Return the saved answer ``key[@language]`` names.
+
+    Without a language it is the member's language's one, else the only one there is.
 
     Raises:
         NotFound: when there is no such saved answer.
+        InvalidInput: when the key is unusable, or it is in several languages but not
+            the member's.
     """
     member, _workspace = ctx.staff()
     key, _, language = spec.partition("@")
