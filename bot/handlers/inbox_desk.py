@@ -11,6 +11,7 @@ from bot.crm import members, teams
 from bot.crm.inbox import history, listing, relays, routing
 from bot.crm.inbox.access import thread_for
 from bot.crm.models import Customer, Member, RelayRole, Role, Thread
+from bot.crm.scope import can_see
 from bot.crm.store import unit_of_work
 from bot.errors import Conflict, InvalidInput, PermissionDenied
 from bot.i18n import N_, translate
@@ -81,7 +82,12 @@ async def _show_inbox(
     show_assignee = member.role is not Role.STAFF and colleague is None
     text = inbox_text(ctx.t, inbox, offset=offset, member=colleague, show_assignee=show_assignee)
     member_id = colleague.id if colleague is not None else None
-    buttons = inbox_buttons(ctx.t, inbox, offset=offset, member_id=member_id)
+    cards = {
+        item.customer_id
+        for item in inbox.items
+        if await can_see(ctx.session, actor=member, customer_id=item.customer_id)
+    }
+    buttons = inbox_buttons(ctx.t, inbox, offset=offset, member_id=member_id, cards=cards)
     (ctx.edit if edit else ctx.reply)(text, buttons)
 
 
@@ -221,7 +227,8 @@ async def _transfer(
     ]
     if latest and not latest[0].erased:
         lines.append(last_said(t, latest[0].kind, latest[0].text, latest[0].direction))
-    buttons = handover_buttons(t, thread_id=thread.id, customer_id=customer.id)
+    card = await can_see(ctx.session, actor=to, customer_id=customer.id)
+    buttons = handover_buttons(t, thread_id=thread.id, customer_id=customer.id, card=card)
     ctx.outgoing.append(OutLater(_notice(to, "\n".join(lines), buttons, thread.id)))
 
 

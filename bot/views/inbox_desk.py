@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import html
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from datetime import timedelta
 from typing import Annotated
 from zoneinfo import ZoneInfo
@@ -115,18 +115,30 @@ def _inbox_line(t: Translate, item: OpenThread, *, show_assignee: bool) -> str:
     return f"{line}\n    {mark} {content}"
 
 
-def inbox_buttons(t: Translate, inbox: Inbox, *, offset: int, member_id: int | None) -> Keyboard:
-    """Return ↩️ Reply and 📇 Card per conversation, then ◀️ ▶️ when there are more pages."""
-    rows: list[list[Button]] = [
-        [
-            # Button labels are plain text: no translation call, which would escape HTML.
+def inbox_buttons(
+    t: Translate,
+    inbox: Inbox,
+    *,
+    offset: int,
+    member_id: int | None,
+    cards: Collection[int],
+) -> Keyboard:
+    """Return ↩️ Reply and 📇 Card per conversation, then ◀️ ▶️ when there are more pages.
+
+    ``cards`` holds the customers whose card the viewer may open: a conversation
+    handed to them does not make someone else's customer theirs.
+    """
+    rows: list[list[Button]] = []
+    for item in inbox.items:
+        # Button labels are plain text: no translation call, which would escape HTML.
+        row = [
             RelayReply(thread_id=item.thread_id).button(
                 f"↩️ {item.customer_name[:30]} #{item.customer_id}"
-            ),
-            card_button(t, item.customer_id, t(N_("📇 Card"))),
+            )
         ]
-        for item in inbox.items
-    ]
+        if item.customer_id in cards:
+            row.append(card_button(t, item.customer_id, t(N_("📇 Card"))))
+        rows.append(row)
     nav: list[Button] = []
     if offset > 0:
         back = max(0, offset - INBOX_PAGE)
@@ -204,14 +216,14 @@ def pick_member_buttons(thread_id: int, members: Sequence[Member]) -> Keyboard:
     return [buttons[i : i + 2] for i in range(0, len(buttons), 2)]
 
 
-def handover_buttons(t: Translate, *, thread_id: int, customer_id: int) -> Keyboard:
-    """Return ↩️ Reply and 📇 Card for a conversation just handed to someone."""
-    return [
-        [
-            RelayReply(thread_id=thread_id).button(t(N_("↩️ Reply"))),
-            card_button(t, customer_id, t(N_("📇 Card"))),
-        ]
-    ]
+def handover_buttons(
+    t: Translate, *, thread_id: int, customer_id: int, card: bool = True
+) -> Keyboard:
+    """Return ↩️ Reply and (when they may open it) 📇 Card for a conversation handed over."""
+    row = [RelayReply(thread_id=thread_id).button(t(N_("↩️ Reply")))]
+    if card:
+        row.append(card_button(t, customer_id, t(N_("📇 Card"))))
+    return [row]
 
 
 def last_said(

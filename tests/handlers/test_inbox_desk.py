@@ -253,7 +253,8 @@ async def test_transfer_hands_the_conversation_over_and_the_new_rep_answers(
     await crew.li.expect(f"🔀 Handed over to Chen: Sun (#{sun}).")
     notice = await crew.chen.expect("🔀 Li handed you a conversation:", f"Sun (#{sun})")
     assert "👤 can someone call me?" in notice["text"]
-    assert labels(notice) == ["↩️ Reply", "📇 Card"]
+    # Sun stays Li's customer: Chen answers the conversation without opening the record.
+    assert labels(notice) == ["↩️ Reply"]
     assert query(
         chat.db_path,
         "SELECT m.display_name FROM chat_thread t JOIN member m ON m.id = t.assignee_member_id",
@@ -270,7 +271,10 @@ async def test_transfer_hands_the_conversation_over_and_the_new_rep_answers(
     await crew.li.send("/inbox")
     await crew.li.expect("📭 No open conversations")
     await crew.chen.send("/inbox")
-    await crew.chen.expect("Open conversations: 1", "Sun")
+    inbox = await crew.chen.expect("Open conversations: 1", "Sun")
+    assert labels(inbox) == [f"↩️ Sun #{sun}"]
+    await crew.chen.send(f"/history {sun}")
+    await crew.chen.expect(f"Conversation with Sun (#{sun}): 3 messages")
     # The customer's next message goes to Chen now.
     await write(chat, SUN, text="thanks")
     assert copies_to(chat, CHEN)
@@ -292,7 +296,8 @@ async def test_transfer_with_buttons_and_refusals(chat: ChatBot, workspace: Work
     assert sorted(labels(picker)) == ["Chen", "Wang"]
     await crew.li.press("Wang")
     await crew.li.expect("Handed over to Wang")
-    await crew.owner.expect("Li handed you a conversation:")
+    notice = await crew.owner.expect("Li handed you a conversation:")
+    assert labels(notice) == ["↩️ Reply", "📇 Card"]
 
     # The owner (an admin alike) may move it on; Li no longer handles it.
     await crew.li.send(f"/transfer {sun} Chen")
