@@ -177,8 +177,8 @@ def history_text(t: Translate, page: Page, tz: ZoneInfo) -> str:
     return "\n".join(lines)
 
 
-def history_buttons(t: Translate, page: Page) -> Keyboard:
-    """Return ◀️ Older and Newer ▶️ where there is more, and the customer's card."""
+def history_buttons(t: Translate, page: Page, *, card: bool = True) -> Keyboard:
+    """Return ◀️ Older and Newer ▶️ where there is more, and the customer's card if ``card``."""
     nav: list[Button] = []
     older = page.offset + HISTORY_PAGE
     if older < page.total and older <= MAX_OFFSET:
@@ -191,7 +191,8 @@ def history_buttons(t: Translate, page: Page) -> Keyboard:
             HistoryPage(customer_id=page.customer_id, offset=newer).button(t(N_("Newer ▶️")))
         )
     rows: list[list[Button]] = [nav] if nav else []
-    rows.append([card_button(t, page.customer_id)])
+    if card:
+        rows.append([card_button(t, page.customer_id)])
     return rows
 
 
