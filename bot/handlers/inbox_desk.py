@@ -113,9 +113,9 @@ async def _show_history(
     page = await history.history(
         ctx.session, actor=member, customer_id=customer_id, limit=HISTORY_PAGE, offset=offset
     )
-    (ctx.edit if edit else ctx.reply)(
-        history_text(ctx.t, page, ctx.tz), history_buttons(ctx.t, page)
-    )
+    card = await can_see(ctx.session, actor=member, customer_id=customer_id)
+    text = history_text(ctx.t, page, ctx.tz)
+    (ctx.edit if edit else ctx.reply)(text, history_buttons(ctx.t, page, card=card))
 
 
 @router.command(

@@ -274,7 +274,8 @@ async def test_transfer_hands_the_conversation_over_and_the_new_rep_answers(
     inbox = await crew.chen.expect("Open conversations: 1", "Sun")
     assert labels(inbox) == [f"↩️ Sun #{sun}"]
     await crew.chen.send(f"/history {sun}")
-    await crew.chen.expect(f"Conversation with Sun (#{sun}): 3 messages")
+    page = await crew.chen.expect(f"Conversation with Sun (#{sun}): 3 messages")
+    assert labels(page) == []
     # The customer's next message goes to Chen now.
     await write(chat, SUN, text="thanks")
     assert copies_to(chat, CHEN)
