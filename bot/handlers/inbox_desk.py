@@ -1,4 +1,9 @@
-"""The inbox desk: /inbox, /history and /transfer of conversations."""
+"""The inbox desk: /inbox, /history and /transfer of conversations.
+
+A conversation goes by its customer's #id here, as everywhere else in the bot: a
+customer has at most one open conversation per shop, so the number /inbox shows
+is the one /history and /transfer take.
+"""
 
 from __future__ import annotations
 
