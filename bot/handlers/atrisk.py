@@ -7,7 +7,6 @@ alerts the reps get (``bot.jobs.churn_alerts``).
 
 from __future__ import annotations
 
-import html
 from datetime import datetime, time, timedelta
 from typing import Annotated
 
@@ -115,7 +114,7 @@ async def _show(ctx: Context, *, offset: int, mine: bool, edit: bool) -> None:
 async def _call(ctx: Context, customer_id: int) -> None:
     member, _ = ctx.staff()
     customer = await get_visible(ctx.session, actor=member, customer_id=customer_id)
-    name = html.escape(customer.name)
+    name = customer.name
     if customer.phone:
         # Telegram apps turn a plain phone number into a tap-to-call link.
         text = ctx.t(N_("📞 Call <b>{name}</b>: {phone}"), name=name, phone=customer.phone)
@@ -162,7 +161,7 @@ async def _care(ctx: Context, customer_id: int, template_key: str) -> None:
     member, _ = ctx.staff()
     customer = await get_visible(ctx.session, actor=member, customer_id=customer_id)
     if (reason := care.unreachable_reason(customer)) is not None:
-        ctx.reply("🚫 " + ctx.t(reason, name=html.escape(customer.name)))
+        ctx.reply("🚫 " + ctx.t(reason, name=customer.name))
         return
     await care.queue_care(
         ctx.session,
@@ -178,7 +177,7 @@ async def _care(ctx: Context, customer_id: int, template_key: str) -> None:
         else N_("🎁 An offer to <b>{name}</b> is on its way.")
     )
     ctx.reply(
-        ctx.t(message, name=html.escape(customer.name))
+        ctx.t(message, name=customer.name)
         + "\n"
         + ctx.t(N_("The shop's quiet hours and weekly message limit still apply."))
     )

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import html
 from collections.abc import Callable
 from datetime import datetime
 from typing import Annotated
@@ -63,9 +62,9 @@ def who_line(
     seen = show_day(last_contact, tz) if last_contact is not None else t(N_("never"))
     return t(
         N_("💬 <b>{name}</b> (#{id}) · tier {tier} · stage {stage} · last contact {seen}"),
-        name=html.escape(customer.name, quote=False),
+        name=customer.name,
         id=customer.id,
-        tier=html.escape(tier, quote=False),
-        stage=html.escape(customer.stage, quote=False),
+        tier=tier,
+        stage=customer.stage,
         seen=seen,
     )
