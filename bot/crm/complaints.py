@@ -1,9 +1,10 @@
-"""Complaints: opening, assigning, taking and resolving them, and the overdue reminders.
+"""Complaints: opening, assigning, taking, resolving and reopening them, and overdue reminders.
 
 A complaint goes to the customer's owner rep while that rep is active, else to the
 shop's owner (or an admin). It is due ``complaint_sla_hours`` after it was opened;
 an overdue complaint reminds its assignee once, then again every ``REMIND_EVERY``
 while it stays unresolved, so a forgotten complaint nags without spamming.
+A customer who says a resolved complaint is not resolved opens it again, due anew.
 """
 
 from __future__ import annotations
@@ -16,7 +17,15 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.crm import audit, members
 from bot.crm.guards import require_role
-from bot.crm.models import Complaint, ComplaintStatus, Customer, Member, Role, Workspace
+from bot.crm.models import (
+    Complaint,
+    ComplaintStatus,
+    Customer,
+    Member,
+    Role,
+    SurveyAnswer,
+    Workspace,
+)
 from bot.crm.scope import can_see, seen_by, team_limited
 from bot.errors import Conflict, InvalidInput, NotFound
 from bot.i18n import N_
@@ -35,6 +44,16 @@ class Opened:
     complaint: Complaint
     customer: Customer
     assignee: Member | None
+
+
+@dataclass(frozen=True, slots=True)
+class Reopened:
+    """A complaint its customer opened again, and the members to tell (handler, owner)."""
+
+    complaint: Complaint
+    customer: Customer
+    workspace: Workspace
+    told: tuple[Member, ...]
 
 
 @dataclass(frozen=True, slots=True)
@@ -209,6 +228,68 @@ async def resolve(
     complaint.resolved_at = now
     await _audit(session, actor, "complaint.resolve", complaint)
     return complaint, customer
+
+
+async def reopen(
+    session: AsyncSession, *, customer: Customer, complaint_id: int, now: datetime
+) -> Reopened:
+    """Open the customer's resolved complaint again, due anew, and say whom to tell.
+
+    The customer is the actor (no member), so the audit entry is the bot's, marked
+    ``by: customer``. The complaint keeps its handler while they may still handle
+    it, else goes to whoever a new one would; the shop's owner is told too.
+
+    Raises:
+        NotFound: when the complaint is not this customer's.
+        Conflict: when it is not resolved.
+    """
+    complaint = await _in_workspace(session, customer.workspace_id, complaint_id)
+    if complaint.customer_id != customer.id:
+        raise NotFound(N_("There's no complaint #{id} for you."), id=complaint_id)
+    if complaint.status is not ComplaintStatus.RESOLVED:
+        raise Conflict(N_("Complaint #{id} is open already."), id=complaint.id)
+    workspace = await session.get(Workspace, complaint.workspace_id)
+    assert workspace is not None  # noqa: S101 - enforced by the foreign key
+    complaint.status = ComplaintStatus.OPEN
+    complaint.resolved_at = None
+    complaint.due_at = now + timedelta(hours=workspace.complaint_sla_hours)
+    complaint.overdue_reminded_at = None
+    handler = await _current_assignee(session, complaint, customer)
+    owner = await session.scalar(
+        select(Member)
+        .where(
+            Member.workspace_id == workspace.id,
+            Member.role == Role.OWNER,
+            Member.active.is_(True),
+        )
+        .order_by(Member.id)
+        .limit(1)
+    )
+    told = tuple({m.id: m for m in (handler, owner) if m is not None}.values())
+    await audit.record_system(
+        session,
+        "complaint.reopen",
+        complaint,
+        {"status": complaint.status.value, "by": "customer"},
+    )
+    await session.flush()
+    return Reopened(complaint, customer, workspace, told)
+
+
+async def answer_again(
+    session: AsyncSession, *, answer: SurveyAnswer, score: int, now: datetime
+) -> bool:
+    """Replace the customer's yes/no to a complaint resolved again since they gave it.
+
+    Returns False, changing nothing, when the answer is to the latest resolution
+    already (a second tap on the same buttons).
+    """
+    complaint = await _in_workspace(session, answer.workspace_id, answer.complaint_id or 0)
+    if complaint.resolved_at is None or complaint.resolved_at <= answer.at:
+        return False
+    answer.score, answer.at = score, now
+    await session.flush()
+    return True
 
 
 async def set_sla(

@@ -1,7 +1,9 @@
 """Customers speak up: /complain, the survey answer buttons, and the resolution yes/no.
 
 Every button here checks that the pressing Telegram user is the customer the
-survey or complaint belongs to; the services refuse anyone else.
+survey or complaint belongs to; the services refuse anyone else. After a low
+score the customer's next text is their comment (``bot.conversations.survey_comment``);
+a "👎 No" to a resolution opens the complaint again and tells its handler and the owner.
 """
 
 from __future__ import annotations
@@ -25,12 +27,13 @@ from bot.conversations.complain import (
     SkipPhoto,
     start_for_customer,
 )
-from bot.crm import complaints, surveys
+from bot.conversations.survey_comment import start_after_low_score
+from bot.crm import complaints, members, surveys
 from bot.crm.models import Complaint, ComplaintStatus, Customer, SurveyAnswer, Workspace
 from bot.errors import PermissionDenied
-from bot.i18n import N_
+from bot.i18n import N_, translate
 from bot.messaging import Kind
-from bot.views.complaint import ResolutionAnswer, notify_assignee
+from bot.views.complaint import ResolutionAnswer, notify_assignee, open_button
 
 router = Router("complaints", ANYONE)
 MAX_SHOPS = 5
@@ -126,6 +129,10 @@ async def on_survey_button(ctx: Context, pressed: SurveyScore) -> None:
             hours=done.workspace.complaint_sla_hours,
         )
         await notify_assignee(ctx, done.opened, photo_file_id=None)
+        text += "\n" + ctx.t(N_("💬 Want to tell us more? Just type it here."))
+        await start_after_low_score(
+            ctx, done.workspace, answer_id=done.answer.id, complaint_id=done.opened.complaint.id
+        )
     comment = SurveyComment(answer_id=done.answer.id).button(ctx.t(N_("💬 Add a comment")))
     ctx.reply(text, [[comment]])
 
@@ -160,7 +167,7 @@ async def on_resolution_answer(ctx: Context, pressed: ResolutionAnswer) -> None:
     """Store whether the customer is happy with how their complaint was resolved."""
     satisfied = pressed.answer == "y"
     try:
-        _, created = await surveys.record_resolution_answer(
+        answer, created = await surveys.record_resolution_answer(
             ctx.session,
             tg_user_id=ctx.user_id,
             complaint_id=pressed.complaint_id,
@@ -170,19 +177,48 @@ async def on_resolution_answer(ctx: Context, pressed: ResolutionAnswer) -> None:
     except PermissionDenied as exc:
         raise ctx.expired() from exc
     if not created:
-        ctx.answer(ctx.t(N_("You already answered. Thank you!")))
-        return
+        # A complaint reopened and resolved again asks again; a second tap does not count.
+        score = surveys.SATISFIED if satisfied else surveys.NOT_SATISFIED
+        if not await complaints.answer_again(
+            ctx.session, answer=answer, score=score, now=ctx.now()
+        ):
+            ctx.answer(ctx.t(N_("You already answered. Thank you!")))
+            return
     if satisfied:
         ctx.edit(ctx.t(N_("🙏 Thank you! We're glad it's sorted out.")))
-    else:
-        ctx.edit(
-            ctx.t(
-                N_(
-                    "🙏 Thank you for telling us. If something is still wrong, "
-                    "send /complain and we'll look at it again."
-                )
-            )
+        return
+    customer = await ctx.session.get(Customer, answer.customer_id)
+    assert customer is not None  # noqa: S101 - enforced by the foreign key
+    reopened = await complaints.reopen(
+        ctx.session, customer=customer, complaint_id=pressed.complaint_id, now=ctx.now()
+    )
+    ctx.edit(
+        ctx.t(
+            N_(
+                "↩️ Sorry it isn't sorted out. We've reopened complaint #{id}: "
+                "<b>{shop}</b> will get back to you within {hours} hours."
+            ),
+            id=reopened.complaint.id,
+            shop=reopened.workspace.name,
+            hours=reopened.workspace.complaint_sla_hours,
         )
+    )
+    await _tell_reopened(ctx, reopened)
+
+
+async def _tell_reopened(ctx: Context, reopened: complaints.Reopened) -> None:
+    """Tell the complaint's handler and the shop's owner, each in their language, at once."""
+    for member in reopened.told:
+        locale = await members.locale_of(
+            ctx.session, tg_user_id=member.tg_user_id, workspace_id=member.workspace_id
+        )
+        text = translate(
+            locale,
+            N_("↩️ {name} says complaint #{id} is not resolved."),
+            name=reopened.customer.name,
+            id=reopened.complaint.id,
+        )
+        ctx.send(member.chat_id, text, [open_button(reopened.complaint.id, locale)])
 
 
 @router.button(SurveyComment)
