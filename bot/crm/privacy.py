@@ -24,6 +24,7 @@ from bot.crm.guards import require_role
 from bot.crm.inbox import history as inbox_history
 from bot.crm.models import (
     CampaignRun,
+    ChatMessage,
     Company,
     Complaint,
     ComplaintStatus,
@@ -52,7 +53,7 @@ from bot.i18n import N_
 ERASED_TEXT = "—"
 Record = tuple[Workspace, Customer]
 _Texts = FollowUp | Reminder | Purchase | PointsEntry | SurveyAnswer | Complaint
-_About = _Texts | OutboxMessage | ConsentEvent | CustomerTag | CustomerShare
+_About = _Texts | OutboxMessage | ConsentEvent | CustomerTag | CustomerShare | ChatMessage
 # Personal text in rows about the person, and what each column is erased to.
 _BLANKED: tuple[tuple[type[_About], dict[str, Any]], ...] = (
     (FollowUp, {"summary": ERASED_TEXT, "outcome": None, "next_step": None}),
@@ -80,6 +81,11 @@ SECTIONS: Mapping[str, tuple[type[_About], tuple[str, ...]]] = {
     "survey_answers": (SurveyAnswer, ("at", "score", "comment")),
     "complaints": (Complaint, ("created_at", "status", "text", "resolution", "resolved_at")),
 }
+
+
+# Counted by /privacy beside the sections: campaign messages sent, and the messages of
+# conversations with the shop, both ways (their texts are in the copy's "conversation").
+_COUNTED: list[tuple[str, type[_About]]] = [("sent", OutboxMessage), ("messages", ChatMessage)]
 
 
 @dataclass(frozen=True, slots=True)
@@ -116,11 +122,15 @@ async def own_records(session: AsyncSession, *, tg_user_id: int) -> list[Record]
 
 
 async def summarise(session: AsyncSession, *, tg_user_id: int) -> list[Summary]:
-    """Count what each shop keeps about the account's person, for /privacy."""
+    """Count what each shop keeps about the account's person, for /privacy.
+
+    ``counts`` holds each section's rows, ``sent`` (campaign messages) and
+    ``messages`` (conversation messages with the shop, in and out).
+    """
     summaries = []
     for workspace, c in await own_records(session, tg_user_id=tg_user_id):
         counts = {}
-        for key, model in [(k, m) for k, (m, _) in SECTIONS.items()] + [("sent", OutboxMessage)]:
+        for key, model in [(k, m) for k, (m, _) in SECTIONS.items()] + _COUNTED:
             query = select(func.count()).select_from(model).where(*_about(model, c))
             counts[key] = int(await session.scalar(query) or 0)
         summaries.append(Summary(workspace, c, counts))

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable
+from datetime import timedelta
 from typing import Annotated
 
 from bot.callbacks import CallbackData, Choice
 from bot.chat.context import Context
 from bot.chat.router import MANAGERS, MEMBERS, Router
 from bot.crm import charts, kpi_series, kpis, offload, purchases, spend
+from bot.crm.inbox.stats import ResponseStats, response_stats
 from bot.crm.kpi_scope import Period, parse_period
 from bot.crm.kpis import Kpis, Ratio
 from bot.crm.models import Role
@@ -17,6 +19,7 @@ from bot.errors import InvalidInput
 from bot.i18n import N_
 from bot.localtime import show_date, show_day, show_month_day
 from bot.messaging import Keyboard, OutPhoto
+from bot.views.inbox_desk import waited
 from bot.views.replies import money_line
 
 router = Router("insights", MEMBERS)
@@ -76,8 +79,14 @@ async def _send_stats(ctx: Context, period: Period) -> None:
     figures = await kpis.compute_kpis(ctx.session, actor=member, period=period, now=now)
     funnel = await kpi_series.weekly_funnel(ctx.session, actor=member, now=now)
     tiers = await kpi_series.tier_counts(ctx.session, actor=member)
+    responses = await response_stats(
+        ctx.session, actor=member, start=figures.window.start, end=figures.window.end
+    )
     team = member.role is not Role.STAFF and not figures.whole_shop
-    ctx.reply(_figures_text(ctx, figures, team=team), _period_buttons(ctx))
+    lines = [_figures_text(ctx, figures, team=team)]
+    lines += _response_lines(ctx, responses, per_rep=member.role is not Role.STAFF)
+    text = "\n".join(lines)
+    ctx.reply(text, _period_buttons(ctx))
     # Drawing takes a few hundred milliseconds of CPU; keep it off the event loop.
     pictures = await asyncio.to_thread(
         charts.render_stats, funnel, tiers, figures.reps, locale=ctx.locale
@@ -152,6 +161,43 @@ def _figures_text(ctx: Context, k: Kpis, *, team: bool) -> str:
     if not k.reps:
         lines.append(t(N_("• nobody yet")))
     return "\n".join(lines)
+
+
+def _response_lines(ctx: Context, r: ResponseStats, *, per_rep: bool) -> list[str]:
+    """Return the conversation lines: median first response and unanswered, then per rep.
+
+    Staff figures are their own conversations, so they get the summary line alone.
+    """
+    t = ctx.t
+    lines = [
+        t(
+            N_(
+                "💬 Conversations: median first response {median} ({answered} answered) · "
+                "{unanswered} unanswered now"
+            ),
+            median=_span(ctx, r.median_first_response),
+            answered=r.answered,
+            unanswered=r.unanswered,
+        )
+    ]
+    if not per_rep:
+        return lines
+    for rep in r.reps[:REP_LINES]:
+        lines.append(
+            t(
+                N_("• {name}: first response {median} · {unanswered} unanswered"),
+                name=rep.member_name or t(N_("nobody assigned")),
+                median=_span(ctx, rep.median_first_response),
+                unanswered=rep.unanswered,
+            )
+        )
+    if len(r.reps) > REP_LINES:
+        lines.append(t(N_("…and {count} more."), count=len(r.reps) - REP_LINES))
+    return lines
+
+
+def _span(ctx: Context, span: timedelta | None) -> str:
+    return "—" if span is None else waited(ctx.t, span)
 
 
 def _cltv_line(ctx: Context, k: Kpis) -> str:

@@ -41,6 +41,7 @@ COUNTS = {
     "survey_answers": N_("survey answers: {count}"),
     "complaints": N_("complaints: {count}"),
     "sent": N_("messages sent: {count}"),
+    "messages": N_("{count} messages with the shop"),
 }
 
 

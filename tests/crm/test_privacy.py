@@ -14,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.campaigns import audiences
 from bot.crm import customers, export, privacy, search
+from bot.crm.inbox import threads
 from bot.crm.models import (
     AuditLog,
     Campaign,
@@ -31,6 +32,7 @@ from bot.crm.models import (
     CustomerShare,
     CustomerTag,
     FollowUp,
+    MessageKind,
     OutboxMessage,
     OutboxStatus,
     PointsEntry,
@@ -113,6 +115,16 @@ async def _story(sessions: Sessions) -> Story:
                 _dialog(ws, shop.li.tg_user_id, {"customer_id": sun.id}),
                 _dialog(ws, shop.chen.tg_user_id, {"customer_id": bystander.id}),
             ]
+        )
+        await threads.record_inbound(
+            session,
+            customer=sun,
+            kind=MessageKind.TEXT,
+            text="is the pu'er in?",
+            file_id=None,
+            tg_chat_id=ACCOUNT,
+            tg_message_id=1,
+            now=NOW,
         )
     return Story(shop, other, sun, bystander, elsewhere)
 
