@@ -23,6 +23,7 @@ from bot.i18n import LOCALES
 from bot.jobs.churn_alerts import churn_alerts
 from bot.jobs.complaints import complaint_reminders
 from bot.jobs.followups import fire_due_reminders, send_digests
+from bot.jobs.inbox import QUIET_EVERY_SECONDS, close_quiet_threads, sla_alerts
 from bot.jobs.leads import return_stale_leads_job
 from bot.jobs.tiers import nightly_tiers
 from bot.messaging import CommandScope, Messenger
@@ -97,6 +98,10 @@ async def serve(
         scheduler.every("digests", tick, lambda: send_digests(sessions, messenger, utcnow))
         scheduler.every(
             "complaints", tick, lambda: complaint_reminders(sessions, messenger, utcnow)
+        )
+        scheduler.every("inbox-sla", tick, lambda: sla_alerts(sessions, messenger, utcnow))
+        scheduler.every(
+            "inbox-quiet", QUIET_EVERY_SECONDS, lambda: close_quiet_threads(sessions, utcnow)
         )
         scheduler.every(
             "stale-leads",
