@@ -15,6 +15,7 @@ from bot.crm.models import Customer, UserPref, Workspace
 from bot.errors import InvalidInput
 from bot.handlers import customer
 from bot.i18n import LANGUAGE_NAMES, LOCALES, N_
+from bot.views import arrivals
 from bot.views.labels import ROLE_NAMES
 
 router = Router("common", ANYONE)
@@ -76,6 +77,7 @@ async def _join_team(ctx: Context, code: str) -> None:
     workspace = await ctx.session.get(Workspace, member.workspace_id)
     assert workspace is not None  # noqa: S101 - enforced by the foreign key
     ctx.member, ctx.workspace = member, workspace
+    await arrivals.tell_owner_joined(ctx, member)
     ctx.reply(
         ctx.t(
             N_("🎉 Welcome to <b>{shop}</b>! You joined as {role}."),

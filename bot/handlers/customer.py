@@ -18,6 +18,7 @@ from bot.crm.models import Consent, ConsentAction, Customer, Member, Workspace
 from bot.errors import InvalidInput, NotFound, TemplateError
 from bot.i18n import LOCALES, N_
 from bot.localtime import local_day, zone
+from bot.views import arrivals
 
 logger = logging.getLogger(__name__)
 
@@ -51,14 +52,18 @@ async def join_referral(ctx: Context, code: str) -> None:
 
 async def join_card(ctx: Context, token: str) -> None:
     """Handle ``/start c_<token>``: link the sender to their own record, ask for consent."""
+    before = {c.id for c in await customers.for_account(ctx.session, tg_user_id=ctx.user_id)}
     workspace, customer = await customers.link_by_token(
         ctx.session, token=token, user=ctx.incoming.user, chat_id=ctx.chat_id, locale=ctx.locale
     )
+    if customer.id not in before:
+        # Only the first opening connects them; opening it again is no news for the rep.
+        await arrivals.tell_rep(ctx, customer, arrivals.JOINED_BY_CARD)
     _welcome(ctx, workspace, customer)
 
 
 async def _join(ctx: Context, workspace: Workspace, referrer: Member | None) -> None:
-    customer, _ = await customers.join_by_link(
+    customer, new = await customers.join_by_link(
         ctx.session,
         workspace=workspace,
         user=ctx.incoming.user,
@@ -66,6 +71,8 @@ async def _join(ctx: Context, workspace: Workspace, referrer: Member | None) -> 
         locale=ctx.locale,
         referrer=referrer,
     )
+    if new and referrer is not None:
+        await arrivals.tell_rep(ctx, customer, arrivals.JOINED_BY_LINK)
     _welcome(ctx, workspace, customer)
 
 
@@ -119,6 +126,7 @@ async def on_consent(ctx: Context, pressed: ConsentAnswer) -> None:
             ctx.answer(ctx.t(N_("You're already subscribed.")))
             return
         await campaigns.on_opt_in(ctx.session, customer, now=ctx.now())
+        await arrivals.tell_rep(ctx, customer, arrivals.SAID_YES)
         ctx.answer(ctx.t(N_("Subscribed")))
         ctx.edit(
             ctx.t(
@@ -135,6 +143,7 @@ async def on_consent(ctx: Context, pressed: ConsentAnswer) -> None:
     ):
         ctx.answer(ctx.t(N_("You're already unsubscribed.")))
         return
+    await arrivals.tell_rep(ctx, customer, arrivals.SAID_NO)
     ctx.edit(
         ctx.t(
             N_(
@@ -165,6 +174,7 @@ async def on_opt_out_button(ctx: Context, pressed: OptOut) -> None:
         ctx.answer(ctx.t(N_("You're already unsubscribed.")))
         return
     ctx.answer(ctx.t(N_("Unsubscribed")))
+    await arrivals.tell_rep(ctx, customer, arrivals.STOPPED)
     text = await _opt_out_text(ctx, workspace, customer)
     again = ConsentAnswer(answer="y", customer_id=customer.id)
     ctx.reply(text, [[again.button(ctx.t(N_("🔔 Subscribe again")))]])
@@ -210,6 +220,7 @@ async def cmd_stop(ctx: Context) -> None:
         return
     names = []
     for customer in changed:
+        await arrivals.tell_rep(ctx, customer, arrivals.STOPPED)
         workspace = await ctx.session.get(Workspace, customer.workspace_id)
         names.append(workspace.name if workspace else "")
     ctx.reply(
