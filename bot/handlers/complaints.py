@@ -129,10 +129,15 @@ async def on_survey_button(ctx: Context, pressed: SurveyScore) -> None:
             hours=done.workspace.complaint_sla_hours,
         )
         await notify_assignee(ctx, done.opened, photo_file_id=None)
-        text += "\n" + ctx.t(N_("💬 Want to tell us more? Just type it here."))
-        await start_after_low_score(
-            ctx, done.workspace, answer_id=done.answer.id, complaint_id=done.opened.complaint.id
-        )
+        # A dialog the customer is in the middle of (a /complain) keeps their next text.
+        if await engine.current(ctx) is None:
+            text += "\n" + ctx.t(N_("💬 Want to tell us more? Just type it here."))
+            await start_after_low_score(
+                ctx,
+                done.workspace,
+                answer_id=done.answer.id,
+                complaint_id=done.opened.complaint.id,
+            )
     comment = SurveyComment(answer_id=done.answer.id).button(ctx.t(N_("💬 Add a comment")))
     ctx.reply(text, [[comment]])
 

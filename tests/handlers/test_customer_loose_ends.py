@@ -151,6 +151,29 @@ async def test_the_comment_expires_like_any_dialog(chat: ChatBot, workspace: Wor
     assert query(chat.db_path, "SELECT comment FROM survey_answer") == [(None,)]
 
 
+async def test_a_complaint_being_written_keeps_the_next_text(
+    chat: ChatBot, workspace: Workspace
+) -> None:
+    await open_shop(chat, workspace)
+    sun_id, sun = await sun_of_li(chat)
+    await sun.send("/complain")
+    await sun.expect("Tell us what happened")
+    run = await survey_for(chat, sun_id)
+    await tap(sun, SurveyScore(run_id=run, score=2).pack())
+    reply = await sun.expect("Thanks for your answer", "complaint #")
+    assert "type it here" not in reply["text"]
+
+    await sun.send("The box was crushed")
+    await sun.expect("Want to add a photo?")
+    await sun.press("Skip")
+    await sun.expect("Complaint #")
+    assert query(chat.db_path, "SELECT source, text FROM complaint ORDER BY id") == [
+        ("survey", None),
+        ("customer", "The box was crushed"),
+    ]
+    assert query(chat.db_path, "SELECT comment FROM survey_answer") == [(None,)]
+
+
 async def test_a_good_score_leaves_the_next_text_to_the_conversation(
     chat: ChatBot, workspace: Workspace
 ) -> None:
