@@ -11,9 +11,13 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 from functools import partial
 
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.crm import followups, members, reminders, workspaces
+from bot.crm.inbox.listing import open_threads
+from bot.crm.models import AuditLog, Customer, Member
+from bot.crm.scope import visible_customers
 from bot.crm.store import unit_of_work
 from bot.errors import DeliveryError
 from bot.i18n import N_, Raw, translate
@@ -24,6 +28,8 @@ from bot.views.followups import duration, reminder_buttons, render_today
 logger = logging.getLogger(__name__)
 Clock = Callable[[], datetime]
 LATE_AFTER = timedelta(minutes=1)
+# A member's first digest counts the customers of the day before it.
+FIRST_DIGEST_LOOKBACK = timedelta(days=1)
 
 
 async def fire_due_reminders(
@@ -73,11 +79,50 @@ async def send_digests(
             day = await followups.today(session, actor=member, now=now)
             tz = await workspaces.zone_of(session, member.workspace_id)
             body, buttons = render_today(day, t, tz)
-            outgoing.append(
-                (member.chat_id, t(N_("🗞 Your daily digest")) + "\n\n" + body, buttons)
-            )
+            head = [t(N_("🗞 Your daily digest"))]
+            head.extend(await _arrivals(session, member, now, t))
+            outgoing.append((member.chat_id, "\n".join(head) + "\n\n" + body, buttons))
     for chat_id, text, buttons in outgoing:
         try:
             await messenger.send_text(chat_id, text, buttons)
         except DeliveryError as exc:
             logger.warning("digest not delivered: %s", exc.description)
+
+
+async def _arrivals(
+    session: AsyncSession, member: Member, now: datetime, t: Callable[..., str]
+) -> list[str]:
+    """Return the digest's lines on new customers and conversations waiting, when there are any.
+
+    New customers are those the member may see (staff: their own and shared;
+    owner and admins: the shop's, a team-limited admin's team and pool) added since
+    their previous digest. Waiting conversations are the unanswered ones /inbox
+    lists for them.
+    """
+    since = await session.scalar(
+        select(func.max(AuditLog.at)).where(
+            AuditLog.workspace_id == member.workspace_id,
+            AuditLog.action == followups.DIGEST_ACTION,
+            AuditLog.entity_id == member.id,
+            AuditLog.at < now,
+        )
+    )
+    visible = (
+        visible_customers(member)
+        .where(
+            Customer.created_at >= (since or now - FIRST_DIGEST_LOOKBACK),
+            Customer.created_at < now,
+            Customer.erased_at.is_(None),
+        )
+        .subquery()
+    )
+    new = int(await session.scalar(select(func.count()).select_from(visible)) or 0)
+    waiting = (await open_threads(session, actor=member, now=now, limit=1)).unanswered
+    lines = []
+    if new:
+        lines.append(t(N_("👋 New customers since your last digest: {count}"), count=new))
+    if waiting:
+        lines.append(
+            t(N_("💬 Conversations waiting for an answer: {count} (/inbox)"), count=waiting)
+        )
+    return lines

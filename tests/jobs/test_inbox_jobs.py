@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from bot.crm.inbox import replies, settings, threads
 from bot.crm.models import Customer, Member, MessageKind, Thread, UserPref
 from bot.crm.store import unit_of_work
+from bot.jobs.followups import send_digests
 from bot.jobs.inbox import close_quiet_threads, sla_alerts
 from tests.factories import NOW, Shop, add_customer, make_shop
 from tests.handlers.chat import ChatMessenger
@@ -33,10 +34,12 @@ async def shop_with_sla(sessions: Sessions, *, minutes: int | None = 30) -> Shop
 async def customer_writes(
     sessions: Sessions, shop: Shop, name: str, owner: Member | None, at: datetime
 ) -> int:
-    """Add a customer who writes to the shop at ``at``; return their conversation's id."""
+    """Add a customer (new at ``at``) who writes to the shop then; return the conversation's id."""
     async with unit_of_work(sessions) as session:
         tg = 5000 + next(_message_ids)
-        customer = await add_customer(session, shop, name, owner, tg_user_id=tg, chat_id=tg)
+        customer = await add_customer(
+            session, shop, name, owner, tg_user_id=tg, chat_id=tg, created_at=at
+        )
         inbound = await threads.record_inbound(
             session,
             customer=customer,
@@ -199,3 +202,48 @@ async def test_an_answered_conversation_closes_after_a_day_of_quiet_and_not_befo
     # Nobody answered Moon: her conversation stays open however long it waits.
     await close_quiet_threads(sessions, lambda: NOW + timedelta(days=3))
     assert await status(waiting) == "open"
+
+
+async def test_the_digest_counts_new_customers_and_conversations_waiting(
+    sessions: Sessions,
+) -> None:
+    shop = await shop_with_sla(sessions, minutes=None)
+    async with unit_of_work(sessions) as session:
+        for member in (shop.owner, shop.li, shop.admin):
+            row = await session.get(Member, member.id)
+            assert row is not None
+            row.digest_time = "08:00"  # NOW is 16:00 in Shanghai: due
+        await add_customer(session, shop, "Old", shop.li, created_at=NOW - timedelta(days=3))
+    sun = await customer_writes(sessions, shop, "Sun", shop.li, NOW - timedelta(hours=2))
+    await customer_writes(sessions, shop, "Moon", shop.chen, NOW - timedelta(hours=1))
+    await answer(
+        sessions,
+        shop.admin,
+        await customer_writes(sessions, shop, "Star", None, NOW - timedelta(hours=1)),
+        NOW - timedelta(minutes=30),
+    )
+    messenger = ChatMessenger()
+
+    await send_digests(sessions, messenger, lambda: NOW)
+    [li] = received(messenger, shop.li)
+    assert li.startswith(
+        "🗞 Your daily digest\n"
+        "👋 New customers since your last digest: 1\n"
+        "💬 Conversations waiting for an answer: 1 (/inbox)\n\n"
+    )
+    [owner] = received(messenger, shop.owner)
+    assert "👋 New customers since your last digest: 3\n" in owner
+    assert "💬 Conversations waiting for an answer: 2 (/inbox)" in owner
+    assert received(messenger, shop.chen) == []
+
+    # The next day: Li answered Sun and one more customer of hers arrived.
+    await answer(sessions, shop.li, sun, NOW + timedelta(hours=1))
+    async with unit_of_work(sessions) as session:
+        await add_customer(session, shop, "Rain", shop.li, created_at=NOW + timedelta(hours=2))
+    await send_digests(sessions, messenger, lambda: NOW + timedelta(days=1))
+    li = received(messenger, shop.li)[-1]
+    assert li.startswith("🗞 Your daily digest\n👋 New customers since your last digest: 1\n\n")
+    assert "waiting for an answer" not in li
+    admin = received(messenger, shop.admin)[-1]
+    assert "New customers" in admin
+    assert "💬 Conversations waiting for an answer: 1 (/inbox)" in admin
