@@ -108,12 +108,15 @@ async def test_every_kind_reaches_the_rep_and_answers_come_back(
     await start_bot(options)
     owner, li, sun = person(OWNER, "Wang"), person(LI, "Li"), person(SUN, "Sun")
     await join_team(owner, li, workspace)
+    await owner.expect("Li joined the shop as staff")
     await li.send("/mylink")
     link = await li.expect("Your personal link")
     await sun.send(f"/start {link['text'].split('?start=')[1].split()[0]}")
     await sun.expect("May we send you messages")
     await sun.press("Yes")
     await sun.expect("You're subscribed")
+    # Li hears of it first (joined, agreed): the relay checks below count from there.
+    await li.expect("Sun agreed to get messages")
     db = options.db_path
     [(customer_id,)] = query(db, "SELECT id FROM customer WHERE tg_user_id = ?", SUN)
     opening = closed_now(db)
