@@ -31,7 +31,6 @@ from bot.crm.models import (
     UserPref,
     Workspace,
 )
-from bot.crm.store import unit_of_work
 from bot.i18n import N_, translate
 from bot.localtime import show_zoned, zone
 from bot.messaging import CAPTION_KINDS, Keyboard, Kind, Messenger
@@ -181,7 +180,7 @@ async def _relay(ctx: Context, customer: Customer, content: Content) -> None:
             )
         buttons = relay_buttons(t, thread_id=thread_id, customer_id=customer_id)
         ctx.outgoing.append(
-            OutLater(_copier(ctx.chat_id, member, content, who, buttons, thread_id))
+            OutLater(_copier(ctx.chat_id, member, content, who, buttons, inbound.thread))
         )
     if inbound.first:
         await _acknowledge(ctx, workspace, inbound.thread, inbound.recipients)
@@ -193,9 +192,10 @@ def _copier(
     content: Content,
     who: str,
     buttons: Keyboard,
-    thread_id: int,
+    thread: Thread,
 ) -> Callable[[Messenger, Sessions], Awaitable[None]]:
     member_id, chat_id = member.id, member.chat_id
+    workspace_id, thread_id = thread.workspace_id, thread.id
 
     async def run(messenger: Messenger, sessions: Sessions) -> None:
         caption = None
@@ -209,20 +209,13 @@ def _copier(
         if not content.caption_kind:
             notice = await messenger.send_text(chat_id, who, reply_to_message_id=copy.message_id)
             sent.append((notice.message_id, RelayRole.NOTICE))
-        async with unit_of_work(sessions) as session:
-            thread = await session.get(Thread, thread_id)
-            relay_member = await session.get(Member, member_id)
-            assert thread is not None  # noqa: S101 - committed before
-            assert relay_member is not None  # noqa: S101 - committed before
-            for message_id, role in sent:
-                await relays.record_relay(
-                    session,
-                    thread=thread,
-                    member=relay_member,
-                    staff_chat_id=chat_id,
-                    staff_message_id=message_id,
-                    role=role,
-                )
+        await relays.record_relays_together(
+            sessions,
+            [
+                relays.RelayRow(workspace_id, thread_id, member_id, chat_id, message_id, role)
+                for message_id, role in sent
+            ],
+        )
 
     return run
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import itertools
 from collections.abc import Callable
 from datetime import datetime, timedelta
@@ -9,7 +10,11 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
+from sqlalchemy import event
 
+from bot.crm.inbox import relays
+from bot.crm.models import RelayRole
+from bot.crm.store import engine_of
 from bot.errors import Blocked
 from bot.messaging import FileRef, Incoming, Kind, User
 from tests.e2e.harness import Workspace, execute, query
@@ -338,3 +343,40 @@ async def test_the_acknowledgement_speaks_the_customers_language(
     await write(chat, SUN, text="有老普洱吗？", language_code="zh-CN")
     assert texts(chat, SUN) == ["🙌 Wang's Tea House的Li会在这里回复您。"]
     assert len(copies_to(chat, LI)) == 1
+
+
+async def test_relays_recorded_at_once_share_a_transaction(
+    chat: ChatBot, workspace: Workspace
+) -> None:
+    await open_shop(chat, workspace)
+    sun = seed_customer(chat.db_path, "Sun", LI)
+    link(chat, sun, SUN)
+    await write(chat, SUN, text="hello?")
+    [(thread_id,)] = query(chat.db_path, "SELECT id FROM chat_thread")
+    [(li_id,)] = query(chat.db_path, "SELECT id FROM member WHERE tg_user_id = ?", LI)
+    commits: list[object] = []
+
+    def committed(connection: object) -> None:
+        commits.append(connection)
+
+    sync_engine = engine_of(chat.sessions).sync_engine
+    event.listen(sync_engine, "commit", committed)
+    try:
+        await asyncio.gather(
+            *(
+                relays.record_relays_together(
+                    chat.sessions,
+                    [relays.RelayRow(1, thread_id, li_id, LI, 9000 + n, RelayRole.NOTICE)],
+                )
+                for n in range(20)
+            )
+        )
+    finally:
+        event.remove(sync_engine, "commit", committed)
+    assert len(commits) <= 2
+    assert query(
+        chat.db_path, "SELECT count(*) FROM chat_relay WHERE staff_message_id >= 9000"
+    ) == [(20,)]
+    # A swipe-reply to any of them finds the conversation.
+    await write(chat, LI, text="Yes!", reply_to=9013, name="Li")
+    assert texts(chat, SUN)[-1] == "Yes!\n\n— Li"
