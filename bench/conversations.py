@@ -7,9 +7,11 @@ customers write at once; each message is timed from the moment the customer's
 client sends it until its copy (``copyMessage``) is in the rep's chat in the
 emulator. Then all ``N`` reps answer at once with Telegram's reply to that copy,
 timed until the signed answer is in the customer's chat. The first round also
-carries each conversation's acknowledgement to the customer. Prints p50/p95/max
-with counts, per framework, and the machine's core count (target: p95 ≤ 300 ms
-on 2 cores). Traffic stays on 127.0.0.1 and every wait has a bound. Run:
+carries each conversation's acknowledgement to the customer. The same rounds
+then run with the messages (and the answers) arriving evenly over ``SPREAD``
+seconds instead of at once. Prints p50/p95/max with counts, per framework, and
+the machine's core count (target: p95 ≤ 300 ms with 200 at once on 2 cores).
+Traffic stays on 127.0.0.1 and every wait has a bound. Run:
 ``python -m bench.conversations [N] [ROUNDS] [ptb|aiogram ...]``.
 """
 
@@ -42,6 +44,8 @@ FRAMEWORKS = ("ptb", "aiogram")
 FIRST_REP, FIRST_CUSTOMER = 6_000_000, 7_000_000
 # The longest any one message may take before the run is declared broken, in seconds.
 DEADLINE = 60.0
+# The same conversations again, arriving evenly over this many seconds (for comparison).
+SPREAD = 10.0
 CREATED = "2026-11-20 08:00:00"
 
 
@@ -74,16 +78,18 @@ async def _one_framework(api: str, framework: str, count: int, rounds: int) -> N
             await _gather_bounded(
                 [partial(_post, http, "users", id=i, first_name=f"P{i}") for i in _people(count)]
             )
-            inbound: list[float] = []
-            outbound: list[float] = []
-            for round_no in range(rounds):
-                copies = await _customers_write(http, count, round_no, inbound)
-                # A rep answers a copy the bot has recorded: each copy and its notice
-                # are recorded after Telegram returned them, as a person's swipe needs.
-                await _relays_recorded(db, 2 * count * (round_no + 1))
-                await _reps_answer(http, count, round_no, copies, outbound)
-        print(f"  {framework:8s} customer → rep copy     {_figures(inbound)}", flush=True)
-        print(f"  {framework:8s} rep reply → customer    {_figures(outbound)}", flush=True)
+            for spread in (0.0, SPREAD):
+                inbound: list[float] = []
+                outbound: list[float] = []
+                for round_no in range(rounds):
+                    copies = await _customers_write(http, count, round_no, inbound, spread)
+                    # A rep answers a copy the bot has recorded: each copy and its notice
+                    # are recorded after Telegram returned them, as a person's swipe needs.
+                    await _relays_recorded(db, 2 * count * (round_no + 1 + rounds * bool(spread)))
+                    await _reps_answer(http, count, round_no, copies, outbound, spread)
+                when = "at once" if not spread else f"over {spread:.0f} s"
+                print(f"  {framework:8s} {when:9s} customer → rep copy   {_figures(inbound)}")
+                print(f"  {framework:8s} {when:9s} rep reply → customer  {_figures(outbound)}")
 
 
 async def _seed(db: Path, count: int) -> None:
@@ -174,14 +180,15 @@ async def _relays_recorded(db: Path, expected: int) -> None:
 
 
 async def _customers_write(
-    http: aiohttp.ClientSession, count: int, round_no: int, latencies: list[float]
+    http: aiohttp.ClientSession, count: int, round_no: int, latencies: list[float], spread: float
 ) -> dict[int, int]:
-    """All customers write at once; return each rep's copy's message id, by rep."""
+    """All customers write (at once, or evenly over ``spread`` s); return each rep's copy."""
     after = await _seq(http)
     copies: dict[int, int] = {}
 
     async def one(i: int) -> None:
         rep, customer = FIRST_REP + i, FIRST_CUSTOMER + i
+        await asyncio.sleep(spread * i / count)
         arrived = asyncio.get_running_loop().create_future()
         watcher = asyncio.create_task(_watch(http, rep, after, arrived, copy_of=customer))
         began = time.perf_counter()
@@ -203,12 +210,14 @@ async def _reps_answer(
     round_no: int,
     copies: dict[int, int],
     latencies: list[float],
+    spread: float,
 ) -> None:
-    """All reps answer their copy at once with Telegram's reply."""
+    """All reps answer their copy with Telegram's reply (at once, or over ``spread`` s)."""
     after = await _seq(http)
 
     async def one(i: int) -> None:
         rep, customer = FIRST_REP + i, FIRST_CUSTOMER + i
+        await asyncio.sleep(spread * i / count)
         text = f"Yes, 2015 vintage ({round_no}/{i})"
         wanted = asyncio.get_running_loop().create_future()
         wanted.set_result(None)
