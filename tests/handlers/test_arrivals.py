@@ -147,3 +147,20 @@ async def test_a_campaign_opt_out_button_reaches_the_rep(
     await crew.li.expect("🔕 Sun stopped messages from the shop.")
     await emu.post("callback", user_id=SUN, data=OptOut(workspace_id=1).pack(), message_id=1)
     assert await crew.li.quiet() == []
+
+
+async def test_the_card_button_of_a_notice_is_the_reps_alone(
+    chat: ChatBot, workspace: Workspace, emu: Controls
+) -> None:
+    crew = await open_shop(chat, workspace)
+    payload = await my_link(crew.li)
+    await chat.person(SUN, "Sun").send(f"/start {payload}")
+    notice = await crew.li.expect("joined through your link")
+    [[card]] = notice["reply_markup"]["inline_keyboard"]
+
+    # Chen may not open Li's customer: the forged press changes nothing for him.
+    pressed = await emu.post(
+        "callback", user_id=CHEN, data=card["callback_data"], message_id=notice["message_id"]
+    )
+    assert chat.answer_to(pressed["callback_query_id"]) == "This button has expired."
+    assert not any("Sun" in text for text in await crew.chen.quiet())
