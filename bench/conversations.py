@@ -157,7 +157,18 @@ async def _bot(
                 msg = f"the bot did not start: {log.read_text(errors='replace')[-3000:]}"
                 raise RuntimeError(msg)
             await asyncio.sleep(0.1)
-        yield proc
+        try:
+            yield proc
+        except BaseException:
+            print(f"the bot's last output:\n{log.read_text(errors='replace')[-5000:]}")
+            raise
+        output = log.read_text(errors="replace")
+        failed = len(re.findall(r"update \d+ failed|work after commit failed", output))
+        locked = output.count("database is locked")
+        print(
+            f"  {framework:8s} failed updates or relays in the bot's log: {failed}"
+            f" ({locked} mentions of 'database is locked')"
+        )
     finally:
         if proc.returncode is None:
             proc.terminate()
