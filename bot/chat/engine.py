@@ -54,6 +54,9 @@ class Dialog:
     first: str
     steps: Mapping[str, Step]
     finish: Finish
+    # A dialog the person never knowingly opened (a survey's typed comment) ends
+    # without telling them when it expires.
+    quiet: bool = False
 
 
 _DIALOGS: dict[str, Dialog] = {}
@@ -73,13 +76,14 @@ def dialog(
     first: StrEnum | None = None,
     files: Collection[StrEnum] = (),
     media: Collection[StrEnum] = (),
+    quiet: bool = False,
 ) -> Dialog:
     """Declare a dialog whose steps are ``steps``' members, and register it.
 
     Member ``X`` is asked by ``ask_x`` and answered by ``receive_x`` (the member's
     name in lower case), found beside ``finish`` in its module. The first member is
     the first step unless ``first`` says otherwise; ``files`` take a file or photo,
-    ``media`` any message a person can send.
+    ``media`` any message a person can send; a ``quiet`` dialog expires without a word.
 
     Raises:
         TypeError: when a step has no ``ask_`` or ``receive_`` function.
@@ -94,7 +98,7 @@ def dialog(
         table[member] = Step(
             ask, receive, accepts_files=member in files, accepts_media=member in media
         )
-    return register(Dialog(name, first or next(iter(steps)), table, finish))
+    return register(Dialog(name, first or next(iter(steps)), table, finish, quiet))
 
 
 async def current(ctx: Context) -> ConversationState | None:
@@ -111,7 +115,9 @@ async def current(ctx: Context) -> ConversationState | None:
     )
     if state is not None and (state.expires_at <= ctx.now() or state.dialog not in _DIALOGS):
         await ctx.session.delete(state)
-        ctx.reply(ctx.t("Your unfinished dialog timed out, so I closed it."))
+        known = _DIALOGS.get(state.dialog)
+        if known is None or not known.quiet:
+            ctx.reply(ctx.t("Your unfinished dialog timed out, so I closed it."))
         return None
     return state
 

@@ -60,4 +60,5 @@ TYPED_COMMENT = dialog(
     TypedCommentStep,
     finish_typed_comment,
     media={TypedCommentStep.COMMENT},
+    quiet=True,
 )
