@@ -13,9 +13,10 @@ import pytest
 from sqlalchemy import event
 
 from bot.crm.inbox import relays
-from bot.crm.models import RelayRole
+from bot.crm.models import MessageKind, RelayRole
 from bot.crm.store import engine_of
 from bot.errors import Blocked
+from bot.handlers.inbox import ChooseShop
 from bot.messaging import FileRef, Incoming, Kind, User
 from tests.e2e.harness import Workspace, execute, query
 from tests.e2e.test_pipeline import LI, OWNER, ZHOU, seed_customer
@@ -380,3 +381,49 @@ async def test_relays_recorded_at_once_share_a_transaction(
     # A swipe-reply to any of them finds the conversation.
     await write(chat, LI, text="Yes!", reply_to=9013, name="Li")
     assert texts(chat, SUN)[-1] == "Yes!\n\n— Li"
+
+
+async def test_buttons_of_a_conversation_outside_ones_reach_answer_expired(
+    chat: ChatBot, workspace: Workspace
+) -> None:
+    crew = await open_shop(chat, workspace)
+    other = await chat.create_workspace("Li's Porcelain")
+    boss = chat.person(1101, "Ma")
+    await boss.send(f"/start {other.owner_payload}")
+    await boss.expect("Welcome to")
+    sun = seed_customer(chat.db_path, "Sun", LI)
+    link(chat, sun, SUN)
+    await write(chat, SUN, text="hello?")
+    [copy] = copies_to(chat, LI)
+
+    # Another shop's owner, and staff whose customer it is not, get "expired" and nothing else.
+    for outsider in (boss, crew.chen):
+        for label in ("Done", "Reply", "Log"):
+            sent_before = len(chat.messenger.chats[outsider.id])
+            await outsider.press(label, copy)
+            [(callback_id, answer, _alert)] = chat.messenger.answers[-1:]
+            assert chat.answer_to(callback_id) == answer
+            assert answer == "This button has expired."
+            assert len(chat.messenger.chats[outsider.id]) == sent_before
+    assert query(chat.db_path, "SELECT status FROM chat_thread") == [("open",)]
+    assert query(chat.db_path, "SELECT count(*) FROM follow_up") == [(0,)]
+
+    # A member of the shop pressing "which shop" for their own shop: expired too.
+    question = {
+        "message_id": 1,
+        "reply_markup": {
+            "inline_keyboard": [
+                [
+                    {
+                        "text": "Wang's Tea House",
+                        "callback_data": ChooseShop(
+                            workspace_id=1, kind=MessageKind.TEXT, message_id=5
+                        ).pack(),
+                    }
+                ]
+            ]
+        },
+    }
+    await crew.chen.press("Wang's Tea House", question)
+    assert chat.messenger.answers[-1][1] == "This button has expired."
+    assert len(copies_to(chat, LI)) == 1
