@@ -11,8 +11,9 @@ The handler layer's order of calls:
    the first message of the conversation (send the acknowledgement) and who to
    tell. It updates the customer's last contact: a conversation counts as contact.
 2. For each message sent into a member's chat about it (the copy of the content,
-   the notice with buttons), ``relays.record_relay``, so that a Telegram reply to
-   either finds the conversation again through ``relays.thread_of_relay``.
+   the notice with buttons), ``relays.record_relay`` (after commit, many at once:
+   ``relays.record_relays_together``), so that a Telegram reply to either finds
+   the conversation again through ``relays.thread_of_relay``.
 3. A member answers: ``replies.reply_target`` checks access and says where to send
    and how to sign; after Telegram accepted the message, ``replies.record_outbound``
    stores it.
