@@ -77,6 +77,13 @@ async def on_message(ctx: Context) -> bool:
     if incoming.own_message_id is None or incoming.kind is Kind.OTHER:
         return False
     if ctx.member is not None:
+        replied = incoming.reply_to_message_id
+        if replied is not None and await relays.is_relay(
+            ctx.session, staff_chat_id=ctx.chat_id, staff_message_id=replied
+        ):
+            # An answer to a conversation out of the member's reach now (handed over,
+            # closed to them): never a message of theirs to another shop.
+            return False
         route = await _route_member(ctx, ctx.member)
     else:
         route = await shops.route(ctx.session, tg_user_id=ctx.user_id)

@@ -19,7 +19,7 @@ from bot.errors import Blocked
 from bot.handlers.inbox import ChooseShop
 from bot.messaging import FileRef, Incoming, Kind, User
 from tests.e2e.harness import Workspace, execute, query
-from tests.e2e.test_pipeline import LI, OWNER, ZHOU, seed_customer
+from tests.e2e.test_pipeline import CHEN, LI, OWNER, ZHOU, seed_customer
 from tests.handlers.chat import ChatBot, Person, open_shop
 
 SUN = 2001
@@ -253,6 +253,21 @@ async def test_a_member_who_is_a_customer_elsewhere_writes_to_that_shop(
         chat.db_path,
         "SELECT workspace_id, customer_id, direction FROM chat_message ORDER BY id",
     ) == [(1, sun, "in"), (2, li_there, "in"), (1, sun, "out"), (2, li_there, "out")]
+
+    # Sun's conversation is handed to Chen: Li's answer to the old copy goes nowhere,
+    # and certainly not to the porcelain shop.
+    execute(
+        chat.db_path,
+        "UPDATE chat_thread SET assignee_member_id = (SELECT id FROM member WHERE tg_user_id = ?)"
+        " WHERE customer_id = ?",
+        CHEN,
+        sun,
+    )
+    execute(chat.db_path, "UPDATE customer SET owner_member_id = NULL WHERE id = ?", sun)
+    await write(chat, LI, text="Anything else?", reply_to=copy["message_id"], name="Li")
+    assert texts(chat, LI)[-1] == "I didn't catch that. Send /help to see what I can do."
+    assert len(copies_to(chat, 1101)) == 1
+    assert texts(chat, SUN)[-1] == "Yes, 2015 vintage!\n\n— Li"
 
 
 async def test_a_member_with_no_other_shop_still_gets_the_usual_answer(

@@ -100,6 +100,16 @@ async def thread_of_relay(
     return Relayed(thread, customer, relay.message_id)
 
 
+async def is_relay(session: AsyncSession, *, staff_chat_id: int, staff_message_id: int) -> bool:
+    """Return whether a message in a member's chat stands for any conversation at all."""
+    found = await session.scalar(
+        select(Relay.id).where(
+            Relay.staff_chat_id == staff_chat_id, Relay.staff_message_id == staff_message_id
+        )
+    )
+    return found is not None
+
+
 async def record_relays(session: AsyncSession, rows: Sequence[RelayRow]) -> None:
     """Remember several relayed messages in one statement."""
     if rows:
