@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Sequence
 from dataclasses import replace
 from datetime import timedelta
 
 from sqlalchemy import delete
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot import callbacks
@@ -36,6 +38,11 @@ from bot.messaging import (
 logger = logging.getLogger(__name__)
 PRUNE_EVERY = 1000
 KEEP_UPDATE_IDS = timedelta(days=2)
+# SQLite admits one writer: an update that waited its whole busy timeout for the
+# write lock is handled again (its transaction rolled back, nothing was sent) rather
+# than lost, a bounded number of times with a short pause between.
+BUSY_ATTEMPTS = 3
+BUSY_PAUSE_SECONDS = 0.2
 
 
 class Dispatcher:
@@ -82,6 +89,24 @@ class Dispatcher:
     async def _handle(
         self, incoming: Incoming, messenger: Messenger
     ) -> list[Outgoing | OutCommands | OutLater]:
+        for attempt in range(1, BUSY_ATTEMPTS):
+            try:
+                return await self._attempt(incoming, messenger)
+            except OperationalError as exc:
+                if not _busy(exc):
+                    raise
+                logger.warning(
+                    "update %s waited too long for the database, handling it again (%d/%d)",
+                    incoming.update_id,
+                    attempt + 1,
+                    BUSY_ATTEMPTS,
+                )
+                await asyncio.sleep(BUSY_PAUSE_SECONDS * attempt)
+        return await self._attempt(incoming, messenger, last=True)
+
+    async def _attempt(
+        self, incoming: Incoming, messenger: Messenger, *, last: bool = False
+    ) -> list[Outgoing | OutCommands | OutLater]:
         locale = normalize_locale(incoming.user.language_code, self._app.default_locale)
         try:
             async with unit_of_work(self._sessions) as session:
@@ -101,7 +126,9 @@ class Dispatcher:
         except DomainError as exc:
             # The transaction was rolled back, so dialog state is exactly as before.
             return _with_answer(incoming, "⚠️ " + translate(locale, exc.key, **exc.params))
-        except Exception:
+        except Exception as exc:
+            if not last and isinstance(exc, OperationalError) and _busy(exc):
+                raise
             logger.exception("update %s failed", incoming.update_id)
             text = translate(locale, N_("😔 Sorry, something went wrong on my side. Try again?"))
             return _with_answer(incoming, text)
@@ -286,3 +313,8 @@ async def _set_reachable(ctx: Context, *, reachable: bool) -> None:
     """Mark the account's customer records (un)reachable after a block or unblock."""
     records = await customers.for_account(ctx.session, tg_user_id=ctx.user_id)
     consent.set_reachable(ctx.session, records, reachable=reachable, now=ctx.now())
+
+
+def _busy(error: OperationalError) -> bool:
+    """Return whether ``error`` is SQLite's "database is locked" (the write lock was busy)."""
+    return "database is locked" in str(error.orig)

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import itertools
+import sqlite3
+import threading
+import time
 from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
@@ -14,7 +17,7 @@ from sqlalchemy import event
 
 from bot.crm.inbox import relays
 from bot.crm.models import MessageKind, RelayRole
-from bot.crm.store import engine_of
+from bot.crm.store import SQLITE_BUSY_TIMEOUT_MS, engine_of
 from bot.errors import Blocked
 from bot.handlers.inbox import ChooseShop
 from bot.messaging import FileRef, Incoming, Kind, User
@@ -442,3 +445,34 @@ async def test_buttons_of_a_conversation_outside_ones_reach_answer_expired(
     await crew.chen.press("Wang's Tea House", question)
     assert chat.messenger.answers[-1][1] == "This button has expired."
     assert len(copies_to(chat, LI)) == 1
+
+
+async def test_a_message_that_waits_out_the_write_lock_is_still_relayed(
+    chat: ChatBot, workspace: Workspace
+) -> None:
+    # Another writer (an import, a second process) holds SQLite's write lock for longer
+    # than the busy timeout: the customer's message is handled again, not lost.
+    await open_shop(chat, workspace)
+    sun = seed_customer(chat.db_path, "Tea & Co", LI)
+    link(chat, sun, SUN)
+    held = threading.Event()
+
+    def hold_the_lock() -> None:
+        other = sqlite3.connect(chat.db_path, isolation_level=None)
+        other.execute("BEGIN IMMEDIATE")
+        held.set()
+        time.sleep(SQLITE_BUSY_TIMEOUT_MS / 1000 + 0.6)
+        other.execute("COMMIT")
+        other.close()
+
+    holder = threading.Thread(target=hold_the_lock)
+    holder.start()
+    assert held.wait(5)
+    await write(chat, SUN, text="still there?")
+    holder.join()
+
+    [copy] = copies_to(chat, LI)
+    assert copy["copy_of"]["chat_id"] == SUN
+    # The name is escaped once for Telegram's HTML, not twice.
+    assert "💬 Tea & Co (#" in chat.messenger.chats[LI][-1]["text"]
+    assert texts(chat, SUN) == ["🙌 Li from Wang's Tea House will answer you here."]
