@@ -126,7 +126,7 @@ async def on_choose_shop(ctx: Context, pressed: ChooseShop) -> None:
     )
     workspace = await ctx.session.get(Workspace, customer.workspace_id)
     assert workspace is not None  # noqa: S101 - enforced by the foreign key
-    ctx.edit(ctx.t(N_("✉️ For {shop}."), shop=html.escape(workspace.name, quote=False)))
+    ctx.edit(ctx.t(N_("✉️ For {shop}."), shop=workspace.name))
     content = Content(
         kind=pressed.kind,
         # The caption is not known here: the copy keeps it and the who-line follows it.
@@ -183,7 +183,7 @@ async def _relay(ctx: Context, customer: Customer, content: Content) -> None:
         if inbound.campaign_name:
             who += "\n" + t(
                 N_("↪️ In reply to the campaign {name}"),
-                name=html.escape(inbound.campaign_name, quote=False),
+                name=inbound.campaign_name,
             )
         buttons = relay_buttons(t, thread_id=thread_id, customer_id=customer_id)
         ctx.outgoing.append(
@@ -231,22 +231,35 @@ async def _acknowledge(
     ctx: Context, workspace: Workspace, thread: Thread, recipients: tuple[Member, ...]
 ) -> None:
     assignee = next((m for m in recipients if m.id == thread.assignee_member_id), None)
-    shop = html.escape(workspace.name, quote=False)
-    rep = (
-        html.escape(assignee.display_name, quote=False)
-        if assignee is not None
-        else ctx.t(N_("Someone"))
-    )
+    shop = workspace.name
     hours = await settings.get_settings(ctx.session, workspace_id=workspace.id)
     now = ctx.now()
     if hours.is_open(now):
-        ctx.reply(ctx.t(N_("🙌 {rep} from {shop} will answer you here."), rep=rep, shop=shop))
+        if assignee is None:
+            ctx.reply(ctx.t(N_("🙌 {shop} will answer you here."), shop=shop))
+        else:
+            ctx.reply(
+                ctx.t(
+                    N_("🙌 {rep} from {shop} will answer you here."),
+                    rep=assignee.display_name,
+                    shop=shop,
+                )
+            )
         return
     when = show_zoned(hours.next_opening(now), zone(workspace.timezone))
+    if assignee is None:
+        ctx.reply(
+            ctx.t(
+                N_("🙌 {shop} is closed now. We will answer you here from {when}."),
+                shop=shop,
+                when=when,
+            )
+        )
+        return
     ctx.reply(
         ctx.t(
             N_("🙌 {shop} is closed now. {rep} will answer you here from {when}."),
-            rep=rep,
+            rep=assignee.display_name,
             shop=shop,
             when=when,
         )
@@ -304,6 +317,6 @@ async def on_log(ctx: Context, pressed: RelayLog) -> None:
     ctx.reply(
         ctx.t(
             N_("📝 Logged as a chat follow-up with {name}."),
-            name=html.escape(customer.name, quote=False),
+            name=customer.name,
         )
     )

@@ -243,7 +243,7 @@ async def test_a_member_who_is_a_customer_elsewhere_writes_to_that_shop(
     [to_boss] = copies_to(chat, 1101)
     assert to_boss["copy_of"] == {"chat_id": LI, "message_id": sent}
     assert f"Li (#{li_there})" in chat.messenger.chats[1101][-1]["text"]
-    assert texts(chat, LI)[-1] == "🙌 Someone from Li's Porcelain will answer you here."
+    assert texts(chat, LI)[-1] == "🙌 Li's Porcelain will answer you here."
     assert "Sun" not in texts(chat, 1101)[-1]
 
     # A swipe-reply to the relayed copy still answers Sun.
