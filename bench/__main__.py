@@ -2,10 +2,11 @@
 
 import asyncio
 
-from bench import broadcast, crm, dispatch, isolation, tiers
+from bench import broadcast, conversations, crm, dispatch, isolation, tiers
 
 asyncio.run(dispatch.main())
 asyncio.run(crm.main())
 asyncio.run(broadcast.main())
 asyncio.run(tiers.main())
 asyncio.run(isolation.main())
+asyncio.run(conversations.main())
