@@ -103,16 +103,16 @@ async def transfer(session: AsyncSession, *, actor: Member, thread_id: int, to: 
         NotFound: when the thread is not one the actor may handle.
         Conflict: when the thread is closed or already with ``to``.
     """
-    thread, _customer = await thread_for(session, actor=actor, thread_id=thread_id, lock=True)
+    thread, customer = await thread_for(session, actor=actor, thread_id=thread_id, lock=True)
     if actor.role is Role.STAFF and thread.assignee_member_id != actor.id:
         raise PermissionDenied(N_("Sorry, your role can't do that."))
     check_assignable(actor, to)
     if thread.status is not ThreadStatus.OPEN:
-        raise Conflict(N_("Conversation #{id} is closed already."), id=thread.id)
+        raise Conflict(N_("{name}'s conversation is closed already."), name=customer.name)
     if thread.assignee_member_id == to.id:
         raise Conflict(
-            N_("Conversation #{id} is with {member} already."),
-            id=thread.id,
+            N_("{name}'s conversation is with {member} already."),
+            name=customer.name,
             member=to.display_name,
         )
     previous = thread.assignee_member_id
