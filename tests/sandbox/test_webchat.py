@@ -306,7 +306,7 @@ def test_owner_invites_a_rep_who_joins_and_adds_a_customer(
     expect(check).to_contain_text("Private · Retailer")
     expect(check).to_contain_text("north #3")
     check.locator("button.kb-button", has_text="Save").click()
-    saved = _bot_message(page, "Saved")
+    saved = _bot_message(page, "Saved Zhao Lei")
     expect(saved.locator(".text b")).to_have_text("Zhao Lei")
     saved.locator("button.kb-button", has_text="Open card").click()
     card = _pane(page).locator(".message.bot").last
@@ -362,7 +362,7 @@ def test_owner_invites_a_rep_who_joins_and_adds_a_customer(
     expect(panes.nth(0).locator(".pane-persona")).to_contain_text("you are Owner")
     expect(panes.nth(1).locator(".pane-persona")).to_contain_text("you are Rep Li")
     expect(panes.nth(0).locator(".message.bot", has_text="Invite for a new staff")).to_be_visible()
-    expect(panes.nth(1).locator(".message.bot", has_text="Saved")).to_be_visible()
+    expect(panes.nth(1).locator(".message.bot", has_text="Saved Zhao Lei")).to_be_visible()
     expect(page.locator("#toast")).to_be_hidden()
     desktop = tmp_path / "webchat-desktop.png"
     page.screenshot(path=str(desktop))
