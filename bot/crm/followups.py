@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import and_, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.crm import audit, reminders, workspaces
@@ -52,7 +52,7 @@ class DueItem:
 
 @dataclass(frozen=True, slots=True)
 class StaleItem:
-    """A customer not contacted for ``STALE_AFTER``."""
+    """A customer not contacted for ``STALE_AFTER``, or added that long ago and never contacted."""
 
     customer_id: int
     name: str
@@ -265,7 +265,11 @@ async def _stale(
         Customer.workspace_id == member.workspace_id,
         Customer.owner_member_id == member.id,
         Customer.erased_at.is_(None),
-        or_(Customer.last_contact_at.is_(None), Customer.last_contact_at < cutoff),
+        # Never contacted counts from when the customer was added, not from the epoch.
+        or_(
+            Customer.last_contact_at < cutoff,
+            and_(Customer.last_contact_at.is_(None), Customer.created_at < cutoff),
+        ),
     )
     # One pass over the rep's customers: the window count rides along with the capped list.
     rows = await session.execute(

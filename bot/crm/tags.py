@@ -24,6 +24,28 @@ MAX_WEIGHT = 1000
 MAX_GRADES = 6
 LOWEST_GRADE = "C"
 RESCORE_CHUNK = 500
+# A tag created from a button on /tag's answer starts here; /tagdef changes it.
+QUICK_DIMENSION = TagDimension.INTEREST
+QUICK_WEIGHT = 0
+
+
+class UnknownTag(InvalidInput):
+    """Raised when /tag names a tag the workspace has not defined.
+
+    ``name`` is the tag, ``adding`` whether it was to be added (so an admin may
+    create it), ``close`` the defined names that look like it.
+    """
+
+    def __init__(self, name: str, *, adding: bool, close: Sequence[str]) -> None:
+        if close:
+            super().__init__(
+                N_("There's no tag called {tag}. Did you mean: {close}? See /tags."),
+                tag=name,
+                close=", ".join(close),
+            )
+        else:
+            super().__init__(N_("There's no tag called {tag}. See /tags."), tag=name)
+        self.name, self.adding, self.close = name, adding, tuple(close)
 
 
 @dataclass(frozen=True, slots=True)
@@ -187,7 +209,7 @@ async def change_tags(
 
     Raises:
         NotFound: when the customer is not among the actor's.
-        InvalidInput: when a tag is not defined (the hint lists close names).
+        UnknownTag: when a tag is not defined (it names close ones, if any).
     """
     customer = await get_visible(session, actor=actor, customer_id=customer_id)
     known = {t.name: t for t in await list_tags(session, actor=actor)}
@@ -196,11 +218,7 @@ async def change_tags(
     for name in [*wanted_add, *wanted_remove]:
         if name not in known:
             close = difflib.get_close_matches(name, known, n=3, cutoff=0.5)
-            raise InvalidInput(
-                N_("There's no tag called {tag}. Did you mean: {close}? See /tags."),
-                tag=name,
-                close=", ".join(close) or "—",
-            )
+            raise UnknownTag(name, adding=name in wanted_add, close=close)
     current = set(await _tag_ids(session, customer))
     for name in wanted_add:
         if known[name].id not in current:
@@ -226,6 +244,31 @@ async def change_tags(
         details = {"added": wanted_add, "removed": wanted_remove}
         await audit.record_change(session, actor, "customer.tags", customer, details)
     return Tagged(customer, await customer_tags(session, customer=customer))
+
+
+async def create_and_add(
+    session: AsyncSession, *, actor: Member, customer_id: int, name: str
+) -> tuple[Tagged, bool]:
+    """Create a tag (``QUICK_DIMENSION``, ``QUICK_WEIGHT``) unless it exists, then add it.
+
+    Returns the customer's tags after the change and whether the tag was created;
+    a tag defined meanwhile keeps its dimension and weight.
+
+    Raises:
+        PermissionDenied: when the actor is not an owner or admin.
+        NotFound: when the customer is not among the actor's.
+        InvalidInput: when the name cannot be a tag's.
+    """
+    require_role(actor, Role.OWNER, Role.ADMIN)
+    await get_visible(session, actor=actor, customer_id=customer_id)
+    name = clean_tag_name(name)
+    created = False
+    if await _tag(session, actor.workspace_id, name) is None:
+        _, created = await define_tag(
+            session, actor=actor, name=name, dimension=QUICK_DIMENSION, weight=QUICK_WEIGHT
+        )
+    tagged = await change_tags(session, actor=actor, customer_id=customer_id, add=[name])
+    return tagged, created
 
 
 async def customer_tags(session: AsyncSession, *, customer: Customer) -> Sequence[Tag]:

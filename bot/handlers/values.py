@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import html
+from typing import Annotated
 
+from bot.callbacks import EXPIRED, MAX_BYTES, SEP, CallbackData, Id, Text
 from bot.chat.context import Context
 from bot.chat.router import MANAGERS, MEMBERS, Router
 from bot.crm import purchases, tags
-from bot.crm.models import TagDimension
-from bot.errors import InvalidInput
+from bot.crm.models import Customer, Role, TagDimension
+from bot.errors import ButtonExpired, InvalidInput
 from bot.handlers import pipeline
 from bot.i18n import N_, Raw
 from bot.localtime import show_day
@@ -16,6 +18,18 @@ from bot.views.replies import customer_id_arg, money_line, show_with_card, who
 
 router = Router("values", MEMBERS)
 admin_router = Router("values.admin", MANAGERS)
+
+CREATE_TAG_PREFIX = "tg:new"
+# What is left of Telegram's 64 bytes after the prefix and a customer id: every
+# ASCII tag name (40 at most) fits; a longer non-ASCII one is offered as a command.
+TAG_NAME_BYTES = MAX_BYTES - len(CREATE_TAG_PREFIX) - len(str(2**63 - 1)) - 2 * len(SEP)
+
+
+class CreateTag(CallbackData, prefix=CREATE_TAG_PREFIX):
+    """Create a tag /tag did not know, with the default dimension and weight, and add it."""
+
+    customer_id: Annotated[int, Id("customer")]
+    name: Annotated[str, Text(TAG_NAME_BYTES)]
 
 
 # Tags and scoring
@@ -50,16 +64,66 @@ async def cmd_tag(ctx: Context) -> None:
     )
     add = [w for w in words[1:] if not w.startswith("-")]
     remove = [w for w in words[1:] if w.startswith("-")]
-    result = await tags.change_tags(
-        ctx.session, actor=member, customer_id=customer_id, add=add, remove=remove
+    try:
+        result = await tags.change_tags(
+            ctx.session, actor=member, customer_id=customer_id, add=add, remove=remove
+        )
+    except tags.UnknownTag as unknown:
+        if not unknown.adding or member.role not in (Role.OWNER, Role.ADMIN):
+            raise
+        _offer_tag(ctx, unknown, customer_id)
+        return
+    _show_tags(ctx, result)
+
+
+@admin_router.button(CreateTag)
+async def on_create_tag(ctx: Context, pressed: CreateTag) -> None:
+    """Create the tag offered by /tag and add it to the customer."""
+    member, _ = ctx.staff()
+    try:
+        tags.clean_tag_name(pressed.name)
+    except InvalidInput:
+        raise ButtonExpired(EXPIRED) from None
+    result, created = await tags.create_and_add(
+        ctx.session, actor=member, customer_id=pressed.customer_id, name=pressed.name
     )
+    head = ""
+    if created:
+        head = ctx.t(
+            N_("✅ Tag {tag} created: {dimension}, weight {weight}. /tagdef changes them."),
+            tag=tags.clean_tag_name(pressed.name),
+            dimension=tags.QUICK_DIMENSION.value,
+            weight=tags.QUICK_WEIGHT,
+        )
+    _show_tags(ctx, result, head=head)
+
+
+def _offer_tag(ctx: Context, unknown: tags.UnknownTag, customer_id: int) -> None:
+    """Say the tag does not exist and offer an owner or admin to create it."""
+    text = ctx.t(unknown.key, **unknown.params)
+    if len(unknown.name.encode()) > TAG_NAME_BYTES:
+        hint = N_("To create it: /tagdef {tag} {dimension} {weight}")
+        params = {"dimension": tags.QUICK_DIMENSION.value, "weight": tags.QUICK_WEIGHT}
+        ctx.reply(text + "\n" + ctx.t(hint, tag=unknown.name, **params))
+        return
+    label = ctx.t(N_("➕ Create tag “{tag}”"), tag=unknown.name)
+    text += "\n" + ctx.t(
+        N_("Create it? It starts in {dimension} with weight {weight}; /tagdef changes that."),
+        dimension=tags.QUICK_DIMENSION.value,
+        weight=tags.QUICK_WEIGHT,
+    )
+    button = CreateTag(customer_id=customer_id, name=unknown.name).button(label)
+    ctx.reply(text, [[button]])
+
+
+def _show_tags(ctx: Context, result: tags.Tagged, *, head: str = "") -> None:
     names = ", ".join(html.escape(t.name) for t in result.tags) or "—"
     text = N_("🏷 {who}: {tags}\nScore <b>{score}</b> · grade <b>{grade}</b>")
-    grade = result.customer.grade or "—"
-    name, score = who(result.customer), result.customer.score
-    show_with_card(
-        ctx, ctx.t(text, who=name, tags=Raw(names), score=score, grade=grade), result.customer
+    customer: Customer = result.customer
+    body = ctx.t(
+        text, who=who(customer), tags=Raw(names), score=customer.score, grade=customer.grade or "—"
     )
+    show_with_card(ctx, f"{head}\n{body}" if head else body, customer)
 
 
 @admin_router.command(

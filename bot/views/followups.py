@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo
 
 from bot.callbacks import CallbackData, Choice, Id
 from bot.crm import followups
-from bot.i18n import N_
+from bot.i18n import N_, Raw
 from bot.localtime import show_short
 from bot.messaging import Button, Keyboard
 from bot.views.card import Translate, card_button
@@ -62,22 +62,31 @@ def render_today(day: followups.Today, t: Translate, tz: ZoneInfo) -> tuple[str,
         lines.append("")
         lines.append(
             t(
-                N_("👤 <b>{name}</b>: {due} due, {overdue} overdue, {stale} not contacted"),
+                N_("👤 <b>{name}</b>: {due}; {stale} not contacted for 7 days"),
                 name=rep.member_name,
-                due=rep.due_total,
-                overdue=rep.overdue_total,
+                due=Raw(_due_count(rep, t)),
                 stale=rep.stale_total,
             )
         )
+        # A rep's block lists their overdue reminders only.
         lines.extend(_due_line(item, t, tz) for item in rep.due)
+        if rep.overdue_total > len(rep.due):
+            lines.append(t(N_("…and {count} more."), count=rep.overdue_total - len(rep.due)))
     return "\n".join(lines), buttons
 
 
 def _agenda_head(agenda: followups.Agenda, t: Translate) -> str:
     if agenda.due_total == 0:
         return t(N_("📋 <b>Today</b>: nothing due. 🎉"))
+    return t(N_("📋 <b>Today</b>: {due}."), due=Raw(_due_count(agenda, t)))
+
+
+def _due_count(agenda: followups.Agenda, t: Translate) -> str:
+    """Return "3 due" or "3 due, 2 of them overdue": the overdue are among the due."""
+    if agenda.overdue_total == 0:
+        return t(N_("{due} due"), due=agenda.due_total)
     return t(
-        N_("📋 <b>Today</b>: {due} due, {overdue} overdue."),
+        N_("{due} due, {overdue} of them overdue"),
         due=agenda.due_total,
         overdue=agenda.overdue_total,
     )

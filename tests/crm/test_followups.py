@@ -83,6 +83,8 @@ async def test_today_lists_due_overdue_and_stale_customers(
 ) -> None:
     async with unit_of_work(sessions) as session:
         shop = await make_rep_shop(session, customers=14)
+        for customer in shop.customers:
+            customer.created_at = NOW - timedelta(days=30)
         shop.customers[0].last_contact_at = NOW - timedelta(days=1)
         shop.customers[1].last_contact_at = NOW - timedelta(days=8)
         ws = shop.rep.workspace_id

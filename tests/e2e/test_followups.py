@@ -128,6 +128,9 @@ async def test_remind_today_and_digest(
     rep_id = member_id(options.db_path, REP)
     customer = add_customer(options.db_path, "Zhao Min", rep_id)
     add_customer(options.db_path, "Sun Li", rep_id)
+    # Both were added long ago and never contacted, so /today counts them.
+    added = stamp(datetime.now(UTC) - timedelta(days=30))
+    execute(options.db_path, "UPDATE customer SET created_at = ?", added)
 
     await rep.send(f"/remind {customer} tomorrow 10:00 call about pu'er")
     await rep.expect("OK! On", "10:00", "Zhao Min", "call about pu'er")
@@ -154,13 +157,15 @@ async def test_remind_today_and_digest(
         stamp(overdue),
     )
     await rep.send("/today")
-    today = await rep.expect("Today", "1 overdue", "bring the tea set", "Not contacted for 7 days")
+    today = await rep.expect(
+        "Today", "1 of them overdue", "bring the tea set", "Not contacted for 7 days"
+    )
     assert "Sun Li" in today["text"]
     buttons = [b["callback_data"] for row in today["reply_markup"]["inline_keyboard"] for b in row]
     assert f"ct:{customer}" in buttons
 
     await owner.send("/today")
-    await owner.expect("Li:", "1 overdue", "2 not contacted", "tea set")
+    await owner.expect("Li:", "1 of them overdue", "2 not contacted for 7 days", "tea set")
 
     await rep.send("/digest")
     await rep.expect("Daily digest: off")
