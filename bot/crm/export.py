@@ -24,6 +24,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
 from bot.crm import audit, offload
+from bot.crm.companies import SEPARATOR
 from bot.crm.guards import require_role
 from bot.crm.models import Company, Customer, CustomerTag, Member, Role, Tag, Workspace
 from bot.crm.models.core import Segment, ValueTier
@@ -196,12 +197,16 @@ def write_file(batches: Iterator[Sequence[Sequence[object]]], fmt: Format) -> by
 
 def _query(actor: Member, filters: ExportFilter) -> Select[*tuple[Any, ...]]:
     owner = aliased(Member, name="owner")
+    parent = aliased(Company, name="parent")
+    grandparent = aliased(Company, name="grandparent")
     query = (
         visible_customers(actor)
         .with_only_columns(
             Customer.id,
             Customer.name,
             Customer.phone,
+            grandparent.name.label("company_top"),
+            parent.name.label("company_parent"),
             Company.name.label("company"),
             Customer.stage,
             Customer.kind,
@@ -223,6 +228,8 @@ def _query(actor: Member, filters: ExportFilter) -> Select[*tuple[Any, ...]]:
         )
         .select_from(Customer)
         .outerjoin(Company, Customer.company_id == Company.id)
+        .outerjoin(parent, Company.parent_id == parent.id)
+        .outerjoin(grandparent, parent.parent_id == grandparent.id)
         .outerjoin(owner, Customer.owner_member_id == owner.id)
         .order_by(Customer.id)
     )
@@ -277,7 +284,7 @@ def _cells(row: Any, tags: Iterable[str], tz: ZoneInfo) -> tuple[object, ...]:
         row.id,
         row.name,
         row.phone,
-        row.company,
+        company_path(row.company_top, row.company_parent, row.company),
         row.stage,
         str(row.kind),
         row.grade,
@@ -296,6 +303,12 @@ def _cells(row: Any, tags: Iterable[str], tz: ZoneInfo) -> tuple[object, ...]:
         str(row.rfm_segment) if row.rfm_segment is not None else None,
         _major(row.clv_minor),
     )
+
+
+def company_path(*names: str | None) -> str | None:
+    """Return a company's names from the top down as one path, like ``Wang Tea / Shanghai``."""
+    found = [name for name in names if name]
+    return f" {SEPARATOR} ".join(found) if found else None
 
 
 def _major(minor: int | None) -> Decimal | None:

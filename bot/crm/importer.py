@@ -23,6 +23,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.crm import audit, offload, spreadsheet
 from bot.crm.classification import CHOICES
+from bot.crm.companies import MAX_LEVELS, SEPARATOR
 from bot.crm.guards import require_role
 from bot.crm.leads import STAGES
 from bot.crm.models import (
@@ -179,7 +180,8 @@ async def _plan(session: AsyncSession, ws: int, clean: CleanRows) -> ImportPlan:
 async def import_rows(session: AsyncSession, *, actor: Member, plan: ImportPlan, fmt: str) -> int:
     """Insert the plan's rows as customers owned by the actor; return how many.
 
-    Companies are found by name among top-level companies or created. The caller's
+    Companies are found by their path from the top (``Wang Tea / Shanghai``), level
+    by level, and the missing levels created. The caller's
     transaction makes the import all-or-nothing.
 
     Raises:
@@ -248,17 +250,31 @@ def _clean(
     row: dict[str, Any] = {
         "id": int(cell("id")) if cell("id").isdigit() else None,
         "name": _plain(cell("name")),
-        "company": _plain(cell("company")) or None,
+        "company": _company_path(cell("company")),
         "region": _plain(cell("region")) or None,
         "tags": [t for t in (_plain(t) for t in _split_tags(cell("tags"))) if t],
     }
     if not row["name"]:
         problems.append((N_("the name is missing"), {}))
-    for key, limit in (("name", MAX_NAME), ("company", MAX_COMPANY), ("region", MAX_REGION)):
+    for key, limit in (("name", MAX_NAME), ("region", MAX_REGION)):
         if row[key] and len(row[key]) > limit:
             problems.append(
                 (N_("{column} is longer than {max} characters"), {"column": key, "max": limit})
             )
+    if row["company"] and any(len(name) > MAX_COMPANY for name in row["company"]):
+        problems.append(
+            (
+                N_("{column} is longer than {max} characters"),
+                {"column": "company", "max": MAX_COMPANY},
+            )
+        )
+    if row["company"] and len(row["company"]) > MAX_LEVELS:
+        problems.append(
+            (
+                N_("the company “{value}” is more than {max} levels deep"),
+                {"value": cell("company")[:60], "max": MAX_LEVELS},
+            )
+        )
     row["tags"] = [t[:MAX_TAG] for t in row["tags"]]
     row["phone"] = None
     if phone := cell("phone"):
@@ -294,6 +310,12 @@ def _plain(text: str) -> str:
     """Return text without control characters and with single spaces."""
     cleaned = "".join(ch for ch in text if unicodedata.category(ch)[0] != "C")
     return " ".join(cleaned.split())
+
+
+def _company_path(text: str) -> tuple[str, ...] | None:
+    """Return the names of a company path (``Wang Tea / Shanghai``), top first; None if empty."""
+    names = tuple(name for name in (_plain(part) for part in text.split(SEPARATOR)) if name)
+    return names or None
 
 
 def _split_tags(text: str) -> list[str]:
@@ -370,25 +392,38 @@ async def _tag_ids(session: AsyncSession, ws: int, names: set[str]) -> dict[str,
     return found
 
 
-async def _company_ids(session: AsyncSession, ws: int, names: set[str]) -> dict[str, int]:
-    found: dict[str, int] = {}
-    for chunk in _chunks(sorted(names)):
-        result = await session.execute(
-            select(Company.name, Company.id)
-            .where(
-                Company.workspace_id == ws, Company.parent_id.is_(None), Company.name.in_(chunk)
+async def _company_ids(
+    session: AsyncSession, ws: int, paths: set[tuple[str, ...]]
+) -> dict[tuple[str, ...], int]:
+    """Return the id of each company path, level by level, creating the missing companies."""
+    found: dict[tuple[str, ...], int] = {}
+    for depth in range(1, MAX_LEVELS + 1):
+        wanted = {path[:depth] for path in paths if len(path) >= depth}
+        keys = sorted((found[p[:-1]] if depth > 1 else None, p[-1]) for p in wanted)
+        known: dict[tuple[int | None, str], int] = {}
+        for chunk in _chunks(keys):
+            names = {name for _, name in chunk}
+            parents = {parent for parent, _ in chunk}
+            query = select(Company.parent_id, Company.name, Company.id).where(
+                Company.workspace_id == ws, Company.name.in_(names)
             )
-            .order_by(Company.id)
-        )
-        for row in result:
-            found.setdefault(row.name, row.id)
-    missing = [
-        Company(workspace_id=ws, name=name, level=1) for name in sorted(names - found.keys())
-    ]
-    if missing:
-        session.add_all(missing)
-        await session.flush()
-        found.update((company.name, company.id) for company in missing)
+            if depth == 1:
+                query = query.where(Company.parent_id.is_(None))
+            else:
+                query = query.where(Company.parent_id.in_(parents))
+            for row in await session.execute(query.order_by(Company.id)):
+                known.setdefault((row.parent_id, row.name), row.id)
+        missing = {
+            key: Company(workspace_id=ws, name=key[1], parent_id=key[0], level=depth)
+            for key in keys
+            if key not in known
+        }
+        if missing:
+            session.add_all(missing.values())
+            await session.flush()
+            known.update((key, company.id) for key, company in missing.items())
+        for path in wanted:
+            found[path] = known[(found[path[:-1]] if depth > 1 else None, path[-1])]
     return found
 
 

@@ -12,9 +12,11 @@ from dataclasses import dataclass
 from typing import Any
 
 import phonenumbers
-from sqlalchemy import ColumnElement, Select, or_, select
+from sqlalchemy import ColumnElement, Select, and_, false, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import aliased
 
+from bot.crm.companies import SEPARATOR
 from bot.crm.guards import require_role
 from bot.crm.models import Company, Customer, CustomerTag, Member, Role, Tag, Workspace
 from bot.crm.models.core import Segment, ValueTier
@@ -108,9 +110,7 @@ async def find_customers(
     )
     if found:
         return found
-    company_ids = select(Company.id).where(
-        Company.workspace_id == actor.workspace_id, Company.name.icontains(text, autoescape=True)
-    )
+    company_ids = _companies_matching(actor.workspace_id, text)
     tagged = (
         select(CustomerTag.customer_id)
         .join(Tag, Tag.id == CustomerTag.tag_id)
@@ -122,6 +122,46 @@ async def find_customers(
         Customer.id.in_(tagged),
     )
     return await _all(session, base.where(matches), limit, by_name=True)
+
+
+def _companies_matching(workspace_id: int, text: str) -> Select[Any]:
+    """Return the ids of companies whose name, or a parent's, holds the text.
+
+    A branch is found by its parent's name (``Jade`` finds ``Jade Garden Tea / Hangzhou``)
+    and a typed path by its levels (``Jade Garden Tea / Hangzhou``).
+    """
+    parent = aliased(Company, name="parent")
+    grandparent = aliased(Company, name="grandparent")
+    names = [n for n in (" ".join(p.split()) for p in text.split(SEPARATOR)) if n] or [text]
+    # Top down; a shallower company has no grandparent (or parent), which matches nothing.
+    levels: list[Any] = [grandparent, parent, Company]
+    # The names match consecutive levels, in order, anywhere along the company's path.
+    conditions = (
+        false()
+        if len(names) > len(levels)
+        else or_(
+            *(
+                and_(
+                    *(
+                        level.name.icontains(name, autoescape=True)
+                        for level, name in zip(levels[start:], names, strict=False)
+                    )
+                )
+                for start in range(len(levels) - len(names) + 1)
+            )
+        )
+    )
+    return (
+        select(Company.id)
+        .outerjoin(
+            parent, (parent.id == Company.parent_id) & (parent.workspace_id == workspace_id)
+        )
+        .outerjoin(
+            grandparent,
+            (grandparent.id == parent.parent_id) & (grandparent.workspace_id == workspace_id),
+        )
+        .where(Company.workspace_id == workspace_id, conditions)
+    )
 
 
 async def _find_phone(
