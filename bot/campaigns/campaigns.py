@@ -355,6 +355,20 @@ async def fire(
     return await session.get(CampaignRun, run_id)
 
 
+async def welcome_active(session: AsyncSession, workspace_id: int) -> bool:
+    """Return whether the shop has an active welcome, which a customer opting in gets."""
+    found = await session.scalar(
+        select(Campaign.id)
+        .where(
+            Campaign.workspace_id == workspace_id,
+            Campaign.kind == CampaignKind.WELCOME,
+            Campaign.status == CampaignStatus.ACTIVE,
+        )
+        .limit(1)
+    )
+    return found is not None
+
+
 async def on_opt_in(session: AsyncSession, customer: Customer, *, now: datetime) -> None:
     """Queue the shop's welcome for a customer who just opted in (when one is active)."""
     await session.flush()

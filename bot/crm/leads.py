@@ -124,8 +124,13 @@ async def move_stage(
     return StageChange(customer, previous, converted)
 
 
-async def list_pool(session: AsyncSession, *, actor: Member) -> tuple[Sequence[Customer], int]:
-    """Return the oldest unowned leads of the actor's workspace (one page) and their count."""
+async def list_pool(
+    session: AsyncSession, *, actor: Member, offset: int = 0
+) -> tuple[Sequence[Customer], int]:
+    """Return a page of the unowned leads of the actor's workspace, oldest first, and their count.
+
+    The page starts ``offset`` leads in.
+    """
     require_role(actor, *Role)
     where = (
         Customer.workspace_id == actor.workspace_id,
@@ -134,7 +139,7 @@ async def list_pool(session: AsyncSession, *, actor: Member) -> tuple[Sequence[C
     )
     total = await session.scalar(select(func.count()).select_from(Customer).where(*where))
     result = await session.execute(
-        select(Customer).where(*where).order_by(Customer.id).limit(POOL_PAGE)
+        select(Customer).where(*where).order_by(Customer.id).offset(offset).limit(POOL_PAGE)
     )
     return result.scalars().all(), int(total or 0)
 

@@ -12,9 +12,10 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from enum import StrEnum
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import ColumnElement, delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -49,6 +50,7 @@ from bot.crm.purchases import format_money
 from bot.crm.scope import get_visible
 from bot.errors import Conflict, NotFound
 from bot.i18n import N_
+from bot.localtime import show_day, zone
 
 ERASED_TEXT = "—"
 Record = tuple[Workspace, Customer]
@@ -143,7 +145,11 @@ async def export_own_data(
     """Gather everything every shop keeps about the account's person; None when nothing."""
     records = await own_records(session, tg_user_id=tg_user_id)
     shops = [await _shop_data(session, workspace, customer) for workspace, customer in records]
-    return _file("my-data", shops, now) if shops else None
+    # Named by the shops' local date, as their exports are; shops in different zones
+    # share no local date, so the name then says UTC.
+    zones = {zone(workspace.timezone) for workspace, _ in records}
+    tz = zones.pop() if len(zones) == 1 else None
+    return _file("my-data", shops, now, tz) if shops else None
 
 
 async def export_customer_data(
@@ -161,7 +167,7 @@ async def export_customer_data(
     assert workspace is not None  # noqa: S101 - the member's workspace exists
     data = await _shop_data(session, workspace, customer)
     await audit.record_change(session, actor, "customer.data_export", customer)
-    return _file(f"customer-{customer.id}-data", [data], now)
+    return _file(f"customer-{customer.id}-data", [data], now, zone(workspace.timezone))
 
 
 async def erase_own(
@@ -302,7 +308,12 @@ def _plain(value: object) -> object:
     return value.value if isinstance(value, StrEnum) else value
 
 
-def _file(stem: str, shops: list[dict[str, Any]], now: datetime) -> DataFile:
-    document = {"generated_at": now.isoformat(), "shops": shops}
+def _file(stem: str, shops: list[dict[str, Any]], now: datetime, tz: ZoneInfo | None) -> DataFile:
+    """Return the JSON file, named by the local date in ``tz`` (None: the UTC date, said so)."""
+    if tz is None:
+        moment, day = now.astimezone(UTC), f"{show_day(now, ZoneInfo('UTC'))}-UTC"
+    else:
+        moment, day = now.astimezone(tz), show_day(now, tz)
+    document = {"generated_at": moment.isoformat(), "shops": shops}
     text = json.dumps(document, ensure_ascii=False, indent=2)
-    return DataFile(f"{stem}-{now.date().isoformat()}.json", text.encode("utf-8"))
+    return DataFile(f"{stem}-{day}.json", text.encode("utf-8"))

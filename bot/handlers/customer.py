@@ -59,7 +59,7 @@ async def join_card(ctx: Context, token: str) -> None:
     if customer.id not in before:
         # Only the first opening connects them; opening it again is no news for the rep.
         await arrivals.tell_rep(ctx, customer, arrivals.JOINED_BY_CARD)
-    _welcome(ctx, workspace, customer)
+    await _welcome(ctx, workspace, customer)
 
 
 async def _join(ctx: Context, workspace: Workspace, referrer: Member | None) -> None:
@@ -73,10 +73,10 @@ async def _join(ctx: Context, workspace: Workspace, referrer: Member | None) -> 
     )
     if new and referrer is not None:
         await arrivals.tell_rep(ctx, customer, arrivals.JOINED_BY_LINK)
-    _welcome(ctx, workspace, customer)
+    await _welcome(ctx, workspace, customer)
 
 
-def _welcome(ctx: Context, workspace: Workspace, customer: Customer) -> None:
+async def _welcome(ctx: Context, workspace: Workspace, customer: Customer) -> None:
     """Ask a customer who just joined for consent, unless they have given it already."""
     if customer.consent is Consent.OPTED_IN:
         ctx.reply(
@@ -86,22 +86,30 @@ def _welcome(ctx: Context, workspace: Workspace, customer: Customer) -> None:
             )
         )
         return
-    ask_consent(ctx, workspace, customer)
+    await ask_consent(ctx, workspace, customer)
 
 
-def ask_consent(ctx: Context, workspace: Workspace, customer: Customer) -> None:
-    """Tell the customer what the merchant will send and ask them to choose."""
+async def ask_consent(ctx: Context, workspace: Workspace, customer: Customer) -> None:
+    """Tell the customer what the merchant will send and ask them to choose.
+
+    A welcome message is promised only when the shop has an active welcome campaign.
+    """
     yes = ctx.t(N_("✅ Yes, keep me posted"))
+    with_welcome = N_(
+        "👋 Welcome to <b>{shop}</b>!\n\n"
+        "May we send you messages here? That means a welcome, greetings on your "
+        "birthday and holidays, and at most one update a week, never at night.\n\n"
+        "You can stop any time with /stop."
+    )
+    without_welcome = N_(
+        "👋 Welcome to <b>{shop}</b>!\n\n"
+        "May we send you messages here? That means greetings on your birthday and "
+        "holidays, and at most one update a week, never at night.\n\n"
+        "You can stop any time with /stop."
+    )
+    welcome = await campaigns.welcome_active(ctx.session, workspace.id)
     ctx.reply(
-        ctx.t(
-            N_(
-                "👋 Welcome to <b>{shop}</b>!\n\n"
-                "May we send you messages here? That means a welcome, greetings on your "
-                "birthday and holidays, and at most one update a week, never at night.\n\n"
-                "You can stop any time with /stop."
-            ),
-            shop=workspace.name,
-        ),
+        ctx.t(with_welcome if welcome else without_welcome, shop=workspace.name),
         [
             [ConsentAnswer(answer="y", customer_id=customer.id).button(yes)],
             [ConsentAnswer(answer="n", customer_id=customer.id).button(ctx.t(N_("No, thanks")))],
@@ -253,5 +261,5 @@ async def start_again(ctx: Context) -> bool:
     for customer in pending[:3]:
         workspace = await ctx.session.get(Workspace, customer.workspace_id)
         if workspace is not None:
-            ask_consent(ctx, workspace, customer)
+            await ask_consent(ctx, workspace, customer)
     return True

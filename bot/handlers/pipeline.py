@@ -6,7 +6,7 @@ import html
 import logging
 from typing import Annotated
 
-from bot.callbacks import CallbackData, Choice, Id
+from bot.callbacks import CallbackData, Choice, Id, Int
 from bot.chat.context import Context
 from bot.chat.router import MANAGERS, MEMBERS, Router
 from bot.crm import leads, teams
@@ -21,6 +21,7 @@ logger = logging.getLogger(__name__)
 router = Router("pipeline", MEMBERS)
 admin_router = Router("pipeline.admin", MANAGERS)
 MAX_PICK = 12
+MAX_OFFSET = 1_000_000
 CONVERTED = N_("🎉 Converted: this lead is now a customer.")
 
 
@@ -35,6 +36,12 @@ class ClaimLead(CallbackData, prefix="pl:c"):
     """Take a lead from the pool."""
 
     customer_id: Annotated[int, Id("customer")]
+
+
+class PoolPage(CallbackData, prefix="pl:p"):
+    """Show another page of the lead pool in place, ``offset`` leads in."""
+
+    offset: Annotated[int, Int(0, MAX_OFFSET)]
 
 
 class PickAssignee(CallbackData, prefix="pl:a"):
@@ -136,12 +143,34 @@ def _stage_buttons(ctx: Context, customer: Customer) -> list[list[Button]]:
 @router.command("pool", help=N_("unassigned leads waiting for a rep"))
 async def cmd_pool(ctx: Context) -> None:
     """List the oldest unowned leads with Claim (and for managers Assign) buttons."""
+    await _show_pool(ctx, offset=0, edit=False)
+
+
+@router.button(PoolPage)
+async def on_pool_page(ctx: Context, pressed: PoolPage) -> None:
+    """Show the page of the pool the pressed ◀️ or ▶️ leads to, in the same message."""
+    await _show_pool(ctx, offset=pressed.offset, edit=True)
+
+
+async def _show_pool(ctx: Context, *, offset: int, edit: bool) -> None:
     member, _ = ctx.staff()
-    waiting, total = await leads.list_pool(ctx.session, actor=member)
+    waiting, total = await leads.list_pool(ctx.session, actor=member, offset=offset)
+    if not waiting and offset > 0 and total:
+        # Leads were claimed meanwhile: show the last page there still is.
+        offset = (total - 1) // leads.POOL_PAGE * leads.POOL_PAGE
+        waiting, total = await leads.list_pool(ctx.session, actor=member, offset=offset)
     if not waiting:
-        ctx.reply(ctx.t(N_("🎉 The lead pool is empty.")))
+        text = ctx.t(N_("🎉 The lead pool is empty."))
+        if edit:
+            ctx.edit(text)
+        else:
+            ctx.reply(text)
         return
-    lines = [ctx.t(N_("📥 <b>Lead pool</b>: {count} waiting"), count=total)]
+    if total > len(waiting):
+        head = N_("📥 <b>Lead pool</b>: {count} waiting, oldest first ({first}–{last}):")
+        lines = [ctx.t(head, count=total, first=offset + 1, last=offset + len(waiting))]
+    else:
+        lines = [ctx.t(N_("📥 <b>Lead pool</b>: {count} waiting"), count=total)]
     rows: list[list[Button]] = []
     for customer in waiting:
         lines.append(f"• {who(customer)}")
@@ -150,7 +179,19 @@ async def cmd_pool(ctx: Context) -> None:
             assign = PickAssignee(customer_id=customer.id)
             row.append(assign.button(ctx.t(N_("Assign #{id}"), id=customer.id)))
         rows.append(row)
-    ctx.reply("\n".join(lines), rows)
+    nav: list[Button] = []
+    if offset > 0:
+        back = PoolPage(offset=max(0, offset - leads.POOL_PAGE))
+        nav.append(back.button(ctx.t(N_("◀️ Older"))))
+    if offset + len(waiting) < total:
+        more = PoolPage(offset=min(offset + leads.POOL_PAGE, MAX_OFFSET))
+        nav.append(more.button(ctx.t(N_("Newer ▶️"))))
+    if nav:
+        rows.append(nav)
+    if edit:
+        ctx.edit("\n".join(lines), rows)
+    else:
+        ctx.reply("\n".join(lines), rows)
 
 
 @router.command("claim", help=N_("take a lead from the pool"), usage="<id>")
