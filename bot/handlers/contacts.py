@@ -7,7 +7,7 @@ import re
 from collections.abc import Sequence
 from typing import Annotated
 
-from bot.callbacks import CallbackData, Choice, Id, Text
+from bot.callbacks import EXPIRED, CallbackData, Choice, Id, Text
 from bot.chat import engine
 from bot.chat.context import Context
 from bot.chat.router import MEMBERS, Router
@@ -22,21 +22,38 @@ from bot.conversations.add_contact import (
     AddStep,
     offer_existing,
 )
+from bot.conversations.card_actions import CARD_BUY, CARD_REMIND
 from bot.conversations.edit_field import EDIT_FIELD, EditChoice, EditStep
-from bot.crm import classification, customers, search
-from bot.crm.models import Customer
+from bot.conversations.log_followup import LOG
+from bot.crm import classification, customers, search, tags
+from bot.crm.models import Customer, Member
 from bot.crm.phones import EXTENSION, looks_like_phone, normalize_phone
 from bot.crm.scope import get_visible
-from bot.errors import InvalidInput
-from bot.i18n import N_
+from bot.errors import ButtonExpired, InvalidInput
+from bot.i18n import N_, Raw
 from bot.messaging import Button
-from bot.views.card import EditField, OpenCard, card_button, result_label, show_card
+from bot.views.card import (
+    TOGGLE_NAME_BYTES,
+    CardBuy,
+    CardLog,
+    CardRemind,
+    CardTag,
+    CardTags,
+    EditField,
+    OpenCard,
+    card_button,
+    result_label,
+    show_card,
+)
+from bot.views.replies import who
 
 router = Router("contacts", MEMBERS)
 ONE_LINER = re.compile(
     rf"^(?P<name>.*?)\s*(?P<phone>\+?\d[\d\s\-()]{{4,}}(?:\s*{EXTENSION})?)?$", re.IGNORECASE
 )
 ROUTE_BUTTONS = 30
+# The most tags the card's 🏷 Tag offers as buttons, three to a row.
+TAG_BUTTONS, TAGS_PER_ROW = 30, 3
 
 
 class ShowRoute(CallbackData, prefix="rt:r"):
@@ -174,8 +191,7 @@ async def on_card_button(ctx: Context, pressed: OpenCard) -> None:
 @router.button(EditField)
 async def on_edit_button(ctx: Context, pressed: EditField) -> None:
     """Start editing one field of a card."""
-    member, _ = ctx.staff()
-    customer = await get_visible(ctx.session, actor=member, customer_id=pressed.customer_id)
+    customer = await _card_customer(ctx, pressed.customer_id)
     await engine.start(
         ctx,
         EDIT_FIELD,
@@ -187,6 +203,109 @@ async def on_edit_button(ctx: Context, pressed: EditField) -> None:
 async def on_edit_choice(ctx: Context, pressed: EditChoice) -> None:
     """Answer the open card edit from a choice button."""
     await engine.press(ctx, EDIT_FIELD, {EditStep.VALUE}, pressed.value)
+
+
+# The card's act buttons
+
+
+@router.button(CardLog)
+async def on_card_log(ctx: Context, pressed: CardLog) -> None:
+    """Start /log for the card's customer."""
+    customer = await _card_customer(ctx, pressed.customer_id)
+    await engine.start(ctx, LOG, {"customer_id": customer.id, "customer_name": customer.name})
+
+
+@router.button(CardRemind)
+async def on_card_remind(ctx: Context, pressed: CardRemind) -> None:
+    """Ask when, and what, to remind the member about the card's customer."""
+    customer = await _card_customer(ctx, pressed.customer_id)
+    data = {"customer_id": customer.id, "customer_name": customer.name}
+    await engine.start(ctx, CARD_REMIND, data)
+
+
+@router.button(CardBuy)
+async def on_card_buy(ctx: Context, pressed: CardBuy) -> None:
+    """Ask for the amount of a purchase by the card's customer."""
+    customer = await _card_customer(ctx, pressed.customer_id)
+    await engine.start(ctx, CARD_BUY, {"customer_id": customer.id, "customer_name": customer.name})
+
+
+@router.button(CardTags)
+async def on_card_tags(ctx: Context, pressed: CardTags) -> None:
+    """Show the shop's tags as buttons that add or remove them on the card's customer."""
+    member, _ = ctx.staff()
+    customer = await _card_customer(ctx, pressed.customer_id)
+    text, buttons = await _tag_screen(ctx, member, customer)
+    ctx.reply(text, buttons)
+
+
+@router.button(CardTag)
+async def on_card_tag(ctx: Context, pressed: CardTag) -> None:
+    """Add the pressed tag to the card's customer, or remove it when they have it."""
+    member, _ = ctx.staff()
+    customer = await _card_customer(ctx, pressed.customer_id)
+    try:
+        name = tags.clean_tag_name(pressed.name)
+    except InvalidInput:
+        raise ButtonExpired(EXPIRED) from None
+    has = {t.name for t in await tags.customer_tags(ctx.session, customer=customer)}
+    try:
+        await tags.change_tags(
+            ctx.session,
+            actor=member,
+            customer_id=customer.id,
+            add=[] if name in has else [name],
+            remove=[name] if name in has else [],
+        )
+    except tags.UnknownTag:
+        # The tag was deleted since the buttons were drawn.
+        raise ButtonExpired(EXPIRED) from None
+    text, buttons = await _tag_screen(ctx, member, customer)
+    ctx.edit(text, buttons)
+
+
+async def _card_customer(ctx: Context, customer_id: int) -> Customer:
+    """Return a customer of the sender's scope whose card may be acted on.
+
+    Raises:
+        NotFound: when out of scope, answered as an expired button.
+        ButtonExpired: when the record was erased after its card was drawn.
+    """
+    member, _ = ctx.staff()
+    customer = await get_visible(ctx.session, actor=member, customer_id=customer_id)
+    if customer.erased_at is not None:
+        raise ButtonExpired(EXPIRED)
+    return customer
+
+
+async def _tag_screen(
+    ctx: Context, member: Member, customer: Customer
+) -> tuple[str, list[list[Button]]]:
+    """Return the customer's tags, score and grade, with a toggle button per shop tag."""
+    defined = await tags.list_tags(ctx.session, actor=member)
+    has = {t.name for t in await tags.customer_tags(ctx.session, customer=customer)}
+    names = ", ".join(html.escape(n) for n in sorted(has)) or "—"
+    text = ctx.t(
+        N_("🏷 {who}: {tags}\nScore <b>{score}</b> · grade <b>{grade}</b>"),
+        who=who(customer),
+        tags=Raw(names),
+        score=customer.score,
+        grade=customer.grade or "—",
+    )
+    offered = [t.name for t in defined if len(t.name.encode()) <= TOGGLE_NAME_BYTES]
+    if not offered:
+        text += "\n" + ctx.t(N_("No tags yet. Admins add them with /tagdef vip interest 30."))
+        return text, [[card_button(ctx.t, customer.id)]]
+    text += "\n" + ctx.t(
+        N_("Tap a tag to add or remove it (✅ = has it), or send /tag {id} +vip -cold."),
+        id=customer.id,
+    )
+    toggles = [
+        CardTag(customer_id=customer.id, name=name).button(("✅ " if name in has else "") + name)
+        for name in offered[:TAG_BUTTONS]
+    ]
+    rows = [toggles[i : i + TAGS_PER_ROW] for i in range(0, len(toggles), TAGS_PER_ROW)]
+    return text, [*rows, [card_button(ctx.t, customer.id)]]
 
 
 # /route

@@ -14,7 +14,7 @@ from collections.abc import Callable, Sequence
 from typing import Annotated
 from zoneinfo import ZoneInfo
 
-from bot.callbacks import CallbackData, Choice, Id
+from bot.callbacks import MAX_BYTES, MAX_ID, SEP, CallbackData, Choice, Id, Text
 from bot.chat.context import Context
 from bot.crm import cards, leads
 from bot.crm.classification import CHOICES
@@ -62,6 +62,14 @@ EDIT_BUTTONS = (
 )
 
 
+# The act buttons under the edit ones: log a contact, remind, record a purchase, tag.
+LOG_LABEL, REMIND_LABEL = N_("📝 Log"), N_("⏰ Remind")
+BUY_LABEL, TAG_LABEL = N_("💰 Buy"), N_("🏷 Tag")
+TOGGLE_PREFIX = "ca:x"
+# What is left of Telegram's 64 bytes after the toggle's prefix and a customer id.
+TOGGLE_NAME_BYTES = MAX_BYTES - len(TOGGLE_PREFIX) - len(str(MAX_ID)) - 2 * len(SEP)
+
+
 class OpenCard(CallbackData, prefix="ct"):
     """Open a customer's card."""
 
@@ -75,13 +83,50 @@ class EditField(CallbackData, prefix="ce"):
     field: Annotated[str, Choice(name for row in EDIT_BUTTONS for name, _ in row)]
 
 
+class CardLog(CallbackData, prefix="ca:l"):
+    """Start the /log dialog for the customer of a card."""
+
+    customer_id: Annotated[int, Id("customer")]
+
+
+class CardRemind(CallbackData, prefix="ca:r"):
+    """Ask when, and what, to remind the member about the customer of a card."""
+
+    customer_id: Annotated[int, Id("customer")]
+
+
+class CardBuy(CallbackData, prefix="ca:b"):
+    """Ask for the amount of a purchase by the customer of a card."""
+
+    customer_id: Annotated[int, Id("customer")]
+
+
+class CardTags(CallbackData, prefix="ca:t"):
+    """Show the shop's tags as buttons that add or remove them on a card's customer."""
+
+    customer_id: Annotated[int, Id("customer")]
+
+
+class CardTag(CallbackData, prefix=TOGGLE_PREFIX):
+    """Add a tag to the customer of a card, or remove it when they have it."""
+
+    customer_id: Annotated[int, Id("customer")]
+    name: Annotated[str, Text(TOGGLE_NAME_BYTES)]
+
+
 async def show_card(ctx: Context, customer_id: int, *, edit: bool = False) -> None:
-    """Send (or, from a button, replace with) the card of a customer in the sender's scope."""
+    """Send (or, from a button, replace with) the card of a customer in the sender's scope.
+
+    An erased customer's card says so and offers no buttons: nothing is left to edit,
+    and nobody is left to contact.
+    """
     member, _ = ctx.staff()
     facts = await cards.card(ctx.session, actor=member, customer_id=customer_id)
     timeline = await history.last_messages(ctx.session, actor=member, customer_id=customer_id)
     text = render_card(ctx, facts, timeline)
-    buttons = edit_buttons(ctx, facts.customer.id)
+    buttons: list[list[Button]] = []
+    if facts.customer.erased_at is None:
+        buttons = act_buttons(ctx, facts.customer.id) + edit_buttons(ctx, facts.customer.id)
     (ctx.edit if edit else ctx.reply)(text, buttons)
 
 
@@ -92,6 +137,13 @@ def render_card(ctx: Context, facts: cards.Card, timeline: Sequence[history.Entr
     """
     c = facts.customer
     lines = [f"📇 <b>{html.escape(c.name)}</b> (#{c.id})"]
+    if c.erased_at is not None:
+        lines.append(
+            ctx.t(
+                N_("🗑 Personal data erased on {day}; kept only for the shop's counts."),
+                day=show_day(c.erased_at, ctx.tz),
+            )
+        )
     lines.append("📞 " + html.escape(c.phone or ctx.t(N_("no phone"))))
     if facts.companies:
         lines.append("🏢 " + html.escape(" / ".join(x.name for x in facts.companies)))
@@ -143,6 +195,20 @@ def edit_buttons(ctx: Context, customer_id: int) -> list[list[Button]]:
     return [
         [EditField(customer_id=customer_id, field=key).button(ctx.t(label)) for key, label in row]
         for row in EDIT_BUTTONS
+    ]
+
+
+def act_buttons(ctx: Context, customer_id: int) -> list[list[Button]]:
+    """Return the card's act buttons: log a contact, remind, record a purchase, tag."""
+    return [
+        [
+            CardLog(customer_id=customer_id).button(ctx.t(LOG_LABEL)),
+            CardRemind(customer_id=customer_id).button(ctx.t(REMIND_LABEL)),
+        ],
+        [
+            CardBuy(customer_id=customer_id).button(ctx.t(BUY_LABEL)),
+            CardTags(customer_id=customer_id).button(ctx.t(TAG_LABEL)),
+        ],
     ]
 
 
