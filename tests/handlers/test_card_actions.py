@@ -164,3 +164,33 @@ async def test_an_erased_customers_card_offers_no_edits_nor_acts(
                 message_id=old_card["message_id"],
             )
             assert chat.answer_to(pressed["callback_query_id"]) == "This button has expired."
+
+
+async def test_card_acts_speak_chinese(chat: ChatBot, workspace: Workspace) -> None:
+    crew = await open_shop(chat, workspace)
+    wang = await add(crew.li, "Wang Li +8613800138000")
+    define_tags(chat.db_path, "vip")
+    li = chat.person(crew.li.id, "Li", "zh-CN")
+    li.cursor = crew.li.cursor
+
+    await li.send(f"/card {wang}")
+    card = await li.expect(f"Wang Li (#{wang})")
+    assert labels(card)[:2] == [["📝 记录", "⏰ 提醒"], ["💰 购买", "🏷 标签"]]
+    await li.press("提醒")
+    await li.expect("关于", "Wang Li", "什么时候，做什么？")
+    await li.send("香蕉")
+    await li.expect("⚠️")
+    await li.expect("什么时候，做什么？")
+    await li.send("/cancel")
+
+    await li.send(f"/card {wang}")
+    await li.expect(f"Wang Li (#{wang})")
+    await li.press("购买")
+    await li.expect("Wang Li", "金额多少？")
+    await li.send("/cancel")
+
+    await li.send(f"/card {wang}")
+    await li.expect(f"Wang Li (#{wang})")
+    await li.press("标签")
+    screen = await li.expect("点一个标签即可添加或移除")
+    assert "Tap" not in screen["text"]
