@@ -33,7 +33,6 @@ from bot.errors import ButtonExpired, InvalidInput
 from bot.i18n import N_, Raw
 from bot.messaging import Button
 from bot.views.card import (
-    TOGGLE_NAME_BYTES,
     CardBuy,
     CardLog,
     CardRemind,
@@ -292,7 +291,7 @@ async def _tag_screen(
         score=customer.score,
         grade=customer.grade or "—",
     )
-    offered = [t.name for t in defined if len(t.name.encode()) <= TOGGLE_NAME_BYTES]
+    offered = [t.name for t in defined if CardTag.fits(customer_id=customer.id, name=t.name)]
     if not offered:
         text += "\n" + ctx.t(N_("No tags yet. Admins add them with /tagdef vip interest 30."))
         return text, [[card_button(ctx.t, customer.id)]]
