@@ -20,13 +20,12 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import ColumnElement, delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.crm import audit, consent, customers
+from bot.crm import audit, companies, consent, customers
 from bot.crm.guards import require_role
 from bot.crm.inbox import history as inbox_history
 from bot.crm.models import (
     CampaignRun,
     ChatMessage,
-    Company,
     Complaint,
     ComplaintStatus,
     ConsentAction,
@@ -264,11 +263,13 @@ def _about(model: type[_About], customer: Customer) -> tuple[ColumnElement[bool]
 
 
 async def _shop_data(session: AsyncSession, workspace: Workspace, c: Customer) -> dict[str, Any]:
-    company = await session.scalar(
-        select(Company.name).where(
-            Company.workspace_id == workspace.id, Company.id == c.company_id
-        )
+    chain = (
+        await companies.chain(session, workspace_id=workspace.id, company_id=c.company_id)
+        if c.company_id is not None
+        else []
     )
+    # The company with its parents, as exports write it: "Jade Garden Tea / Hangzhou".
+    company = companies.describe(chain) or None
     tags = await session.scalars(
         select(Tag.name)
         .join(CustomerTag, CustomerTag.tag_id == Tag.id)

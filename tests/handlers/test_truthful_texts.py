@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 from datetime import UTC, datetime
 
 from sqlalchemy import select
@@ -39,6 +40,22 @@ def at(chat: ChatBot, moment: datetime) -> None:
     chat.dispatcher = Dispatcher(chat.sessions, AppInfo(), clock=lambda: moment, routers=ROUTERS)
 
 
+def add_jade(chat: ChatBot) -> None:
+    """Add the company Jade Garden Tea (#1) and its branch Hangzhou (#2) to the shop."""
+    execute(
+        chat.db_path,
+        "INSERT INTO company (workspace_id, name, level, created_at) VALUES (1, ?, 1, ?)",
+        "Jade Garden Tea",
+        NOW_SQL,
+    )
+    execute(
+        chat.db_path,
+        "INSERT INTO company (workspace_id, name, parent_id, level, created_at) "
+        "VALUES (1, 'Hangzhou', 1, 2, ?)",
+        NOW_SQL,
+    )
+
+
 async def subscribe(chat: ChatBot, workspace: Workspace, tg: int, name: str) -> Person:
     """Have someone open the shop's link and say yes to its messages."""
     someone = chat.person(tg, name)
@@ -55,18 +72,7 @@ async def subscribe(chat: ChatBot, workspace: Workspace, tg: int, name: str) -> 
 async def test_find_and_export_show_the_company_path(chat: ChatBot, workspace: Workspace) -> None:
     crew = await open_shop(chat, workspace)
     mei = seed_customer(chat.db_path, "Mei", OWNER)
-    execute(
-        chat.db_path,
-        "INSERT INTO company (workspace_id, name, level, created_at) VALUES (1, ?, 1, ?)",
-        "Jade Garden Tea",
-        NOW_SQL,
-    )
-    execute(
-        chat.db_path,
-        "INSERT INTO company (workspace_id, name, parent_id, level, created_at) "
-        "VALUES (1, 'Hangzhou', 1, 2, ?)",
-        NOW_SQL,
-    )
+    add_jade(chat)
     execute(chat.db_path, "UPDATE customer SET company_id = 2 WHERE id = ?", mei)
     await crew.owner.send("/find Jade")
     found = await crew.owner.expect("Found 1 for “Jade”")
@@ -162,10 +168,14 @@ async def test_own_data_file_is_named_by_the_shops_local_date(
 ) -> None:
     crew = await open_shop(chat, workspace)
     sun = await subscribe(chat, workspace, SUN, "Sun")
+    add_jade(chat)
+    execute(chat.db_path, "UPDATE customer SET company_id = 2 WHERE tg_user_id = ?", SUN)
     at(chat, EVENING_UTC)
     await sun.send("/mydata")
     sent = await sun.expect("Everything the shops keep about you")
     assert sent["document"]["file_name"] == "my-data-2026-11-24.json"
+    (shop,) = json.loads(sent["document"]["content"])["shops"]
+    assert shop["profile"]["company"] == "Jade Garden Tea / Hangzhou"
     await crew.owner.send("/dataexport 1")
     sent = await crew.owner.expect("Everything we keep about customer #1")
     assert sent["document"]["file_name"] == "customer-1-data-2026-11-24.json"
