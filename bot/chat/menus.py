@@ -1,8 +1,7 @@
-"""Command menus and /help text, derived from the routers a role may use."""
+"""Command menus and the commands a role may use, derived from the routers."""
 
 from __future__ import annotations
 
-import html
 from collections.abc import Iterable
 
 from bot.chat.router import CommandSpec, Router
@@ -32,15 +31,6 @@ def menu(routers: Iterable[Router], role: Role | None, locale: str) -> tuple[Bot
     )
 
 
-def help_text(routers: Iterable[Router], role: Role | None, locale: str) -> str:
-    """Return the /help body: one line per command the role may use."""
-    lines = []
-    for spec in visible_commands(routers, role):
-        usage = f" {html.escape(spec.usage)}" if spec.usage else ""
-        lines.append(f"/{spec.name}{usage} — {translate(locale, spec.help)}")
-    return "\n".join(lines)
-
-
 class Menus:
     """Menus and help for every role, built once from the dispatcher's routers."""
 
@@ -51,9 +41,9 @@ class Menus:
         """Return the command menu for a role in one language."""
         return menu(self._routers, role, locale)
 
-    def help(self, role: Role | None, locale: str) -> str:
-        """Return the /help body for a role in one language."""
-        return help_text(self._routers, role, locale)
+    def commands(self, role: Role | None) -> list[CommandSpec]:
+        """Return the commands a role may use, in router order."""
+        return visible_commands(self._routers, role)
 
     def knows(self, command: str) -> bool:
         """Return whether any router handles ``command``."""

@@ -15,7 +15,10 @@ from bot.crm.models import Customer, UserPref, Workspace
 from bot.errors import InvalidInput
 from bot.handlers import customer
 from bot.i18n import LANGUAGE_NAMES, LOCALES, N_
+from bot.messaging import Keyboard
 from bot.views import arrivals
+from bot.views import help as help_screens
+from bot.views.help import HelpTopic
 from bot.views.labels import ROLE_NAMES
 
 router = Router("common", ANYONE)
@@ -46,13 +49,15 @@ async def cmd_start(ctx: Context) -> None:
     elif payload:
         raise InvalidInput(BAD_LINK)
     elif ctx.member is not None and ctx.workspace is not None:
+        text, buttons = _help(ctx)
         ctx.reply(
             ctx.t(
                 N_("👋 Welcome back to <b>{shop}</b>. Here's what you can do:"),
                 shop=ctx.workspace.name,
             )
             + "\n\n"
-            + ctx.menus.help(ctx.role, ctx.locale)
+            + text,
+            buttons,
         )
     elif not await customer.start_again(ctx):
         ctx.reply(
@@ -78,6 +83,7 @@ async def _join_team(ctx: Context, code: str) -> None:
     assert workspace is not None  # noqa: S101 - enforced by the foreign key
     ctx.member, ctx.workspace = member, workspace
     await arrivals.tell_owner_joined(ctx, member)
+    text, buttons = _help(ctx)
     ctx.reply(
         ctx.t(
             N_("🎉 Welcome to <b>{shop}</b>! You joined as {role}."),
@@ -85,17 +91,44 @@ async def _join_team(ctx: Context, code: str) -> None:
             role=ctx.t(ROLE_NAMES[member.role]),
         )
         + "\n\n"
-        + ctx.menus.help(member.role, ctx.locale)
+        + text
         + "\n\n"
-        + ctx.t(N_("Tip: set your name and phone with /profile."))
+        + ctx.t(N_("Tip: set your name and phone with /profile.")),
+        buttons,
     )
     ctx.set_menu(ctx.chat_id, ctx.menus.menu(member.role, ctx.locale))
 
 
-@router.command("help", help=N_("what I can do for you"))
+@router.command("help", help=N_("what I can do for you"), usage="[topic]")
 async def cmd_help(ctx: Context) -> None:
-    """List the commands the sender's role may use."""
-    ctx.reply(ctx.t(N_("Here's what you can do:")) + "\n\n" + ctx.menus.help(ctx.role, ctx.locale))
+    """Show a member's topics (or one of them), or a customer's commands."""
+    word = ctx.incoming.args.strip()
+    if word and ctx.role is not None:
+        topic = help_screens.topic_of(word)
+        if topic is None:
+            raise InvalidInput(
+                N_("I have no help topic “{word}”. Send /help to see the topics."), word=word
+            )
+        ctx.reply(help_screens.topic_text(ctx.t, ctx.menus.commands(ctx.role), topic))
+        return
+    text, buttons = _help(ctx)
+    ctx.reply(ctx.t(N_("Here's what you can do:")) + "\n\n" + text, buttons)
+
+
+@router.button(HelpTopic)
+async def on_help_topic(ctx: Context, pressed: HelpTopic) -> None:
+    """List one topic's commands."""
+    if ctx.role is None:
+        raise ctx.expired()
+    ctx.reply(help_screens.topic_text(ctx.t, ctx.menus.commands(ctx.role), pressed.topic))
+
+
+def _help(ctx: Context) -> tuple[str, Keyboard]:
+    """Return /help's body for the sender: topics for a member, every command for a customer."""
+    commands = ctx.menus.commands(ctx.role)
+    if ctx.role is None:
+        return help_screens.command_lines(ctx.t, commands), []
+    return help_screens.overview(ctx.t, commands)
 
 
 @router.command("lang", help=N_("change my language"), usage="en|zh-CN")

@@ -151,7 +151,7 @@ async def test_pool_claim_assign_and_return_days(
         for tg in (SUN, QIAN_TG)
     )
 
-    await li.send("/help")
+    await li.send("/help customers")
     help_text = await li.expect("/pool", "/claim", "/stage", "/tag", "/buy", "/purchases")
     assert "/tagdef" not in help_text["text"] and "/reassign" not in help_text["text"]
     await li.send("/pool")

@@ -7,6 +7,8 @@ import pytest
 from bot.chat.menus import Menus
 from bot.crm.models import Role
 from bot.handlers import ROUTERS
+from bot.i18n import translate
+from bot.views.help import Topic, topic_text
 
 pytestmark = pytest.mark.timeout(30)
 
@@ -16,8 +18,14 @@ def test_remove_is_for_managers_and_leave_for_members() -> None:
     for role in (Role.OWNER, Role.ADMIN):
         names = [command.command for command in menus.menu(role, "en")]
         assert "remove" in names and "leave" in names
-        assert "/remove &lt;member&gt; [to &lt;member&gt;|pool]" in menus.help(role, "en")
+        team = topic_text(
+            lambda m, **kw: translate("en", m, **kw), menus.commands(role), Topic.TEAM
+        )
+        assert "/remove &lt;member&gt; [to &lt;member&gt;|pool]" in team
     staff = [command.command for command in menus.menu(Role.STAFF, "en")]
     assert "leave" in staff and "remove" not in staff
-    assert "/leave — 离开本店（离职）" in menus.help(Role.STAFF, "zh-CN")
+    team = topic_text(
+        lambda m, **kw: translate("zh-CN", m, **kw), menus.commands(Role.STAFF), Topic.TEAM
+    )
+    assert "/leave — 离开本店（离职）" in team
     assert "leave" not in [command.command for command in menus.menu(None, "en")]
