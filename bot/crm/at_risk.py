@@ -1,5 +1,10 @@
 """At-risk customers: the listing query, the items a rep sees, detection apart, who to tell.
 
+"At risk" means one thing on every screen: an open churn episode (see
+``bot.crm.churn``). The RFM segment of regulars who have not bought lately is a
+different figure, shown as "slipping" (``Segment.AT_RISK``); ``slipping_count``
+gives /atrisk the same count /tiers and ``/find segment:slipping`` show.
+
 Detection runs in ``detect_apart``: on a connection of its own, reading first and
 then committing after each batch of customers it writes, so other shops' updates
 are not held up by SQLite's write lock.
@@ -16,7 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from bot.crm import churn
 from bot.crm.models import Customer, FollowUp, Member, Purchase, Role
-from bot.crm.models.core import AtRiskReason, ValueTier
+from bot.crm.models.core import AtRiskReason, Segment, ValueTier
 from bot.crm.scope import seen_by, team_limited, visible_customers
 from bot.crm.store import batches_apart
 
@@ -50,6 +55,18 @@ def at_risk_of(actor: Member, *, mine: bool) -> RiskQuery:
     if mine or actor.role is Role.STAFF:
         return query.where(Customer.owner_member_id == actor.id)
     return query.where(*seen_by(actor, Customer.id))
+
+
+async def slipping_count(session: AsyncSession, actor: Member, *, mine: bool) -> int:
+    """Count the customers of the "slipping" segment in the scope ``at_risk_of`` lists."""
+    query = select(func.count()).where(
+        Customer.workspace_id == actor.workspace_id, Customer.rfm_segment == Segment.AT_RISK
+    )
+    if mine or actor.role is Role.STAFF:
+        query = query.where(Customer.owner_member_id == actor.id)
+    else:
+        query = query.where(*seen_by(actor, Customer.id))
+    return int(await session.scalar(query) or 0)
 
 
 def at_risk_query(workspace_id: int) -> RiskQuery:

@@ -29,7 +29,13 @@ FIND_LIMIT = 10
 MIN_PHONE_DIGITS = 4
 _PHONEISH = re.compile(r"^\+?[\d\s\-().]+$")
 TIER_HINT = N_("The tier is high, medium or low, like /find tier:high.")
-SEGMENT_HINT = N_("The segment is one of {segments}, like /find segment:at_risk.")
+SEGMENT_HINT = N_("The segment is one of {segments}, like /find segment:slipping.")
+# The words /find takes for a segment: its stored key, except the RFM "at_risk",
+# which is shown as "slipping" (下滑) so it is not read as /atrisk's churn list.
+SEGMENT_WORDS = {("slipping" if s is Segment.AT_RISK else s.value): s for s in Segment} | {
+    "下滑": Segment.AT_RISK,
+    "at_risk": Segment.AT_RISK,
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,10 +69,10 @@ def parse_query(text: str) -> FindQuery:
                 raise InvalidInput(TIER_HINT)
             tier = ValueTier(value)
         elif sep and key == "segment":
-            if value not in {s.value for s in Segment}:
-                names = ", ".join(s.value for s in Segment)
+            if value not in SEGMENT_WORDS:
+                names = ", ".join(list(SEGMENT_WORDS)[: len(Segment)])
                 raise InvalidInput(SEGMENT_HINT, segments=names)
-            segment = Segment(value)
+            segment = SEGMENT_WORDS[value]
         else:
             rest.append(word)
     return FindQuery(" ".join(rest), tier, segment)

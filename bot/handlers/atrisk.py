@@ -2,7 +2,8 @@
 
 Staff see the customers they own; the owner and admins see everyone in their
 scope (``/atrisk mine``: only their own). The buttons here also serve the churn
-alerts the reps get (``bot.jobs.churn_alerts``).
+alerts the reps get (``bot.jobs.churn_alerts``). Below the list, /atrisk gives the
+count of the "slipping" segment /tiers shows, so the two figures never read as one.
 """
 
 from __future__ import annotations
@@ -81,11 +82,11 @@ async def _show(ctx: Context, *, offset: int, mine: bool, edit: bool) -> None:
     own = mine or member.role is Role.STAFF
     total = int(await ctx.session.scalar(select(func.count()).select_from(query.subquery())) or 0)
     offset = max(0, min(offset, max(total - 1, 0)))
-    items = await at_risk.load_items(
-        ctx.session, query.limit(PAGE).offset(offset), now=ctx.now()
-    )
+    items = await at_risk.load_items(ctx.session, query.limit(PAGE).offset(offset), now=ctx.now())
+    slipping = await at_risk.slipping_count(ctx.session, member, mine=mine)
     if not items:
-        ctx.reply(ctx.t(N_("🎉 Nobody is drifting away right now.")))
+        text = ctx.t(N_("🎉 Nobody is drifting away right now."))
+        ctx.reply(text + _slipping_line(ctx, slipping))
         return
     head = ctx.t(
         N_("⚠️ <b>At risk</b>: {total} customers, newest first ({first}–{last}):"),
@@ -104,11 +105,24 @@ async def _show(ctx: Context, *, offset: int, mine: bool, edit: bool) -> None:
         nav.append(RiskPage(offset=offset + PAGE, mine=mine).button(ctx.t(N_("Older ▶️"))))
     if nav:
         buttons.append(nav)
-    text = "\n".join(lines)
+    text = "\n".join(lines) + _slipping_line(ctx, slipping)
     if edit:
         ctx.edit(text, buttons)
     else:
         ctx.reply(text, buttons)
+
+
+def _slipping_line(ctx: Context, count: int) -> str:
+    """Point from the churn list to the "slipping" segment /tiers counts, when it has anyone."""
+    if not count:
+        return ""
+    return "\n\n" + ctx.t(
+        N_(
+            "📉 Slipping (bought often, not lately; updated with the value tiers): {count}. "
+            "See them with /find segment:slipping."
+        ),
+        count=count,
+    )
 
 
 async def _call(ctx: Context, customer_id: int) -> None:

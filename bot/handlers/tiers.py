@@ -115,7 +115,9 @@ async def _show(ctx: Context) -> None:
     lines.append("")
     when = show_minute(spread.computed_at, ctx.tz)
     lines.append(ctx.t(N_("🕒 Last computed {when}; refreshed every night."), when=when))
-    lines.append(ctx.t(N_("Find them with /find tier:high or /find segment:at_risk.")))
+    lines.append(ctx.t(N_("Find them with /find tier:high or /find segment:slipping.")))
+    if spread.segments[Segment.AT_RISK]:
+        lines.append(ctx.t(N_("Slipping: bought often, not lately. Drifting away now: /atrisk.")))
     ctx.reply("\n".join(lines), _buttons(ctx, manager=manager, tier_buttons=True))
 
 

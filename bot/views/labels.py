@@ -17,7 +17,8 @@ SEGMENT_NAMES = {
     Segment.LOYAL: N_("loyal"),
     Segment.POTENTIAL: N_("potential"),
     Segment.NEW: N_("new"),
-    Segment.AT_RISK: N_("at risk"),
+    # Not "at risk": that names the churn episodes /atrisk lists (bot.crm.at_risk).
+    Segment.AT_RISK: N_("slipping"),
     Segment.HIBERNATING: N_("hibernating"),
     Segment.LOST: N_("lost"),
 }

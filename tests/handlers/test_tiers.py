@@ -81,7 +81,7 @@ async def test_recompute_card_and_find_by_tier(
     await owner.send("/find tier:gold")
     await owner.expect("The tier is high, medium or low, like /find tier:high.")
     await owner.send("/find segment:vip")
-    await owner.expect("The segment is one of champions", "at_risk")
+    await owner.expect("The segment is one of champions", "slipping, hibernating")
     await chen.send("/find tier:high")
     await chen.expect("Nothing found for “tier:high”")
     await chen.send("/find tier:medium")
