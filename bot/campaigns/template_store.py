@@ -16,10 +16,11 @@ from datetime import date, datetime
 from functools import cache
 from pathlib import Path
 
-from sqlalchemy import and_, select
+from sqlalchemy import and_, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.campaigns.audiences import recipients
 from bot.campaigns.templates import DEFAULT_KEYS, customer_variables
 from bot.crm import loyalty
 from bot.crm.models import Customer, Member, MessageTemplate, TemplateVersion, Workspace, utcnow
@@ -104,6 +105,52 @@ def pick(
         if slot in bodies:
             return bodies[slot]
     return None
+
+
+def delivery_locale(locale: str | None, fallback_locale: str) -> str:
+    """Return the language delivery writes to a customer in: theirs when known, else the shop's."""
+    return locale if locale in LOCALES else fallback_locale
+
+
+def pick_for(
+    bodies: Mapping[Slot, TemplateBody],
+    *,
+    locale: str | None,
+    grade: str | None,
+    fallback_locale: str,
+) -> TemplateBody | None:
+    """Choose the text one customer gets, exactly as delivery does (their language, then grade)."""
+    return pick(
+        bodies,
+        locale=delivery_locale(locale, fallback_locale),
+        grade=grade,
+        fallback_locale=fallback_locale,
+    )
+
+
+async def reach(
+    session: AsyncSession,
+    workspace_id: int,
+    bodies: Mapping[Slot, TemplateBody],
+    fallback_locale: str,
+) -> dict[Slot, int]:
+    """Return how many customers a campaign could reach today get each (locale, variant).
+
+    Every slot of ``bodies`` is in the answer, with 0 when nobody gets it.
+    """
+    everyone = recipients(workspace_id, {}).order_by(None)
+    rows = await session.execute(
+        select(Customer.locale, Customer.grade, func.count())
+        .where(Customer.id.in_(everyone))
+        .group_by(Customer.locale, Customer.grade)
+    )
+    counts = dict.fromkeys(bodies, 0)
+    for locale, grade, many in rows:
+        body = pick_for(bodies, locale=locale, grade=grade, fallback_locale=fallback_locale)
+        if body is not None:
+            slot = (body.locale, body.variant)
+            counts[slot] = counts.get(slot, 0) + int(many)
+    return counts
 
 
 async def keys(session: AsyncSession, workspace_id: int) -> list[str]:

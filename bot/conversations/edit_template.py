@@ -14,6 +14,7 @@ from typing import Annotated
 
 from bot.callbacks import CallbackData, Choice, Id
 from bot.campaigns import template_checks, template_store, template_versions
+from bot.campaigns.template_store import Slot, TemplateBody
 from bot.campaigns.templates import VARIABLES, describe_variables, sample_variables
 from bot.chat.context import Context
 from bot.chat.engine import DONE, Data, dialog
@@ -22,6 +23,7 @@ from bot.crm.scope import get_visible
 from bot.errors import InvalidInput, TemplateError
 from bot.i18n import LANGUAGE_NAMES, N_, Raw
 from bot.localtime import local_day
+from bot.messaging import Button
 
 SAVE, DISCARD, REAL_CUSTOMER = "@save", "@discard", "@customer"
 
@@ -61,6 +63,64 @@ def template_label(ctx: Context, key: str, locale: str, variant: str) -> Raw:
     return Raw(label)
 
 
+def slot_name(ctx: Context, locale: str, variant: str) -> str:
+    """Return ``English · grade C`` (or just the language for the text everyone gets)."""
+    name = LANGUAGE_NAMES.get(locale, locale)
+    return f"{name} · {ctx.t(N_('grade {grade}'), grade=variant)}" if variant else name
+
+
+async def reach_lines(ctx: Context, key: str, current: Slot) -> list[str]:
+    """List every variant of a key (language × grade) with how many customers get it now."""
+    _, workspace = ctx.staff()
+    bodies = await template_store.current_bodies(ctx.session, workspace.id, key)
+    if not bodies:
+        return []
+    counts = await template_store.reach(ctx.session, workspace.id, bodies, workspace.locale)
+    lines = [ctx.t(N_("👥 Variants, and how many customers each reaches now:"))]
+    for slot in sorted(bodies, key=lambda s: (s[0] != "en", s[0], s[1])):
+        mark = " ← " + ctx.t(N_("this one")) if slot == current else ""
+        lines.append(
+            "• "
+            + ctx.t(
+                N_("{variant}: {count}"),
+                variant=slot_name(ctx, *slot),
+                count=counts.get(slot, 0),
+            )
+            + mark
+        )
+    return lines
+
+
+async def base_warnings(
+    ctx: Context, key: str, locale: str, variant: str
+) -> tuple[list[str], list[list[Button]]]:
+    """Say which grades have their own variant when the text everyone gets is edited."""
+    if variant:
+        return [], []
+    _, workspace = ctx.staff()
+    bodies = await template_store.current_bodies(ctx.session, workspace.id, key)
+    lines: list[str] = []
+    buttons: list[list[Button]] = []
+    for (language, grade), body in sorted(bodies.items()):
+        if language != locale or not grade:
+            continue
+        lines.append(
+            ctx.t(
+                N_(
+                    "⚠️ Grade {grade} customers get their own variant; "
+                    "this edit does not reach them."
+                ),
+                grade=grade,
+            )
+        )
+        if body.template_id is not None:
+            edit = TemplateAction(action="e", template_id=body.template_id)
+            buttons.append(
+                [edit.button(ctx.t(N_("✏️ Edit the grade {grade} variant"), grade=grade))]
+            )
+    return lines, buttons
+
+
 def edit_data(key: str, locale: str, variant: str) -> Data:
     """Return the starting data of an edit of one template."""
     return {"key": key, "locale": locale, "variant": variant}
@@ -69,6 +129,9 @@ def edit_data(key: str, locale: str, variant: str) -> Data:
 async def ask_text(ctx: Context, data: Data) -> None:
     """Ask for the new text, listing the variables and the formatting Telegram shows."""
     label = template_label(ctx, data["key"], data["locale"], data["variant"])
+    warnings, buttons = await base_warnings(ctx, data["key"], data["locale"], data["variant"])
+    if warnings:
+        ctx.reply("\n".join(warnings), buttons)
     ctx.reply(
         ctx.t(
             N_(
@@ -90,32 +153,75 @@ async def receive_text(ctx: Context, data: Data) -> str:
 
 
 async def ask_review(ctx: Context, data: Data) -> None:
-    """Show what the customer would get, then Save / Discard / preview with a real customer."""
+    """Show what the customer would get, then Save / Discard / preview with a real customer.
+
+    A real customer is shown the text delivery would pick for them (their language
+    and grade): the one under edit, or the variant they get instead, named.
+    """
     member, workspace = ctx.staff()
-    locale = data["locale"]
-    if data.get("customer_id"):
-        customer = await get_visible(ctx.session, actor=member, customer_id=data["customer_id"])
-        who = Raw(html.escape(customer.name))
-        variables = await template_store.customer_variables_for(
-            ctx.session,
-            customer=customer,
-            workspace=workspace,
-            locale=locale,
-            today=local_day(ctx.now(), ctx.tz),
-        )
-    else:
-        variables = sample_variables(locale)
-        variables["merchant"] = workspace.name
-        who = Raw(ctx.t(N_("a sample customer, {name}"), name=variables["name"]))
-    buttons = [
+    buttons: list[list[Button]] = [
         [ReviewWithCustomer().button(ctx.t(N_("👤 Preview with a real customer")))],
         [
             ReviewSave().button(ctx.t(N_("✅ Save"))),
             ReviewDiscard().button(ctx.t(N_("🗑 Discard"))),
         ],
     ]
+    body: str = data["body"]
+    if data.get("customer_id"):
+        customer = await get_visible(ctx.session, actor=member, customer_id=data["customer_id"])
+        who = Raw(html.escape(customer.name))
+        bodies = await template_store.current_bodies(ctx.session, workspace.id, data["key"])
+        editing = TemplateBody(None, 0, body, data["locale"], data["variant"])
+        bodies[(editing.locale, editing.variant)] = editing
+        picked = template_store.pick_for(
+            bodies, locale=customer.locale, grade=customer.grade, fallback_locale=workspace.locale
+        )
+        if picked is None:  # pragma: no cover - the text under edit is always a candidate
+            picked = editing
+        gets = template_label(ctx, data["key"], picked.locale, picked.variant)
+        if picked is editing:
+            heading = ctx.t(
+                N_(
+                    "👀 Preview for {who}, who gets {template}. "
+                    "Tap Save to keep it, or send a corrected text:"
+                ),
+                who=who,
+                template=gets,
+            )
+        else:
+            heading = ctx.t(
+                N_(
+                    "⚠️ {who} gets {template}, not the text you are editing. "
+                    "This is what they receive:"
+                ),
+                who=who,
+                template=gets,
+            )
+            body = picked.body
+            if picked.template_id is not None:
+                other = TemplateAction(action="e", template_id=picked.template_id)
+                label = ctx.t(
+                    N_("✏️ Edit {variant} instead"),
+                    variant=slot_name(ctx, picked.locale, picked.variant),
+                )
+                buttons.insert(1, [other.button(label)])
+        variables = await template_store.customer_variables_for(
+            ctx.session,
+            customer=customer,
+            workspace=workspace,
+            locale=template_store.delivery_locale(customer.locale, workspace.locale),
+            today=local_day(ctx.now(), ctx.tz),
+        )
+    else:
+        variables = sample_variables(data["locale"])
+        variables["merchant"] = workspace.name
+        who = Raw(ctx.t(N_("a sample customer, {name}"), name=variables["name"]))
+        heading = ctx.t(
+            N_("👀 Preview for {who}. Tap Save to keep it, or send a corrected text:"),
+            who=who,
+        )
     try:
-        text = await template_checks.render_one(ctx.app.renders, data["body"], variables)
+        text = await template_checks.render_one(ctx.app.renders, body, variables)
     except TemplateError as exc:
         ctx.reply(
             ctx.t(
@@ -126,12 +232,7 @@ async def ask_review(ctx: Context, data: Data) -> None:
             buttons,
         )
         return
-    ctx.reply(
-        ctx.t(
-            N_("👀 Preview for {who}. Tap Save to keep it, or send a corrected text:"),
-            who=who,
-        )
-    )
+    ctx.reply(heading)
     ctx.reply(text, buttons)
 
 

@@ -22,7 +22,10 @@ from bot.conversations.edit_template import (
     ReviewSave,
     ReviewWithCustomer,
     TemplateAction,
+    base_warnings,
     edit_data,
+    reach_lines,
+    slot_name,
     template_label,
 )
 from bot.crm import tags
@@ -211,7 +214,10 @@ async def _show_slot(ctx: Context, key: str, locale: str, variant: str) -> None:
         ctx.t(N_("📝 {template} · version {version}"), template=label, version=current.version),
         _saved_line(ctx, current),
         f"<pre>{html.escape(current.body)}</pre>",
+        *await reach_lines(ctx, key, (locale, variant)),
     ]
+    warnings, edit_variants = await base_warnings(ctx, key, locale, variant)
+    lines += warnings
     buttons = [
         [
             TemplateAction(action="e", template_id=current.template_id).button(
@@ -223,12 +229,12 @@ async def _show_slot(ctx: Context, key: str, locale: str, variant: str) -> None:
         ]
     ]
     others = [
-        TemplateAction(action="o", template_id=t.id).button(_slot_name(ctx, t.locale, t.variant))
+        TemplateAction(action="o", template_id=t.id).button(slot_name(ctx, t.locale, t.variant))
         for t in await template_versions.list_templates(ctx.session, actor=member)
         if t.key == key and t.id != current.template_id
     ]
     buttons += [others[i : i + 3] for i in range(0, len(others), 3)]
-    ctx.reply("\n".join(lines), buttons)
+    ctx.reply("\n".join(lines), buttons + edit_variants)
 
 
 async def _history(ctx: Context, template_id: int) -> None:
@@ -287,11 +293,6 @@ def _saved_line(ctx: Context, text: TemplateText) -> str:
         author=text.author or "—",
         origin=Raw(origin),
     )
-
-
-def _slot_name(ctx: Context, locale: str, variant: str) -> str:
-    name = LANGUAGE_NAMES.get(locale, locale)
-    return f"{name} · {variant}" if variant else name
 
 
 def _looks_like_locale(word: str) -> bool:
