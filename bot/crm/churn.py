@@ -17,8 +17,10 @@ can alert the owner rep (and stamp ``churn_alerted_at`` with ``mark_alerted``).
 Later runs skip customers already at risk. The episode ends, and the stamps are
 cleared, as soon as the customer buys or is followed up or contacted again.
 
-This flag is the customer's own drift; the RFM segment ``at_risk`` in
-``bot.crm.rfm`` is a different thing, a rank relative to the other customers.
+This flag is the customer's own drift, and the only thing the bot calls "at
+risk" (/atrisk, the churn alerts). The RFM segment stored as ``at_risk`` in
+``bot.crm.rfm`` is a different thing, a rank relative to the other customers,
+shown as "slipping" (下滑客户) on /tiers, /find and the card.
 The SQL needs SQLite 3.35 or PostgreSQL 12 (``AS MATERIALIZED``).
 """
 
