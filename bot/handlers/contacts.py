@@ -141,7 +141,7 @@ async def cmd_find(ctx: Context) -> None:
         raise InvalidInput(
             N_(
                 "Send it like this: /find Wang, /find 138 0013 8000, or a company or tag "
-                "name. Add tier:high (or medium, low) or segment:at_risk to narrow it."
+                "name. Add tier:high (or medium, low) or segment:slipping to narrow it."
             )
         )
     wanted = search.parse_query(text)

@@ -140,3 +140,15 @@ async def test_old_segment_word_and_a_wrong_one(chat: ChatBot, workspace: Worksp
     # Shops used to typing the stored key still get the same customers.
     await crew.owner.send("/find segment:at_risk")
     await crew.owner.expect("segment:at_risk")
+
+
+async def test_find_without_words_suggests_the_slipping_segment(
+    chat: ChatBot, workspace: Workspace
+) -> None:
+    crew = await open_shop(chat, workspace)
+    await crew.owner.send("/find")
+    await crew.owner.expect("segment:slipping to narrow it")
+    await crew.li.send("/lang zh-CN")
+    await crew.li.expect()
+    await crew.li.send("/find")
+    await crew.li.expect("或 segment:下滑 可缩小范围")
