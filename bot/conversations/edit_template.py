@@ -22,7 +22,7 @@ from bot.crm import search
 from bot.crm.scope import get_visible
 from bot.errors import InvalidInput, TemplateError
 from bot.i18n import LANGUAGE_NAMES, N_, Raw
-from bot.localtime import local_day
+from bot.localtime import local_day, zone
 from bot.messaging import Button
 
 SAVE, DISCARD, REAL_CUSTOMER = "@save", "@discard", "@customer"
@@ -210,7 +210,7 @@ async def ask_review(ctx: Context, data: Data) -> None:
             customer=customer,
             workspace=workspace,
             locale=template_store.delivery_locale(customer.locale, workspace.locale),
-            today=local_day(ctx.now(), ctx.tz),
+            today=local_day(ctx.now(), zone(customer.timezone, workspace.timezone)),
         )
     else:
         variables = sample_variables(data["locale"])

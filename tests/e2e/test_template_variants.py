@@ -1,7 +1,8 @@
 """Editing a template's base text while a grade variant exists: the editor says who it misses.
 
 The preview with a grade-C customer shows the grade-C variant they actually
-get, named, not the base text being edited.
+get, named, not the base text being edited; a campaign then delivers exactly
+what each preview showed.
 """
 
 from __future__ import annotations

@@ -11,10 +11,12 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from tests.e2e.harness import Workspace, execute
+from bot.conversations.edit_template import TemplateAction
+from tests.e2e.harness import Workspace, execute, query
 from tests.e2e.test_pipeline import LI, OWNER, seed_customer
-from tests.handlers.chat import ChatBot, Person, open_shop
+from tests.handlers.chat import ChatBot, Controls, Person, open_shop
 
+OTHER_OWNER = 1101
 NEW_BASE = "Hello {{ first_name }}, fresh news from {{ merchant }}!"
 GRADE_C_TEXT = "Brew green tea at about 80 °C rather than boiling"
 
@@ -143,3 +145,25 @@ async def test_a_chinese_admin_reads_it_in_chinese(
         "Zhao Min收到的是 weekly_touchpoint · 简体中文 · 等级 C", "不是您正在编辑的文案"
     )
     await owner.expect("绿茶用八十度左右的水冲泡")
+
+
+async def test_another_shops_variant_button_has_expired(
+    chat: ChatBot, workspace: Workspace, person: Callable[..., Person], emu: Controls
+) -> None:
+    crew = await open_shop(chat, workspace)
+    await crew.owner.send("/template weekly_touchpoint")
+    await crew.owner.expect("Grade C customers get their own variant")
+    [(grade_c,)] = query(
+        chat.db_path,
+        "SELECT id FROM message_template WHERE key = 'weekly_touchpoint' "
+        "AND locale = 'en' AND variant = 'C'",
+    )
+    other = await chat.create_workspace("Li's Porcelain")
+    stranger = person(OTHER_OWNER, "Sun")
+    await stranger.send(f"/start {other.owner_payload}")
+    await stranger.expect("Li's Porcelain")
+
+    data = TemplateAction(action="e", template_id=grade_c).pack()
+    pressed = await emu.post("callback", user_id=OTHER_OWNER, data=data, message_id=1)
+    assert chat.answer_to(pressed["callback_query_id"]) == "This button has expired."
+    assert "Send the new text" not in " ".join(await stranger.quiet())
