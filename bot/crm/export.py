@@ -29,6 +29,7 @@ from bot.crm.guards import require_role
 from bot.crm.models import Company, Customer, CustomerTag, Member, Role, Tag, Workspace
 from bot.crm.models.core import Segment, ValueTier
 from bot.crm.scope import visible_customers
+from bot.crm.search import SEGMENT_NAMES, SEGMENT_WORDS
 from bot.errors import InvalidInput
 from bot.i18n import N_
 from bot.localtime import local_day, show_day, zone
@@ -63,7 +64,7 @@ FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 FILTER_KEYS = ("stage", "grade", "region", "tag", "owner", "tier", "segment")
 FILTER_HINT = N_(
     "I don't understand the filter “{part}”. Use e.g. stage=won grade=A region=east "
-    "tag=vip owner=12 (or owner=none) tier=high segment=at_risk."
+    "tag=vip owner=12 (or owner=none) tier=high segment=slipping."
 )
 
 
@@ -134,9 +135,9 @@ def parse_filter(text: str) -> ExportFilter:
                 raise InvalidInput(FILTER_HINT, part=part)
             values[key] = ValueTier(value.lower())
         elif key == "segment":
-            if value.lower() not in {s.value for s in Segment}:
+            if value.lower() not in SEGMENT_WORDS:
                 raise InvalidInput(FILTER_HINT, part=part)
-            values[key] = Segment(value.lower())
+            values[key] = SEGMENT_WORDS[value.lower()]
         else:
             values[key] = value
     return ExportFilter(**values)
@@ -300,7 +301,7 @@ def _cells(row: Any, tags: Iterable[str], tz: ZoneInfo) -> tuple[object, ...]:
         _local_date(row.created_at, tz),
         _local_date(row.last_contact_at, tz),
         str(row.value_tier) if row.value_tier is not None else None,
-        str(row.rfm_segment) if row.rfm_segment is not None else None,
+        SEGMENT_NAMES[row.rfm_segment] if row.rfm_segment is not None else None,
         _major(row.clv_minor),
     )
 

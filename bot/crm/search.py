@@ -32,7 +32,10 @@ TIER_HINT = N_("The tier is high, medium or low, like /find tier:high.")
 SEGMENT_HINT = N_("The segment is one of {segments}, like /find segment:slipping.")
 # The words /find takes for a segment: its stored key, except the RFM "at_risk",
 # which is shown as "slipping" (下滑) so it is not read as /atrisk's churn list.
-SEGMENT_WORDS = {("slipping" if s is Segment.AT_RISK else s.value): s for s in Segment} | {
+SEGMENT_NAMES: dict[str, str] = {
+    s: ("slipping" if s is Segment.AT_RISK else s.value) for s in Segment
+}
+SEGMENT_WORDS = {name: Segment(key) for key, name in SEGMENT_NAMES.items()} | {
     "下滑": Segment.AT_RISK,
     "at_risk": Segment.AT_RISK,
 }

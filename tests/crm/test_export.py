@@ -232,7 +232,7 @@ async def test_value_tier_segment_and_clv_columns(
     ]
     assert [rows["Zhou One"][k] for k in ("value_tier", "segment", "clv")] == [
         "low",
-        "at_risk",
+        "slipping",
         "9.00",
     ]
     assert [rows["Pool"][k] for k in ("value_tier", "segment", "clv")] == ["", "", ""]
@@ -260,7 +260,7 @@ async def test_tier_and_segment_filters(sessions: async_sessionmaker[AsyncSessio
             session,
             actor=people["li"],
             fmt=Format.CSV,
-            filters=export.parse_filter("segment=at_risk"),
+            filters=export.parse_filter("segment=slipping"),
             now=NOW,
         )
         entry = await session.scalar(
