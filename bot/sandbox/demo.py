@@ -4,6 +4,12 @@ The people match the web chat's personas: the owner is Telegram user 1001, the
 reps Li and Chen are 1002 and 1003, and the customers Zhao and Sun (2001, 2002)
 have already joined and said yes to messages. Two campaigns are set up: a weekly
 touchpoint on Mondays at 10:00 and a birthday greeting, both to everyone opted in.
+
+Every timestamp is relative to ``now``, so the shop starts consistent whenever it
+is seeded: open leads were assigned or contacted within the last days (none goes
+back to the pool at start), open reminders are due later (past ones count as
+delivered), and value tiers and churn detection have already run, so ``/stats``
+and ``/atrisk`` have figures while no alert waits to go out.
 """
 
 from __future__ import annotations
@@ -15,7 +21,7 @@ from datetime import datetime, timedelta
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.crm import workspaces
+from bot.crm import churn, tiers, workspaces
 from bot.crm.models import (
     Campaign,
     CampaignKind,
@@ -55,6 +61,7 @@ STAGES = ("new", "new", "contacted", "contacted", "qualified", "won", "won", "wo
 REGIONS = ("north", "south", "east")
 NOTES = ("Asked about pu'er", "Prefers oolong", "Orders for the office", "Gift boxes at holidays")
 CUSTOMERS = 50
+DRIFTING = 3  # every eighth record from the fourth on is a regular buyer gone quiet
 
 
 @dataclass(frozen=True, slots=True)
@@ -94,6 +101,10 @@ async def seed_demo(session: AsyncSession, *, now: datetime, seed: int = 7) -> D
     for index in range(CUSTOMERS):
         await _customer(session, rng, ws, index, reps, [*companies, branch], tags, now)
     session.add_all(_campaigns(ws, members[0], now))
+    await tiers.recompute(session, ws.id, now=now)
+    # The drifting customers are listed by /atrisk; their alerts count as already sent.
+    flagged = await churn.detect(session, ws.id, now=now)
+    await churn.mark_alerted(session, ws.id, [risk.customer_id for risk in flagged], now=now)
     return DemoShop(ws, CUSTOMERS)
 
 
@@ -121,6 +132,14 @@ def _campaigns(ws: Workspace, owner: Member, now: datetime) -> list[Campaign]:
     ]
 
 
+def _purchase_days(rng: random.Random, *, drifting: bool) -> list[int]:
+    """Return how many days ago a buyer bought: at random, or every week or two until lately."""
+    if not drifting:
+        return [rng.randint(1, 300) for _ in range(rng.randint(1, 4))]
+    last, gap = rng.randint(45, 80), rng.randint(7, 14)
+    return [last + gap * step for step in range(4)]
+
+
 async def _customer(
     session: AsyncSession,
     rng: random.Random,
@@ -134,15 +153,20 @@ async def _customer(
     joined = JOINED[index] if index < len(JOINED) else None
     # Every seventh record waits unowned in the lead pool.
     owner = None if index % 7 == 6 else reps[index % len(reps)]
-    stage = "won" if joined else rng.choice(STAGES)
+    # A few regular buyers went quiet a while ago: /atrisk has someone to show.
+    drifting = joined is None and index % 8 == DRIFTING
+    stage = "won" if joined or drifting else rng.choice(STAGES)
     chosen = rng.sample(tags, k=rng.randint(0, 2))
     score = sum(tag.weight for tag in chosen)
     region = REGIONS[index % len(REGIONS)]
     created = now - timedelta(days=rng.randint(10, 400))
+    # An open lead was handed to its rep lately, so it does not go back to the pool at start.
+    is_open_lead = stage not in ("won", "lost")
+    assigned = now - timedelta(days=rng.randint(1, 6)) if is_open_lead else created
     customer = Customer(
         workspace_id=ws.id,
         owner_member_id=owner.id if owner else None,
-        owner_assigned_at=created if owner else None,
+        owner_assigned_at=assigned if owner else None,
         company_id=rng.choice(companies).id if index % 3 else None,
         name=joined[1] if joined else f"{rng.choice(SURNAMES)} {rng.choice(GIVEN)}",
         phone=f"+86138{index:08d}",
@@ -181,7 +205,7 @@ async def _customer(
             )
         )
     if stage == "won":
-        for _ in range(rng.randint(1, 4)):
+        for days_ago in _purchase_days(rng, drifting=drifting):
             session.add(
                 Purchase(
                     workspace_id=ws.id,
@@ -190,10 +214,10 @@ async def _customer(
                     amount_minor=rng.randint(80, 3000) * 100,
                     currency=ws.currency,
                     note=rng.choice(("Longjing 250g", "Pu'er cake", "Gift box", "Oolong 500g")),
-                    at=now - timedelta(days=rng.randint(1, 300)),
+                    at=now - timedelta(days=days_ago),
                 )
             )
-    if owner is not None and rng.random() < 0.6:
+    if owner is not None and not drifting and rng.random() < 0.6:
         contacted = now - timedelta(days=rng.randint(0, 20))
         customer.last_contact_at = contacted
         session.add(
@@ -209,14 +233,16 @@ async def _customer(
             )
         )
         if rng.random() < 0.4:
+            # Open ones fall due from two hours on: time to open the web chat first.
+            due = now + timedelta(hours=rng.choice((-30, -5, 2, 6, 20, 48)))
             session.add(
                 Reminder(
                     workspace_id=ws.id,
                     member_id=owner.id,
                     customer_id=customer.id,
                     text="Bring samples",
-                    due_at=now + timedelta(hours=rng.randint(-30, 48)),
+                    due_at=due,
                     # Past ones count as already delivered, so the sandbox starts quietly.
-                    fired_at=now if rng.random() < 0.5 else None,
+                    fired_at=now if due <= now else None,
                 )
             )

@@ -8,6 +8,7 @@ import re
 import sys
 from datetime import timedelta
 
+import aiohttp
 from sqlalchemy import select
 
 from bot.app import serve
@@ -15,7 +16,7 @@ from bot.config import Settings
 from bot.crm import invites, migrate, workspaces
 from bot.crm.models import Member, Role, Workspace, utcnow
 from bot.crm.store import create_engine, create_sessionmaker, unit_of_work
-from bot.sandbox.demo import seed_demo
+from bot.sandbox.demo import JOINED, PEOPLE, seed_demo
 from bot.sandbox.server import EmulatorConfig
 
 DEMO_NAME = "Demo Tea House"
@@ -54,6 +55,7 @@ async def run_sandbox(settings: Settings, stop: asyncio.Event, *, demo: bool = T
             }
         )
         owner_link = await _seed(local, demo=demo)
+        await _open_persona_chats(url)
         _print_help(url, config.bot_username, owner_link)
         await serve(local, token=config.token, stop=stop)
     finally:
@@ -70,6 +72,21 @@ async def _emulator_url(proc: asyncio.subprocess.Process) -> str:
                 return match.group(1).decode()
     msg = "the Bot API emulator did not start (is the sandbox port already in use?)"
     raise RuntimeError(msg)
+
+
+async def _open_persona_chats(url: str) -> None:
+    """Create the web chat's people in the emulator, so the bot can write to them at once.
+
+    The shop's reminders and digests then land in chats the page shows, rather
+    than failing with "chat not found" before anyone opened the page.
+    """
+    people = [(uid, name) for uid, _, name in PEOPLE]
+    people += [(uid, name.split()[0]) for uid, name in JOINED]
+    async with aiohttp.ClientSession() as http:
+        for uid, first_name in people:
+            body = {"id": uid, "first_name": first_name}
+            async with http.post(f"{url}/_emulator/users", json=body) as response:
+                response.raise_for_status()
 
 
 async def _seed(settings: Settings, *, demo: bool) -> str | None:

@@ -873,7 +873,9 @@ function updateHint(pane) {
   pane.hint.hidden = !empty;
   if (!empty) return;
   pane.hint.textContent = pane.person.role === "owner"
-    ? "No messages yet. Type the owner invite printed in the terminal, e.g. /start inv_…"
+    ? "No messages yet. In the demo shop you are already its owner, Wang: start with /today, "
+      + "/stats or /help. (A shop started with --no-demo first wants the owner invite the "
+      + "terminal printed: /start inv_…)"
     : "No messages yet. Send /start, or type an invite or join link's /start payload.";
 }
 
