@@ -252,7 +252,7 @@ def test_owner_invites_a_rep_who_joins_and_adds_a_customer(
     _send(page, f"/start {sandbox.owner_payload}")
     welcome = _bot_message(page, "Welcome to Demo Tea House")
     expect(welcome).to_contain_text("You joined as owner")
-    expect(welcome.locator(".text b")).to_have_text("Demo Tea House")
+    expect(welcome.locator(".text b").first).to_have_text("Demo Tea House")
     expect(welcome.locator("a.command", has_text="/invite")).to_be_visible()
     expect(_pane(page).locator(".empty-hint")).to_be_hidden()
 
