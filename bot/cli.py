@@ -213,16 +213,21 @@ def campaign_send(
 @click.argument("run_id", type=int)
 @click.pass_obj
 def campaign_status(settings: Settings, run_id: int) -> None:
-    """Print a run's counts by outcome as JSON."""
+    """Print a run's counts by outcome as JSON, with its status word (``state``: queued,
+    sending, held, paused, finished or stopped) and, when held, until when and why."""
 
     async def status(session: AsyncSession) -> dict[str, object]:
         from bot.campaigns.delivery import outbox
-        from bot.crm.models import CampaignRun
+        from bot.campaigns.run_status import run_state
+        from bot.crm.models import CampaignRun, utcnow
 
-        if await session.get(CampaignRun, run_id) is None:
+        run = await session.get(CampaignRun, run_id)
+        if run is None:
             msg = f"No campaign run #{run_id}."
             raise click.ClickException(msg)
-        return await outbox.counts(session, run_id)
+        counts = await outbox.counts(session, run_id)
+        state = await run_state(session, run, counts, now=utcnow())
+        return {**counts, **state.to_json()}
 
     click.echo(json.dumps(_run_domain(_with_session(settings, status)), sort_keys=True))
 

@@ -19,7 +19,8 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.campaigns import audiences, schedules, template_store
-from bot.campaigns.delivery import outbox
+from bot.campaigns.delivery import outbox, requeue
+from bot.campaigns.run_status import RunState, RunWord, run_state
 from bot.crm import audit, workspaces
 from bot.crm.guards import require_role
 from bot.crm.models import (
@@ -52,6 +53,8 @@ class CampaignSummary:
     last_run: CampaignRun | None
     # outbox.counts of the latest run: total, sent, skipped by reason, failed, …
     last_counts: Mapping[str, object] | None
+    # The latest run's status word (queued, sending, held until…, paused, finished, stopped).
+    last_state: RunState | None = None
 
 
 async def create_campaign(
@@ -319,6 +322,32 @@ async def run_now(
     return run
 
 
+async def send_held_now(
+    session: AsyncSession, *, actor: Member, campaign_id: int, now: datetime
+) -> tuple[CampaignRun, int]:
+    """Send the campaign's held latest run now, past the quiet hours; return it and how many
+    messages were released.
+
+    Raises:
+        PermissionDenied: when the actor is not the owner or an admin.
+        NotFound: when the workspace has no such campaign.
+        Conflict: when the latest run is not held.
+    """
+    summary = await get_campaign(session, actor=actor, campaign_id=campaign_id, now=now)
+    run, state = summary.last_run, summary.last_state
+    if run is None or state is None or state.word is not RunWord.HELD:
+        raise Conflict(N_("Nothing of this campaign is held right now."))
+    released = await requeue.send_anyway(session, run.id, now=now)
+    await audit.record_change(
+        session,
+        actor,
+        "campaign.send_held",
+        summary.campaign,
+        {"run_id": run.id, "rows": released},
+    )
+    return run, released
+
+
 async def fire(
     session: AsyncSession,
     campaign: Campaign,
@@ -460,7 +489,8 @@ async def _summary(
     if campaign.status is CampaignStatus.ACTIVE:
         upcoming = schedules.next_occurrence(campaign, now=now, tz=tz)
     counts = await outbox.counts(session, last.id) if last is not None else None
-    return CampaignSummary(campaign, upcoming.at if upcoming else None, last, counts)
+    state = await run_state(session, last, counts, now=now) if last and counts else None
+    return CampaignSummary(campaign, upcoming.at if upcoming else None, last, counts, state)
 
 
 def _campaigns_of(actor: Member) -> Select[Campaign]:

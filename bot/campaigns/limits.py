@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.campaigns.delivery.requeue import recompute_quiet
 from bot.crm import audit
 from bot.crm.guards import require_role
-from bot.crm.models import Member, Role, Workspace
+from bot.crm.models import Member, Role, Workspace, utcnow
 from bot.errors import InvalidInput
 from bot.i18n import N_
 from bot.localtime import clean_hhmm
@@ -16,9 +19,16 @@ MAX_CAP_DAYS = 60
 
 
 async def set_quiet_hours(
-    session: AsyncSession, *, actor: Member, start: str | None, end: str | None
+    session: AsyncSession,
+    *,
+    actor: Member,
+    start: str | None,
+    end: str | None,
+    now: datetime | None = None,
 ) -> Workspace:
     """Set the shop's quiet hours (local "HH:MM"), or turn them off with None.
+
+    Messages already held by the old quiet hours are re-timed at once.
 
     Raises:
         PermissionDenied: when the actor is not the owner or an admin.
@@ -37,11 +47,22 @@ async def set_quiet_hours(
     await audit.record_change(
         session, actor, "workspace.quiet_hours", workspace, {"start": start, "end": end}
     )
+    await recompute_quiet(session, workspace, now=now or utcnow())
     return workspace
 
 
-async def set_cap(session: AsyncSession, *, actor: Member, messages: int, days: int) -> Workspace:
+async def set_cap(
+    session: AsyncSession,
+    *,
+    actor: Member,
+    messages: int,
+    days: int,
+    now: datetime | None = None,
+) -> Workspace:
     """Set the per-customer cap: at most ``messages`` campaign messages in ``days`` days.
+
+    Held messages are re-timed at once; each waiting message meets the new cap when it
+    is taken for sending.
 
     Raises:
         PermissionDenied: when the actor is not the owner or an admin.
@@ -59,6 +80,7 @@ async def set_cap(session: AsyncSession, *, actor: Member, messages: int, days: 
     await audit.record_change(
         session, actor, "workspace.cap", workspace, {"messages": messages, "days": days}
     )
+    await recompute_quiet(session, workspace, now=now or utcnow())
     return workspace
 
 

@@ -1,15 +1,16 @@
 """Admin commands for campaigns (owner and admins): list, create, control, quiet hours, cap.
 
-Buttons use the ``cp`` prefix: ``cp:o|p|r|s|sy|n:<id>`` open, pause, resume,
-stop, confirm stop and run now (``CampaignAction``); ``cp:new`` starts the
-/campaign new dialog, ``cp:d:<step>:<value>`` answers one of its steps
-(``CampaignAnswer``) and ``cp:x`` cancels it.
+Buttons use the ``cp`` prefix: ``cp:o|p|r|s|sy|n|h|hy:<id>`` open, pause, resume,
+stop, confirm stop, run now, run a held run now and confirm it
+(``CampaignAction``); ``cp:new`` starts the /campaign new dialog,
+``cp:d:<step>:<value>`` answers one of its steps (``CampaignAnswer``) and ``cp:x`` cancels it.
 """
 
 from __future__ import annotations
 
 from bot.callbacks import CallbackData
 from bot.campaigns import campaigns, limits
+from bot.campaigns.run_status import RunWord
 from bot.chat import engine
 from bot.chat.context import Context
 from bot.chat.router import MANAGERS, Router
@@ -74,13 +75,15 @@ async def cmd_quiet(ctx: Context) -> None:
         ctx.reply(_quiet_text(ctx, workspace.quiet_start, workspace.quiet_end))
         return
     if arg in ("off", "关闭"):
-        workspace = await limits.set_quiet_hours(ctx.session, actor=member, start=None, end=None)
+        workspace = await limits.set_quiet_hours(
+            ctx.session, actor=member, start=None, end=None, now=ctx.now()
+        )
     else:
         start, sep, end = arg.replace("–", "-").partition("-")
         if not sep:
             raise InvalidInput(N_("Send it like /quiet 21:00-09:00, or /quiet off."))
         workspace = await limits.set_quiet_hours(
-            ctx.session, actor=member, start=start.strip(), end=end.strip()
+            ctx.session, actor=member, start=start.strip(), end=end.strip(), now=ctx.now()
         )
     ctx.reply("✅ " + _quiet_text(ctx, workspace.quiet_start, workspace.quiet_end))
 
@@ -96,7 +99,7 @@ async def cmd_cap(ctx: Context) -> None:
     if len(words) != 2 or not all(w.isdigit() and len(w) <= 4 for w in words):
         raise InvalidInput(N_("Send it like /cap 2 7: at most 2 messages in 7 days."))
     workspace = await limits.set_cap(
-        ctx.session, actor=member, messages=int(words[0]), days=int(words[1])
+        ctx.session, actor=member, messages=int(words[0]), days=int(words[1]), now=ctx.now()
     )
     text = _cap_text(ctx, workspace.campaign_cap_messages, workspace.campaign_cap_days)
     ctx.reply("✅ " + text)
@@ -144,6 +147,41 @@ async def on_campaign_button(ctx: Context, pressed: CampaignAction) -> None:
                 id=campaign_id,
             ),
             [[CampaignAction(action="sy", campaign_id=campaign_id).button(stop_label)]],
+        )
+    elif action == "h":
+        # Ask only about a run that is held.
+        summary = await campaigns.get_campaign(
+            ctx.session, actor=member, campaign_id=campaign_id, now=ctx.now()
+        )
+        if summary.last_state is None or summary.last_state.word is not RunWord.HELD:
+            await show_campaign(ctx, campaign_id, edit=True)
+            return
+        ctx.reply(
+            ctx.t(N_("🌙 It is night for these customers: send anyway?")),
+            [
+                [
+                    CampaignAction(action="hy", campaign_id=campaign_id).button(
+                        ctx.t(N_("🚀 Yes, send now"))
+                    ),
+                    CampaignAction(action="o", campaign_id=campaign_id).button(
+                        ctx.t(N_("⏸ Keep waiting"))
+                    ),
+                ]
+            ],
+        )
+    elif action == "hy":
+        run, released = await campaigns.send_held_now(
+            ctx.session, actor=member, campaign_id=campaign_id, now=ctx.now()
+        )
+        ctx.answer(ctx.t(N_("Sending")))
+        progress = ctx.t(N_("🔄 Progress"))
+        ctx.reply(
+            ctx.t(
+                N_("🚀 Sending {n} waiting messages now (run #{run})."),
+                n=released,
+                run=run.id,
+            ),
+            [[CampaignAction(action="o", campaign_id=campaign_id).button(progress)]],
         )
     elif action in statuses:
         status = statuses[action]

@@ -3,15 +3,17 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from datetime import timedelta
 from typing import Annotated, Any
 
 from bot.callbacks import CallbackData, Choice, Id
 from bot.campaigns import campaigns
 from bot.campaigns.campaigns import CampaignSummary
+from bot.campaigns.run_status import RunState, RunWord
 from bot.chat.context import Context
 from bot.crm.models import CampaignKind, CampaignStatus
 from bot.i18n import N_, Raw
-from bot.localtime import show_zoned
+from bot.localtime import show_hhmm, show_short, show_zoned
 from bot.messaging import Button
 from bot.views.labels import TIER_NAMES
 
@@ -20,6 +22,13 @@ STATUS_NAMES = {
     CampaignStatus.PAUSED: N_("paused"),
     CampaignStatus.STOPPED: N_("stopped"),
     CampaignStatus.DONE: N_("sent"),
+}
+RUN_WORDS = {
+    RunWord.QUEUED: N_("⏳ queued"),
+    RunWord.SENDING: N_("🔄 sending"),
+    RunWord.PAUSED: N_("⏸ paused"),
+    RunWord.FINISHED: N_("✅ finished"),
+    RunWord.STOPPED: N_("⏹ stopped"),
 }
 REASON_NAMES = {
     "opted_out": N_("opted out"),
@@ -38,8 +47,9 @@ KIND_NAMES = {
     CampaignKind.BROADCAST: N_("📣 One-off broadcast"),
     CampaignKind.SURVEY: N_("📝 Satisfaction survey"),
 }
-# Open, pause, resume, stop (asks first), stop for good, run now.
-ACTIONS = ("o", "p", "r", "s", "sy", "n")
+# Open, pause, resume, stop (asks first), stop for good, run now, send a held run now
+# (asks first), send it now for good.
+ACTIONS = ("o", "p", "r", "s", "sy", "n", "h", "hy")
 
 
 class CampaignAction(CallbackData, prefix="cp"):
@@ -120,6 +130,42 @@ def describe_counts(ctx: Context, counts: Mapping[str, Any]) -> Raw:
     return Raw(text)
 
 
+def describe_state(ctx: Context, state: RunState) -> str:
+    """Say what a run is doing: queued, sending, held until when and why, paused, finished…"""
+    if state.word is not RunWord.HELD:
+        return ctx.t(RUN_WORDS[state.word])
+    _, workspace = ctx.staff()
+    until = state.held_until
+    if until is None:
+        when = "—"
+    elif until - ctx.now() < timedelta(hours=24):
+        when = show_hhmm(until.astimezone(ctx.tz).time())
+    else:
+        when = show_short(until, ctx.tz)
+    if state.quiet_hours and workspace.quiet_start != workspace.quiet_end:
+        return ctx.t(
+            N_("⏸ held until {time} — quiet hours {start}–{end}"),
+            time=when,
+            start=workspace.quiet_start,
+            end=workspace.quiet_end,
+        )
+    return ctx.t(N_("⏸ held until {time}"), time=when)
+
+
+def _status(ctx: Context, summary: CampaignSummary) -> str:
+    """Return the campaign's status; a one-off that fired says what its run is doing."""
+    if summary.campaign.status is CampaignStatus.DONE and summary.last_state is not None:
+        return describe_state(ctx, summary.last_state)
+    return ctx.t(STATUS_NAMES[summary.campaign.status])
+
+
+def _last(ctx: Context, summary: CampaignSummary) -> Raw:
+    counts = describe_counts(ctx, summary.last_counts or {})
+    if summary.last_state is None:
+        return counts
+    return Raw(describe_state(ctx, summary.last_state) + " · " + counts)
+
+
 def summary_line(ctx: Context, summary: CampaignSummary) -> str:
     """Return one campaign's line in /campaigns: name, status, next send, last results."""
     campaign = summary.campaign
@@ -128,14 +174,12 @@ def summary_line(ctx: Context, summary: CampaignSummary) -> str:
         name=campaign.name,
         id=campaign.id,
         kind=ctx.t(KIND_NAMES.get(campaign.kind, campaign.kind.value)),
-        status=ctx.t(STATUS_NAMES[campaign.status]),
+        status=Raw(_status(ctx, summary)),
     )
     if summary.next_at is not None:
         line += "\n   " + ctx.t(N_("Next: {when}"), when=show_zoned(summary.next_at, ctx.tz))
     if summary.last_counts is not None:
-        line += "\n   " + ctx.t(
-            N_("Last: {counts}"), counts=describe_counts(ctx, summary.last_counts)
-        )
+        line += "\n   " + ctx.t(N_("Last: {counts}"), counts=_last(ctx, summary))
     return line
 
 
@@ -165,7 +209,7 @@ async def show_campaign(ctx: Context, campaign_id: int, *, edit: bool = False) -
         audience=describe_audience(ctx, campaign.audience),
         reach=reach,
         when=describe_schedule(ctx, schedule),
-        status=ctx.t(STATUS_NAMES[campaign.status]),
+        status=Raw(_status(ctx, summary)),
     )
     if summary.next_at is not None:
         text += "\n" + ctx.t(N_("Next send: {when}"), when=show_zoned(summary.next_at, ctx.tz))
@@ -173,7 +217,7 @@ async def show_campaign(ctx: Context, campaign_id: int, *, edit: bool = False) -
         text += "\n" + ctx.t(
             N_("Last run ({occurrence}): {counts}"),
             occurrence=summary.last_run.occurrence,
-            counts=describe_counts(ctx, summary.last_counts),
+            counts=_last(ctx, summary),
         )
     (ctx.edit if edit else ctx.reply)(text, _actions(ctx, summary))
 
@@ -185,7 +229,9 @@ def _actions(ctx: Context, summary: CampaignSummary) -> list[list[Button]]:
     def button(action: str, label: str) -> Button:
         return CampaignAction(action=action, campaign_id=campaign.id).button(ctx.t(label))
 
-    if campaign.status is CampaignStatus.ACTIVE and campaign.kind is not CampaignKind.WELCOME:
+    if summary.last_state is not None and summary.last_state.word is RunWord.HELD:
+        rows.append([button("h", N_("🚀 Run now"))])
+    elif campaign.status is CampaignStatus.ACTIVE and campaign.kind is not CampaignKind.WELCOME:
         rows.append([button("n", N_("🚀 Run now"))])
     row = []
     if campaign.status in (CampaignStatus.ACTIVE, CampaignStatus.DONE):

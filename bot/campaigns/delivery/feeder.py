@@ -223,8 +223,12 @@ class Feeder:
             if reason is not None:
                 settles.append(Settle(row.id, OutboxStatus.SKIPPED, reason, row.attempts))
                 continue
-            wait = quiet_until(
-                now, row.timezone or state.timezone, state.quiet_start, state.quiet_end
+            wait = (
+                None
+                if row.past_quiet
+                else quiet_until(
+                    now, row.timezone or state.timezone, state.quiet_start, state.quiet_end
+                )
             )
             if wait is not None:
                 settles.append(

@@ -52,6 +52,8 @@ class Claimed:
     reachable: bool
     last_contact_at: datetime | None
     recent_sends: int = 0
+    # An admin chose to send this run's held rows now, past the quiet hours.
+    past_quiet: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -171,7 +173,7 @@ async def claim(
         update(Row)
         .where(Row.id.in_(select(candidates.c.id)), Row.status == Status.PENDING)
         .values(status=Status.SENDING, updated_at=now)
-        .returning(Row.id, Row.customer_id, Row.attempts)
+        .returning(Row.id, Row.customer_id, Row.attempts, Row.reason)
         .execution_options(synchronize_session=False)
     )
     picked = sorted(marked.all())
@@ -190,11 +192,11 @@ async def claim(
             Customer.reachable,
             Customer.last_contact_at,
             _sent_since(sent_since),
-        ).where(Customer.id.in_([customer_id for _, customer_id, _ in picked]))
+        ).where(Customer.id.in_([customer_id for _, customer_id, _, _ in picked]))
     )
     by_id = {person.id: person for person in people}
     claimed = []
-    for row_id, customer_id, attempts in picked:
+    for row_id, customer_id, attempts, reason in picked:
         person = by_id[customer_id]
         claimed.append(
             Claimed(
@@ -212,6 +214,7 @@ async def claim(
                 reachable=bool(person.reachable),
                 last_contact_at=person.last_contact_at,
                 recent_sends=int(person.recent or 0),
+                past_quiet=reason == "send_anyway",
             )
         )
     return claimed
