@@ -16,6 +16,7 @@ from sqlalchemy import case, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.crm.models import CampaignRun, OutboxMessage, OutboxStatus, RunStatus
+from bot.i18n import N_
 
 QUIET_HOURS = "quiet_hours"
 
@@ -29,6 +30,16 @@ class RunWord(StrEnum):
     PAUSED = "paused"
     FINISHED = "finished"
     STOPPED = "stopped"
+
+
+# How each word reads; a held run reads "⏸ held until 09:00 — quiet hours 21:00–09:00".
+WORD_LABELS = {
+    RunWord.QUEUED: N_("⏳ queued"),
+    RunWord.SENDING: N_("🔄 sending"),
+    RunWord.PAUSED: N_("⏸ paused"),
+    RunWord.FINISHED: N_("✅ finished"),
+    RunWord.STOPPED: N_("⏹ stopped"),
+}
 
 
 @dataclass(frozen=True, slots=True)

@@ -9,7 +9,7 @@ from typing import Annotated, Any
 from bot.callbacks import CallbackData, Choice, Id
 from bot.campaigns import campaigns
 from bot.campaigns.campaigns import CampaignSummary
-from bot.campaigns.run_status import RunState, RunWord
+from bot.campaigns.run_status import WORD_LABELS, RunState, RunWord
 from bot.chat.context import Context
 from bot.crm.models import CampaignKind, CampaignStatus
 from bot.i18n import N_, Raw
@@ -22,13 +22,6 @@ STATUS_NAMES = {
     CampaignStatus.PAUSED: N_("paused"),
     CampaignStatus.STOPPED: N_("stopped"),
     CampaignStatus.DONE: N_("sent"),
-}
-RUN_WORDS = {
-    RunWord.QUEUED: N_("⏳ queued"),
-    RunWord.SENDING: N_("🔄 sending"),
-    RunWord.PAUSED: N_("⏸ paused"),
-    RunWord.FINISHED: N_("✅ finished"),
-    RunWord.STOPPED: N_("⏹ stopped"),
 }
 REASON_NAMES = {
     "opted_out": N_("opted out"),
@@ -133,7 +126,7 @@ def describe_counts(ctx: Context, counts: Mapping[str, Any]) -> Raw:
 def describe_state(ctx: Context, state: RunState) -> str:
     """Say what a run is doing: queued, sending, held until when and why, paused, finished…"""
     if state.word is not RunWord.HELD:
-        return ctx.t(RUN_WORDS[state.word])
+        return ctx.t(WORD_LABELS[state.word])
     _, workspace = ctx.staff()
     until = state.held_until
     if until is None:

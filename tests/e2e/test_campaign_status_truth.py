@@ -76,7 +76,7 @@ async def test_a_night_broadcast_is_held_until_morning_and_run_now_sends_it(
     await owner.expect("Sending 2 waiting messages now (run #1).")
     await alice.expect("Season's greetings, Alice!", timeout=30)
     await bob.expect("Season's greetings, Bob!", timeout=30)
-    await owner.expect("Night news", "done", timeout=30)
+    await owner.expect("Night news", "done", "Status: ✅ finished", "✅ Sent: 2", timeout=30)
     await owner.send("/campaign 1")
     await owner.expect("Status: ✅ finished", "sent 2 of 2 · waiting 0")
     assert query(

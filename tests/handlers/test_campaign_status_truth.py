@@ -8,9 +8,10 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from bot.views.campaign import CampaignAction
 from tests.e2e.harness import Workspace, execute, query
 from tests.e2e.test_campaigns import customer_id, stamp
-from tests.handlers.chat import ChatBot, Person
+from tests.handlers.chat import ChatBot, Controls, Person
 
 pytestmark = pytest.mark.timeout(120)
 
@@ -124,3 +125,34 @@ async def test_run_now_on_a_held_run_asks_then_sends(
     # Nothing is held any more: the button asks nothing and shows the campaign again.
     await owner.press("🔄 Refresh")
     await owner.expect("Night news")
+
+
+async def test_the_held_run_buttons_of_another_shop_have_expired(
+    chat: ChatBot, workspace: Workspace, person: Callable[..., Person], emu: Controls
+) -> None:
+    owner, _ = await held_broadcast(chat, workspace, person)
+    other = await chat.create_workspace("Li's Noodle Bar")
+    stranger = person(2001, "Li")
+    await stranger.send(f"/start {other.owner_payload}")
+    await stranger.expect("Welcome to")
+    for action in ("h", "hy"):
+        pressed = await emu.post(
+            "callback",
+            user_id=2001,
+            data=CampaignAction(action=action, campaign_id=1).pack(),
+            message_id=1,
+        )
+        assert chat.answer_to(pressed["callback_query_id"]) == "This button has expired."
+    assert await stranger.quiet() == []
+    assert query(chat.db_path, "SELECT DISTINCT reason FROM outbox_message") == [("quiet_hours",)]
+
+
+async def test_the_status_and_the_question_read_in_chinese(
+    chat: ChatBot, workspace: Workspace, person: Callable[..., Person]
+) -> None:
+    owner, morning = await held_broadcast(chat, workspace, person)
+    await owner.send("/lang zh-CN")
+    await owner.send("/campaign 1")
+    await owner.expect(f"⏸ 暂缓至 {hhmm(morning)} — 免打扰时段 21:00–09:00")
+    await owner.press("🚀")
+    await owner.expect("这些客户那里现在是夜间：仍要发送吗？")

@@ -19,6 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.campaigns.delivery import outbox
 from bot.campaigns.delivery.render import Renderer
+from bot.campaigns.run_status import WORD_LABELS, RunWord
 from bot.crm import members, scope
 from bot.crm.models import (
     Campaign,
@@ -178,6 +179,11 @@ def _number(value: object) -> int:
     return value if isinstance(value, int) else 0
 
 
+def _word(status: str) -> RunWord:
+    """Return the status word of a run's report (a report goes out once a run ended)."""
+    return RunWord.STOPPED if status == RunStatus.STOPPED else RunWord.FINISHED
+
+
 def format_report(rep: RunReport, locale: str) -> str:
     """Return the report as a short chat message in ``locale``."""
     t = partial(translate, locale)
@@ -185,6 +191,7 @@ def format_report(rep: RunReport, locale: str) -> str:
         t(N_("📊 Campaign “{name}” is done."), name=rep.campaign_name)
         if rep.status != RunStatus.STOPPED
         else t(N_("📊 Campaign “{name}” was stopped."), name=rep.campaign_name),
+        t(N_("Status: {status}"), status=t(WORD_LABELS[_word(rep.status)])),
         t(N_("✅ Sent: {n}"), n=rep.sent),
     ]
     skipped = sum(rep.skipped.values())
