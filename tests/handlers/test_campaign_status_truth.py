@@ -156,3 +156,26 @@ async def test_the_status_and_the_question_read_in_chinese(
     await owner.expect(f"⏸ 暂缓至 {hhmm(morning)} — 免打扰时段 21:00–09:00")
     await owner.press("🚀")
     await owner.expect("这些客户那里现在是夜间：仍要发送吗？")
+
+
+async def test_new_quiet_hours_and_a_new_cap_re_time_the_held_rows_at_once(
+    chat: ChatBot, workspace: Workspace, person: Callable[..., Person]
+) -> None:
+    owner, _ = await held_broadcast(chat, workspace, person)
+    local = datetime.now(UTC).astimezone(ZoneInfo(SHOP_TZ))
+    start, end = f"{(local.hour - 1) % 24:02d}:00", f"{(local.hour + 2) % 24:02d}:00"
+    await owner.send(f"/quiet {start}-{end}")
+    await owner.expect(f"Quiet hours: {start}–{end}")
+    await owner.send("/campaign 1")
+    await owner.expect(f"Status: ⏸ held until {end} — quiet hours {start}–{end}")
+    await owner.send("/cap 3 7")
+    await owner.expect("at most 3 campaign messages in 7 days")
+    await owner.send("/campaign 1")
+    await owner.expect(f"Status: ⏸ held until {end} — quiet hours {start}–{end}")
+    # A window that is over now lets them go at once.
+    await owner.send(f"/quiet {end}-{(local.hour + 3) % 24:02d}:00")
+    await owner.send("/campaign 1")
+    await owner.expect("Status: ⏳ queued", "waiting 2")
+    assert query(chat.db_path, "SELECT DISTINCT not_before_at, reason FROM outbox_message") == [
+        (None, None)
+    ]
