@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+from pathlib import Path
 
 from bot.sandbox.server import EmulatorConfig, run
 
@@ -19,6 +20,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--bot-first-name", default=defaults.bot_first_name)
     parser.add_argument("--public-url", default=None, help="base URL for file links")
     parser.add_argument("--log-level", default="WARNING")
+    parser.add_argument(
+        "--state-file", type=Path, default=None, help="keep people and chats here over restarts"
+    )
     args = parser.parse_args(argv)
     logging.basicConfig(level=args.log_level.upper(), format="%(levelname)s %(name)s: %(message)s")
     config = EmulatorConfig(
@@ -26,6 +30,7 @@ def main(argv: list[str] | None = None) -> None:
         bot_username=args.bot_username,
         bot_first_name=args.bot_first_name,
         public_url=args.public_url,
+        state_file=args.state_file,
     )
     run(config, args.host, args.port)
 

@@ -7,9 +7,11 @@ import contextlib
 import re
 import sys
 from datetime import timedelta
+from pathlib import Path
 
 import aiohttp
 from sqlalchemy import select
+from sqlalchemy.engine import make_url
 
 from bot.app import serve
 from bot.config import Settings
@@ -33,8 +35,9 @@ async def run_sandbox(settings: Settings, stop: asyncio.Event, *, demo: bool = T
     proc = await asyncio.create_subprocess_exec(
         sys.executable,
         "-m",
-        "bot",
-        "emulator",
+        "bot.sandbox",
+        "--state-file",
+        str(chats_file(settings)),
         "--host",
         settings.sandbox.host,
         "--port",
@@ -62,6 +65,15 @@ async def run_sandbox(settings: Settings, stop: asyncio.Event, *, demo: bool = T
         with contextlib.suppress(ProcessLookupError):
             proc.terminate()
         await proc.wait()
+
+
+def chats_file(settings: Settings) -> Path:
+    """Return where the web chat's people and messages are kept: beside a SQLite database."""
+    url = make_url(settings.database.url)
+    if url.get_backend_name() == "sqlite" and url.database and url.database != ":memory:":
+        database = Path(url.database)
+        return database.with_name(database.name + ".chats.json")
+    return Path(settings.sandbox.data_dir) / "chats.json"
 
 
 async def _emulator_url(proc: asyncio.subprocess.Process) -> str:

@@ -35,7 +35,7 @@ from pathlib import Path
 
 from aiohttp import web
 
-from bot.sandbox import botapi, control
+from bot.sandbox import botapi, control, persist
 from bot.sandbox.emulator import EMULATOR_KEY, Emulator
 from bot.sandbox.params import MAX_BODY_BYTES, Params
 from bot.sandbox.webhook import WebhookPusher
@@ -54,6 +54,8 @@ class EmulatorConfig:
     bot_first_name: str = "SCRM Sandbox"
     # Base URL used for file links; by default computed from the listening host and port.
     public_url: str | None = None
+    # Where people, chats and messages are kept over restarts; None keeps them in memory only.
+    state_file: Path | None = None
 
 
 def create_app(config: EmulatorConfig, static_dir: Path | None = STATIC_DIR) -> web.Application:
@@ -69,7 +71,22 @@ def create_app(config: EmulatorConfig, static_dir: Path | None = STATIC_DIR) -> 
     if static_dir is not None and static_dir.is_dir():
         _add_static_routes(app, static_dir.resolve())
     app.cleanup_ctx.append(_run_webhook_pusher)
+    if config.state_file is not None:
+        persist.restore(app[EMULATOR_KEY].world, config.state_file)
+        app.cleanup_ctx.append(_keep_saved(config.state_file))
     return app
+
+
+def _keep_saved(path: Path) -> Callable[[web.Application], AsyncIterator[None]]:
+    async def keep(app: web.Application) -> AsyncIterator[None]:
+        """Save the world to ``path`` while the server runs."""
+        task = asyncio.create_task(persist.keep_saved(app[EMULATOR_KEY].world, path))
+        yield
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+
+    return keep
 
 
 def _add_static_routes(app: web.Application, root: Path) -> None:

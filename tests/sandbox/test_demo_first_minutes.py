@@ -81,3 +81,41 @@ async def test_sandbox_starts_quietly_with_figures_in_persona_chats(tmp_path: Pa
     finally:
         await emu.close()
         await proc.stop()
+
+
+async def test_a_restart_keeps_the_chats_and_added_people(tmp_path: Path) -> None:
+    port = free_port()
+    env = base_env(
+        {
+            "SCRM_SANDBOX__PORT": str(port),
+            "SCRM_DATABASE__URL": f"sqlite+aiosqlite:///{tmp_path / 'demo.db'}",
+        }
+    )
+    rep_said: list[str] = []
+    for start in (1, 2):
+        proc = Process([sys.executable, "-m", "bot", "run"], env)
+        await proc.start()
+        emu = Emulator(f"http://127.0.0.1:{port}")
+        try:
+            await proc.wait_for(r"is running")
+            rep = Person(emu, 1002, "Li")
+            if start == 1:
+                await emu.post("users", id=3001, first_name="Guo")
+                await rep.send("/find Zhao")
+                await rep.expect("Zhao Lei")
+                rep_said = [m.get("text") or "" for m in await emu.messages(1002)]
+                continue
+            # The page finds the same people and the rep's chat as it was.
+            listed = (await emu.http.get("/_emulator/users")).json()["users"]
+            assert {user["id"]: user["first_name"] for user in listed}[3001] == "Guo"
+            kept = [m.get("text") or "" for m in await emu.messages(1002)]
+            assert kept[: len(rep_said)] == rep_said
+            assert "/find Zhao" in kept
+            # And the conversation goes on in that chat.
+            rep.cursor = max(m["seq"] for m in await emu.messages(1002))
+            await rep.send("/find Zhao")
+            await rep.expect("Zhao")
+        finally:
+            await emu.close()
+            await proc.stop()
+    assert (tmp_path / "demo.db.chats.json").is_file()
