@@ -156,8 +156,13 @@ async def on_campaign_button(ctx: Context, pressed: CampaignAction) -> None:
         if summary.last_state is None or summary.last_state.word is not RunWord.HELD:
             await show_campaign(ctx, campaign_id, edit=True)
             return
+        question = (
+            N_("🌙 It is night for these customers: send anyway?")
+            if summary.last_state.quiet_hours
+            else N_("⏸ These messages are waiting for a later try: send them now?")
+        )
         ctx.reply(
-            ctx.t(N_("🌙 It is night for these customers: send anyway?")),
+            ctx.t(question),
             [
                 [
                     CampaignAction(action="hy", campaign_id=campaign_id).button(

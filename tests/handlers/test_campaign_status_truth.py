@@ -179,3 +179,15 @@ async def test_new_quiet_hours_and_a_new_cap_re_time_the_held_rows_at_once(
     assert query(chat.db_path, "SELECT DISTINCT not_before_at, reason FROM outbox_message") == [
         (None, None)
     ]
+
+
+async def test_a_run_held_for_a_later_try_does_not_blame_the_night(
+    chat: ChatBot, workspace: Workspace, person: Callable[..., Person]
+) -> None:
+    owner, morning = await held_broadcast(chat, workspace, person)
+    execute(chat.db_path, "UPDATE outbox_message SET reason = NULL")
+    await owner.send("/campaign 1")
+    shown = await owner.expect(f"Status: ⏸ held until {hhmm(morning)}")
+    assert "quiet hours" not in shown["text"]
+    await owner.press("🚀 Run now")
+    await owner.expect("These messages are waiting for a later try: send them now?")
