@@ -16,10 +16,9 @@ from bot.conversations.log_followup import REMIND, confirm_reminder
 from bot.crm import purchases, reminders
 from bot.crm.when import Ambiguous, parse_leading_when
 from bot.i18n import N_
-from bot.views.replies import show_with_card, who
+from bot.views.replies import show_purchase
 
 MAX_ANSWER = 600
-CONVERTED = N_("🎉 Converted: this lead is now a customer.")
 
 
 class CardRemindStep(StrEnum):
@@ -114,22 +113,7 @@ async def finish_buy(ctx: Context, data: Data) -> None:
         note=data["note"],
         now=ctx.now(),
     )
-    text = ctx.t(
-        N_("💰 {amount} recorded for {who}.\nPurchases: {count} · total {total}"),
-        amount=purchases.format_money(amount, workspace.currency),
-        who=who(done.customer),
-        count=done.count,
-        total=purchases.format_money(done.total_minor, workspace.currency),
-    )
-    if done.points:
-        text += "\n" + ctx.t(
-            N_("⭐ +{points} points · balance {balance}"),
-            points=done.points,
-            balance=done.points_balance,
-        )
-    if done.converted:
-        text += "\n" + ctx.t(CONVERTED)
-    show_with_card(ctx, text, done.customer)
+    show_purchase(ctx, done, currency=workspace.currency)
 
 
 CARD_REMIND = dialog("card_remind", CardRemindStep, finish_remind)

@@ -15,14 +15,20 @@ from bot.crm.scope import get_visible
 from bot.errors import InvalidInput
 from bot.i18n import N_
 from bot.messaging import Button
-from bot.views.replies import customer_id_arg, notify_member, show_with_card, two_args, who
+from bot.views.replies import (
+    CONVERTED,
+    customer_id_arg,
+    notify_member,
+    show_with_card,
+    two_args,
+    who,
+)
 
 logger = logging.getLogger(__name__)
 router = Router("pipeline", MEMBERS)
 admin_router = Router("pipeline.admin", MANAGERS)
 MAX_PICK = 12
 MAX_OFFSET = 1_000_000
-CONVERTED = N_("🎉 Converted: this lead is now a customer.")
 
 
 class MoveStage(CallbackData, prefix="st"):

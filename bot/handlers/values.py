@@ -11,10 +11,9 @@ from bot.chat.router import MANAGERS, MEMBERS, Router
 from bot.crm import purchases, tags
 from bot.crm.models import Customer, Role, TagDimension
 from bot.errors import ButtonExpired, InvalidInput
-from bot.handlers import pipeline
 from bot.i18n import N_, Raw
 from bot.localtime import show_day
-from bot.views.replies import customer_id_arg, money_line, show_with_card, who
+from bot.views.replies import customer_id_arg, money_line, show_purchase, show_with_card, who
 
 router = Router("values", MEMBERS)
 admin_router = Router("values.admin", MANAGERS)
@@ -189,22 +188,7 @@ async def cmd_buy(ctx: Context) -> None:
         note=words[2] if len(words) > 2 else None,
         now=ctx.now(),
     )
-    text = ctx.t(
-        N_("💰 {amount} recorded for {who}.\nPurchases: {count} · total {total}"),
-        amount=purchases.format_money(amount, workspace.currency),
-        who=who(done.customer),
-        count=done.count,
-        total=purchases.format_money(done.total_minor, workspace.currency),
-    )
-    if done.points:
-        text += "\n" + ctx.t(
-            N_("⭐ +{points} points · balance {balance}"),
-            points=done.points,
-            balance=done.points_balance,
-        )
-    if done.converted:
-        text += "\n" + ctx.t(pipeline.CONVERTED)
-    show_with_card(ctx, text, done.customer)
+    show_purchase(ctx, done, currency=workspace.currency)
 
 
 @router.command("purchases", help=N_("a customer's purchase history"), usage="<id>")

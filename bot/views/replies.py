@@ -7,10 +7,12 @@ import html
 from bot.chat.context import Context
 from bot.crm import members
 from bot.crm.models import Customer, Member
-from bot.crm.purchases import format_money
+from bot.crm.purchases import Recorded, format_money
 from bot.errors import InvalidInput
-from bot.i18n import Raw, translate
+from bot.i18n import N_, Raw, translate
 from bot.views.card import card_button
+
+CONVERTED = N_("🎉 Converted: this lead is now a customer.")
 
 
 def customer_id_arg(text: str, hint: str) -> int:
@@ -51,3 +53,23 @@ async def notify_member(ctx: Context, to: Member, message: str, **params: object
         ctx.session, tg_user_id=to.tg_user_id, workspace_id=to.workspace_id
     )
     ctx.send(to.chat_id, translate(locale, message, **params))
+
+
+def show_purchase(ctx: Context, done: Recorded, *, currency: str) -> None:
+    """Reply that a purchase was recorded: the totals, points earned and a conversion."""
+    text = ctx.t(
+        N_("💰 {amount} recorded for {who}.\nPurchases: {count} · total {total}"),
+        amount=format_money(done.purchase.amount_minor, currency),
+        who=who(done.customer),
+        count=done.count,
+        total=format_money(done.total_minor, currency),
+    )
+    if done.points:
+        text += "\n" + ctx.t(
+            N_("⭐ +{points} points · balance {balance}"),
+            points=done.points,
+            balance=done.points_balance,
+        )
+    if done.converted:
+        text += "\n" + ctx.t(CONVERTED)
+    show_with_card(ctx, text, done.customer)
