@@ -7,7 +7,8 @@
  * message (its ↩ button or a double click, as Telegram's swipe-to-reply: the next
  * message carries reply_to_message_id) and reading a chat (GET
  * chats/{id}/messages, long-polled). Bot HTML is rebuilt node by node from a
- * whitelist; raw bot text never reaches innerHTML.
+ * whitelist; raw bot text never reaches innerHTML. The page's own words come from
+ * strings.js (t()); switching language re-renders the page from the kept state.
  */
 "use strict";
 
@@ -16,12 +17,13 @@ const LONG_POLL_SECONDS = 25;
 const BACKGROUND_POLL_MS = 1500;
 const USERS_REFRESH_EVERY = 4; // background ticks between user list refreshes
 
+// The demo shop's people; their names are the shop's data, their role words the page's.
 const DEFAULT_PEOPLE = [
-  { id: 1001, label: "Owner", first_name: "Wang", role: "owner" },
-  { id: 1002, label: "Rep Li", first_name: "Li", role: "rep" },
-  { id: 1003, label: "Rep Chen", first_name: "Chen", role: "rep" },
-  { id: 2001, label: "Customer Zhao", first_name: "Zhao", role: "customer" },
-  { id: 2002, label: "Customer Sun", first_name: "Sun", role: "customer" },
+  { id: 1001, first_name: "Wang", role: "owner" },
+  { id: 1002, first_name: "Li", role: "rep" },
+  { id: 1003, first_name: "Chen", role: "rep" },
+  { id: 2001, first_name: "Zhao", role: "customer" },
+  { id: 2002, first_name: "Sun", role: "customer" },
 ];
 
 // Telegram's HTML tags and what they become on the page.
@@ -68,18 +70,35 @@ function postJson(path, body) {
 function makePerson(fields) {
   return {
     id: fields.id,
-    label: fields.label,
+    name: fields.name || null,
     first_name: fields.first_name,
+    language_code: fields.language_code || null,
     role: fields.role || "other",
     seq: 0,
     messages: new Map(),
     unread: 0,
     loaded: false,
+    // In the page's current language, so a language switch renames the demo's roles.
+    get label() {
+      return personLabel(this);
+    },
   };
 }
 
-function labelFor(user) {
-  return [user.first_name, user.last_name].filter(Boolean).join(" ") || `User ${user.id}`;
+function personLabel(person) {
+  if (person.role === "owner") return t("persona.owner");
+  if (person.role === "rep") return t("persona.rep", { name: person.first_name });
+  if (person.role === "customer") return t("persona.customer", { name: person.first_name });
+  return person.name || t("persona.unnamed", { id: person.id });
+}
+
+function nameOf(user) {
+  return [user.first_name, user.last_name].filter(Boolean).join(" ");
+}
+
+/* The Telegram language_code of people the page creates: the page's language. */
+function newPersonLanguage() {
+  return TELEGRAM_LANGUAGE[currentLanguage];
 }
 
 async function ensureDefaultPeople() {
@@ -87,10 +106,16 @@ async function ensureDefaultPeople() {
   const known = new Map(users.map((user) => [user.id, user]));
   for (const fields of DEFAULT_PEOPLE) {
     const existing = known.get(fields.id);
+    let languageCode = existing ? existing.language_code : null;
+    // Only people the page creates get its language; the launcher's keep theirs.
     if (!existing || existing.first_name === `User ${fields.id}`) {
-      await postJson("/users", { id: fields.id, first_name: fields.first_name });
+      languageCode = existing && existing.language_code ? existing.language_code
+        : newPersonLanguage();
+      await postJson("/users", {
+        id: fields.id, first_name: fields.first_name, language_code: languageCode,
+      });
     }
-    state.people.set(fields.id, makePerson(fields));
+    state.people.set(fields.id, makePerson({ ...fields, language_code: languageCode }));
   }
   addUnknownUsers(users);
 }
@@ -99,8 +124,8 @@ function addUnknownUsers(users) {
   let added = false;
   for (const user of users) {
     if (!state.people.has(user.id)) {
-      state.people.set(user.id, makePerson({ id: user.id, label: labelFor(user),
-        first_name: user.first_name }));
+      state.people.set(user.id, makePerson({ id: user.id, name: nameOf(user),
+        first_name: user.first_name, language_code: user.language_code }));
       added = true;
     }
   }
@@ -120,22 +145,37 @@ function nextFreeId() {
 
 async function addPerson(event) {
   event.preventDefault();
-  const name = document.getElementById("add-name").value.trim();
-  const rawId = document.getElementById("add-id").value.trim();
+  const nameInput = document.getElementById("add-name");
+  const idInput = document.getElementById("add-id");
+  const name = nameInput.value.trim();
+  const rawId = idInput.value.trim();
   const id = rawId ? Number(rawId) : nextFreeId();
+  // "" is a choice too: a user whose Telegram sends no language (the shop's default applies).
+  const languageCode = document.getElementById("add-language").value;
   if (!name) return;
+  let user;
   try {
-    await postJson("/users", { id, first_name: name });
+    ({ user } = await postJson("/users", { id, first_name: name, language_code: languageCode }));
   } catch (error) {
-    showToast(`Could not add ${name}: ${error.message}`);
+    showToast(t("add.failed", { name, error: error.message }));
     return;
   }
-  if (!state.people.has(id)) {
-    state.people.set(id, makePerson({ id, label: name, first_name: name }));
+  const known = state.people.get(id);
+  if (known) {
+    known.language_code = user.language_code || null;
+  } else {
+    state.people.set(id, makePerson({ id, name, first_name: name,
+      language_code: user.language_code }));
   }
-  event.target.reset();
+  nameInput.value = "";
+  idInput.value = "";
+  updateAddIdPlaceholder();
   renderPeople();
   openPerson(id);
+}
+
+function updateAddIdPlaceholder() {
+  document.getElementById("add-id").placeholder = t("add.idSuggested", { id: nextFreeId() });
 }
 
 /* ---------- syncing chats ---------- */
@@ -220,22 +260,24 @@ async function sendContent(person, path, fields, replyTo = null) {
   try {
     await postJson(path, body);
   } catch (error) {
-    showToast(error.status === 409 ? `${person.label} has blocked the bot` : error.message);
+    showToast(error.status === 409
+      ? t("error.blocked", { label: person.label })
+      : t("error.send", { error: error.message }));
   }
 }
 
 /* What the "+" menu sends: content a phone would record or pick, with placeholder files. */
 const EXTRA_CONTENT = [
-  { label: "🎤 Voice message", path: "/voice", fields: () => ({ duration: 3 }) },
-  { label: "⭕ Video message", path: "/video_note", fields: () => ({ duration: 5 }) },
-  { label: "🙂 Sticker", path: "/sticker", fields: () => ({ emoji: "👍" }) },
+  { label: () => t("more.voice"), path: "/voice", fields: () => ({ duration: 3 }) },
+  { label: () => t("more.videoNote"), path: "/video_note", fields: () => ({ duration: 5 }) },
+  { label: () => t("more.sticker"), path: "/sticker", fields: () => ({ emoji: "👍" }) },
   {
-    label: "📍 Location",
+    label: () => t("more.location"),
     path: "/location",
     fields: () => ({ latitude: 31.2304, longitude: 121.4737 }),
   },
   {
-    label: "👤 My phone number",
+    label: () => t("more.contact"),
     path: "/contact",
     fields: (person) => ({
       phone_number: `+8613800${String(person.id).padStart(6, "0").slice(-6)}`,
@@ -252,7 +294,7 @@ async function pressButton(person, message, data) {
     });
     showCallbackAnswer(queryId);
   } catch (error) {
-    showToast(error.message);
+    showToast(t("error.button", { error: error.message }));
   }
 }
 
@@ -286,7 +328,7 @@ async function sendFile(person, file, replyTo = null) {
   try {
     await api(fileEndpoint(file), { method: "POST", body: form });
   } catch (error) {
-    showToast(`Could not send ${file.name}: ${error.message}`);
+    showToast(t("error.sendFile", { file: file.name, error: error.message }));
   }
 }
 
@@ -353,7 +395,7 @@ function convertElement(node, person) {
 function spoiler() {
   const element = document.createElement("span");
   element.className = "spoiler";
-  element.title = "Spoiler: click to reveal";
+  element.title = t("message.spoiler");
   element.addEventListener("click", () => element.classList.add("revealed"));
   return element;
 }
@@ -376,7 +418,7 @@ function safeLink(href, person) {
   if (command) {
     link.classList.add("deep-link");
     link.dataset.command = command;
-    link.title = `Opens the bot as ${person.label}: ${command}`;
+    link.title = t("link.opensAs", { label: person.label, command });
     link.addEventListener("click", (event) => {
       event.preventDefault();
       sendText(person, command);
@@ -391,8 +433,8 @@ function openAsButton(element) {
   const button = document.createElement("button");
   button.type = "button";
   button.className = "open-as";
-  button.textContent = "open as…";
-  button.title = "Open this link as another person";
+  button.textContent = t("link.openAs");
+  button.title = t("link.openAsTitle");
   button.addEventListener("click", (event) => {
     event.stopPropagation();
     showOpenAs(button, element.dataset.command);
@@ -417,7 +459,7 @@ function showOpenAs(anchor, command) {
   });
   const title = document.createElement("li");
   title.className = "muted";
-  title.textContent = `Open ${command.split(" ")[0]}… as`;
+  title.textContent = t("link.openAsMenu", { command: command.split(" ")[0] });
   menu.replaceChildren(title, ...items);
   const box = anchor.getBoundingClientRect();
   menu.style.left = `${Math.min(box.left, window.innerWidth - 220)}px`;
@@ -493,8 +535,8 @@ function replyButton(person, message) {
   const button = document.createElement("button");
   button.type = "button";
   button.className = "reply-action";
-  button.title = "Reply";
-  button.setAttribute("aria-label", "Reply");
+  button.title = t("reply.action");
+  button.setAttribute("aria-label", t("reply.action"));
   button.textContent = "↩";
   button.addEventListener("click", (event) => {
     event.stopPropagation();
@@ -513,7 +555,9 @@ function renderQuote(person, message) {
   const author = document.createElement("strong");
   author.textContent = !replied ? "" : replied.from_bot ? state.bot.first_name : person.label;
   const preview = document.createElement("span");
-  preview.textContent = replied && !replied.deleted ? messagePreview(replied) : "Deleted message";
+  preview.textContent = replied && !replied.deleted
+    ? messagePreview(replied)
+    : t("message.deleted");
   quote.append(author, preview);
   quote.addEventListener("click", () => {
     const pane = state.panes.find((candidate) => candidate.person === person);
@@ -526,17 +570,17 @@ function renderQuote(person, message) {
 /* One line saying what a message is: its text, else its kind. */
 function messagePreview(message) {
   if (message.text) return message.text.split("\n")[0];
-  if (message.animation) return "🎞 GIF";
-  if (message.document) return `📄 ${message.document.file_name || "File"}`;
-  if (message.photo) return "🖼 Photo";
-  if (message.voice) return "🎤 Voice message";
-  if (message.video_note) return "⭕ Video message";
-  if (message.video) return "🎬 Video";
+  if (message.animation) return `🎞 ${t("kind.gif")}`;
+  if (message.document) return `📄 ${message.document.file_name || t("kind.file")}`;
+  if (message.photo) return `🖼 ${t("kind.photo")}`;
+  if (message.voice) return `🎤 ${t("kind.voice")}`;
+  if (message.video_note) return `⭕ ${t("kind.videoNote")}`;
+  if (message.video) return `🎬 ${t("kind.video")}`;
   if (message.audio) return `🎵 ${audioTitle(message.audio)}`;
-  if (message.sticker) return `${message.sticker.emoji || ""} Sticker`.trim();
-  if (message.location) return "📍 Location";
+  if (message.sticker) return `${message.sticker.emoji || ""} ${t("kind.sticker")}`.trim();
+  if (message.location) return `📍 ${t("kind.location")}`;
   if (message.contact) return `👤 ${contactName(message.contact)}`;
-  if (message.kind === "service") return "📌 Pinned a message";
+  if (message.kind === "service") return `📌 ${t("kind.pinned")}`;
   return message.kind;
 }
 
@@ -554,11 +598,11 @@ function renderBody(person, message) {
 
 function renderMedia(message) {
   if (message.photo && message.photo.length) return renderPhoto(message.photo);
-  if (message.animation) return renderFile("🎞", "GIF", message.animation);
+  if (message.animation) return renderFile("🎞", t("kind.gif"), message.animation);
   if (message.document) return renderDocument(message.document);
-  if (message.voice) return renderFile("🎤", "Voice message", message.voice);
-  if (message.video_note) return renderFile("⭕", "Video message", message.video_note);
-  if (message.video) return renderFile("🎬", "Video", message.video);
+  if (message.voice) return renderFile("🎤", t("kind.voice"), message.voice);
+  if (message.video_note) return renderFile("⭕", t("kind.videoNote"), message.video_note);
+  if (message.video) return renderFile("🎬", t("kind.video"), message.video);
   if (message.audio) return renderFile("🎵", audioTitle(message.audio), message.audio);
   if (message.sticker) return textBlock("sticker", message.sticker.emoji || "🖼");
   if (message.location) {
@@ -568,7 +612,7 @@ function renderMedia(message) {
   if (message.contact) {
     return textBlock("contact", `👤 ${contactName(message.contact)}\n${message.contact.phone_number}`);
   }
-  if (message.kind === "service") return textBlock("service-text", "📌 Pinned a message");
+  if (message.kind === "service") return textBlock("service-text", `📌 ${t("kind.pinned")}`);
   return null;
 }
 
@@ -593,7 +637,8 @@ function renderFile(icon, label, info) {
 }
 
 function audioTitle(audio) {
-  return [audio.performer, audio.title].filter(Boolean).join(" — ") || audio.file_name || "Audio";
+  return [audio.performer, audio.title].filter(Boolean).join(" — ") || audio.file_name
+    || t("kind.audio");
 }
 
 function contactName(contact) {
@@ -615,7 +660,7 @@ function renderPhoto(sizes) {
   const image = document.createElement("img");
   image.className = "photo";
   image.src = largest.url;
-  image.alt = "photo";
+  image.alt = t("kind.photo");
   image.addEventListener("load", () => scrollAllToBottom());
   link.append(image);
   return link;
@@ -631,7 +676,7 @@ function renderDocument(documentInfo) {
   icon.textContent = "⬇";
   const name = document.createElement("span");
   name.className = "document-name";
-  name.textContent = documentInfo.file_name || "file";
+  name.textContent = documentInfo.file_name || t("kind.file");
   const size = document.createElement("span");
   size.className = "document-size muted";
   size.textContent = formatSize(documentInfo.file_size);
@@ -657,8 +702,8 @@ function renderMeta(message) {
   const meta = document.createElement("span");
   meta.className = "meta";
   const time = new Date((message.edit_date || message.date) * 1000);
-  const clock = time.toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" });
-  meta.textContent = message.edited ? `edited ${clock}` : clock;
+  const clock = time.toLocaleTimeString(currentLanguage, { hour: "2-digit", minute: "2-digit" });
+  meta.textContent = message.edited ? t("message.edited", { time: clock }) : clock;
   return meta;
 }
 
@@ -688,7 +733,7 @@ function renderButton(person, message, button) {
     element.addEventListener("click", () => openButtonUrl(person, button.url));
   } else {
     element.disabled = true;
-    element.title = "Not available in the sandbox";
+    element.title = t("message.buttonUnavailable");
   }
   return element;
 }
@@ -713,12 +758,14 @@ function createPane(person) {
     controller: null,
     list: element.querySelector(".messages"),
     hint: element.querySelector(".empty-hint"),
+    persona: element.querySelector(".pane-persona"),
     input: element.querySelector(".text-input"),
     menu: element.querySelector(".command-menu"),
     more: element.querySelector(".more-menu"),
     replyBar: element.querySelector(".reply-bar"),
     replyTo: null,
   };
+  translateStatic(element);
   wirePane(pane);
   document.getElementById("panes").append(element);
   state.panes.push(pane);
@@ -772,7 +819,7 @@ function setReply(pane, message) {
   pane.replyBar.hidden = !message;
   if (!message) return;
   const author = message.from_bot ? state.bot.first_name : pane.person.label;
-  pane.replyBar.querySelector(".reply-author").textContent = `Reply to ${author}`;
+  pane.replyBar.querySelector(".reply-author").textContent = t("reply.to", { author });
   pane.replyBar.querySelector(".reply-preview").textContent = messagePreview(message);
 }
 
@@ -793,7 +840,7 @@ function toggleMore(pane) {
     const entry = document.createElement("li");
     const button = document.createElement("button");
     button.type = "button";
-    button.textContent = item.label;
+    button.textContent = item.label();
     button.addEventListener("click", () => {
       pane.more.hidden = true;
       sendContent(pane.person, item.path, item.fields(pane.person), takeReply(pane));
@@ -822,23 +869,50 @@ function showPerson(pane, person) {
   pane.person = person;
   person.unread = 0;
   pane.element.dataset.userId = String(person.id);
-  pane.element.querySelector(".pane-bot").textContent = state.bot.first_name;
-  pane.element.querySelector(".bot-avatar").textContent = state.bot.first_name.slice(0, 1);
-  pane.element.querySelector(".pane-persona").textContent =
-    `you are ${person.label} (${person.id}) · @${state.bot.username}`;
-  pane.input.placeholder = `Message as ${person.label}`;
-  pane.list.replaceChildren();
-  const messages = [...person.messages.values()].sort((a, b) => a.message_id - b.message_id);
-  for (const message of messages) {
-    if (!message.deleted) pane.list.append(renderMessage(person, message));
-  }
-  updateHint(pane);
+  renderPaneHeader(pane);
+  renderPaneMessages(pane);
   hideMenu(pane);
   pane.more.hidden = true;
   setReply(pane, null);
   scrollToBottom(pane);
   if (pane.controller) pane.controller.abort();
   renderPeople();
+}
+
+function renderPaneHeader(pane) {
+  const { person } = pane;
+  pane.element.querySelector(".pane-bot").textContent = state.bot.first_name;
+  pane.element.querySelector(".bot-avatar").textContent = state.bot.first_name.slice(0, 1);
+  const persona = t("pane.persona", {
+    label: person.label, id: person.id, bot: state.bot.username,
+  });
+  // The persona's Telegram language decides the bot's language, so it is shown.
+  pane.persona.textContent = person.language_code
+    ? `${persona} · ${person.language_code}`
+    : persona;
+  pane.input.placeholder = t("pane.placeholder", { label: person.label });
+}
+
+function renderPaneMessages(pane) {
+  const { person } = pane;
+  const messages = [...person.messages.values()].sort((a, b) => a.message_id - b.message_id);
+  pane.list.replaceChildren(...messages.filter((message) => !message.deleted)
+    .map((message) => renderMessage(person, message)));
+  updateHint(pane);
+}
+
+/* Re-render a pane in the current language, keeping its chat, draft, reply and scroll. */
+function refreshPane(pane) {
+  const { list } = pane;
+  const atBottom = list.scrollHeight - list.scrollTop - list.clientHeight < 40;
+  const scrollTop = list.scrollTop;
+  renderPaneHeader(pane);
+  renderPaneMessages(pane);
+  hideMenu(pane);
+  pane.more.hidden = true;
+  setReply(pane, pane.replyTo);
+  if (atBottom) scrollToBottom(pane);
+  else list.scrollTop = scrollTop;
 }
 
 function updatePaneMessages(pane, changed) {
@@ -872,11 +946,7 @@ function updateHint(pane) {
   const empty = pane.list.children.length === 0;
   pane.hint.hidden = !empty;
   if (!empty) return;
-  pane.hint.textContent = pane.person.role === "owner"
-    ? "No messages yet. In the demo shop you are already its owner, Wang: start with /today, "
-      + "/stats or /help. (A shop started with --no-demo first wants the owner invite the "
-      + "terminal printed: /start inv_…)"
-    : "No messages yet. Send /start, or type an invite or join link's /start payload.";
+  pane.hint.textContent = pane.person.role === "owner" ? t("hint.owner") : t("hint.other");
 }
 
 function scrollToBottom(pane) {
@@ -936,11 +1006,11 @@ async function toggleMenu(pane) {
   try {
     state.commands = (await api("/commands")).commands;
   } catch (error) {
-    showToast(error.message);
+    showToast(t("error.commands", { error: error.message }));
     return;
   }
   pane.menu.replaceChildren(...commandsFor(pane.person).map((item) => menuItem(pane, item)));
-  if (!pane.menu.children.length) pane.menu.append(textBlock("muted", "No commands set"));
+  if (!pane.menu.children.length) pane.menu.append(textBlock("muted", t("pane.noCommands")));
   pane.menu.hidden = false;
 }
 
@@ -975,7 +1045,7 @@ function renderPeople() {
     return personItem(person, person === focusedPerson);
   }));
   const unread = [...state.people.values()].reduce((sum, person) => sum + person.unread, 0);
-  document.title = unread ? `(${unread}) SCRM sandbox chat` : "SCRM sandbox chat";
+  document.title = unread ? t("page.titleUnread", { count: unread }) : t("page.title");
 }
 
 function personItem(person, selected) {
@@ -1016,9 +1086,9 @@ function lastPreview(person) {
   for (const message of person.messages.values()) {
     if (!message.deleted && (!last || message.message_id > last.message_id)) last = message;
   }
-  if (!last) return `id ${person.id}`;
+  if (!last) return t("message.noneYet", { id: person.id });
   const text = messagePreview(last);
-  return last.from_bot ? text : `You: ${text}`;
+  return last.from_bot ? text : t("message.mine", { text });
 }
 
 /* ---------- toast ---------- */
@@ -1033,13 +1103,39 @@ function showToast(text) {
   toastTimer = setTimeout(() => { toast.hidden = true; }, 2500);
 }
 
+/* ---------- language ---------- */
+
+/* Show the whole page in the current language; chats, drafts and replies stay. */
+function applyLanguage() {
+  translateStatic(document);
+  document.getElementById("page-language").value = currentLanguage;
+  const personLanguage = document.getElementById("add-language");
+  if (!personLanguage.dataset.picked) personLanguage.value = newPersonLanguage();
+  updateAddIdPlaceholder();
+  hideOpenAs();
+  state.panes.forEach(refreshPane);
+  renderPeople();
+}
+
+function wireLanguage() {
+  document.getElementById("page-language").addEventListener("change", (event) => {
+    useLanguage(event.target.value, true);
+    applyLanguage();
+  });
+  // Once someone picks a persona language, a page language switch leaves it alone.
+  document.getElementById("add-language").addEventListener("change", (event) => {
+    event.target.dataset.picked = "true";
+  });
+}
+
 /* ---------- start ---------- */
 
 async function start() {
   const info = await api("/state");
   state.bot = info.bot;
-  document.getElementById("bot-name").textContent =
-    `${info.bot.first_name} · @${info.bot.username}`;
+  const botName = document.getElementById("bot-name");
+  delete botName.dataset.i18n; // the bot's name now, no longer "connecting…"
+  botName.textContent = `${info.bot.first_name} · @${info.bot.username}`;
   await ensureDefaultPeople();
   const wanted = Number(location.hash.slice(1));
   const first = state.people.get(wanted) || state.people.get(DEFAULT_PEOPLE[0].id);
@@ -1048,7 +1144,7 @@ async function start() {
   if (state.people.has(wanted)) document.body.classList.add("chat-open");
   document.getElementById("add-person").addEventListener("submit", addPerson);
   document.getElementById("split-toggle").addEventListener("click", toggleSplit);
-  document.getElementById("add-id").placeholder = `Telegram user id (${nextFreeId()})`;
+  updateAddIdPlaceholder();
   window.addEventListener("resize", scrollAllToBottom);
   document.addEventListener("click", (event) => {
     if (!event.target.closest("#open-as")) hideOpenAs();
@@ -1061,7 +1157,10 @@ async function start() {
   setTimeout(backgroundTick, BACKGROUND_POLL_MS);
 }
 
+useLanguage(chooseLanguage());
+applyLanguage();
+wireLanguage();
 start().catch((error) => {
-  showToast(`Cannot reach the emulator: ${error.message}`);
+  showToast(t("error.emulator", { error: error.message }));
   console.error(error);
 });
