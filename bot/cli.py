@@ -127,11 +127,19 @@ def workspace() -> None:
 @click.option("--timezone", "tz", default="UTC", show_default=True, help="IANA time zone.")
 @click.option("--locale", default="en", show_default=True, type=click.Choice(["en", "zh-CN"]))
 @click.option("--region", default=None, help="Country for local phone numbers, e.g. CN.")
+@click.option(
+    "--kind",
+    default="retail",
+    show_default=True,
+    type=click.Choice(["retail", "trade"]),
+    help="retail: gender, age band, preferences; trade: ownership, business and location type.",
+)
 @click.pass_obj
 def workspace_create(
-    settings: Settings, name: str, tz: str, locale: str, region: str | None
+    settings: Settings, name: str, tz: str, locale: str, region: str | None, kind: str
 ) -> None:
     """Create a workspace and print the owner's invite link and the customers' join link."""
+    from bot.crm.models import WorkspaceKind
     from bot.operations import create_workspace
 
     try:
@@ -143,12 +151,14 @@ def workspace_create(
                 locale=locale,
                 region=region or _region_from_locale(locale),
                 invite_ttl=timedelta(hours=settings.bot.invite_ttl_hours),
+                kind=WorkspaceKind(kind),
             )
         )
     except DomainError as exc:
         raise click.ClickException(translate("en", exc.key, **exc.params)) from exc
     click.echo(f"Workspace: {created.name}")
     click.echo(f"Slug: {created.slug}")
+    click.echo(f"Kind: {created.kind}")
     click.echo(f"Owner invite (single use): {created.owner_link}")
     click.echo(f"Customer join link: {created.join_link}")
 

@@ -9,7 +9,7 @@ import httpx
 
 from bot.config import Settings
 from bot.crm import invites, migrate, workspaces
-from bot.crm.models import Role, utcnow
+from bot.crm.models import Role, WorkspaceKind, utcnow
 from bot.crm.store import create_engine, create_sessionmaker, unit_of_work
 from bot.errors import ConfigError
 
@@ -20,6 +20,7 @@ class CreatedWorkspace:
 
     name: str
     slug: str
+    kind: str
     owner_link: str
     join_link: str
 
@@ -55,6 +56,7 @@ async def create_workspace(
     locale: str,
     region: str | None,
     invite_ttl: timedelta,
+    kind: WorkspaceKind = WorkspaceKind.RETAIL,
 ) -> CreatedWorkspace:
     """Create a workspace and a single-use owner invite; return the links to share."""
     username = await bot_username(settings)
@@ -63,7 +65,7 @@ async def create_workspace(
     try:
         async with unit_of_work(create_sessionmaker(engine)) as session:
             workspace = await workspaces.create_workspace(
-                session, name=name, timezone=timezone, locale=locale, region=region
+                session, name=name, timezone=timezone, locale=locale, region=region, kind=kind
             )
             issued = await invites.issue_invite(
                 session,
@@ -78,6 +80,7 @@ async def create_workspace(
     return CreatedWorkspace(
         name=workspace.name,
         slug=workspace.slug,
+        kind=workspace.kind.value,
         owner_link=f"https://t.me/{username}?start=inv_{issued.code}",
         join_link=f"https://t.me/{username}?start=w_{workspace.slug}",
     )

@@ -25,7 +25,16 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.campaigns import campaigns
 from bot.crm import workspaces
-from bot.crm.models import CampaignKind, Consent, Customer, Member, Purchase, Role, Workspace
+from bot.crm.models import (
+    CampaignKind,
+    Consent,
+    Customer,
+    Member,
+    Purchase,
+    Role,
+    Workspace,
+    WorkspaceKind,
+)
 
 NOW = datetime(2026, 11, 23, 8, 0, tzinfo=UTC)  # 16:00 in Shanghai
 # 03:10 on 2 December in Shanghai; London is still at 19:10 the evening before.
@@ -44,10 +53,12 @@ class Shop:
     chen: Member
 
 
-async def make_shop(session: AsyncSession, name: str = "Tea") -> Shop:
-    """Create a workspace and its members directly."""
+async def make_shop(
+    session: AsyncSession, name: str = "Tea", kind: WorkspaceKind = WorkspaceKind.RETAIL
+) -> Shop:
+    """Create a workspace (a retail shop unless ``kind`` says otherwise) and its members."""
     ws = await workspaces.create_workspace(
-        session, name=name, timezone="Asia/Shanghai", locale="en", region="CN"
+        session, name=name, timezone="Asia/Shanghai", locale="en", region="CN", kind=kind
     )
     people = []
     for role, display in [

@@ -1,29 +1,33 @@
-"""The /add dialog: name, phone, company, classification and route, then Save or Cancel.
+"""The /add dialog: name, phone, the shop's fields, then Save or Cancel.
 
-Company, classification and route may be skipped with /skip (or the Skip
-button); skipping the ownership question skips the whole classification.
-Buttons answer steps by typing their value into the open step (``press``).
+A retail shop asks gender, age band and preferences (tick several, then Done); a
+trade business asks company, ownership, business and location type and the route.
+Every field may be skipped with /skip (or the Skip button); skipping the first
+choice skips them all. Buttons answer steps by typing their value into the open
+step (``press``).
 """
 
 from __future__ import annotations
 
 import html
-from collections.abc import Callable
+import re
 from enum import StrEnum
 from typing import Annotated
 
-from bot.callbacks import CallbackData, Choice
+from bot.callbacks import CallbackData, Id
 from bot.chat.context import Context
 from bot.chat.engine import DONE, Ask, Data, Receive, dialog
-from bot.crm import companies, customers
-from bot.crm.classification import CHOICES, parse_choice, parse_route
+from bot.crm import companies, customers, fields
+from bot.crm.classification import parse_route
+from bot.crm.models import FieldOption, WorkspaceKind
 from bot.crm.phones import looks_like_phone, normalize_phone
 from bot.errors import InvalidInput
 from bot.i18n import N_
-from bot.messaging import Button
 from bot.views.card import card_button
+from bot.views.fields import field_lines, option_buttons, shown_names
 
 SAVE_WORDS = frozenset({"save", "yes", "ok", "保存", "是"})
+DONE_WORDS = frozenset({"/done", "done", "完成", "好了"})
 
 
 class AddStep(StrEnum):
@@ -32,6 +36,9 @@ class AddStep(StrEnum):
     NAME = "name"
     PHONE = "phone"
     COMPANY = "company"
+    GENDER = "gender"
+    AGE_BAND = "age_band"
+    PREFERENCES = "preferences"
     OWNERSHIP = "ownership"
     BUSINESS = "business_type"
     LOCATION = "location_type"
@@ -39,17 +46,21 @@ class AddStep(StrEnum):
     CONFIRM = "confirm"
 
 
-# Button code -> the step it answers, named like the customer column it sets.
-CHOICE_STEPS = {"own": AddStep.OWNERSHIP, "biz": AddStep.BUSINESS, "loc": AddStep.LOCATION}
-SKIPPABLE = frozenset({AddStep.OWNERSHIP, AddStep.BUSINESS, AddStep.LOCATION, AddStep.ROUTE})
-CHOICE_KEYS = tuple(key for choices in CHOICES.values() for key in choices)
+# The steps named like the customer field they set, answered by the shop's options.
+CHOICE_STEPS = frozenset(AddStep(name) for name in fields.FIELDS)
+SKIPPABLE = CHOICE_STEPS | {AddStep.ROUTE}
+# What a trade business is asked after the phone; a retail shop goes to its fields.
+AFTER_PHONE = {WorkspaceKind.RETAIL: AddStep.GENDER, WorkspaceKind.TRADE: AddStep.COMPANY}
 
 
-class AddChoice(CallbackData, prefix="ad"):
-    """Answer a classification question of /add (ownership, business, location)."""
+class AddOption(CallbackData, prefix="ad:o"):
+    """Answer a choice question of /add with one of the shop's options (or tick it)."""
 
-    code: Annotated[str, Choice(CHOICE_STEPS)]
-    value: Annotated[str, Choice(CHOICE_KEYS)]
+    option_id: Annotated[int, Id("field_option")]
+
+
+class AddDone(CallbackData, prefix="ad:d"):
+    """Finish ticking the preferences of /add."""
 
 
 class AddSkip(CallbackData, prefix="ad:skip"):
@@ -69,20 +80,14 @@ def is_skip(ctx: Context) -> bool:
     return ctx.incoming.command == "skip" or ctx.incoming.text.strip().lower() == "/skip"
 
 
-def choice_buttons(
-    ctx: Context, column: str, answer: Callable[[str], CallbackData]
-) -> list[list[Button]]:
-    """Return one button per choice of a classification column, up to three a row.
-
-    ``answer`` makes the data a choice's button sends from the choice's key.
-    """
-    buttons = [answer(key).button(ctx.t(label)) for key, label in CHOICES[column].items()]
-    return [buttons[i : i + 3] for i in range(0, len(buttons), 3)]
+async def _options(ctx: Context, field: str) -> list[FieldOption]:
+    member, _ = ctx.staff()
+    return await fields.options(ctx.session, workspace_id=member.workspace_id, field=field)
 
 
-def translated_names(ctx: Context, column: str) -> dict[str, str]:
-    """Map the sender's-language labels of a column's choices to their keys."""
-    return {ctx.t(label): key for key, label in CHOICES[column].items()}
+def _kind(ctx: Context) -> WorkspaceKind:
+    _, workspace = ctx.staff()
+    return workspace.kind
 
 
 async def ask_name(ctx: Context, data: Data) -> None:
@@ -115,13 +120,13 @@ async def receive_phone(ctx: Context, data: Data) -> str:
     """Store the phone in E.164, or point to the record that already has it."""
     if is_skip(ctx):
         data["phone"] = None
-        return AddStep.COMPANY
+        return AFTER_PHONE[_kind(ctx)]
     region = ctx.workspace.region if ctx.workspace else None
     phone = normalize_phone(ctx.incoming.text, region=region)
     if await offer_existing(ctx, phone):
         return AddStep.PHONE
     data["phone"] = phone
-    return AddStep.COMPANY
+    return AFTER_PHONE[_kind(ctx)]
 
 
 async def offer_existing(ctx: Context, phone: str | None) -> bool:
@@ -170,45 +175,91 @@ async def receive_company(ctx: Context, data: Data) -> str:
 
 
 def _choice_step(
-    code: str, question: str, then: AddStep, *, skip: str, skipped: AddStep | None = None
+    field: AddStep, question: str, then: AddStep, *, skip: str, skipped: AddStep | None = None
 ) -> tuple[Ask, Receive]:
-    """Return the ask and receive of a classification question answered with buttons.
+    """Return the ask and receive of a single-choice question answered with buttons.
 
     ``question`` may name the contact (``{name}``); /skip goes to ``skipped`` (else
     ``then``) and stores nothing.
     """
-    column = CHOICE_STEPS[code]
 
     async def ask(ctx: Context, data: Data) -> None:
-        buttons = choice_buttons(ctx, column, lambda key: AddChoice(code=code, value=key))
+        listed = await _options(ctx, field)
+        buttons = option_buttons(ctx.t, listed, lambda o: AddOption(option_id=o.id))
         buttons.append([AddSkip().button(ctx.t(skip))])
         ctx.reply(ctx.t(question, name=data["name"]), buttons)
 
     async def receive(ctx: Context, data: Data) -> str:
         if is_skip(ctx):
             return skipped or then
-        data[column] = parse_choice(
-            column, ctx.incoming.text, names=translated_names(ctx, column)
+        listed = await _options(ctx, field)
+        data[field] = fields.parse_option(
+            listed, ctx.incoming.text, names=shown_names(ctx.t, listed)
         )
         return then
 
     return ask, receive
 
 
-# Skipping the ownership skips the whole classification.
+# Skipping the first choice skips the shop's fields altogether.
+ask_gender, receive_gender = _choice_step(
+    AddStep.GENDER,
+    N_("🏷 About {name}: gender?"),
+    AddStep.AGE_BAND,
+    skip=N_("⏭ Skip the details"),
+    skipped=AddStep.CONFIRM,
+)
+ask_age_band, receive_age_band = _choice_step(
+    AddStep.AGE_BAND, N_("Age band?"), AddStep.PREFERENCES, skip=N_("⏭ Skip")
+)
 ask_ownership, receive_ownership = _choice_step(
-    "own",
+    AddStep.OWNERSHIP,
     N_("🏷 Classify {name}? Ownership:"),
     AddStep.BUSINESS,
     skip=N_("⏭ Skip classification"),
     skipped=AddStep.CONFIRM,
 )
 ask_business, receive_business = _choice_step(
-    "biz", N_("Type of business?"), AddStep.LOCATION, skip=N_("⏭ Skip")
+    AddStep.BUSINESS, N_("Type of business?"), AddStep.LOCATION, skip=N_("⏭ Skip")
 )
 ask_location, receive_location = _choice_step(
-    "loc", N_("Where are they located?"), AddStep.ROUTE, skip=N_("⏭ Skip")
+    AddStep.LOCATION, N_("Where are they located?"), AddStep.ROUTE, skip=N_("⏭ Skip")
 )
+
+
+async def ask_preferences(ctx: Context, data: Data) -> None:
+    """Ask what the contact likes, with a button per option to tick, Done and Skip."""
+    listed = await _options(ctx, AddStep.PREFERENCES)
+    buttons = option_buttons(
+        ctx.t, listed, lambda o: AddOption(option_id=o.id), chosen=data.get("preferences") or ()
+    )
+    buttons.append([AddDone().button(ctx.t(N_("✅ Done"))), AddSkip().button(ctx.t(N_("⏭ Skip")))])
+    text = ctx.t(N_("❤️ What does {name} like? Tap all that apply, then Done."), name=data["name"])
+    # A tick redraws the question in place instead of asking again below it.
+    (ctx.edit if data.get("picking") and ctx.incoming.callback_id else ctx.reply)(text, buttons)
+
+
+async def receive_preferences(ctx: Context, data: Data) -> str:
+    """Tick or untick one option; Done goes on; typed names (comma-separated) set them all."""
+    data["picking"] = False
+    text = ctx.incoming.text.strip()
+    if is_skip(ctx):
+        data["preferences"] = None
+        return AddStep.CONFIRM
+    if text.lower() in DONE_WORDS:
+        return AddStep.CONFIRM
+    listed = await _options(ctx, AddStep.PREFERENCES)
+    names = shown_names(ctx.t, listed)
+    chosen = list(data.get("preferences") or [])
+    try:
+        key = fields.parse_option(listed, text, names=names)
+    except InvalidInput:
+        parts = [p for p in re.split(r"[,，、;；]", text) if p.strip()]
+        data["preferences"] = [fields.parse_option(listed, p, names=names) for p in parts]
+        return AddStep.CONFIRM
+    data["preferences"] = [k for k in chosen if k != key] if key in chosen else [*chosen, key]
+    data["picking"] = True
+    return AddStep.PREFERENCES
 
 
 async def ask_route(ctx: Context, data: Data) -> None:
@@ -236,9 +287,9 @@ async def ask_confirm(ctx: Context, data: Data) -> None:
     lines.append("📞 " + html.escape(data.get("phone") or ctx.t(N_("no phone"))))
     if data.get("company"):
         lines.append("🏢 " + html.escape(" / ".join(data["company"])))
-    nature = [ctx.t(CHOICES[c][data[c]]) for c in CHOICES if data.get(c)]
-    if nature:
-        lines.append("🏷 " + html.escape(" · ".join(nature)))
+    member, workspace = ctx.staff()
+    listed = await fields.options(ctx.session, workspace_id=member.workspace_id)
+    lines += field_lines(ctx.t, workspace.kind, listed, data)
     if data.get("region"):
         order = f" #{data['route_order']}" if data.get("route_order") else ""
         lines.append("📍 " + html.escape(f"{data['region']}{order}"))
@@ -270,7 +321,7 @@ async def finish(ctx: Context, data: Data) -> None:
         company_id=company.id if company else None,
         classification={
             key: data[key]
-            for key in (*CHOICES, "region", "route_order")
+            for key in (*fields.FIELDS, "region", "route_order")
             if data.get(key) is not None
         },
     )

@@ -1,14 +1,13 @@
-"""Classification: a customer's nature (ownership, business and location type) and sales route.
+"""Classification: a customer's sales route (region and visiting order within it).
 
-The nature is three fixed lists of keys with English labels. The route is a
-region and a visiting order within it, for reps who visit their customers in
-rounds; ``route`` lists one region in visiting order and ``move_in_route``
-renumbers it.
+The route is for reps who visit their customers in rounds; ``route`` lists one
+region in visiting order and ``move_in_route`` renumbers it. The choice fields
+(ownership, gender…) are the shop's own lists, in ``bot.crm.fields``.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 from sqlalchemy import func, select
@@ -21,69 +20,19 @@ from bot.crm.scope import get_visible, visible_customers
 from bot.errors import InvalidInput
 from bot.i18n import N_
 
-OWNERSHIP = {
-    "state": N_("State-owned"),
-    "collective": N_("Collective"),
-    "private": N_("Private"),
-    "joint_stock": N_("Joint-stock"),
-    "jv": N_("Joint venture"),
-}
-BUSINESS_TYPE = {
-    "wholesaler": N_("Wholesaler"),
-    "retailer": N_("Retailer"),
-    "agent": N_("Agent"),
-    "franchise": N_("Franchise"),
-    "chain": N_("Chain"),
-    "specialty": N_("Specialty store"),
-}
-LOCATION_TYPE = {
-    "business_district": N_("Business district"),
-    "transport_hub": N_("Transport hub"),
-    "residential": N_("Residential"),
-    "other": N_("Other"),
-}
-# Customer column -> its choices.
-CHOICES: dict[str, Mapping[str, str]] = {
-    "ownership": OWNERSHIP,
-    "business_type": BUSINESS_TYPE,
-    "location_type": LOCATION_TYPE,
-}
 MAX_REGION = 64
 MAX_ROUTE_ORDER = 9999
 ROUTE_CAP = 50
 
 
-def parse_choice(column: str, text: str, *, names: Mapping[str, str] | None = None) -> str:
-    """Return the key of ``column``'s choice typed as a key, its label or a translated name.
-
-    ``names`` maps extra (translated) labels to keys.
-
-    Raises:
-        InvalidInput: when nothing matches.
-    """
-    choices = CHOICES[column]
-    wanted = " ".join(text.replace("_", " ").split()).casefold()
-    for key, label in choices.items():
-        if wanted in (key.replace("_", " "), label.casefold()):
-            return key
-    for name, key in (names or {}).items():
-        if wanted == name.casefold() and key in choices:
-            return key
-    raise InvalidInput(
-        N_("Please tap one of the buttons: {choices}."),
-        choices=", ".join(choices.values()),
-    )
-
-
 def clean_classification(values: dict[str, Any]) -> dict[str, Any]:
-    """Check the classification and route values among ``values``; return them tidied.
+    """Check the route values among ``values``; return them tidied.
+
+    The choice fields are checked against the shop's own lists by ``bot.crm.fields``.
 
     Raises:
-        InvalidInput: when a choice is not on its list, or the region or order is unusable.
+        InvalidInput: when the region or order is unusable.
     """
-    for column, choices in CHOICES.items():
-        if values.get(column) is not None and values[column] not in choices:
-            raise InvalidInput(N_("That choice isn't on the list."))
     if values.get("region") is not None:
         values["region"] = " ".join(str(values["region"]).split()) or None
         if values["region"] and len(values["region"]) > MAX_REGION:

@@ -17,7 +17,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.crm import audit, names
+from bot.crm import audit, fields, names
 from bot.crm.classification import clean_classification
 from bot.crm.guards import require_role
 from bot.crm.models import (
@@ -36,8 +36,8 @@ from bot.messaging import User
 MAX_NAME = 200
 MAX_NOTES = 2000
 EDITABLE = frozenset(
-    ("name", "phone", "company_id", "ownership", "business_type", "location_type")
-    + ("region", "route_order", "notes")
+    ("name", "phone", "company_id", "region", "route_order", "notes", "birthday_date")
+    + tuple(fields.FIELDS)
 )
 
 
@@ -92,8 +92,8 @@ async def create_customer(
 ) -> Customer:
     """Add a lead owned by the actor, with a fresh join link of its own.
 
-    ``classification`` may set ownership, business and location type, region and
-    route order.
+    ``classification`` may set the shop's choice fields (``bot.crm.fields``), region
+    and route order.
 
     Raises:
         PermissionDenied: when the actor is not an active member.
@@ -103,6 +103,7 @@ async def create_customer(
     require_role(actor, Role.OWNER, Role.ADMIN, Role.STAFF)
     values = _checked({"name": name, "phone": phone, "company_id": company_id})
     values |= _checked(dict(classification or {}))
+    await fields.check_values(session, workspace_id=actor.workspace_id, values=values)
     if await find_existing(session, actor=actor, phone=values["phone"]) is not None:
         raise Conflict(N_("A customer with this phone number already exists."))
     await _check_company(session, actor, values.get("company_id"))
@@ -135,6 +136,7 @@ async def update_customer(
     """
     customer = await get_visible(session, actor=actor, customer_id=customer_id)
     values = _checked(dict(changes))
+    await fields.check_values(session, workspace_id=actor.workspace_id, values=values)
     if values.get("phone"):
         existing = await find_existing(session, actor=actor, phone=values["phone"])
         if existing is not None and existing.customer_id != customer.id:

@@ -26,7 +26,16 @@ from sqlalchemy.orm import aliased
 from bot.crm import audit, offload
 from bot.crm.companies import SEPARATOR
 from bot.crm.guards import require_role
-from bot.crm.models import Company, Customer, CustomerTag, Member, Role, Tag, Workspace
+from bot.crm.models import (
+    Company,
+    Customer,
+    CustomerTag,
+    Member,
+    Role,
+    Tag,
+    Workspace,
+    WorkspaceKind,
+)
 from bot.crm.models.core import Segment, ValueTier
 from bot.crm.scope import visible_customers
 from bot.crm.search import SEGMENT_NAMES, SEGMENT_WORDS
@@ -36,28 +45,24 @@ from bot.localtime import local_day, show_day, zone
 
 BATCH = 1000
 WRITE_SECONDS = 300.0
+HEAD = ("id", "name", "phone", "company", "stage", "kind", "grade", "score", "tags")
+# The shop's own fields (``bot.crm.fields``) sit between the head and the tail.
+KIND_COLUMNS = {
+    WorkspaceKind.RETAIL: ("gender", "age_band", "preferences", "birthday", "notes"),
+    WorkspaceKind.TRADE: (
+        ("region", "route_order", "ownership", "business_type", "location_type")
+        + ("birthday", "notes")
+    ),
+}
+TAIL = ("owner", "consent", "created", "last_contact", "value_tier", "segment", "clv")
+# Every column an export of either kind writes: what an import reads.
 COLUMNS = (
-    "id",
-    "name",
-    "phone",
-    "company",
-    "stage",
-    "kind",
-    "grade",
-    "score",
-    "tags",
-    "region",
-    "route_order",
-    "ownership",
-    "business_type",
-    "location_type",
-    "owner",
-    "consent",
-    "created",
-    "last_contact",
-    "value_tier",
-    "segment",
-    "clv",
+    tuple(
+        dict.fromkeys(
+            HEAD + KIND_COLUMNS[WorkspaceKind.TRADE] + KIND_COLUMNS[WorkspaceKind.RETAIL]
+        )
+    )
+    + TAIL
 )
 # A spreadsheet runs a cell starting with these as a formula; text is quoted instead.
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
@@ -163,6 +168,7 @@ async def export_customers(
     require_role(actor, Role.OWNER, Role.ADMIN, Role.STAFF)
     workspace = await session.get(Workspace, actor.workspace_id)
     tz = zone(workspace.timezone if workspace else None)
+    columns = columns_for(workspace.kind if workspace else WorkspaceKind.RETAIL)
     count = 0
 
     async def batches() -> AsyncIterator[list[tuple[object, ...]]]:
@@ -170,10 +176,12 @@ async def export_customers(
         result = await session.stream(_query(actor, filters).execution_options(yield_per=BATCH))
         async for batch in result.partitions():
             tags = await _tags_of(session, actor.workspace_id, [row.id for row in batch])
-            yield [_cells(row, tags.get(row.id, ()), tz) for row in batch]
+            yield [_cells(row, tags.get(row.id, ()), tz, columns) for row in batch]
             count += len(batch)
 
-    content = await offload.run_in_process(write_file, fmt, feed=batches(), deadline=WRITE_SECONDS)
+    content = await offload.run_in_process(
+        write_file, fmt, columns, feed=batches(), deadline=WRITE_SECONDS
+    )
     await audit.record(
         session,
         workspace_id=actor.workspace_id,
@@ -186,10 +194,17 @@ async def export_customers(
     return ExportFile(f"customers-{show_day(now, tz)}.{fmt.value}", content, count)
 
 
-def write_file(batches: Iterator[Sequence[Sequence[object]]], fmt: Format) -> bytes:
+def columns_for(kind: WorkspaceKind) -> tuple[str, ...]:
+    """Return the columns an export of a shop of this kind has, in order."""
+    return HEAD + KIND_COLUMNS[kind] + TAIL
+
+
+def write_file(
+    batches: Iterator[Sequence[Sequence[object]]], fmt: Format, header: Sequence[str]
+) -> bytes:
     """Write the header and the batches of rows into a file; the worker process's entry point."""
     writer = _XlsxWriter() if fmt is Format.XLSX else _CsvWriter()
-    writer.write(COLUMNS)
+    writer.write(header)
     for batch in batches:
         for cells in batch:
             writer.write(cells)
@@ -218,6 +233,11 @@ def _query(actor: Member, filters: ExportFilter) -> Select[*tuple[Any, ...]]:
             Customer.ownership,
             Customer.business_type,
             Customer.location_type,
+            Customer.gender,
+            Customer.age_band,
+            Customer.preferences,
+            Customer.birthday_date,
+            Customer.notes,
             owner.display_name.label("owner"),
             Customer.consent,
             Customer.created_at,
@@ -280,30 +300,38 @@ async def _tags_of(
     return tags
 
 
-def _cells(row: Any, tags: Iterable[str], tz: ZoneInfo) -> tuple[object, ...]:
-    return (
-        row.id,
-        row.name,
-        row.phone,
-        company_path(row.company_top, row.company_parent, row.company),
-        row.stage,
-        str(row.kind),
-        row.grade,
-        row.score,
-        ", ".join(tags),
-        row.region,
-        row.route_order,
-        row.ownership,
-        row.business_type,
-        row.location_type,
-        row.owner,
-        str(row.consent),
-        _local_date(row.created_at, tz),
-        _local_date(row.last_contact_at, tz),
-        str(row.value_tier) if row.value_tier is not None else None,
-        SEGMENT_NAMES[row.rfm_segment] if row.rfm_segment is not None else None,
-        _major(row.clv_minor),
-    )
+def _cells(
+    row: Any, tags: Iterable[str], tz: ZoneInfo, columns: Sequence[str]
+) -> tuple[object, ...]:
+    values: dict[str, object] = {
+        "id": row.id,
+        "name": row.name,
+        "phone": row.phone,
+        "company": company_path(row.company_top, row.company_parent, row.company),
+        "stage": row.stage,
+        "kind": str(row.kind),
+        "grade": row.grade,
+        "score": row.score,
+        "tags": ", ".join(tags),
+        "region": row.region,
+        "route_order": row.route_order,
+        "ownership": row.ownership,
+        "business_type": row.business_type,
+        "location_type": row.location_type,
+        "gender": row.gender,
+        "age_band": row.age_band,
+        "preferences": ", ".join(row.preferences or ()) or None,
+        "birthday": row.birthday_date,
+        "notes": row.notes,
+        "owner": row.owner,
+        "consent": str(row.consent),
+        "created": _local_date(row.created_at, tz),
+        "last_contact": _local_date(row.last_contact_at, tz),
+        "value_tier": str(row.value_tier) if row.value_tier is not None else None,
+        "segment": SEGMENT_NAMES[row.rfm_segment] if row.rfm_segment is not None else None,
+        "clv": _major(row.clv_minor),
+    }
+    return tuple(values[column] for column in columns)
 
 
 def company_path(*names: str | None) -> str | None:

@@ -13,18 +13,17 @@ errors in the caller's transaction.
 
 from __future__ import annotations
 
-import unicodedata
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import insert, select, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.crm import audit, offload, spreadsheet
-from bot.crm.classification import CHOICES
-from bot.crm.companies import MAX_LEVELS, SEPARATOR
+from bot.crm import audit, fields, offload, spreadsheet
+from bot.crm.companies import MAX_LEVELS
 from bot.crm.guards import require_role
+from bot.crm.import_rows import CleanRows, RowError, Rules, clean_table
 from bot.crm.leads import STAGES
 from bot.crm.models import (
     Company,
@@ -35,35 +34,16 @@ from bot.crm.models import (
     Role,
     Tag,
     Workspace,
+    utcnow,
 )
-from bot.crm.phones import normalize_phone
 from bot.crm.spreadsheet import Table
 from bot.errors import InvalidInput
-from bot.i18n import N_
+from bot.i18n import LOCALES, N_, translate
 
 PARSE_SECONDS = 60.0
 CHUNK = 500
-MAX_NAME = 200
-MAX_COMPANY = 200
-MAX_REGION = 64
-MAX_TAG = 40
-# The classification keys of F2; no other module defines them yet.
-# The same keys the /add dialog and the card use.
-OWNERSHIPS = tuple(CHOICES["ownership"])
-BUSINESS_TYPES = tuple(CHOICES["business_type"])
-LOCATION_TYPES = tuple(CHOICES["location_type"])
-# Columns the bot sets itself: read for duplicate checks (id) or ignored on import.
 NOT_IMPORTED = ("id", "owner", "consent", "created", "last_contact")
-TAG_SEPARATORS = (",", "，", ";", "；", "、")
-
-
-@dataclass(frozen=True, slots=True)
-class RowError:
-    """One problem in one line of the file, as a message id and its parameters."""
-
-    line: int
-    key: str
-    params: dict[str, object]
+__all__ = ["CleanRows", "ImportPlan", "RowError", "check_file", "check_rows", "import_rows"]
 
 
 @dataclass(slots=True)
@@ -78,47 +58,14 @@ class ImportPlan:
     unknown_tags: list[str] = field(default_factory=list)
 
 
-@dataclass(frozen=True, slots=True)
-class CleanRows:
-    """A file's rows after the checks that need no database: clean rows and row errors."""
-
-    format: str
-    columns: tuple[str, ...]
-    unknown: tuple[str, ...]
-    total: int
-    rows: tuple[tuple[int, dict[str, Any]], ...]
-    errors: tuple[RowError, ...]
-
-
-def clean_table(table: Table, *, region: str | None, grades: frozenset[str]) -> CleanRows:
-    """Check each row of ``table`` on its own (names, phones, choices, numbers)."""
-    rows: list[tuple[int, dict[str, Any]]] = []
-    errors: list[RowError] = []
-    for line, cells in table.rows:
-        row, problems = _clean(table.columns, cells, region=region, grades=grades)
-        errors.extend(RowError(line, key, params) for key, params in problems)
-        if not problems:
-            rows.append((line, row))
-    return CleanRows(
-        table.format,
-        tuple(table.columns),
-        table.unknown,
-        len(table.rows),
-        tuple(rows),
-        tuple(errors),
-    )
-
-
-def read_and_clean(
-    content: bytes, filename: str, region: str | None, grades: frozenset[str]
-) -> CleanRows:
+def read_and_clean(content: bytes, filename: str, rules: Rules) -> CleanRows:
     """Read an uploaded file and check its rows; the worker process's entry point.
 
     Raises:
         InvalidInput: when the file is over a limit or unreadable (see ``bot.crm.spreadsheet``).
     """
     table = spreadsheet.read_table(content, filename)
-    return clean_table(table, region=region, grades=grades)
+    return clean_table(table, rules)
 
 
 async def check_file(
@@ -131,9 +78,9 @@ async def check_file(
         InvalidInput: when the file is over a limit, unreadable, or takes too long.
     """
     require_role(actor, Role.OWNER, Role.ADMIN, Role.STAFF)
-    region, grades = await _rules(session, actor.workspace_id)
+    rules = await _rules(session, actor.workspace_id)
     clean = await offload.run_in_process(
-        read_and_clean, content, filename, region, grades, deadline=PARSE_SECONDS
+        read_and_clean, content, filename, rules, deadline=PARSE_SECONDS
     )
     return clean, await _plan(session, actor.workspace_id, clean)
 
@@ -145,15 +92,31 @@ async def check_rows(session: AsyncSession, *, actor: Member, table: Table) -> I
         PermissionDenied: when the actor is not an active member.
     """
     require_role(actor, Role.OWNER, Role.ADMIN, Role.STAFF)
-    region, grades = await _rules(session, actor.workspace_id)
-    clean = clean_table(table, region=region, grades=grades)
+    clean = clean_table(table, await _rules(session, actor.workspace_id))
     return await _plan(session, actor.workspace_id, clean)
 
 
-async def _rules(session: AsyncSession, ws: int) -> tuple[str | None, frozenset[str]]:
+async def _rules(session: AsyncSession, ws: int) -> Rules:
+    """Return what the shop's rows are checked against, spellings in either language."""
     workspace = await session.get(Workspace, ws)
-    region = workspace.region if workspace else None
-    return region, frozenset({*(workspace.grade_thresholds if workspace else {}), "C"})
+    choices: dict[str, dict[str, str]] = {
+        "stage": {fields.fold(key): key for key in STAGES},
+        "kind": {fields.fold(key): key for key in CustomerKind},
+    }
+    for option in await fields.options(session, workspace_id=ws):
+        builtin = fields.builtin_label(option)
+        names = [option.key, option.label or ""]
+        names += [translate(locale, builtin) for locale in LOCALES] if builtin else []
+        spelled = choices.setdefault(option.field, {})
+        for name in names:
+            if name:
+                spelled.setdefault(fields.fold(name), option.key)
+    return Rules(
+        region=workspace.region if workspace else None,
+        grades=frozenset({*(workspace.grade_thresholds if workspace else {}), "C"}),
+        today=utcnow().date(),
+        choices=choices,
+    )
 
 
 async def _plan(session: AsyncSession, ws: int, clean: CleanRows) -> ImportPlan:
@@ -234,128 +197,6 @@ async def import_rows(session: AsyncSession, *, actor: Member, plan: ImportPlan,
     )
     await session.flush()
     return len(ids)
-
-
-Problems = list[tuple[str, dict[str, object]]]
-
-
-def _clean(
-    columns: dict[str, int], cells: Sequence[str], *, region: str | None, grades: frozenset[str]
-) -> tuple[dict[str, Any], Problems]:
-    def cell(name: str) -> str:
-        index = columns.get(name)
-        return cells[index].strip() if index is not None and index < len(cells) else ""
-
-    problems: Problems = []
-    row: dict[str, Any] = {
-        "id": int(cell("id")) if cell("id").isdigit() else None,
-        "name": _plain(cell("name")),
-        "company": _company_path(cell("company")),
-        "region": _plain(cell("region")) or None,
-        "tags": [t for t in (_plain(t) for t in _split_tags(cell("tags"))) if t],
-    }
-    if not row["name"]:
-        problems.append((N_("the name is missing"), {}))
-    for key, limit in (("name", MAX_NAME), ("region", MAX_REGION)):
-        if row[key] and len(row[key]) > limit:
-            problems.append(
-                (N_("{column} is longer than {max} characters"), {"column": key, "max": limit})
-            )
-    if row["company"] and any(len(name) > MAX_COMPANY for name in row["company"]):
-        problems.append(
-            (
-                N_("{column} is longer than {max} characters"),
-                {"column": "company", "max": MAX_COMPANY},
-            )
-        )
-    if row["company"] and len(row["company"]) > MAX_LEVELS:
-        problems.append(
-            (
-                N_("the company “{value}” is more than {max} levels deep"),
-                {"value": cell("company")[:60], "max": MAX_LEVELS},
-            )
-        )
-    row["tags"] = [t[:MAX_TAG] for t in row["tags"]]
-    row["phone"] = None
-    if phone := cell("phone"):
-        try:
-            row["phone"] = normalize_phone(phone, region=region)
-        except InvalidInput:
-            problems.append((N_("“{value}” isn't a valid phone number"), {"value": phone[:30]}))
-    row["stage"] = _choice(cell("stage"), "stage", STAGES, problems) or "new"
-    kind = _choice(cell("kind"), "kind", tuple(CustomerKind), problems)
-    row["kind"] = CustomerKind(kind) if kind else CustomerKind.LEAD
-    row["ownership"] = _choice(cell("ownership"), "ownership", OWNERSHIPS, problems)
-    row["business_type"] = _choice(
-        cell("business_type"), "business_type", BUSINESS_TYPES, problems
-    )
-    row["location_type"] = _choice(
-        cell("location_type"), "location_type", LOCATION_TYPES, problems
-    )
-    grade = cell("grade").upper()
-    if grade and grade not in grades:
-        problems.append(
-            (
-                N_("grade “{value}” isn't one of {choices}"),
-                {"value": grade[:10], "choices": ", ".join(sorted(grades))},
-            )
-        )
-    row["grade"] = grade or None
-    row["score"] = _number(cell("score"), "score", -100_000, 100_000, problems) or 0
-    row["route_order"] = _number(cell("route_order"), "route_order", 0, 1_000_000, problems)
-    return row, problems
-
-
-def _plain(text: str) -> str:
-    """Return text without control characters and with single spaces."""
-    cleaned = "".join(ch for ch in text if unicodedata.category(ch)[0] != "C")
-    return " ".join(cleaned.split())
-
-
-def _company_path(text: str) -> tuple[str, ...] | None:
-    """Return the names of a company path (``Wang Tea / Shanghai``), top first; None if empty."""
-    names = tuple(name for name in (_plain(part) for part in text.split(SEPARATOR)) if name)
-    return names or None
-
-
-def _split_tags(text: str) -> list[str]:
-    for separator in TAG_SEPARATORS[1:]:
-        text = text.replace(separator, TAG_SEPARATORS[0])
-    return text.split(TAG_SEPARATORS[0])
-
-
-def _choice(value: str, column: str, choices: Iterable[str], problems: Problems) -> str | None:
-    if not value:
-        return None
-    key = "_".join(value.lower().replace("-", " ").split())
-    allowed = tuple(choices)
-    if key in allowed:
-        return key
-    problems.append(
-        (
-            N_("{column} “{value}” isn't one of {choices}"),
-            {"column": column, "value": value[:30], "choices": ", ".join(allowed)},
-        )
-    )
-    return None
-
-
-def _number(value: str, column: str, low: int, high: int, problems: Problems) -> int | None:
-    if not value:
-        return None
-    try:
-        number = int(value)
-    except ValueError:
-        number = low - 1
-    if not low <= number <= high:
-        problems.append(
-            (
-                N_("{column} “{value}” should be a whole number from {low} to {high}"),
-                {"column": column, "value": value[:20], "low": low, "high": high},
-            )
-        )
-        return None
-    return number
 
 
 async def _existing_phones(session: AsyncSession, ws: int, phones: set[str]) -> set[str]:

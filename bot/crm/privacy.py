@@ -65,13 +65,15 @@ _BLANKED: tuple[tuple[type[_About], dict[str, Any]], ...] = (
     (Complaint, {"text": None, "photo_file_id": None, "resolution": None}),
 )
 _PERSONAL = ("phone", "notes", "birthday_date", "region", "route_order", "company_id")
+# What a retail shop noted about the person (bot.crm.fields): personal, so erased too.
+_DESCRIBED = ("gender", "age_band", "preferences")
 _LINK = ("tg_user_id", "chat_id", "join_token", "locale", "timezone")
 # The record's own columns in the copy; "consent" says whether the shop may send messages.
 PROFILE = (
     ("name", "phone", "notes", "birthday_date", "region", "route_order", "ownership")
     + ("business_type", "location_type", "locale", "timezone", "kind", "stage", "grade")
     + ("score", "value_tier", "consent", "reachable", "source", "created_at")
-    + ("last_contact_at", "erased_at")
+    + ("last_contact_at", "erased_at", "gender", "age_band", "preferences")
 )
 # The rows about the person in the copy (and counted by /privacy): section -> table, columns.
 SECTIONS: Mapping[str, tuple[type[_About], tuple[str, ...]]] = {
@@ -235,7 +237,7 @@ async def _erase(
     # the person's shop choice.
     await inbox_history.erase_messages(session, customer=c, now=now)
     c.name = f"Erased #{c.id}"
-    for column in _PERSONAL + _LINK:
+    for column in _PERSONAL + _DESCRIBED + _LINK:
         setattr(c, column, None)
     c.erased_at = now
     # Recorded even when already opted out: the history then shows why it stays so.

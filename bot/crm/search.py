@@ -1,4 +1,4 @@
-"""Search: finding the customers a member may see by name, phone, company or tag.
+"""Search: finding the customers a member may see by name, phone, company, tag or field.
 
 A query may also hold ``tier:<high|medium|low>`` and ``segment:<name>`` words, which
 narrow the matches (alone, they list the customers of that tier or segment, those
@@ -8,6 +8,7 @@ of the highest lifetime value first).
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -17,6 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
 from bot.crm.companies import SEPARATOR
+from bot.crm.fields import has_option
 from bot.crm.guards import require_role
 from bot.crm.models import Company, Customer, CustomerTag, Member, Role, Tag, Workspace
 from bot.crm.models.core import Segment, ValueTier
@@ -89,11 +91,14 @@ async def find_customers(
     limit: int = FIND_LIMIT,
     tier: ValueTier | None = None,
     segment: Segment | None = None,
+    options: Sequence[tuple[str, str]] = (),
 ) -> list[Customer]:
-    """Return up to ``limit`` visible customers matching a name, phone, company or tag.
+    """Return up to ``limit`` visible customers matching a name, phone, company, tag or field.
 
     ``tier`` and ``segment`` keep only customers of that value tier or segment; with
     them and no text, the customers of the tier or segment, highest lifetime value first.
+    ``options`` are the (field, key) pairs of the shop's options whose names match the
+    text (names are in the reader's language, so the caller finds them).
 
     Raises:
         PermissionDenied: when the actor is not an active member.
@@ -129,6 +134,7 @@ async def find_customers(
         Customer.name.icontains(text, autoescape=True),
         Customer.company_id.in_(company_ids),
         Customer.id.in_(tagged),
+        *(has_option(field, key) for field, key in options),
     )
     return await _all(session, base.where(matches), limit, by_name=True)
 

@@ -9,7 +9,8 @@ from slugify import slugify
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.crm.models import Workspace
+from bot.crm import fields
+from bot.crm.models import Workspace, WorkspaceKind
 from bot.errors import InvalidInput
 from bot.i18n import LOCALES, N_
 from bot.localtime import known_zone, zone
@@ -18,9 +19,17 @@ MAX_SLUG = 32
 
 
 async def create_workspace(
-    session: AsyncSession, *, name: str, timezone: str, locale: str, region: str | None
+    session: AsyncSession,
+    *,
+    name: str,
+    timezone: str,
+    locale: str,
+    region: str | None,
+    kind: WorkspaceKind = WorkspaceKind.RETAIL,
 ) -> Workspace:
     """Create a workspace with a unique, link-safe slug derived from its name.
+
+    ``kind`` picks the customer fields and seeds their option lists (``bot.crm.fields``).
 
     Raises:
         InvalidInput: when the name is empty, the time zone or locale unknown,
@@ -40,9 +49,11 @@ async def create_workspace(
         timezone=timezone,
         locale=locale,
         region=region.upper() if region else None,
+        kind=kind,
     )
     session.add(workspace)
     await session.flush()
+    await fields.seed(session, workspace_id=workspace.id, kind=kind)
     return workspace
 
 

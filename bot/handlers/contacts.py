@@ -13,23 +13,23 @@ from bot.chat.context import Context
 from bot.chat.router import MEMBERS, Router
 from bot.conversations.add_contact import (
     ADD_CONTACT,
-    CHOICE_STEPS,
     SKIPPABLE,
     AddCancel,
-    AddChoice,
+    AddDone,
+    AddOption,
     AddSave,
     AddSkip,
     AddStep,
     offer_existing,
 )
 from bot.conversations.card_actions import CARD_BUY, CARD_REMIND
-from bot.conversations.edit_field import EDIT_FIELD, EditChoice, EditStep
+from bot.conversations.edit_field import EDIT_FIELD, EditOption, EditStep
 from bot.conversations.log_followup import LOG
-from bot.crm import classification, customers, search, tags
-from bot.crm.models import Customer, Member
+from bot.crm import classification, customers, fields, search, tags
+from bot.crm.models import Customer, FieldOption, Member
 from bot.crm.phones import EXTENSION, looks_like_phone, normalize_phone
 from bot.crm.scope import get_visible
-from bot.errors import ButtonExpired, InvalidInput
+from bot.errors import ButtonExpired, InvalidInput, NotFound
 from bot.i18n import N_, Raw
 from bot.messaging import Button
 from bot.views.card import (
@@ -44,6 +44,8 @@ from bot.views.card import (
     result_label,
     show_card,
 )
+from bot.views.fields import option_name
+from bot.views.picks import CardPick, pick_screen
 from bot.views.replies import who
 
 router = Router("contacts", MEMBERS)
@@ -101,10 +103,17 @@ async def cmd_add(ctx: Context) -> None:
     )
 
 
-@router.button(AddChoice)
-async def on_add_choice(ctx: Context, pressed: AddChoice) -> None:
-    """Answer a classification question of the /add dialog."""
-    await engine.press(ctx, ADD_CONTACT, {CHOICE_STEPS[pressed.code]}, pressed.value)
+@router.button(AddOption)
+async def on_add_option(ctx: Context, pressed: AddOption) -> None:
+    """Answer a choice question of the /add dialog (or tick a preference)."""
+    option = await _option(ctx, pressed.option_id)
+    await engine.press(ctx, ADD_CONTACT, {AddStep(option.field)}, option.key)
+
+
+@router.button(AddDone)
+async def on_add_done(ctx: Context, pressed: AddDone) -> None:
+    """Finish ticking the preferences of the /add dialog."""
+    await engine.press(ctx, ADD_CONTACT, {AddStep.PREFERENCES}, "done")
 
 
 @router.button(AddSkip)
@@ -151,6 +160,7 @@ async def cmd_find(ctx: Context) -> None:
         text=wanted.text,
         tier=wanted.tier,
         segment=wanted.segment,
+        options=await _matching_options(ctx, member, wanted.text),
     )
     if not found:
         hint = (
@@ -189,8 +199,11 @@ async def on_card_button(ctx: Context, pressed: OpenCard) -> None:
 
 @router.button(EditField)
 async def on_edit_button(ctx: Context, pressed: EditField) -> None:
-    """Start editing one field of a card."""
+    """Start editing one field of a card; a field of several choices shows its ticks."""
     customer = await _card_customer(ctx, pressed.customer_id)
+    if pressed.field in fields.FIELDS and fields.FIELDS[pressed.field].multi:
+        ctx.reply(*await pick_screen(ctx, customer, pressed.field))
+        return
     await engine.start(
         ctx,
         EDIT_FIELD,
@@ -198,10 +211,47 @@ async def on_edit_button(ctx: Context, pressed: EditField) -> None:
     )
 
 
-@router.button(EditChoice)
-async def on_edit_choice(ctx: Context, pressed: EditChoice) -> None:
-    """Answer the open card edit from a choice button."""
-    await engine.press(ctx, EDIT_FIELD, {EditStep.VALUE}, pressed.value)
+@router.button(EditOption)
+async def on_edit_option(ctx: Context, pressed: EditOption) -> None:
+    """Answer the open card edit from an option's button."""
+    option = await _option(ctx, pressed.option_id)
+    await engine.press(ctx, EDIT_FIELD, {EditStep.VALUE}, option.key)
+
+
+@router.button(CardPick)
+async def on_card_pick(ctx: Context, pressed: CardPick) -> None:
+    """Tick or untick one option of a several-choice field on the card's customer."""
+    member, _ = ctx.staff()
+    customer = await _card_customer(ctx, pressed.customer_id)
+    option = await _option(ctx, pressed.option_id)
+    if not fields.FIELDS[option.field].multi:
+        raise ctx.expired()
+    held = list(getattr(customer, option.field) or [])
+    chosen = [k for k in held if k != option.key] if option.key in held else [*held, option.key]
+    await customers.update_customer(
+        ctx.session, actor=member, customer_id=customer.id, changes={option.field: chosen or None}
+    )
+    ctx.edit(*await pick_screen(ctx, customer, option.field))
+
+
+async def _matching_options(ctx: Context, member: Member, text: str) -> list[tuple[str, str]]:
+    """Return the shop's options whose name, as the sender reads it, holds the text."""
+    wanted = text.casefold()
+    if not wanted:
+        return []
+    listed = await fields.options(ctx.session, workspace_id=member.workspace_id)
+    return [(o.field, o.key) for o in listed if wanted in option_name(ctx.t, o).casefold()]
+
+
+async def _option(ctx: Context, option_id: int) -> FieldOption:
+    """Return an option of the sender's shop; another shop's or a removed one has expired."""
+    member, _ = ctx.staff()
+    try:
+        return await fields.get_option(
+            ctx.session, workspace_id=member.workspace_id, option_id=option_id
+        )
+    except NotFound:
+        raise ctx.expired() from None
 
 
 # The card's act buttons

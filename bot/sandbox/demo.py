@@ -17,7 +17,7 @@ from __future__ import annotations
 import random
 import secrets
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -33,6 +33,7 @@ from bot.crm.models import (
     Customer,
     CustomerKind,
     CustomerTag,
+    FieldOption,
     FollowUp,
     Member,
     Purchase,
@@ -54,6 +55,15 @@ TAGS = (
     ("office", TagDimension.DEMOGRAPHIC, 10),
     ("cold", TagDimension.BEHAVIOUR, -20),
 )
+# The tea shop's own preferences, added to the retail preset as an admin would.
+TEAS = (
+    ("green_tea", "Green tea"),
+    ("oolong", "Oolong"),
+    ("puer", "Pu'er"),
+    ("black_tea", "Black tea"),
+    ("tea_ware", "Tea ware"),
+)
+PREFERENCES = (("oolong", "gift_sets"), ("puer",), ("green_tea", "tea_ware"))
 COMPANIES = ("Spring Leaf Trading", "Golden Cup Chain", "Jade Hill Hotel", "Riverside Office Park")
 SURNAMES = ("Wang", "Li", "Zhang", "Liu", "Chen", "Yang", "Huang", "Zhao", "Wu", "Zhou", "Xu")
 GIVEN = ("Wei", "Fang", "Na", "Min", "Jing", "Lei", "Qiang", "Yan", "Jun", "Tao", "Ying")
@@ -90,6 +100,10 @@ async def seed_demo(session: AsyncSession, *, now: datetime, seed: int = 7) -> D
         )
         for uid, role, name in PEOPLE
     ]
+    session.add_all(
+        FieldOption(workspace_id=ws.id, field="preferences", key=key, label=label, position=n)
+        for n, (key, label) in enumerate(TEAS, start=10)
+    )
     companies = [Company(workspace_id=ws.id, name=name) for name in COMPANIES]
     tags = [Tag(workspace_id=ws.id, name=n, dimension=d, weight=w) for n, d, w in TAGS]
     session.add_all([*members, *companies, *tags])
@@ -179,9 +193,15 @@ async def _customer(
         stage=stage,
         score=score,
         grade=grade_for(ws.grade_thresholds, score),
-        ownership=rng.choice(("private", "joint_stock", "collective")),
-        business_type=rng.choice(("retailer", "wholesaler", "chain", "specialty")),
-        location_type=rng.choice(("business_district", "residential", "transport_hub")),
+        # Three draws from tuples of the sizes the data was first seeded with, so the
+        # random sequence (and everything drawn after it) stays as it was.
+        gender=rng.choice(("female", "male", "female")),
+        age_band=rng.choice(("25_34", "35_44", "45_54", "55_plus")),
+        preferences=list(rng.choice(PREFERENCES)),
+        # Not the subscribed two: their birthday greeting would go out on the day.
+        birthday_date=date(1960 + index % 40, 1 + index % 12, 1 + index % 28)
+        if index % 2 and joined is None
+        else None,
         region=region,
         route_order=index // len(REGIONS) + 1,
         notes=rng.choice(NOTES),

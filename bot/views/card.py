@@ -16,14 +16,22 @@ from zoneinfo import ZoneInfo
 
 from bot.callbacks import MAX_BYTES, MAX_ID, SEP, CallbackData, Choice, Id, Text
 from bot.chat.context import Context
-from bot.crm import cards, leads
-from bot.crm.classification import CHOICES
+from bot.crm import cards, fields, leads
 from bot.crm.inbox import history
-from bot.crm.models import Consent, Customer, CustomerKind, Direction, MessageKind
+from bot.crm.models import (
+    Consent,
+    Customer,
+    CustomerKind,
+    Direction,
+    FieldOption,
+    MessageKind,
+    WorkspaceKind,
+)
 from bot.crm.purchases import format_money
 from bot.i18n import N_
-from bot.localtime import show_day, show_minute, show_short
+from bot.localtime import show_date, show_day, show_minute, show_short
 from bot.messaging import Button
+from bot.views.fields import ICONS, field_lines, field_name
 from bot.views.labels import SEGMENT_NAMES, TIER_NAMES
 
 Translate = Callable[..., str]
@@ -50,16 +58,18 @@ CONSENT_NAMES = {
     Consent.OPTED_IN: N_("subscribed"),
     Consent.OPTED_OUT: N_("opted out"),
 }
-# Edit button field -> its label; the field names are the edit dialog's.
-EDIT_BUTTONS = (
-    (("name", N_("✏️ Name")), ("phone", N_("📞 Phone")), ("company", N_("🏢 Company"))),
-    (
-        ("ownership", N_("Ownership")),
-        ("business_type", N_("Business type")),
-        ("location_type", N_("Location")),
+# Edit button field -> its label; the field names are the edit dialog's. The shop's
+# choice fields (``bot.crm.fields``) come between the first row and the last.
+FIRST_ROW = (("name", N_("✏️ Name")), ("phone", N_("📞 Phone")), ("company", N_("🏢 Company")))
+LAST_ROW: dict[WorkspaceKind, tuple[tuple[str, str], ...]] = {
+    WorkspaceKind.RETAIL: (("birthday", N_("🎂 Birthday")), ("notes", N_("🗒 Notes"))),
+    WorkspaceKind.TRADE: (
+        ("birthday", N_("🎂 Birthday")),
+        ("route", N_("📍 Region / route")),
+        ("notes", N_("🗒 Notes")),
     ),
-    (("route", N_("📍 Region / route")), ("notes", N_("🗒 Notes"))),
-)
+}
+EDITABLE = (*(name for name, _ in FIRST_ROW), *fields.FIELDS, "birthday", "route", "notes")
 
 
 # The act buttons under the edit ones: log a contact, remind, record a purchase, tag.
@@ -80,7 +90,7 @@ class EditField(CallbackData, prefix="ce"):
     """Start editing one field of a customer's card."""
 
     customer_id: Annotated[int, Id("customer")]
-    field: Annotated[str, Choice(name for row in EDIT_BUTTONS for name, _ in row)]
+    field: Annotated[str, Choice(EDITABLE)]
 
 
 class CardLog(CallbackData, prefix="ca:l"):
@@ -123,17 +133,24 @@ async def show_card(ctx: Context, customer_id: int, *, edit: bool = False) -> No
     member, _ = ctx.staff()
     facts = await cards.card(ctx.session, actor=member, customer_id=customer_id)
     timeline = await history.last_messages(ctx.session, actor=member, customer_id=customer_id)
-    text = render_card(ctx, facts, timeline)
+    options = await fields.options(ctx.session, workspace_id=member.workspace_id)
+    text = render_card(ctx, facts, timeline, options)
     buttons: list[list[Button]] = []
     if facts.customer.erased_at is None:
         buttons = act_buttons(ctx, facts.customer.id) + edit_buttons(ctx, facts.customer.id)
     (ctx.edit if edit else ctx.reply)(text, buttons)
 
 
-def render_card(ctx: Context, facts: cards.Card, timeline: Sequence[history.Entry] = ()) -> str:
+def render_card(
+    ctx: Context,
+    facts: cards.Card,
+    timeline: Sequence[history.Entry] = (),
+    options: Sequence[FieldOption] = (),
+) -> str:
     """Compose the card text (HTML) in the sender's language and time zone.
 
-    ``timeline`` is the customer's latest conversation messages, newest first.
+    ``timeline`` is the customer's latest conversation messages, newest first;
+    ``options`` the shop's field options, which name the customer's choices.
     """
     c = facts.customer
     lines = [f"📇 <b>{html.escape(c.name)}</b> (#{c.id})"]
@@ -147,9 +164,9 @@ def render_card(ctx: Context, facts: cards.Card, timeline: Sequence[history.Entr
     lines.append("📞 " + html.escape(c.phone or ctx.t(N_("no phone"))))
     if facts.companies:
         lines.append("🏢 " + html.escape(" / ".join(x.name for x in facts.companies)))
-    nature = classification_line(ctx, c)
-    if nature:
-        lines.append("🏷 " + nature)
+    lines += field_lines(ctx.t, _kind(ctx), options, c)
+    if c.birthday_date is not None:
+        lines.append(ctx.t(N_("🎂 Birthday: {day}"), day=show_date(c.birthday_date)))
     if c.region:
         lines.append("📍 " + route_text(ctx, c))
     lines.append(
@@ -191,10 +208,20 @@ def render_card(ctx: Context, facts: cards.Card, timeline: Sequence[history.Entr
 
 
 def edit_buttons(ctx: Context, customer_id: int) -> list[list[Button]]:
-    """Return the card's edit buttons, one per editable field."""
+    """Return the card's edit buttons, one per editable field of the shop's kind."""
+    kind = _kind(ctx)
+    choices = [
+        (spec.name, _icon(spec.name) + field_name(ctx.t, spec.name))
+        for spec in fields.fields_of(kind)
+    ]
+    rows = [
+        [(key, ctx.t(label)) for key, label in FIRST_ROW],
+        choices,
+        [(key, ctx.t(label)) for key, label in LAST_ROW[kind]],
+    ]
     return [
-        [EditField(customer_id=customer_id, field=key).button(ctx.t(label)) for key, label in row]
-        for row in EDIT_BUTTONS
+        [EditField(customer_id=customer_id, field=key).button(label) for key, label in row]
+        for row in rows
     ]
 
 
@@ -212,14 +239,14 @@ def act_buttons(ctx: Context, customer_id: int) -> list[list[Button]]:
     ]
 
 
-def classification_line(ctx: Context, customer: Customer) -> str:
-    """Return the ownership, business and location type as one escaped line, or ''."""
-    names = [
-        ctx.t(choices[value])
-        for column, choices in CHOICES.items()
-        if (value := getattr(customer, column)) in choices
-    ]
-    return html.escape(" · ".join(names))
+def _kind(ctx: Context) -> WorkspaceKind:
+    assert ctx.workspace is not None  # noqa: S101 - member routers only
+    return ctx.workspace.kind
+
+
+def _icon(field: str) -> str:
+    icon = ICONS.get(field)
+    return f"{icon} " if icon else ""
 
 
 def value_line(ctx: Context, customer: Customer, currency: str) -> str:

@@ -72,6 +72,7 @@ COMMANDS: dict[Topic, tuple[str, ...]] = {
         "leaddays",
         "tagdef",
         "grades",
+        "fields",
         "adjust",
         "pointsrate",
         "share",

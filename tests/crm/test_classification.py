@@ -1,4 +1,4 @@
-"""Classification: choices typed or tapped, regions with visiting order, and route moves."""
+"""Classification: regions with visiting order, and route moves."""
 
 from __future__ import annotations
 
@@ -9,20 +9,6 @@ from bot.crm import classification
 from bot.crm.store import unit_of_work
 from bot.errors import InvalidInput, NotFound
 from tests.factories import add_customer, make_shop
-
-
-def test_parse_choice() -> None:
-    assert classification.parse_choice("ownership", "joint_stock") == "joint_stock"
-    assert classification.parse_choice("ownership", " Joint-stock ") == "joint_stock"
-    assert classification.parse_choice("business_type", "specialty store") == "specialty"
-    assert (
-        classification.parse_choice(
-            "location_type", "商业区", names={"商业区": "business_district"}
-        )
-        == "business_district"
-    )  # noqa: E501
-    with pytest.raises(InvalidInput, match="Please tap one of the buttons"):
-        classification.parse_choice("ownership", "feudal")
 
 
 def test_parse_route() -> None:
@@ -37,8 +23,8 @@ def test_parse_route() -> None:
 
 def test_clean_classification() -> None:
     assert classification.clean_classification({"region": "  a   b "}) == {"region": "a b"}
-    with pytest.raises(InvalidInput, match="isn't on the list"):
-        classification.clean_classification({"ownership": "feudal"})
+    with pytest.raises(InvalidInput, match="keep the region under"):
+        classification.clean_classification({"region": "x" * 65})
 
 
 async def test_route_and_move_renumber_within_scope(

@@ -19,6 +19,7 @@ from bot.crm.models import (
     Reminder,
     Tag,
     TagDimension,
+    WorkspaceKind,
 )
 from bot.crm.store import unit_of_work
 from bot.errors import Conflict, InvalidInput, NotFound
@@ -32,7 +33,7 @@ async def test_create_customer_is_an_owned_lead_with_its_own_link(
     sessions: async_sessionmaker[AsyncSession],
 ) -> None:
     async with unit_of_work(sessions) as session:
-        shop = await make_shop(session)
+        shop = await make_shop(session, kind=WorkspaceKind.TRADE)
         company = await companies.resolve_path(session, actor=shop.li, path=["Wang Tea"])
         wang = await customers.create_customer(
             session,

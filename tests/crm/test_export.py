@@ -12,7 +12,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.crm import export, workspaces
-from bot.crm.export import COLUMNS, ExportFilter, Format
+from bot.crm.export import ExportFilter, Format, columns_for
 from bot.crm.models import (
     AuditLog,
     Company,
@@ -23,12 +23,14 @@ from bot.crm.models import (
     Role,
     Tag,
     TagDimension,
+    WorkspaceKind,
 )
 from bot.crm.models.core import Segment, ValueTier
 from bot.crm.store import unit_of_work
 from bot.errors import InvalidInput
 
 NOW = datetime(2026, 11, 23, 20, 0, tzinfo=UTC)  # already the 24th in Shanghai
+COLUMNS = columns_for(WorkspaceKind.TRADE)
 
 
 async def add_member(session: AsyncSession, workspace_id: int, tg: int, role: Role) -> Member:
@@ -49,7 +51,12 @@ async def add_member(session: AsyncSession, workspace_id: int, tg: int, role: Ro
 async def seed(session: AsyncSession) -> dict[str, Member]:
     """Create two shops: one with an owner, an admin, two reps and customers; one rival."""
     shop = await workspaces.create_workspace(
-        session, name="Tea", timezone="Asia/Shanghai", locale="en", region="CN"
+        session,
+        name="Tea",
+        timezone="Asia/Shanghai",
+        locale="en",
+        region="CN",
+        kind=WorkspaceKind.TRADE,
     )
     rival = await workspaces.create_workspace(
         session, name="Rival", timezone="UTC", locale="en", region="CN"

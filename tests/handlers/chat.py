@@ -23,7 +23,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from bot.chat.context import AppInfo
 from bot.chat.dispatcher import Dispatcher
 from bot.crm import invites, workspaces
-from bot.crm.models import Role, utcnow
+from bot.crm.models import Role, WorkspaceKind, utcnow
 from bot.crm.store import unit_of_work
 from bot.handlers import ROUTERS
 from bot.messaging import (
@@ -188,11 +188,13 @@ class ChatBot:
         """Return someone who chats with the bot."""
         return Person(self, user_id, first_name, language_code)
 
-    async def create_workspace(self, name: str = "Wang's Tea House") -> Workspace:
+    async def create_workspace(
+        self, name: str = "Wang's Tea House", kind: WorkspaceKind = WorkspaceKind.RETAIL
+    ) -> Workspace:
         """Create a workspace and its owner invite, as ``scrm-bot workspace create`` does."""
         async with unit_of_work(self.sessions) as session:
             ws = await workspaces.create_workspace(
-                session, name=name, timezone="Asia/Shanghai", locale="en", region="CN"
+                session, name=name, timezone="Asia/Shanghai", locale="en", region="CN", kind=kind
             )
             issued = await invites.issue_invite(
                 session,

@@ -6,11 +6,20 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import pytest
+
+from bot.crm.models import WorkspaceKind
 from tests.e2e.harness import Workspace, execute, query
 from tests.handlers.chat import ChatBot, Person
 
 OWNER, LI, CHEN = 1001, 1002, 1003
 ZHAO_TG, QIAN_TG, SUN_TG = 2001, 2002, 2003
+
+
+@pytest.fixture
+async def workspace(chat: ChatBot) -> Workspace:
+    """Create a trade business: /add asks its company, classification and route."""
+    return await chat.create_workspace(kind=WorkspaceKind.TRADE)
 
 
 async def join(owner: Person, who: Person) -> None:

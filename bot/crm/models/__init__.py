@@ -27,7 +27,9 @@ from bot.crm.models.core import (
     Role,
     UserPref,
     Workspace,
+    WorkspaceKind,
 )
+from bot.crm.models.fields import FieldOption
 from bot.crm.models.inbox import (
     ChatMessage,
     CloseReason,
@@ -83,6 +85,7 @@ __all__ = [
     "CustomerShare",
     "CustomerTag",
     "Direction",
+    "FieldOption",
     "FollowUp",
     "InboxSettings",
     "Invite",
@@ -113,6 +116,7 @@ __all__ = [
     "UserPref",
     "UtcDateTime",
     "Workspace",
+    "WorkspaceKind",
     "WorkspaceMixin",
     "enum_column",
     "utcnow",

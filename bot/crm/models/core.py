@@ -7,6 +7,7 @@ from enum import StrEnum
 from typing import Any
 
 from sqlalchemy import (
+    JSON,
     BigInteger,
     Boolean,
     Date,
@@ -30,6 +31,13 @@ class Role(StrEnum):
     OWNER = "owner"
     ADMIN = "admin"
     STAFF = "staff"
+
+
+class WorkspaceKind(StrEnum):
+    """What sort of business a workspace is, which picks the fields its customers have."""
+
+    RETAIL = "retail"
+    TRADE = "trade"
 
 
 class CustomerKind(StrEnum):
@@ -103,6 +111,11 @@ class Workspace(Base):
     timezone: Mapped[str] = mapped_column(String(64), default="UTC")
     locale: Mapped[str] = mapped_column(String(16), default="en")
     region: Mapped[str | None] = mapped_column(String(2))
+    # Retail shops describe customers by gender, age band and preferences; trade
+    # businesses by ownership, business and location type (see ``bot.crm.fields``).
+    kind: Mapped[WorkspaceKind] = mapped_column(
+        enum_column(WorkspaceKind), default=WorkspaceKind.RETAIL
+    )
     currency: Mapped[str] = mapped_column(String(3), default="CNY")
     lead_return_days: Mapped[int] = mapped_column(Integer, default=14)
     # Grade thresholds on the tag score, highest first, e.g. {"A": 80, "B": 50}; else "C".
@@ -223,6 +236,10 @@ class Customer(WorkspaceMixin, Base):
     ownership: Mapped[str | None] = mapped_column(String(16))
     business_type: Mapped[str | None] = mapped_column(String(24))
     location_type: Mapped[str | None] = mapped_column(String(24))
+    # Retail fields: option keys of the shop's lists; preferences may hold several.
+    gender: Mapped[str | None] = mapped_column(String(16))
+    age_band: Mapped[str | None] = mapped_column(String(16))
+    preferences: Mapped[list[str] | None] = mapped_column(JSON)
     region: Mapped[str | None] = mapped_column(String(64))
     route_order: Mapped[int | None] = mapped_column(Integer)
     birthday_date: Mapped[date | None] = mapped_column(Date)
