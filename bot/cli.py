@@ -7,7 +7,6 @@ import json
 import logging
 import os
 import signal
-import sys
 import threading
 from collections.abc import Awaitable, Callable, Coroutine
 from datetime import timedelta
@@ -19,6 +18,7 @@ import click
 from bot.config import Settings, load_settings
 from bot.errors import ConfigError, DomainError
 from bot.i18n import translate
+from bot.ops.logs import setup_logging
 
 if TYPE_CHECKING:
     from sqlalchemy.ext.asyncio import AsyncSession
@@ -28,17 +28,6 @@ T = TypeVar("T")
 # (service managers send SIGKILL after 15 s or so); a forced exit uses EXIT_OVERDUE.
 EXIT_DEADLINE = 13.0
 EXIT_OVERDUE = 70
-
-
-def _setup_logging(level: str) -> None:
-    logging.basicConfig(
-        level=level,
-        stream=sys.stderr,
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-    )
-    # httpx logs every request URL at INFO, and the URL carries the bot token.
-    logging.getLogger("httpx").setLevel(logging.WARNING)
-    logging.getLogger("alembic").setLevel(logging.WARNING)
 
 
 @click.group()
@@ -58,7 +47,7 @@ def main(ctx: click.Context, config_path: Path) -> None:
         settings = load_settings(config_path, os.environ)
     except ConfigError as exc:
         raise click.ClickException(str(exc)) from exc
-    _setup_logging(settings.logging.level)
+    setup_logging(settings.logging.level, settings.logging.format)
     ctx.obj = settings
 
 

@@ -147,6 +147,36 @@ class LoggingSettings(_Section):
     """Log output."""
 
     level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    # "json" writes one JSON object per line for log collectors.
+    format: Literal["text", "json"] = "text"
+
+
+class BackupSettings(_Section):
+    """Nightly copies of the database."""
+
+    # Empty: no nightly backups (``scrm-bot backup`` still works).
+    dir: str = ""
+    keep: int = Field(default=7, ge=1, le=1000)
+    # The hour (UTC) at which the nightly backup is taken.
+    hour_utc: int = Field(default=3, ge=0, le=23)
+
+
+class OpsSettings(_Section):
+    """The health and metrics endpoints for monitoring."""
+
+    # host:port for /healthz, /readyz and /metrics; empty turns them off.
+    listen: str = "127.0.0.1:9464"
+
+    @field_validator("listen")
+    @classmethod
+    def _host_port(cls, value: str) -> str:
+        if value == "":
+            return value
+        host, sep, port = value.rpartition(":")
+        if not sep or not host or not port.isdigit() or not 0 <= int(port) < 65536:
+            msg = "must be host:port, e.g. 127.0.0.1:9464, or empty to turn it off"
+            raise ValueError(msg)
+        return value
 
 
 class Settings(_Section):
@@ -161,6 +191,8 @@ class Settings(_Section):
     campaigns: CampaignSettings = CampaignSettings()
     sandbox: SandboxSettings = SandboxSettings()
     logging: LoggingSettings = LoggingSettings()
+    backup: BackupSettings = BackupSettings()
+    ops: OpsSettings = OpsSettings()
 
     @property
     def sandbox_mode(self) -> bool:

@@ -76,7 +76,13 @@ async def _workspace_pass(
     if last is None or now - last >= DETECT_EVERY:
         found = await at_risk.detect_apart(engine_of(sessions), workspace_id, now=now)
         last_detect[workspace_id] = now
-        logger.info("churn detection of workspace %s: %d newly at risk", workspace_id, len(found))
+        # A daily pass that found nobody is not news; the log keeps the ones that did.
+        logger.log(
+            logging.INFO if found else logging.DEBUG,
+            "churn detection of workspace %s: %d newly at risk",
+            workspace_id,
+            len(found),
+        )
     outgoing: list[tuple[int, str, Keyboard, list[int]]] = []
     async with sessions() as session:
         workspace = await session.get(Workspace, workspace_id)

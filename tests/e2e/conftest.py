@@ -44,6 +44,7 @@ from tests.conftest import run_apart
 from tests.e2e.harness import (
     ROOT,
     STOP_TIMEOUT,
+    TOKEN,
     BotOptions,
     BotProcess,
     Emulator,
@@ -170,8 +171,22 @@ async def bots() -> AsyncIterator[list[BotProcess]]:
             await bot.stop()
         except AssertionError as exc:  # stop the others first, then fail
             failures.append(str(exc))
+        failures.extend(leaks(bot.lines))
     if failures:
         pytest.fail("\n\n".join(failures), pytrace=False)
+
+
+# What a log line must never carry: the bot token, or a phone number in international form.
+LEAKS = (re.compile(re.escape(TOKEN.split(":")[1])), re.compile(r"\+\d{10,14}\b"))
+
+
+def leaks(lines: list[str]) -> list[str]:
+    """Return a failure for each log line of a bot that carries a token or a phone number."""
+    return [
+        f"a bot's log carries private data: {line}"
+        for line in lines
+        if any(pattern.search(line) for pattern in LEAKS)
+    ]
 
 
 @pytest.fixture

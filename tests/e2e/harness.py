@@ -264,6 +264,8 @@ class BotOptions:
             "SCRM_TELEGRAM__API_BASE_URL": self.api_url,
             "SCRM_TELEGRAM__POLL_TIMEOUT": "2",
             "SCRM_DATABASE__URL": f"sqlite+aiosqlite:///{self.db_path}",
+            # Bots run side by side: a test that looks at /metrics picks a free port.
+            "SCRM_OPS__LISTEN": "",
         }
         if self.mode == "webhook":
             env["SCRM_TELEGRAM__WEBHOOK_URL"] = self.webhook_url
