@@ -11,11 +11,12 @@ from bot.callbacks import CallbackData, Choice, Text
 from bot.chat import engine
 from bot.chat.context import Context
 from bot.chat.engine import DONE, Data, dialog
-from bot.crm import importer, offload, spreadsheet
+from bot.crm import fields, importer, offload, spreadsheet
 from bot.crm.importer import CleanRows, ImportPlan
 from bot.errors import DeliveryError, InvalidInput
 from bot.i18n import N_
 from bot.messaging import Kind
+from bot.views import export_words
 
 logger = logging.getLogger(__name__)
 NAME = "import"
@@ -215,7 +216,7 @@ def error_report(ctx: Context, filename: str, plan: ImportPlan) -> str:
 
 
 async def _check(ctx: Context, file_id: str, filename: str) -> tuple[CleanRows, ImportPlan]:
-    member, _ = ctx.staff()
+    member, workspace = ctx.staff()
     # Fetching and reading take seconds; other shops' updates must not queue behind them.
     await offload.release_write_lock(ctx.session)
     try:
@@ -225,7 +226,14 @@ async def _check(ctx: Context, file_id: str, filename: str) -> tuple[CleanRows, 
         raise InvalidInput(
             N_("I couldn't fetch that file from Telegram; please send it again.")
         ) from exc
-    return await importer.check_file(ctx.session, actor=member, content=content, filename=filename)
+    options = await fields.options(ctx.session, workspace_id=member.workspace_id)
+    return await importer.check_file(
+        ctx.session,
+        actor=member,
+        content=content,
+        filename=filename,
+        words=export_words.every_language(ctx.locale, workspace, options),
+    )
 
 
 IMPORT = dialog(NAME, ImportStep, finish, files={ImportStep.FILE})

@@ -1,5 +1,9 @@
 """Customer export: the rows a member may see, streamed into a CSV or XLSX file.
 
+The file speaks the requester's language: ``Words`` (built by the views, which own
+the labels) name the columns and the values of every enumerated column; without
+it, columns and values are the stored keys.
+
 Rows are read here in batches and sent, batch by batch, to a worker process that
 writes the file (``bot.crm.offload``): openpyxl spends seconds of pure-Python CPU
 on a 100,000-row workbook, which on the event loop would stall every shop.
@@ -9,8 +13,8 @@ from __future__ import annotations
 
 import csv
 import io
-from collections.abc import AsyncIterator, Iterable, Iterator, Sequence
-from dataclasses import asdict, dataclass
+from collections.abc import AsyncIterator, Iterable, Iterator, Mapping, Sequence
+from dataclasses import asdict, dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
 from enum import StrEnum
@@ -105,6 +109,32 @@ class ExportFilter:
 
 
 @dataclass(frozen=True, slots=True)
+class Words:
+    """A spreadsheet's words in one language: column headers and enumerated values.
+
+    ``headers`` maps a column to its header; ``values`` maps a column to its stored
+    keys and the names they are shown as. A column or key missing is written as stored.
+    """
+
+    headers: Mapping[str, str] = field(default_factory=dict)
+    values: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
+
+    def header(self, column: str) -> str:
+        """Return a column's header."""
+        return self.headers.get(column, column)
+
+    def value(self, column: str, key: str | None) -> str | None:
+        """Return how a stored key of an enumerated column is written."""
+        if key is None:
+            return None
+        return self.values.get(column, {}).get(key, key)
+
+
+# The stored keys, as files were written before they spoke a language.
+RAW = Words(values={"segment": SEGMENT_NAMES})
+
+
+@dataclass(frozen=True, slots=True)
 class ExportFile:
     """A finished export: its file name, bytes and how many customers it holds."""
 
@@ -155,8 +185,11 @@ async def export_customers(
     fmt: Format,
     filters: ExportFilter,
     now: datetime,
+    words: Words = RAW,
 ) -> ExportFile:
     """Write the customers the actor may see (and the filter keeps) into a file.
+
+    ``words`` names the columns and enumerated values in the requester's language.
 
     Staff get the customers they own plus those shared with them; owners and
     admins their whole workspace (a team admin: the team's and the pool). Rows
@@ -176,11 +209,15 @@ async def export_customers(
         result = await session.stream(_query(actor, filters).execution_options(yield_per=BATCH))
         async for batch in result.partitions():
             tags = await _tags_of(session, actor.workspace_id, [row.id for row in batch])
-            yield [_cells(row, tags.get(row.id, ()), tz, columns) for row in batch]
+            yield [_cells(row, tags.get(row.id, ()), tz, columns, words) for row in batch]
             count += len(batch)
 
     content = await offload.run_in_process(
-        write_file, fmt, columns, feed=batches(), deadline=WRITE_SECONDS
+        write_file,
+        fmt,
+        [words.header(column) for column in columns],
+        feed=batches(),
+        deadline=WRITE_SECONDS,
     )
     await audit.record(
         session,
@@ -301,37 +338,43 @@ async def _tags_of(
 
 
 def _cells(
-    row: Any, tags: Iterable[str], tz: ZoneInfo, columns: Sequence[str]
+    row: Any, tags: Iterable[str], tz: ZoneInfo, columns: Sequence[str], words: Words
 ) -> tuple[object, ...]:
+    said = words.value
     values: dict[str, object] = {
         "id": row.id,
         "name": row.name,
         "phone": row.phone,
         "company": company_path(row.company_top, row.company_parent, row.company),
-        "stage": row.stage,
-        "kind": str(row.kind),
+        "stage": said("stage", row.stage),
+        "kind": said("kind", str(row.kind)),
         "grade": row.grade,
         "score": row.score,
         "tags": ", ".join(tags),
         "region": row.region,
         "route_order": row.route_order,
-        "ownership": row.ownership,
-        "business_type": row.business_type,
-        "location_type": row.location_type,
-        "gender": row.gender,
-        "age_band": row.age_band,
-        "preferences": ", ".join(row.preferences or ()) or None,
+        "ownership": said("ownership", row.ownership),
+        "business_type": said("business_type", row.business_type),
+        "location_type": said("location_type", row.location_type),
+        "gender": said("gender", row.gender),
+        "age_band": said("age_band", row.age_band),
+        "preferences": ", ".join(str(said("preferences", k)) for k in row.preferences or ())
+        or None,
         "birthday": row.birthday_date,
         "notes": row.notes,
         "owner": row.owner,
-        "consent": str(row.consent),
+        "consent": said("consent", str(row.consent)),
         "created": _local_date(row.created_at, tz),
         "last_contact": _local_date(row.last_contact_at, tz),
-        "value_tier": str(row.value_tier) if row.value_tier is not None else None,
-        "segment": SEGMENT_NAMES[row.rfm_segment] if row.rfm_segment is not None else None,
+        "value_tier": said("value_tier", _key(row.value_tier)),
+        "segment": said("segment", _key(row.rfm_segment)),
         "clv": _major(row.clv_minor),
     }
     return tuple(values[column] for column in columns)
+
+
+def _key(value: StrEnum | None) -> str | None:
+    return str(value) if value is not None else None
 
 
 def company_path(*names: str | None) -> str | None:

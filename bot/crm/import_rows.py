@@ -46,7 +46,9 @@ class Rules:
     """What rows are checked against: region, grades, today and each choice's spellings.
 
     ``choices`` maps a column to its accepted spellings (folded) and their keys;
-    ``shown`` names a column's choices in an error, in the reader's language.
+    ``shown`` names a column's choices in an error, in the reader's language;
+    ``headers`` maps header titles (lower case) to columns, in every language;
+    ``names`` names the columns in errors, in the reader's language.
     """
 
     region: str | None
@@ -54,6 +56,8 @@ class Rules:
     today: date
     choices: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
     shown: Mapping[str, str] = field(default_factory=dict)
+    headers: Mapping[str, str] = field(default_factory=dict)
+    names: Mapping[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,7 +78,10 @@ def clean_table(table: Table, rules: Rules) -> CleanRows:
     errors: list[RowError] = []
     for line, cells in table.rows:
         row, problems = _clean(table.columns, cells, rules)
-        errors.extend(RowError(line, key, params) for key, params in problems)
+        for key, params in problems:
+            if "column" in params:
+                params["column"] = rules.names.get(str(params["column"]), params["column"])
+            errors.append(RowError(line, key, params))
         if not problems:
             rows.append((line, row))
     return CleanRows(

@@ -1,7 +1,8 @@
 """Customer import: check every row of an uploaded file, then insert all rows or none.
 
-The file has the export's columns (English or Chinese headers, read by
-``bot.crm.spreadsheet``); ``name`` is required. ``check_file`` reads the file and
+The file has the export's columns, with headers and values in any language the
+exports write (``Words``, one per language, given by the caller) or as stored
+keys (read by ``bot.crm.spreadsheet``); ``name`` is required. ``check_file`` reads the file and
 cleans its rows in a worker process (``bot.crm.offload``), because parsing a
 spreadsheet and checking thousands of phone numbers is CPU work that would stall
 every other shop's replies; only the duplicate lookups run here. Checking never
@@ -22,9 +23,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.crm import audit, fields, offload, spreadsheet
 from bot.crm.companies import MAX_LEVELS
+from bot.crm.export import Words
 from bot.crm.guards import require_role
 from bot.crm.import_rows import CleanRows, RowError, Rules, clean_table
-from bot.crm.leads import STAGES
+from bot.crm.leads import DEFAULT_LABELS, STAGES
 from bot.crm.models import (
     Company,
     Customer,
@@ -64,45 +66,62 @@ def read_and_clean(content: bytes, filename: str, rules: Rules) -> CleanRows:
     Raises:
         InvalidInput: when the file is over a limit or unreadable (see ``bot.crm.spreadsheet``).
     """
-    table = spreadsheet.read_table(content, filename)
+    table = spreadsheet.read_table(content, filename, rules.headers)
     return clean_table(table, rules)
 
 
 async def check_file(
-    session: AsyncSession, *, actor: Member, content: bytes, filename: str
+    session: AsyncSession,
+    *,
+    actor: Member,
+    content: bytes,
+    filename: str,
+    words: Sequence[Words] = (),
 ) -> tuple[CleanRows, ImportPlan]:
     """Read and check an uploaded file off the event loop; return its rows and the plan.
+
+    ``words`` are the exports' words in each language, the reader's first (its names
+    are the ones a row's error lists).
 
     Raises:
         PermissionDenied: when the actor is not an active member.
         InvalidInput: when the file is over a limit, unreadable, or takes too long.
     """
     require_role(actor, Role.OWNER, Role.ADMIN, Role.STAFF)
-    rules = await _rules(session, actor.workspace_id)
+    rules = await _rules(session, actor.workspace_id, words)
     clean = await offload.run_in_process(
         read_and_clean, content, filename, rules, deadline=PARSE_SECONDS
     )
     return clean, await _plan(session, actor.workspace_id, clean)
 
 
-async def check_rows(session: AsyncSession, *, actor: Member, table: Table) -> ImportPlan:
+async def check_rows(
+    session: AsyncSession, *, actor: Member, table: Table, words: Sequence[Words] = ()
+) -> ImportPlan:
     """Check every row of an already read ``table`` and return the plan; nothing is written.
 
     Raises:
         PermissionDenied: when the actor is not an active member.
     """
     require_role(actor, Role.OWNER, Role.ADMIN, Role.STAFF)
-    clean = clean_table(table, await _rules(session, actor.workspace_id))
+    clean = clean_table(table, await _rules(session, actor.workspace_id, words))
     return await _plan(session, actor.workspace_id, clean)
 
 
-async def _rules(session: AsyncSession, ws: int) -> Rules:
-    """Return what the shop's rows are checked against, spellings in either language."""
+async def _rules(session: AsyncSession, ws: int, words: Sequence[Words]) -> Rules:
+    """Return what the shop's rows are checked against, spellings in every language."""
     workspace = await session.get(Workspace, ws)
     choices: dict[str, dict[str, str]] = {
         "stage": {fields.fold(key): key for key in STAGES},
         "kind": {fields.fold(key): key for key in CustomerKind},
     }
+    for key, label in DEFAULT_LABELS.items():
+        for locale in LOCALES:
+            choices["stage"].setdefault(fields.fold(translate(locale, label)), key)
+    for said in words:
+        for column, shown in said.values.items():
+            for key, name in shown.items():
+                choices.setdefault(column, {}).setdefault(fields.fold(name), key)
     for option in await fields.options(session, workspace_id=ws):
         builtin = fields.builtin_label(option)
         names = [option.key, option.label or ""]
@@ -116,6 +135,15 @@ async def _rules(session: AsyncSession, ws: int) -> Rules:
         grades=frozenset({*(workspace.grade_thresholds if workspace else {}), "C"}),
         today=utcnow().date(),
         choices=choices,
+        shown={column: ", ".join(names.values()) for column, names in words[0].values.items()}
+        if words
+        else {},
+        headers={
+            " ".join(header.lower().split()): column
+            for said in reversed(words)
+            for column, header in said.headers.items()
+        },
+        names=words[0].headers if words else {},
     )
 
 

@@ -15,7 +15,7 @@ from __future__ import annotations
 import csv
 import io
 import zipfile
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime
 
@@ -125,8 +125,11 @@ class Table:
     rows: tuple[tuple[int, tuple[str, ...]], ...]
 
 
-def read_table(content: bytes, filename: str) -> Table:
+def read_table(content: bytes, filename: str, headers: Mapping[str, str] | None = None) -> Table:
     """Return the header and rows of a CSV or XLSX file.
+
+    ``headers`` maps more header titles (lower case) to columns: the exports' own
+    headers in every language.
 
     Raises:
         InvalidInput: when the file is over a limit, unreadable, or has no name column.
@@ -143,7 +146,7 @@ def read_table(content: bytes, filename: str) -> Table:
     columns: dict[str, int] = {}
     unknown: list[str] = []
     for index, title in enumerate(header):
-        name = column_name(title)
+        name = column_name(title, headers)
         if name in COLUMNS and name not in columns:
             columns[name] = index
         elif title.strip():
@@ -165,10 +168,10 @@ def read_table(content: bytes, filename: str) -> Table:
     return Table("xlsx" if is_xlsx else "csv", columns, tuple(unknown), tuple(rows))
 
 
-def column_name(title: str) -> str:
+def column_name(title: str, headers: Mapping[str, str] | None = None) -> str:
     """Return the export column a header title names (English or Chinese, any case)."""
     text = title.strip().lstrip("\ufeff").strip().lower()
-    text = ALIASES.get(text, text)
+    text = (headers or {}).get(" ".join(text.split()), ALIASES.get(text, text))
     return "_".join(text.replace("-", " ").split())
 
 

@@ -11,11 +11,12 @@ from bot.chat.context import Context
 from bot.chat.router import MEMBERS, Router
 from bot.conversations import import_file
 from bot.conversations.import_file import ImportAnswer
-from bot.crm import export, offload
+from bot.crm import export, fields, offload
 from bot.crm.export import ExportFilter, Format
 from bot.errors import InvalidInput
 from bot.i18n import N_
 from bot.messaging import OutDocument
+from bot.views import export_words
 
 logger = logging.getLogger(__name__)
 router = Router("transfer", MEMBERS)
@@ -70,11 +71,13 @@ async def on_import_button(ctx: Context, pressed: ImportAnswer) -> None:
 
 
 async def _export(ctx: Context, fmt: Format, filters: ExportFilter) -> None:
-    member, _ = ctx.staff()
+    member, workspace = ctx.staff()
+    options = await fields.options(ctx.session, workspace_id=workspace.id)
+    said = export_words.words(ctx.locale, workspace, options)
     # A big export takes seconds; other shops' updates must not queue behind it.
     await offload.release_write_lock(ctx.session)
     file = await export.export_customers(
-        ctx.session, actor=member, fmt=fmt, filters=filters, now=ctx.now()
+        ctx.session, actor=member, fmt=fmt, filters=filters, now=ctx.now(), words=said
     )
     logger.info("member %s exported %s customers as %s", member.id, file.rows, fmt.value)
     described = " ".join(

@@ -136,7 +136,7 @@ async def test_team_limited_admin_cannot_widen_scope_or_remove_outsiders(
     await zhou.send("/export csv")
     sent = await zhou.expect("Customers exported: 1")
     rows = list(csv.DictReader(io.StringIO((await download(sent)).decode("utf-8-sig"))))
-    assert [r["name"] for r in rows] == ["Zhao"]
+    assert [r["Name"] for r in rows] == ["Zhao"]
     await zhou.send("/team")
     listed = await zhou.expect("Team (id · name · role · team)")
     assert "Chen" not in listed["text"] and "Wang" not in listed["text"]

@@ -100,7 +100,7 @@ async def test_export_scope_and_xlsx_round_trip(
     content = await download(sent)
     assert content.startswith(b"\xef\xbb\xbf")
     rows = list(csv.DictReader(io.StringIO(content.decode("utf-8-sig"))))
-    assert [(r["name"], r["owner"]) for r in rows] == [("张三", "Li"), ("Rep's second", "Li")]
+    assert [(r["Name"], r["Owner"]) for r in rows] == [("张三", "Li"), ("Rep's second", "Li")]
 
     await owner.send("/export")
     await owner.expect("Which format?")
@@ -174,7 +174,9 @@ async def test_broken_file_reports_rows_and_imports_nothing(
     report = await rep.expect("3 of 4 rows have problems", "nothing was imported")
     assert "Row 3: the name is missing" in report["text"]
     assert "Row 4: “12345” isn't a valid phone number" in report["text"]
-    assert "Row 5: stage “sold” isn't one of" in report["text"]
+    assert (
+        "Row 5: Stage “sold” isn't one of New, Contacted, Qualified, Won, Lost" in report["text"]
+    )
     await rep.expect("Send the corrected file")
     assert query(options.db_path, "SELECT count(*) FROM customer") == [(0,)]
 

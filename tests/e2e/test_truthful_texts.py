@@ -81,7 +81,7 @@ async def test_the_bot_says_what_is_true(
     sent = await owner.expect("📤 Customers exported: 1")
     content = await download(sent)
     rows = list(csv.DictReader(io.StringIO(content.decode("utf-8-sig"))))
-    assert [(r["name"], r["company"]) for r in rows] == [("Mei", "Jade Garden Tea / Hangzhou")]
+    assert [(r["Name"], r["Company"]) for r in rows] == [("Mei", "Jade Garden Tea / Hangzhou")]
     await fresh.send("/import")
     await fresh.expect("Send me a CSV or XLSX file")
     await emu.upload("document", FRESH_OWNER, "customers.csv", content)

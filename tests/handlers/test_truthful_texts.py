@@ -85,7 +85,7 @@ async def test_find_and_export_show_the_company_path(chat: ChatBot, workspace: W
     while "document" not in sent:
         sent = await crew.owner.expect("")
     content = sent["document"]["content"].decode("utf-8-sig")
-    rows = {r["name"]: r["company"] for r in csv.DictReader(io.StringIO(content))}
+    rows = {r["Name"]: r["Company"] for r in csv.DictReader(io.StringIO(content))}
     assert rows["Mei"] == "Jade Garden Tea / Hangzhou"
 
 
