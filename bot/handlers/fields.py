@@ -30,7 +30,7 @@ from bot.views.fields import field_name, option_name
 router = Router("fields", MANAGERS)
 
 
-@router.command("fields", help=N_("the customer fields and their options"), usage="[field]")
+@router.command("fields", help=N_("the customer fields and their options"), usage=N_("[field]"))
 async def cmd_fields(ctx: Context) -> None:
     """List the shop's fields with their options, or one field's options."""
     member, workspace = ctx.staff()

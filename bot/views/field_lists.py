@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import html
 from collections.abc import Sequence
 from typing import Annotated
 
@@ -73,7 +72,9 @@ def home_screen(ctx: Context, listed: Sequence[FieldOption]) -> Screen:
         title = field_name(ctx.t, spec.name)
         if spec.multi:
             title = ctx.t(N_("{field} (several)"), field=title)
-        lines.append(f"• <b>{html.escape(title)}</b>: " + html.escape(", ".join(names) or "—"))
+        lines.append(
+            ctx.t(N_("• <b>{field}</b>: {options}"), field=title, options=", ".join(names) or "—")
+        )
     lines.append(ctx.t(N_("🎂 Birthday and 🗒 notes are typed on the card.")))
     lines.append(ctx.t(N_("Tap a field to add, rename, reorder or remove its options.")))
     buttons = [
