@@ -15,11 +15,12 @@ from bot.campaigns.scheduler import CampaignScheduler
 from bot.chat.context import AppInfo
 from bot.chat.dispatcher import Dispatcher
 from bot.config import Settings
-from bot.crm import migrate
+from bot.crm import migrate, restore
 from bot.crm.models import utcnow
 from bot.crm.store import create_engine, create_sessionmaker
 from bot.handlers import ROUTERS
 from bot.i18n import LOCALES
+from bot.jobs.backups import nightly_backup
 from bot.jobs.churn_alerts import churn_alerts
 from bot.jobs.complaints import complaint_reminders
 from bot.jobs.followups import fire_due_reminders, send_digests
@@ -39,6 +40,8 @@ STALE_LEADS_EVERY_SECONDS = 600
 TIERS_EVERY_SECONDS = 900
 # Detection runs at most once a day per shop; the hourly tick sends alerts held by quiet hours.
 CHURN_ALERTS_EVERY_SECONDS = 3600
+# The nightly backup checks whether one is due; it is taken at the configured hour.
+BACKUP_EVERY_SECONDS = 300
 # SIGTERM ends the process within 15 s (bot/cli.py enforces it): running jobs get
 # JOB_GRACE seconds beside the delivery engine's own deadline (about 5 s), then the
 # adapter drains its handlers (3 s) and the leadership lock is given up.
@@ -53,9 +56,26 @@ async def serve(
     stop: asyncio.Event,
     on_ready: Callable[[Messenger], Awaitable[None]] | None = None,
 ) -> None:
-    """Run the bot until ``stop`` is set: migrate, then handle updates."""
+    """Run the bot until ``stop`` is set: migrate, then handle updates.
+
+    Raises:
+        SchemaError: when the database was written by a newer release.
+        BackupError: when a backup is being restored into the database right now.
+    """
+    # Held as long as the process runs: ``scrm-bot restore`` refuses meanwhile.
+    with restore.running_on(settings.database.url):
+        await _serve(settings, token=token, stop=stop, on_ready=on_ready)
+
+
+async def _serve(
+    settings: Settings,
+    *,
+    token: str,
+    stop: asyncio.Event,
+    on_ready: Callable[[Messenger], Awaitable[None]] | None,
+) -> None:
     url = settings.database.url
-    await migrate.upgrade_async(url)
+    await migrate.upgrade_checked(url)
     engine = create_engine(url, echo=settings.database.echo)
     sessions = create_sessionmaker(engine)
     # Admin-written templates are filled in by these worker processes, never on the loop.
@@ -69,6 +89,7 @@ async def serve(
             conversation_ttl_minutes=settings.bot.conversation_ttl_minutes,
             invite_ttl_hours=settings.bot.invite_ttl_hours,
             renders=renders,
+            backup_dir=settings.backup.dir,
         ),
         clock=utcnow,
         routers=ROUTERS,
@@ -118,6 +139,12 @@ async def serve(
             CHURN_ALERTS_EVERY_SECONDS,
             lambda: churn_alerts(sessions, messenger, utcnow, last_detect=last_detect),
         )
+        if settings.backup.dir:
+            scheduler.every(
+                "backup",
+                BACKUP_EVERY_SECONDS,
+                lambda: nightly_backup(url, settings.backup, utcnow),
+            )
         scheduler.start()
         sender = DeliveryEngine(
             sessions,

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 import click
 
 from bot.config import Settings, load_settings
-from bot.errors import ConfigError, DomainError
+from bot.errors import BackupError, ConfigError, DomainError, SchemaError
 from bot.i18n import translate
 from bot.ops.logs import setup_logging
 
@@ -83,8 +83,68 @@ def migrate(settings: Settings) -> None:
     """Create or upgrade the database schema to the latest version."""
     from bot.crm import migrate as migrations
 
-    migrations.upgrade(settings.database.url)
-    click.echo("Database is up to date.")
+    try:
+        done = asyncio.run(migrations.upgrade_checked(settings.database.url))
+    except SchemaError as exc:
+        raise click.ClickException(str(exc)) from exc
+    if done.changed:
+        click.echo(f"Database upgraded from revision {done.before or '(empty)'} to {done.after}.")
+    else:
+        click.echo(f"Database is up to date (revision {done.after}).")
+
+
+@main.command()
+@click.argument("path", required=False, type=click.Path(path_type=Path))
+@click.pass_obj
+def backup(settings: Settings, path: Path | None) -> None:
+    """Write a consistent copy of the database to PATH, safe while the bot runs.
+
+    PATH defaults to a new scrm-<date>-<time> file in backup.dir (or here); a
+    directory gets such a file inside it. PostgreSQL needs pg_dump installed.
+    """
+    from bot.crm import backup as backups
+    from bot.crm.models import utcnow
+
+    url = settings.database.url
+    try:
+        name = backups.file_name(url, utcnow())
+        if path is None:
+            path = Path(settings.backup.dir or ".") / name
+        elif path.is_dir():
+            path = path / name
+        made = backups.take(url, path)
+    except BackupError as exc:
+        raise click.ClickException(str(exc)) from exc
+    click.echo(
+        f"Backup written: {made.path} ({made.size:,} bytes, schema revision "
+        f"{made.revision or 'unknown'}, {made.seconds:.1f} s)"
+    )
+
+
+@main.command()
+@click.argument("path", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.pass_obj
+def restore(settings: Settings, path: Path) -> None:
+    """Put the backup at PATH in place of the database; stop the bot first.
+
+    Refuses while a bot runs on the database and refuses a backup written by a
+    newer release. The database it replaces is kept beside it.
+    """
+    from bot.crm import restore as restores
+    from bot.crm.models import utcnow
+
+    try:
+        done = asyncio.run(restores.restore(settings.database.url, path, now=utcnow()))
+    except (BackupError, SchemaError) as exc:
+        raise click.ClickException(str(exc)) from exc
+    click.echo(f"Restored {path} (schema revision {done.revision or 'unknown'}).")
+    if done.saved is not None:
+        click.echo(f"The database it replaced is kept at {done.saved}.")
+    if done.revision != done.head:
+        click.echo(
+            f"This version's schema is revision {done.head}: `scrm-bot run` (or "
+            "`scrm-bot migrate`) upgrades the restored database when it starts."
+        )
 
 
 @main.command()
@@ -277,7 +337,7 @@ def _run_until_signal(factory: Callable[[asyncio.Event], Awaitable[None]]) -> No
 
     try:
         asyncio.run(runner())
-    except ConfigError as exc:
+    except (ConfigError, SchemaError, BackupError) as exc:
         raise click.ClickException(str(exc)) from exc
 
 

@@ -2,6 +2,8 @@
 
 ScrmError
 ├── ConfigError            a config value is missing or invalid at start-up
+├── SchemaError            the database's schema is newer than this code, or unreadable
+├── BackupError            a backup could not be taken, or a restore was refused
 ├── DomainError            a service refused a request; the dispatcher turns it into a reply
 │   ├── PermissionDenied   the acting member's role or scope does not allow the action
 │   ├── NotFound           the thing asked for does not exist in the actor's workspace
@@ -25,6 +27,14 @@ class ScrmError(Exception):
 
 class ConfigError(ScrmError):
     """Raised at start-up when a config value is missing or invalid."""
+
+
+class SchemaError(ScrmError):
+    """Raised when the database (or a backup) has a schema this code cannot run on."""
+
+
+class BackupError(ScrmError):
+    """Raised when a backup cannot be taken or a restore is refused; the message says why."""
 
 
 class DomainError(ScrmError):

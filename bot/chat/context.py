@@ -72,6 +72,8 @@ class AppInfo:
     invite_ttl_hours: int = 72
     # Worker processes that fill in admin-written templates (previews, saves, confirmations).
     renders: RenderPool | None = None
+    # Where the nightly backups are written (empty: backups are off); /backup sends the newest.
+    backup_dir: str = ""
 
 
 @dataclass(slots=True)

@@ -17,10 +17,17 @@ from sqlalchemy.ext.asyncio import (
 from sqlalchemy.pool import ConnectionPoolEntry
 
 SQLITE_BUSY_TIMEOUT_MS = 5000
+APPLICATION_NAME = "scrm-bot"
 
 
-def create_engine(url: str, *, echo: bool = False) -> AsyncEngine:
-    """Create the async engine; SQLite gets WAL, a busy timeout and foreign keys."""
+def create_engine(
+    url: str, *, echo: bool = False, application_name: str = APPLICATION_NAME
+) -> AsyncEngine:
+    """Create the async engine; SQLite gets WAL, a busy timeout and foreign keys.
+
+    On PostgreSQL the connections carry ``application_name``, so that a restore
+    can tell whether a bot is still connected.
+    """
     # Statement parameters are customer data (names, phones, notes): keep them out of
     # error messages, tracebacks and the echo log.
     if url.startswith("sqlite"):
@@ -29,7 +36,13 @@ def create_engine(url: str, *, echo: bool = False) -> AsyncEngine:
         )
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
         return engine
-    engine = create_async_engine(url, echo=echo, hide_parameters=True, pool_pre_ping=True)
+    engine = create_async_engine(
+        url,
+        echo=echo,
+        hide_parameters=True,
+        pool_pre_ping=True,
+        connect_args={"server_settings": {"application_name": application_name}},
+    )
     event.listen(engine.sync_engine, "handle_error", _drop_postgres_detail)
     return engine
 

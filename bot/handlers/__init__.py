@@ -6,6 +6,7 @@ from bot.chat.router import Router
 from bot.handlers import (
     admin,
     atrisk,
+    backups,
     campaigns,
     common,
     complaint_desk,
@@ -62,6 +63,7 @@ ROUTERS: tuple[Router, ...] = (
     insights.admin_router,
     tiers.router,
     owner.router,
+    backups.router,
     inbox_desk.router,
     inbox_admin.admin_router,
     inbox_admin.router,
