@@ -28,6 +28,7 @@ from bot.jobs.inbox import QUIET_EVERY_SECONDS, close_quiet_threads, sla_alerts
 from bot.jobs.leads import return_stale_leads_job
 from bot.jobs.tiers import nightly_tiers
 from bot.messaging import CommandScope, Messenger
+from bot.ops.health import OpsServer, Readiness, database_file
 from bot.scheduler import Scheduler
 from bot.telegram import run_bot
 
@@ -99,6 +100,15 @@ async def _serve(
     # and delivers campaigns; every worker handles updates.
     leadership = leadership_for(engine)
     scheduler = Scheduler(clock=utcnow, leadership=leadership)
+    readiness = Readiness(
+        engine,
+        scheduler_running=lambda: scheduler.running,
+        is_leader=leadership.is_leader,
+        database_file=database_file(url),
+    )
+    ops = OpsServer(settings.ops.listen, readiness) if settings.ops.listen else None
+    if ops is not None:
+        await ops.start()
     # Built in ``ready``: they send through the messenger the adapter creates.
     delivery: list[DeliveryEngine] = []
     # When this process last ran churn detection for each workspace. Only a saving:
@@ -172,6 +182,7 @@ async def _serve(
             settings.telegram.framework,
             settings.telegram.mode,
         )
+        readiness.receiving = True
         if on_ready is not None:
             await on_ready(messenger)
 
@@ -195,6 +206,7 @@ async def _serve(
     try:
         await run_bot(settings.telegram, token, dispatcher, ready, adapter_stop)
     finally:
+        readiness.receiving = False
         stop.set()
         await drain
         # A stop that came while ``ready`` was still starting them (stop() is idempotent).
@@ -204,6 +216,8 @@ async def _serve(
         for sender in delivery:
             await sender.stop()
         await renders.close()
+        if ops is not None:
+            await ops.stop()
         if isinstance(leadership, AdvisoryLeadership):
             # Another worker takes over once this connection drops anyway: never wait long.
             with contextlib.suppress(TimeoutError):

@@ -18,7 +18,14 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
 
+from apscheduler.events import (  # type: ignore[import-untyped]
+    EVENT_JOB_SUBMITTED,
+    JobSubmissionEvent,
+)
 from apscheduler.schedulers.asyncio import AsyncIOScheduler  # type: ignore[import-untyped]
+from apscheduler.schedulers.base import STATE_RUNNING  # type: ignore[import-untyped]
+
+from bot.metrics import METRICS
 
 Job = Callable[[], Awaitable[None]]
 Clock = Callable[[], datetime]
@@ -114,8 +121,20 @@ class Scheduler:
         self._aps = AsyncIOScheduler(timezone="UTC")
         for name in self._jobs:
             self._add(name)
+        self._aps.add_listener(self._submitted, EVENT_JOB_SUBMITTED)
         self._aps.start()
         logger.info("scheduler started with %d jobs", len(self._jobs))
+
+    @property
+    def running(self) -> bool:
+        """Return True while jobs are being fired (started, not paused or shut down)."""
+        return self._aps is not None and self._aps.state == STATE_RUNNING
+
+    def _submitted(self, event: JobSubmissionEvent) -> None:
+        planned = getattr(event, "scheduled_run_times", None) or []
+        if planned:
+            lag = (self._clock() - max(planned)).total_seconds()
+            METRICS.scheduler_lag.observe(max(lag, 0.0))
 
     def shutdown(self) -> None:
         """Stop firing jobs; APScheduler cancels the ones running."""

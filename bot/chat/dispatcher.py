@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import Sequence
 from dataclasses import replace
 from datetime import timedelta
@@ -34,6 +35,7 @@ from bot.messaging import (
     OutPhoto,
     OutText,
 )
+from bot.metrics import METRICS
 
 logger = logging.getLogger(__name__)
 PRUNE_EVERY = 1000
@@ -43,6 +45,14 @@ KEEP_UPDATE_IDS = timedelta(days=2)
 # than lost, a bounded number of times with a short pause between.
 BUSY_ATTEMPTS = 3
 BUSY_PAUSE_SECONDS = 0.2
+_REPLY_KINDS: dict[type, str] = {
+    OutText: "text",
+    OutEdit: "edit",
+    OutDocument: "document",
+    OutPhoto: "photo",
+    OutAnswer: "answer",
+    OutCommands: "commands",
+}
 
 
 class Dispatcher:
@@ -74,8 +84,11 @@ class Dispatcher:
         Callers keep one chat's updates in order (the adapters' ``ChatSequencer``);
         different chats may be handled concurrently.
         """
-        outgoing = await self._handle(incoming, messenger)
+        began = time.perf_counter()
+        outgoing, outcome = await self._handle(incoming, messenger)
         await _deliver(outgoing, messenger, self._sessions)
+        METRICS.handler_seconds.observe(time.perf_counter() - began)
+        METRICS.updates.labels(incoming.kind.value, outcome).inc()
         self._handled += 1
         if self._handled % PRUNE_EVERY == 0:
             await self.prune()
@@ -88,7 +101,7 @@ class Dispatcher:
 
     async def _handle(
         self, incoming: Incoming, messenger: Messenger
-    ) -> list[Outgoing | OutCommands | OutLater]:
+    ) -> tuple[list[Outgoing | OutCommands | OutLater], str]:
         for attempt in range(1, BUSY_ATTEMPTS):
             try:
                 return await self._attempt(incoming, messenger)
@@ -106,32 +119,36 @@ class Dispatcher:
 
     async def _attempt(
         self, incoming: Incoming, messenger: Messenger, *, last: bool = False
-    ) -> list[Outgoing | OutCommands | OutLater]:
+    ) -> tuple[list[Outgoing | OutCommands | OutLater], str]:
+        """Handle the update once; return its replies and its outcome for /metrics."""
         locale = normalize_locale(incoming.user.language_code, self._app.default_locale)
         try:
             async with unit_of_work(self._sessions) as session:
                 if await session.get(ProcessedUpdate, incoming.update_id) is not None:
                     logger.info("update %s already handled, skipped", incoming.update_id)
-                    return []
+                    return [], "duplicate"
                 session.add(ProcessedUpdate(update_id=incoming.update_id, at=self._clock()))
                 ctx = await self._context(session, incoming, messenger)
                 locale = ctx.locale
                 await self._route(ctx)
-                return ctx.outgoing
+                return ctx.outgoing, "ok"
         except NotFound as exc:
             # A button whose data or row is gone gets the one answer and nothing else.
             if incoming.kind is Kind.CALLBACK and incoming.callback_id:
-                return [OutAnswer(incoming.callback_id, translate(locale, callbacks.EXPIRED))]
-            return _with_answer(incoming, "⚠️ " + translate(locale, exc.key, **exc.params))
+                expired = translate(locale, callbacks.EXPIRED)
+                return [OutAnswer(incoming.callback_id, expired)], "not_found"
+            text = "⚠️ " + translate(locale, exc.key, **exc.params)
+            return _with_answer(incoming, text), "not_found"
         except DomainError as exc:
             # The transaction was rolled back, so dialog state is exactly as before.
-            return _with_answer(incoming, "⚠️ " + translate(locale, exc.key, **exc.params))
+            text = "⚠️ " + translate(locale, exc.key, **exc.params)
+            return _with_answer(incoming, text), "refused"
         except Exception as exc:
             if not last and isinstance(exc, OperationalError) and _busy(exc):
                 raise
             logger.exception("update %s failed", incoming.update_id)
             text = translate(locale, N_("😔 Sorry, something went wrong on my side. Try again?"))
-            return _with_answer(incoming, text)
+            return _with_answer(incoming, text), "error"
 
     async def _context(
         self, session: AsyncSession, incoming: Incoming, messenger: Messenger
@@ -283,6 +300,7 @@ async def _deliver(
                 await item.run(messenger, sessions)
             else:
                 await _send(item, messenger)
+                METRICS.replies.labels(_REPLY_KINDS.get(type(item), "other")).inc()
         except DeliveryError as exc:
             logger.warning("reply %s not delivered: %s", type(item).__name__, exc.description)
         except Exception:

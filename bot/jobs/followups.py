@@ -23,6 +23,7 @@ from bot.errors import DeliveryError
 from bot.i18n import N_, Raw, translate
 from bot.localtime import show_zoned, zone
 from bot.messaging import Keyboard, Messenger
+from bot.metrics import METRICS
 from bot.views.followups import duration, reminder_buttons, render_today
 
 logger = logging.getLogger(__name__)
@@ -62,6 +63,8 @@ async def fire_due_reminders(
                 session, reminder_id=item.reminder_id, message_id=sent.message_id
             )
         logger.info("reminder %s fired, %d s after due", item.reminder_id, late.total_seconds())
+        if late > LATE_AFTER:
+            METRICS.reminders_late.inc()
 
 
 async def send_digests(

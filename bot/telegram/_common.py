@@ -12,8 +12,16 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from bot.config import TelegramSettings
-from bot.errors import BadRequest, Blocked, ConfigError, RetryAfter, TransientError
+from bot.errors import (
+    BadRequest,
+    Blocked,
+    ConfigError,
+    DeliveryError,
+    RetryAfter,
+    TransientError,
+)
 from bot.messaging import Button, Incoming, Keyboard, Messenger, UpdateHandler
+from bot.metrics import METRICS
 
 logger = logging.getLogger(__name__)
 
@@ -208,10 +216,14 @@ def translating(kinds: ErrorKinds, retry_seconds: Callable[[Any], float]) -> Ite
         yield
     except kinds.api as exc:
         message = str(getattr(exc, "message", exc))
+        error: DeliveryError
         if isinstance(exc, kinds.blocked):
-            raise Blocked(message) from exc
-        if isinstance(exc, kinds.retry_after):
-            raise RetryAfter(message, retry_seconds(exc)) from exc
-        if isinstance(exc, kinds.permanent):
-            raise BadRequest(message) from exc
-        raise TransientError(message) from exc  # server errors, network, 409
+            error = Blocked(message)
+        elif isinstance(exc, kinds.retry_after):
+            error = RetryAfter(message, retry_seconds(exc))
+        elif isinstance(exc, kinds.permanent):
+            error = BadRequest(message)
+        else:
+            error = TransientError(message)  # server errors, network, 409
+        METRICS.telegram_error(error)
+        raise error from exc

@@ -22,6 +22,7 @@ from yarl import URL
 
 from bot.errors import BadRequest, Blocked, DeliveryError, RetryAfter, TransientError
 from bot.messaging import Keyboard, SentMessage
+from bot.metrics import METRICS
 from bot.telegram._common import keyboard_json, reply_json
 
 _HEADERS = {"Content-Type": "application/json"}
@@ -109,6 +110,7 @@ def _error(status: int, answer: dict[str, Any]) -> DeliveryError:
     else:  # 5xx, 409 and anything unexpected may succeed later
         error = TransientError(description)
     error.__cause__ = cause
+    METRICS.telegram_error(error, status)
     return error
 
 

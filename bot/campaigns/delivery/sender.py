@@ -32,6 +32,7 @@ from bot.campaigns.delivery.wiring import Wiring
 from bot.crm.models import OutboxStatus
 from bot.errors import DeliveryError
 from bot.messaging import Broadcaster
+from bot.metrics import METRICS
 
 logger = logging.getLogger(__name__)
 
@@ -164,7 +165,11 @@ class Senders:
                 if ticket is not None and self._window is not None:
                     self._window.answered(ticket, self._wiring.monotonic())
             if verdict is not None and verdict.outcome is Outcome.RETRY_AFTER_GATE:
-                self.gate.close(self._wiring.monotonic(), verdict.retry_after)
+                now = self._wiring.monotonic()
+                if self.gate.wait(now) <= 0:
+                    # Counted once per shutting: workers hitting the same 429 wait together.
+                    METRICS.retry_after_seconds.inc(verdict.retry_after)
+                self.gate.close(now, verdict.retry_after)
                 logger.info("429 on row %d: gate shut for %.1f s", row.id, verdict.retry_after)
                 continue
             return
@@ -194,6 +199,7 @@ class Senders:
                 sent_at=self._wiring.clock(),
             )
             self.finish(row, state, done)
+            METRICS.campaign_sent.inc()
             return None
         if verdict.outcome is Outcome.RETRY_AFTER_GATE:
             return verdict
