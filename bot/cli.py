@@ -122,6 +122,26 @@ def backup(settings: Settings, path: Path | None) -> None:
 
 
 @main.command()
+@click.pass_obj
+def doctor(settings: Settings) -> None:
+    """Check the token, webhook, database, time-zone data, free disk and backups.
+
+    Prints what to fix; exits with 1 when anything needs fixing.
+    """
+    from bot.crm.models import utcnow
+    from bot.ops.doctor import examine
+
+    findings = asyncio.run(examine(settings, now=utcnow()))
+    for finding in findings:
+        mark = "ok " if finding.ok else "FIX"
+        click.echo(f"[{mark}] {finding.name}: {finding.detail}")
+        if not finding.ok:
+            click.echo(f"      → {finding.fix}")
+    if not all(finding.ok for finding in findings):
+        raise SystemExit(1)
+
+
+@main.command()
 @click.argument("path", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.pass_obj
 def restore(settings: Settings, path: Path) -> None:
