@@ -37,7 +37,7 @@ bench: install
 
 # Refresh the message template and the Chinese catalog after changing texts.
 messages: install
-	$(BIN)/pybabel extract -k N_ --no-default-keywords --no-location -o bot/locales/messages.pot bot
+	$(BIN)/pybabel extract -k N_ -k P_:1,2 --no-default-keywords --no-location -o bot/locales/messages.pot bot
 	$(BIN)/pybabel update -i bot/locales/messages.pot -d bot/locales -l zh_CN --no-fuzzy-matching
 
 clean:

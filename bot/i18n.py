@@ -25,6 +25,27 @@ def N_(message: str) -> str:  # noqa: N802 - the conventional gettext marker nam
     return message
 
 
+class Plural(str):
+    """A message with a plural form; ``translate`` picks the form by one parameter's number.
+
+    It is the singular text, so it goes wherever a message does (``InvalidInput``…).
+    """
+
+    plural: str
+    by: str
+
+    def __new__(cls, singular: str, plural: str, by: str = "count") -> Plural:
+        message = super().__new__(cls, singular)
+        message.plural = plural
+        message.by = by
+        return message
+
+
+def P_(singular: str, plural: str, *, by: str = "count") -> Plural:  # noqa: N802 - like ngettext
+    """Mark a message with singular and plural forms, chosen by its ``by`` parameter's number."""
+    return Plural(singular, plural, by)
+
+
 def normalize_locale(code: str | None, default: str = "en") -> str:
     """Map a Telegram ``language_code`` (``zh-hans``, ``zh``, ``en-US``…) to a supported locale."""
     if not code:
@@ -52,7 +73,11 @@ def _catalog(locale: str) -> NullTranslations:
 
 def translate(locale: str, message: str, /, **params: object) -> str:
     """Translate ``message`` into ``locale`` and fill its placeholders, HTML-escaped."""
-    text = _catalog(locale if locale in LOCALES else "en").gettext(message)
+    catalog = _catalog(locale if locale in LOCALES else "en")
+    if isinstance(message, Plural):
+        text = catalog.ngettext(str(message), message.plural, _number(params.get(message.by)))
+    else:
+        text = catalog.gettext(message)
     if not params:
         return text
     safe = {
@@ -61,7 +86,42 @@ def translate(locale: str, message: str, /, **params: object) -> str:
     return text.format(**safe)
 
 
+def _number(value: object) -> int:
+    """Return the number a plural form is chosen by: ``+20`` is 20, ``-1`` and ``1.0`` are 1."""
+    try:
+        number = abs(float(str(value).replace(",", "")))
+    except ValueError:
+        return 2
+    return 1 if number == 1 else int(number) if number.is_integer() else 2
+
+
 class Raw(str):
     """A placeholder value that is already HTML and must not be escaped again."""
 
     __slots__ = ()
+
+
+# A command's typed keywords, in either language: each English keyword and what else
+# means it. ``/help`` shows the Chinese word to a Chinese user, so both must work.
+KEYWORDS: dict[str, tuple[str, ...]] = {
+    "off": ("none", "no", "-", "关", "关闭", "不要"),
+    "on": ("yes", "开", "开启", "打开"),
+    "mine": ("my", "我的"),
+    "recompute": ("refresh", "重新计算", "重算"),
+    "new": ("create", "新建", "创建"),
+    "add": ("添加", "加入"),
+    "edit": ("change", "修改"),
+    "delete": ("del", "remove", "删除"),
+    "rename": ("改名", "重命名"),
+    "move": ("移动", "调到"),
+    "to": ("给", "转给"),
+    "pool": ("the pool", "池", "公海", "线索池"),
+    "staff": ("员工", "店员"),
+    "admin": ("管理员",),
+}
+_KEYWORD_OF = {word.casefold(): key for key, words in KEYWORDS.items() for word in (key, *words)}
+
+
+def keyword(text: str) -> str | None:
+    """Return the English keyword ``text`` means ("关闭" → "off"), or None."""
+    return _KEYWORD_OF.get(" ".join(text.split()).casefold())

@@ -71,9 +71,9 @@ async def set_cap(
     require_role(actor, Role.OWNER, Role.ADMIN)
     if not (1 <= messages <= MAX_CAP_MESSAGES and 1 <= days <= MAX_CAP_DAYS):
         raise InvalidInput(
-            N_("Please give 1 to {messages} messages in 1 to {days} days, like /cap 2 7."),
-            messages=MAX_CAP_MESSAGES,
-            days=MAX_CAP_DAYS,
+            N_("Please give 1 to {max_messages} messages in 1 to {max_days} days, like /cap 2 7."),
+            max_messages=MAX_CAP_MESSAGES,
+            max_days=MAX_CAP_DAYS,
         )
     workspace = await _workspace(session, actor)
     workspace.campaign_cap_messages, workspace.campaign_cap_days = messages, days

@@ -22,13 +22,13 @@ from bot.campaigns.template_store import (
     add_template,
     ensure_defaults,
 )
-from bot.campaigns.templates import DEFAULT_KEYS
+from bot.campaigns.templates import DEFAULT_KEYS, TEMPLATE_NAMES
 from bot.crm import audit
 from bot.crm.guards import require_role
 from bot.crm.models import Member, MessageTemplate, Role, TemplateVersion
 from bot.crm.tags import GRADE_NAME
 from bot.errors import InvalidInput, NotFound
-from bot.i18n import N_
+from bot.i18n import LOCALES, N_, translate
 
 HISTORY_LIMIT = 10
 _KEY = re.compile(r"^[a-z][a-z0-9_]{1,31}$")
@@ -230,6 +230,9 @@ async def rollback(
 def parse_key(text: str) -> str:
     """Return a template key such as ``weekly_touchpoint``, or refuse with a hint."""
     key = text.strip().lower()
+    for known, name in TEMPLATE_NAMES.items():
+        if key in {translate(locale, name).casefold() for locale in LOCALES}:
+            return known
     if not _KEY.match(key):
         raise InvalidInput(
             N_("A template name uses lowercase letters, digits and _, like weekly_touchpoint.")

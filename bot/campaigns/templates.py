@@ -63,6 +63,17 @@ DEFAULT_KEYS: tuple[str, ...] = (
     "care",
     "offer",
 )
+# What each built-in template is called on screens; /template takes these names too.
+TEMPLATE_NAMES: dict[str, str] = {
+    "welcome": N_("Welcome message"),
+    "birthday": N_("Birthday greeting"),
+    "holiday": N_("Holiday greeting"),
+    "weekly_touchpoint": N_("Weekly touchpoint"),
+    "survey_invitation": N_("Survey invitation"),
+    "opt_out_confirmation": N_("Opt-out confirmation"),
+    "care": N_("Care message"),
+    "offer": N_("Offer"),
+}
 UNSUBSCRIBE_HINT = N_("Don't want these messages? Tap “Stop these messages” below.")
 
 EMPTY = N_("The template is empty. Send the text the customer should get.")

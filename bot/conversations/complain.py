@@ -15,7 +15,7 @@ from bot.chat.engine import DONE, Data, Dialog, dialog
 from bot.crm import complaints, surveys
 from bot.crm.models import Complaint, Member, Workspace
 from bot.errors import InvalidInput
-from bot.i18n import N_
+from bot.i18n import N_, P_
 from bot.messaging import Kind
 from bot.views.complaint import notify_assignee, notify_detail
 
@@ -109,9 +109,12 @@ async def finish_complaint(ctx: Context, data: Data) -> None:
     )
     ctx.reply(
         ctx.t(
-            N_(
-                "✅ Thank you. Complaint #{id} is with <b>{shop}</b>; "
-                "they'll get back to you within {hours} hours."
+            P_(
+                "✅ Thank you. Complaint #{id} is with <b>{shop}</b>; they'll get back to "
+                "you within {hours} hour.",
+                "✅ Thank you. Complaint #{id} is with <b>{shop}</b>; they'll get back to "
+                "you within {hours} hours.",
+                by="hours",
             ),
             id=opened.complaint.id,
             shop=data["shop"],

@@ -21,9 +21,10 @@ from bot.chat.engine import DONE, Data, dialog
 from bot.crm import search
 from bot.crm.scope import get_visible
 from bot.errors import InvalidInput, TemplateError
-from bot.i18n import LANGUAGE_NAMES, N_, Raw
+from bot.i18n import N_, Raw
 from bot.localtime import local_day, zone
 from bot.messaging import Button
+from bot.views.labels import language_name, template_name
 
 SAVE, DISCARD, REAL_CUSTOMER = "@save", "@discard", "@customer"
 
@@ -57,7 +58,7 @@ class ReviewWithCustomer(CallbackData, prefix="tp:c"):
 
 def template_label(ctx: Context, key: str, locale: str, variant: str) -> Raw:
     """Return ``welcome · English · grade A`` with the key in bold, ready for a reply."""
-    label = f"<b>{key}</b> · {LANGUAGE_NAMES.get(locale, locale)}"
+    label = f"<b>{html.escape(template_name(ctx.t, key))}</b> · {language_name(ctx.t, locale)}"
     if variant:
         label += " · " + ctx.t(N_("grade {grade}"), grade=variant)
     return Raw(label)
@@ -65,7 +66,7 @@ def template_label(ctx: Context, key: str, locale: str, variant: str) -> Raw:
 
 def slot_name(ctx: Context, locale: str, variant: str) -> str:
     """Return ``English · grade C`` (or just the language for the text everyone gets)."""
-    name = LANGUAGE_NAMES.get(locale, locale)
+    name = language_name(ctx.t, locale)
     return f"{name} · {ctx.t(N_('grade {grade}'), grade=variant)}" if variant else name
 
 

@@ -14,7 +14,7 @@ from bot.chat.engine import DONE, Data, dialog
 from bot.crm import fields, importer, offload, spreadsheet
 from bot.crm.importer import CleanRows, ImportPlan
 from bot.errors import DeliveryError, InvalidInput
-from bot.i18n import N_
+from bot.i18n import N_, P_
 from bot.messaging import Kind
 from bot.views import export_words
 
@@ -50,9 +50,9 @@ async def ask_file(ctx: Context, data: Data) -> None:
                 "📥 Send me a CSV or XLSX file with your customers, one per row. "
                 "The first row names the columns: <b>name</b> is required; phone, company, "
                 "stage, grade, tags, region and the other columns of /export are optional "
-                "(姓名, 电话, 公司 … work too). Up to {rows} rows and 2 MB. /cancel to stop."
+                "(姓名, 电话, 公司 … work too). Up to {max_rows} rows and 2 MB. /cancel to stop."
             ),
-            rows=spreadsheet.MAX_ROWS,
+            max_rows=spreadsheet.MAX_ROWS,
         )
     )
 
@@ -200,7 +200,11 @@ def error_report(ctx: Context, filename: str, plan: ImportPlan) -> str:
     rows = len({error.line for error in plan.errors})
     lines = [
         ctx.t(
-            N_("❌ <b>{file}</b>: {rows} of {total} rows have problems, so nothing was imported:"),
+            P_(
+                "❌ <b>{file}</b>: {rows} of {total} rows has problems, so nothing was imported:",
+                "❌ <b>{file}</b>: {rows} of {total} rows have problems, so nothing was imported:",
+                by="rows",
+            ),
             file=filename,
             rows=rows,
             total=plan.total,

@@ -22,15 +22,9 @@ from bot.errors import InvalidInput
 from bot.i18n import N_
 from bot.localtime import show_zoned
 from bot.views.card import card_button
+from bot.views.labels import CHANNEL_NAMES
 
 MAX_OUTCOME = 500
-CHANNEL_NAMES = {
-    Channel.CALL: N_("📞 Call"),
-    Channel.VISIT: N_("🚶 Visit"),
-    Channel.CHAT: N_("💬 Chat"),
-    Channel.EMAIL: N_("✉️ Email"),
-    Channel.OTHER: N_("Other"),
-}
 CHANNEL_WORDS = {"电话": Channel.CALL, "拜访": Channel.VISIT, "聊天": Channel.CHAT,
                  "邮件": Channel.EMAIL, "其他": Channel.OTHER}  # fmt: skip
 OUTCOMES = (N_("Interested"), N_("Ordered"), N_("Call back later"), N_("No answer"),

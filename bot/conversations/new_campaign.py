@@ -25,7 +25,7 @@ from bot.crm.models import CampaignKind, Customer
 from bot.crm.models.core import ValueTier
 from bot.crm.scope import visible_customers
 from bot.errors import InvalidInput
-from bot.i18n import N_
+from bot.i18n import N_, P_
 from bot.localtime import clean_hhmm, local_day
 from bot.messaging import Button
 from bot.views.campaign import (
@@ -35,7 +35,7 @@ from bot.views.campaign import (
     describe_schedule,
     show_campaign,
 )
-from bot.views.labels import TIER_NAMES
+from bot.views.labels import TIER_NAMES, template_name
 
 DEFAULT_TEMPLATE = {
     CampaignKind.WEEKLY: "weekly_touchpoint",
@@ -124,16 +124,21 @@ async def ask_template(ctx: Context, data: Data) -> None:
     keys.sort(key=lambda k: (k != preferred, k))
     ctx.reply(
         ctx.t(N_("Which message template? (Edit texts with /templates.)")),
-        buttons(CampaignStep.TEMPLATE, [(k, k) for k in keys], per_row=2),
+        buttons(CampaignStep.TEMPLATE, [(template_name(ctx.t, k), k) for k in keys], per_row=2),
     )
 
 
 async def receive_template(ctx: Context, data: Data) -> str:
     """Store the template key."""
     text = ctx.incoming.text.strip()
-    if text not in await _template_keys(ctx):
+    chosen = [
+        key
+        for key in await _template_keys(ctx)
+        if text.casefold() in (key, template_name(ctx.t, key).casefold())
+    ]
+    if not chosen:
         raise InvalidInput(N_("There's no template “{template}”. Please tap one."), template=text)
-    data["template_key"] = text
+    data["template_key"] = chosen[0]
     data["audience"] = {}
     return CampaignStep.AUDIENCE
 
@@ -152,7 +157,10 @@ async def ask_audience(ctx: Context, data: Data) -> None:
     )
     ctx.reply(
         ctx.t(
-            N_("Who gets it? So far: {audience} ({count} customers).\nAdd a filter or tap Done."),
+            P_(
+                "Who gets it? So far: {audience} ({count} customer).\nAdd a filter or tap Done.",
+                "Who gets it? So far: {audience} ({count} customers).\nAdd a filter or tap Done.",
+            ),
             audience=describe_audience(ctx, campaigns.scoped_audience(member, audience)),
             count=count,
         ),
@@ -299,14 +307,17 @@ async def ask_confirm(ctx: Context, data: Data) -> None:
     rows[0].append(CampaignCancel().button(ctx.t(N_("✖️ Cancel"))))
     ctx.reply(
         ctx.t(
-            N_(
+            P_(
                 "Please check:\n<b>{name}</b>: {kind}, template {template}\n"
                 "Audience: {audience}\nWhen: {when}\n\n"
-                "👥 It reaches <b>{count}</b> customers right now."
+                "👥 It reaches <b>{count}</b> customer right now.",
+                "Please check:\n<b>{name}</b>: {kind}, template {template}\n"
+                "Audience: {audience}\nWhen: {when}\n\n"
+                "👥 It reaches <b>{count}</b> customers right now.",
             ),
             name=data["name"],
             kind=ctx.t(KIND_NAMES[CampaignKind(data["kind"])]),
-            template=data["template_key"],
+            template=template_name(ctx.t, data["template_key"]),
             audience=describe_audience(ctx, campaigns.scoped_audience(member, data["audience"])),
             when=describe_schedule(ctx, data),
             count=count,

@@ -30,6 +30,7 @@ from sqlalchemy.orm import aliased
 from bot.crm import audit, offload
 from bot.crm.companies import SEPARATOR
 from bot.crm.guards import require_role
+from bot.crm.leads import DEFAULT_LABELS
 from bot.crm.models import (
     Company,
     Customer,
@@ -42,9 +43,9 @@ from bot.crm.models import (
 )
 from bot.crm.models.core import Segment, ValueTier
 from bot.crm.scope import visible_customers
-from bot.crm.search import SEGMENT_NAMES, SEGMENT_WORDS
+from bot.crm.search import SEGMENT_NAMES, SEGMENT_WORDS, TIER_WORDS
 from bot.errors import InvalidInput
-from bot.i18n import N_
+from bot.i18n import LOCALES, N_, keyword, translate
 from bot.localtime import local_day, show_day, zone
 
 BATCH = 1000
@@ -71,6 +72,16 @@ COLUMNS = (
 # A spreadsheet runs a cell starting with these as a formula; text is quoted instead.
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 FILTER_KEYS = ("stage", "grade", "region", "tag", "owner", "tier", "segment")
+# The filter names in Chinese: /export xlsx 阶段=已成交 等级=A.
+FILTER_WORDS = {
+    "阶段": "stage",
+    "等级": "grade",
+    "区域": "region",
+    "标签": "tag",
+    "负责人": "owner",
+    "分层": "tier",
+    "分群": "segment",
+}
 FILTER_HINT = N_(
     "I don't understand the filter “{part}”. Use e.g. stage=won grade=A region=east "
     "tag=vip owner=12 (or owner=none) tier=high segment=slipping."
@@ -151,13 +162,14 @@ def parse_filter(text: str) -> ExportFilter:
     """
     values: dict[str, Any] = {}
     for part in text.split():
-        key, sep, value = part.partition("=")
+        key, sep, value = part.replace("＝", "=").partition("=")
         key = key.strip().lower()
+        key = FILTER_WORDS.get(key, key)
         value = value.strip()
         if not sep or not value or key not in FILTER_KEYS:
             raise InvalidInput(FILTER_HINT, part=part)
         if key == "owner":
-            if value.lower() in {"none", "pool"}:
+            if value.lower() == "none" or keyword(value) == "pool":
                 values[key] = 0
             elif value.isdigit():
                 values[key] = int(value)
@@ -166,9 +178,11 @@ def parse_filter(text: str) -> ExportFilter:
         elif key == "grade":
             values[key] = value.upper()
         elif key == "tier":
-            if value.lower() not in {t.value for t in ValueTier}:
+            if value.lower() not in TIER_WORDS:
                 raise InvalidInput(FILTER_HINT, part=part)
-            values[key] = ValueTier(value.lower())
+            values[key] = TIER_WORDS[value.lower()]
+        elif key == "stage":
+            values[key] = _stage_key(value)
         elif key == "segment":
             if value.lower() not in SEGMENT_WORDS:
                 raise InvalidInput(FILTER_HINT, part=part)
@@ -176,6 +190,15 @@ def parse_filter(text: str) -> ExportFilter:
         else:
             values[key] = value
     return ExportFilter(**values)
+
+
+def _stage_key(value: str) -> str:
+    """Return the stage key for a key or a default stage name in either language."""
+    wanted = value.casefold()
+    for key, label in DEFAULT_LABELS.items():
+        if wanted == key or wanted in {translate(loc, label).casefold() for loc in LOCALES}:
+            return key
+    return value
 
 
 async def export_customers(

@@ -56,6 +56,21 @@ class Scope:
     whole_shop: bool
 
 
+# The periods typed in Chinese ("30天" reads as 30d too).
+_PERIOD_WORDS = {
+    "周": "week",
+    "本周": "week",
+    "月": "month",
+    "本月": "month",
+    "季度": "quarter",
+    "本季度": "quarter",
+    "年": "year",
+    "今年": "year",
+    "30天": "30d",
+    "90天": "90d",
+}
+
+
 def parse_period(text: str) -> Period:
     """Return the period typed (week, month, quarter, year, 30d or 90d).
 
@@ -63,6 +78,7 @@ def parse_period(text: str) -> Period:
         InvalidInput: when it is none of them.
     """
     word = text.strip().lower()
+    word = _PERIOD_WORDS.get(word, word)
     for period in Period:
         if word == period.value:
             return period

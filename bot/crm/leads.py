@@ -14,7 +14,7 @@ from bot.crm.guards import require_role
 from bot.crm.models import Customer, CustomerKind, Member, Role, Workspace
 from bot.crm.scope import get_visible, within_reach
 from bot.errors import Conflict, InvalidInput, NotFound, PermissionDenied
-from bot.i18n import N_
+from bot.i18n import LOCALES, N_, translate
 
 STAGES = ("new", "contacted", "qualified", "won", "lost")
 DEFAULT_LABELS = {
@@ -65,16 +65,14 @@ def resolve_stage(workspace: Workspace, text: str) -> str:
     """
     wanted = " ".join(text.split()).casefold()
     for key in STAGES:
-        names = {key, DEFAULT_LABELS[key].casefold()}
+        names = {key} | {translate(locale, DEFAULT_LABELS[key]).casefold() for locale in LOCALES}
         label = stage_label(workspace, key)
         if label:
             names.add(label.casefold())
         if wanted in names:
             return key
     raise InvalidInput(
-        N_("There's no stage called “{stage}”. The stages are: {stages}."),
-        stage=text.strip(),
-        stages=", ".join(stage_label(workspace, k) or k for k in STAGES),
+        N_("There's no stage called “{stage}”. Send /stages to see them."), stage=text.strip()
     )
 
 

@@ -19,7 +19,7 @@ from bot.crm.guards import require_role
 from bot.crm.models import Customer, Member, PointsEntry, PointsReason, Purchase, Role, Workspace
 from bot.crm.scope import get_visible
 from bot.errors import Conflict, InvalidInput, PermissionDenied
-from bot.i18n import N_
+from bot.i18n import N_, P_
 
 MAX_POINTS = 10_000_000
 MAX_RATE = 1000
@@ -241,7 +241,11 @@ async def _move(
     current = await balance(session, customer.workspace_id, customer.id)
     if current + delta < 0:
         raise Conflict(
-            N_("{name} (#{id}) has {balance} points, so {points} can't come off."),
+            P_(
+                "{name} (#{id}) has {balance} point, so {points} can't come off.",
+                "{name} (#{id}) has {balance} points, so {points} can't come off.",
+                by="balance",
+            ),
             name=customer.name,
             id=customer.id,
             balance=current,

@@ -2,9 +2,10 @@
 
 Erasure blanks personal columns in place instead of deleting rows, so anonymous figures
 (purchase amounts and dates, follow-up counts, survey scores, campaign statistics) and
-the consent history survive. The name becomes ``Erased #<id>`` and everything a person
-could be recognised by is cleared, so cards, /find and exports need no filter of their
-own. The Telegram link is cut: no campaign reaches the record, and re-joining starts afresh.
+the consent history survive. The name becomes ``🗑 #<id>``, the same in every language,
+and everything a person could be recognised by is cleared, so cards, /find and exports
+need no filter of their own. The Telegram link is cut: no campaign reaches the record,
+and re-joining starts afresh.
 """
 
 from __future__ import annotations
@@ -236,7 +237,7 @@ async def _erase(
     # Conversation texts and files go too; the Telegram link is still there to find
     # the person's shop choice.
     await inbox_history.erase_messages(session, customer=c, now=now)
-    c.name = f"Erased #{c.id}"
+    c.name = f"🗑 #{c.id}"
     for column in _PERSONAL + _DESCRIBED + _LINK:
         setattr(c, column, None)
     c.erased_at = now

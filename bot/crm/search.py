@@ -31,15 +31,40 @@ FIND_LIMIT = 10
 MIN_PHONE_DIGITS = 4
 _PHONEISH = re.compile(r"^\+?[\d\s\-().]+$")
 TIER_HINT = N_("The tier is high, medium or low, like /find tier:high.")
-SEGMENT_HINT = N_("The segment is one of {segments}, like /find segment:slipping.")
+SEGMENT_HINT = N_(
+    "The segment is champions, loyal, potential, new, slipping, hibernating or lost, "
+    "like /find segment:slipping."
+)
 # The words /find takes for a segment: its stored key, except the RFM "at_risk",
 # which is shown as "slipping" (下滑) so it is not read as /atrisk's churn list.
 SEGMENT_NAMES: dict[str, str] = {
     s: ("slipping" if s is Segment.AT_RISK else s.value) for s in Segment
 }
-SEGMENT_WORDS = {name: Segment(key) for key, name in SEGMENT_NAMES.items()} | {
+_CHINESE_SEGMENTS = {
+    "核心": Segment.CHAMPIONS,
+    "忠诚": Segment.LOYAL,
+    "潜力": Segment.POTENTIAL,
+    "新": Segment.NEW,
     "下滑": Segment.AT_RISK,
-    "at_risk": Segment.AT_RISK,
+    "沉睡": Segment.HIBERNATING,
+    "流失": Segment.LOST,
+}
+SEGMENT_WORDS = (
+    {name: Segment(key) for key, name in SEGMENT_NAMES.items()}
+    | _CHINESE_SEGMENTS
+    | {f"{word}客户": segment for word, segment in _CHINESE_SEGMENTS.items()}
+    | {"已流失": Segment.LOST, "at_risk": Segment.AT_RISK}
+)
+# ``tier:high`` and ``分层:高`` (高价值) alike.
+TIER_KEYS = frozenset({"tier", "分层", "价值"})
+SEGMENT_KEYS = frozenset({"segment", "分群"})
+TIER_WORDS = {t.value: t for t in ValueTier} | {
+    "高": ValueTier.HIGH,
+    "高价值": ValueTier.HIGH,
+    "中": ValueTier.MEDIUM,
+    "中价值": ValueTier.MEDIUM,
+    "低": ValueTier.LOW,
+    "低价值": ValueTier.LOW,
 }
 
 
@@ -67,16 +92,15 @@ def parse_query(text: str) -> FindQuery:
     tier: ValueTier | None = None
     segment: Segment | None = None
     for word in text.split():
-        key, sep, value = word.partition(":")
+        key, sep, value = word.replace("：", ":").partition(":")
         key, value = key.casefold(), value.casefold().replace("-", "_")
-        if sep and key == "tier":
-            if value not in {t.value for t in ValueTier}:
+        if sep and key in TIER_KEYS:
+            if value not in TIER_WORDS:
                 raise InvalidInput(TIER_HINT)
-            tier = ValueTier(value)
-        elif sep and key == "segment":
+            tier = TIER_WORDS[value]
+        elif sep and key in SEGMENT_KEYS:
             if value not in SEGMENT_WORDS:
-                names = ", ".join(list(SEGMENT_WORDS)[: len(Segment)])
-                raise InvalidInput(SEGMENT_HINT, segments=names)
+                raise InvalidInput(SEGMENT_HINT)
             segment = SEGMENT_WORDS[value]
         else:
             rest.append(word)

@@ -16,7 +16,7 @@ from bot.crm.guards import require_role
 from bot.crm.models import Customer, CustomerTag, Member, Role, Tag, TagDimension, Workspace
 from bot.crm.scope import get_visible
 from bot.errors import InvalidInput, NotFound
-from bot.i18n import N_
+from bot.i18n import LOCALES, N_, translate
 
 TAG_NAME = re.compile(r"^[\w-]{1,40}$")
 GRADE_NAME = re.compile(r"^[A-Za-z0-9+-]{1,8}$")
@@ -70,6 +70,14 @@ def clean_tag_name(text: str) -> str:
     return name
 
 
+DIMENSION_LABELS = {
+    TagDimension.DEMOGRAPHIC: N_("demographic"),
+    TagDimension.INTEREST: N_("interest"),
+    TagDimension.SOCIAL: N_("social"),
+    TagDimension.BEHAVIOUR: N_("behaviour"),
+}
+
+
 def parse_dimension(text: str) -> TagDimension:
     """Return the dimension named by ``text`` or a prefix of it (``demo``, ``int``…).
 
@@ -80,9 +88,10 @@ def parse_dimension(text: str) -> TagDimension:
     for dimension in TagDimension:
         if wanted and dimension.value.startswith(wanted):
             return dimension
+        if wanted in {translate(loc, DIMENSION_LABELS[dimension]) for loc in LOCALES}:
+            return dimension
     raise InvalidInput(
-        N_("The dimension is one of: {dimensions}."),
-        dimensions=", ".join(d.value for d in TagDimension),
+        N_("The dimension is demographic, interest, social or behaviour (or the first letters).")
     )
 
 

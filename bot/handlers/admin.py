@@ -10,7 +10,7 @@ from bot.chat.context import Context
 from bot.chat.router import MANAGERS, Router
 from bot.crm import invites
 from bot.crm.models import Role
-from bot.i18n import N_
+from bot.i18n import N_, keyword
 from bot.localtime import show_minute
 from bot.views.labels import ROLE_NAMES
 
@@ -29,11 +29,11 @@ class WithdrawInvite(CallbackData, prefix="iv:rv"):
     invite_id: Annotated[int, Id("invite")]
 
 
-@router.command("invite", help=N_("invite a colleague"), usage="staff|admin")
+@router.command("invite", help=N_("invite a colleague"), usage=N_("staff|admin"))
 async def cmd_invite(ctx: Context) -> None:
     """Create an invite for the role given, or ask which role with buttons."""
     member, workspace = ctx.staff()
-    arg = ctx.incoming.args.strip().lower()
+    arg = keyword(ctx.incoming.args) or ""
     choices = invites.GRANTABLE[member.role]
     if arg not in {r.value for r in choices}:
         ctx.reply(

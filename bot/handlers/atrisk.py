@@ -23,7 +23,7 @@ from bot.crm import at_risk, reminders
 from bot.crm.models import Role
 from bot.crm.scope import get_visible
 from bot.errors import InvalidInput
-from bot.i18n import N_
+from bot.i18n import N_, P_, keyword
 from bot.localtime import at_local, local_day, show_zoned
 from bot.views.at_risk import MAX_OFFSET, RiskAction, RiskList, action_row, item_line
 
@@ -32,11 +32,11 @@ PAGE = 8
 CALL_BACK_AT = time(10, 0)
 
 
-@router.command("atrisk", help=N_("customers drifting away, with what to do"), usage="[mine]")
+@router.command("atrisk", help=N_("customers drifting away, with what to do"), usage=N_("[mine]"))
 async def cmd_atrisk(ctx: Context) -> None:
     """List the at-risk customers in the member's scope, newest first."""
     arg = ctx.incoming.args.strip().lower()
-    if arg not in ("", "mine", "我的"):
+    if arg and keyword(arg) != "mine":
         raise InvalidInput(N_("Send /atrisk, or /atrisk mine for only your own customers."))
     await _show(ctx, offset=0, mine=bool(arg), edit=False)
 
@@ -89,7 +89,11 @@ async def _show(ctx: Context, *, offset: int, mine: bool, edit: bool) -> None:
         ctx.reply(text + _slipping_line(ctx, slipping))
         return
     head = ctx.t(
-        N_("⚠️ <b>At risk</b>: {total} customers, newest first ({first}–{last}):"),
+        P_(
+            "⚠️ <b>At risk</b>: {total} customer, newest first ({first}–{last}):",
+            "⚠️ <b>At risk</b>: {total} customers, newest first ({first}–{last}):",
+            by="total",
+        ),
         total=total,
         first=offset + 1,
         last=offset + len(items),

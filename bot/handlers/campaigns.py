@@ -17,7 +17,7 @@ from bot.chat.router import MANAGERS, Router
 from bot.conversations.new_campaign import NEW_CAMPAIGN, CampaignAnswer, CampaignCancel
 from bot.crm.models import CampaignStatus
 from bot.errors import InvalidInput
-from bot.i18n import N_
+from bot.i18n import N_, P_, keyword
 from bot.views.campaign import CampaignAction, show_campaign, summary_line
 
 router = Router("campaigns", MANAGERS)
@@ -52,11 +52,11 @@ async def cmd_campaigns(ctx: Context) -> None:
     ctx.reply(ctx.t(N_("📣 Campaigns")) + "\n\n" + "\n\n".join(lines), [*rows, new])
 
 
-@router.command("campaign", help=N_("create or open a campaign"), usage="new|<id>")
+@router.command("campaign", help=N_("create or open a campaign"), usage=N_("new|<id>"))
 async def cmd_campaign(ctx: Context) -> None:
     """Start the /campaign new dialog, or open one campaign's detail view."""
     arg = ctx.incoming.args.strip().lower().lstrip("#")
-    if arg == "new":
+    if keyword(arg) == "new":
         await engine.start(ctx, NEW_CAMPAIGN)
         return
     if not arg.isdigit() or len(arg) > 12:
@@ -66,7 +66,7 @@ async def cmd_campaign(ctx: Context) -> None:
     await show_campaign(ctx, int(arg))
 
 
-@router.command("quiet", help=N_("quiet hours for campaigns"), usage="21:00-09:00|off")
+@router.command("quiet", help=N_("quiet hours for campaigns"), usage=N_("21:00-09:00|off"))
 async def cmd_quiet(ctx: Context) -> None:
     """Set or turn off the quiet hours, or show them."""
     member, workspace = ctx.staff()
@@ -74,7 +74,7 @@ async def cmd_quiet(ctx: Context) -> None:
     if not arg:
         ctx.reply(_quiet_text(ctx, workspace.quiet_start, workspace.quiet_end))
         return
-    if arg in ("off", "关闭"):
+    if keyword(arg) == "off":
         workspace = await limits.set_quiet_hours(
             ctx.session, actor=member, start=None, end=None, now=ctx.now()
         )
@@ -88,7 +88,9 @@ async def cmd_quiet(ctx: Context) -> None:
     ctx.reply("✅ " + _quiet_text(ctx, workspace.quiet_start, workspace.quiet_end))
 
 
-@router.command("cap", help=N_("most campaign messages per customer"), usage="<messages> <days>")
+@router.command(
+    "cap", help=N_("most campaign messages per customer"), usage=N_("<messages> <days>")
+)
 async def cmd_cap(ctx: Context) -> None:
     """Set the per-customer cap, or show it."""
     member, workspace = ctx.staff()
@@ -230,7 +232,11 @@ def _quiet_text(ctx: Context, start: str, end: str) -> str:
 
 def _cap_text(ctx: Context, messages: int, days: int) -> str:
     return ctx.t(
-        N_("📮 Each customer gets at most {messages} campaign messages in {days} days."),
+        P_(
+            "📮 Each customer gets at most {messages} campaign message in {days} days.",
+            "📮 Each customer gets at most {messages} campaign messages in {days} days.",
+            by="messages",
+        ),
         messages=messages,
         days=days,
     )

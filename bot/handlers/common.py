@@ -99,7 +99,7 @@ async def _join_team(ctx: Context, code: str) -> None:
     ctx.set_menu(ctx.chat_id, ctx.menus.menu(member.role, ctx.locale))
 
 
-@router.command("help", help=N_("what I can do for you"), usage="[topic]")
+@router.command("help", help=N_("what I can do for you"), usage=N_("[topic]"))
 async def cmd_help(ctx: Context) -> None:
     """Show a member's topics (or one of them), or a customer's commands."""
     word = ctx.incoming.args.strip()
@@ -131,7 +131,7 @@ def _help(ctx: Context) -> tuple[str, Keyboard]:
     return help_screens.overview(ctx.t, commands)
 
 
-@router.command("lang", help=N_("change my language"), usage="en|zh-CN")
+@router.command("lang", help=N_("change my language"), usage=N_("en|zh-CN"))
 async def cmd_lang(ctx: Context) -> None:
     """Switch language from the argument, or offer the languages as buttons."""
     arg = ctx.incoming.args.strip()

@@ -17,7 +17,7 @@ from bot.crm import complaints
 from bot.crm.models import Complaint, ComplaintStatus, Customer, Member
 from bot.crm.scope import within_reach
 from bot.errors import Conflict, InvalidInput
-from bot.i18n import N_, Raw
+from bot.i18n import N_, P_, Raw
 from bot.localtime import show_short
 from bot.messaging import Button, Keyboard
 from bot.views.card import card_button
@@ -56,7 +56,7 @@ async def cmd_complaints(ctx: Context) -> None:
     ctx.reply("\n".join(lines), buttons)
 
 
-@router.command("complaint", help=N_("a complaint's details"), usage="<id>")
+@router.command("complaint", help=N_("a complaint's details"), usage=N_("<id>"))
 async def cmd_complaint(ctx: Context) -> None:
     """Show one complaint's card with Take and Resolve buttons."""
     member, _ = ctx.staff()
@@ -99,7 +99,7 @@ async def on_complaint_button(ctx: Context, pressed: ComplaintAction) -> None:
 
 
 @admin_router.command(
-    "sla", help=N_("hours to resolve a complaint before reminders"), usage="[hours]"
+    "sla", help=N_("hours to resolve a complaint before reminders"), usage=N_("[hours]")
 )
 async def cmd_sla(ctx: Context) -> None:
     """Show the complaint SLA, or set it from the argument."""
@@ -108,9 +108,12 @@ async def cmd_sla(ctx: Context) -> None:
     if not arg:
         ctx.reply(
             ctx.t(
-                N_(
-                    "⏱ Complaints are due {hours} hours after they're opened. "
-                    "Change it with /sla 24."
+                P_(
+                    "⏱ Complaints are due {hours} hour after they're opened. Change it "
+                    "with /sla 24.",
+                    "⏱ Complaints are due {hours} hours after they're opened. Change it "
+                    "with /sla 24.",
+                    by="hours",
                 ),
                 hours=workspace.complaint_sla_hours,
             )
@@ -121,7 +124,11 @@ async def cmd_sla(ctx: Context) -> None:
     await complaints.set_sla(ctx.session, actor=member, workspace=workspace, hours=int(arg))
     ctx.reply(
         ctx.t(
-            N_("✅ New complaints are now due {hours} hours after they're opened."),
+            P_(
+                "✅ New complaints are now due {hours} hour after they're opened.",
+                "✅ New complaints are now due {hours} hours after they're opened.",
+                by="hours",
+            ),
             hours=workspace.complaint_sla_hours,
         )
     )

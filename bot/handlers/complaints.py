@@ -31,7 +31,7 @@ from bot.conversations.survey_comment import start_after_low_score
 from bot.crm import complaints, members, surveys
 from bot.crm.models import Complaint, ComplaintStatus, Customer, SurveyAnswer, Workspace
 from bot.errors import PermissionDenied
-from bot.i18n import N_, translate
+from bot.i18n import N_, P_, translate
 from bot.messaging import Kind
 from bot.views.complaint import ResolutionAnswer, notify_assignee, open_button
 
@@ -52,7 +52,7 @@ class SurveyComment(CallbackData, prefix="sv:c"):
 
 
 @router.command(
-    "complain", help=N_("tell a shop something went wrong"), usage="[text]", for_members=False
+    "complain", help=N_("tell a shop something went wrong"), usage=N_("[text]"), for_members=False
 )
 async def cmd_complain(ctx: Context) -> None:
     """Start a complaint in the sender's shop, or ask which shop when they have several."""
@@ -120,9 +120,12 @@ async def on_survey_button(ctx: Context, pressed: SurveyScore) -> None:
     text = ctx.t(N_("🙏 Thanks for your answer: {answer}"), answer=score_label(score, ctx.locale))
     if done.opened is not None:
         text += "\n" + ctx.t(
-            N_(
-                "We're sorry to hear that. <b>{shop}</b> opened complaint #{id} "
-                "and will get back to you within {hours} hours."
+            P_(
+                "We're sorry to hear that. <b>{shop}</b> opened complaint #{id} and will "
+                "get back to you within {hours} hour.",
+                "We're sorry to hear that. <b>{shop}</b> opened complaint #{id} and will "
+                "get back to you within {hours} hours.",
+                by="hours",
             ),
             shop=done.workspace.name,
             id=done.opened.complaint.id,
@@ -199,9 +202,12 @@ async def on_resolution_answer(ctx: Context, pressed: ResolutionAnswer) -> None:
     )
     ctx.edit(
         ctx.t(
-            N_(
+            P_(
                 "↩️ Sorry it isn't sorted out. We've reopened complaint #{id}: "
-                "<b>{shop}</b> will get back to you within {hours} hours."
+                "<b>{shop}</b> will get back to you within {hours} hour.",
+                "↩️ Sorry it isn't sorted out. We've reopened complaint #{id}: "
+                "<b>{shop}</b> will get back to you within {hours} hours.",
+                by="hours",
             ),
             id=reopened.complaint.id,
             shop=reopened.workspace.name,

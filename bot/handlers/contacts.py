@@ -30,7 +30,7 @@ from bot.crm.models import Customer, FieldOption, Member
 from bot.crm.phones import EXTENSION, looks_like_phone, normalize_phone
 from bot.crm.scope import get_visible
 from bot.errors import ButtonExpired, InvalidInput, NotFound
-from bot.i18n import N_, Raw
+from bot.i18n import N_, P_, Raw, keyword
 from bot.messaging import Button
 from bot.views.card import (
     CardBuy,
@@ -73,7 +73,7 @@ class MoveStop(CallbackData, prefix="rt"):
 # /add
 
 
-@router.command("add", help=N_("add a contact"), usage="[name] [phone]")
+@router.command("add", help=N_("add a contact"), usage=N_("[name] [phone]"))
 async def cmd_add(ctx: Context) -> None:
     """Add the contact typed after the command, or start the guided /add dialog."""
     member, workspace = ctx.staff()
@@ -140,7 +140,7 @@ async def on_add_cancel(ctx: Context, pressed: AddCancel) -> None:
 @router.command(
     "find",
     help=N_("find a customer"),
-    usage="<name, phone, company or tag> [tier:high|medium|low] [segment:<name>]",
+    usage=N_("<name, phone, company or tag> [tier:high|medium|low] [segment:<name>]"),
 )
 async def cmd_find(ctx: Context) -> None:
     """List the sender's customers that match, as buttons that open their cards."""
@@ -182,7 +182,7 @@ async def cmd_find(ctx: Context) -> None:
     )
 
 
-@router.command("card", help=N_("a customer's card"), usage="<id>")
+@router.command("card", help=N_("a customer's card"), usage=N_("<id>"))
 async def cmd_card(ctx: Context) -> None:
     """Show the card of the customer with the id typed."""
     value = ctx.incoming.args.strip().lstrip("#")
@@ -363,7 +363,7 @@ async def _tag_screen(
 @router.command(
     "route",
     help=N_("your customers of a region in visiting order"),
-    usage="[region] [move <id> <position>]",
+    usage=N_("[region] [move <id> <position>]"),
 )
 async def cmd_route(ctx: Context) -> None:
     """List a region's route, move a stop in it, or list the sender's regions."""
@@ -372,7 +372,7 @@ async def cmd_route(ctx: Context) -> None:
     if not words:
         await _regions(ctx)
         return
-    if len(words) >= 3 and words[-3].lower() == "move":
+    if len(words) >= 3 and keyword(words[-3]) == "move":
         customer_id, position = words[-2].lstrip("#"), words[-1]
         if not (customer_id.isdigit() and position.isdigit()) or len(customer_id) > 12:
             raise InvalidInput(N_("Send it like this: /route north move 12 1"))
@@ -447,7 +447,16 @@ async def _regions(ctx: Context) -> None:
 
 
 def _route_text(ctx: Context, region: str, stops: Sequence[Customer]) -> str:
-    lines = [ctx.t(N_("🗺 Route <b>{region}</b>: {count} stops"), region=region, count=len(stops))]
+    lines = [
+        ctx.t(
+            P_(
+                "🗺 Route <b>{region}</b>: {count} stop",
+                "🗺 Route <b>{region}</b>: {count} stops",
+            ),
+            region=region,
+            count=len(stops),
+        )
+    ]
     for number, stop in enumerate(stops, start=1):
         lines.append(f"{number}. {html.escape(stop.name)} (#{stop.id})")
     lines.append("")

@@ -31,7 +31,7 @@ from bot.crm.models import Member
 from bot.crm.scope import get_visible
 from bot.crm.when import Ambiguous, parse_leading_when
 from bot.errors import InvalidInput
-from bot.i18n import N_
+from bot.i18n import N_, keyword
 from bot.localtime import show_zoned
 from bot.messaging import Button
 from bot.views.followups import ReminderDone, ReminderSnooze, render_today
@@ -51,7 +51,7 @@ class DigestOff(CallbackData, prefix="dg:off"):
     """Stop the daily digest."""
 
 
-@router.command("log", help=N_("log a contact with a customer"), usage="<customer id>")
+@router.command("log", help=N_("log a contact with a customer"), usage=N_("<customer id>"))
 async def cmd_log(ctx: Context) -> None:
     """Start the /log dialog for a customer in the rep's scope."""
     member, _ = ctx.staff()
@@ -60,7 +60,7 @@ async def cmd_log(ctx: Context) -> None:
 
 
 @router.command(
-    "remind", help=N_("set a reminder about a customer"), usage="<customer id> <when> <text>"
+    "remind", help=N_("set a reminder about a customer"), usage=N_("<customer id> <when> <text>")
 )
 async def cmd_remind(ctx: Context) -> None:
     """Create a reminder, or ask back with buttons when the time is ambiguous."""
@@ -70,7 +70,7 @@ async def cmd_remind(ctx: Context) -> None:
     rest = ctx.incoming.args.strip().split(maxsplit=1)[1:]
     if not rest:
         raise InvalidInput(
-            N_("Usage: /remind <customer id> <when> <text>, e.g. /remind 12 tomorrow 10:00 call")
+            N_("Usage: /remind 12 tomorrow 10:00 call: the customer's id, when, and what to do.")
         )
     parsed, text = parse_leading_when(rest[0], now=ctx.now(), tz=ctx.tz)
     text = reminders.clean_text(text)
@@ -94,7 +94,7 @@ async def cmd_today(ctx: Context) -> None:
     ctx.reply(text, buttons)
 
 
-@router.command("digest", help=N_("get /today every morning"), usage="HH:MM|off")
+@router.command("digest", help=N_("get /today every morning"), usage=N_("HH:MM|off"))
 async def cmd_digest(ctx: Context) -> None:
     """Set or turn off the daily digest, or offer times as buttons."""
     member, _ = ctx.staff()
@@ -108,7 +108,7 @@ async def cmd_digest(ctx: Context) -> None:
             [buttons, off],
         )
         return
-    await _set_digest(ctx, member, None if arg in ("off", "关") else arg)
+    await _set_digest(ctx, member, None if keyword(arg) == "off" else arg)
 
 
 @router.button(DigestAt)

@@ -20,7 +20,8 @@ from bot.crm.inbox import quick, settings
 from bot.crm.inbox.settings import Settings
 from bot.crm.models import QuickReply
 from bot.errors import InvalidInput, NotFound, TemplateError
-from bot.i18n import LANGUAGE_NAMES, N_, Raw
+from bot.i18n import N_, Raw, keyword
+from bot.views.labels import language_name
 from bot.views.quick import (
     QuickDelete,
     QuickKeep,
@@ -39,18 +40,6 @@ QUICK_USAGE = N_(
     "For Chinese, write the key as price@zh-CN."
 )
 ONLY_MANAGERS = N_("Only the owner and admins can change quick replies.")
-_VERBS = {
-    "add": "add",
-    "new": "add",
-    "添加": "add",
-    "edit": "edit",
-    "change": "edit",
-    "修改": "edit",
-    "delete": "delete",
-    "del": "delete",
-    "remove": "delete",
-    "删除": "delete",
-}
 _LANGUAGES = {
     "en": "en",
     "english": "en",
@@ -80,7 +69,7 @@ class SignatureSet(CallbackData, prefix="iset:g"):
 
 
 @admin_router.command(
-    "hours", help=N_("opening hours for customers' messages"), usage="09:00-21:00 | off"
+    "hours", help=N_("opening hours for customers' messages"), usage=N_("09:00-21:00 | off")
 )
 async def cmd_hours(ctx: Context) -> None:
     """Show the opening hours, or set them ("09:00-21:00", "off")."""
@@ -131,7 +120,9 @@ def _show_hours(ctx: Context, shop: Settings, *, changed: bool, edit: bool = Fal
 
 
 @admin_router.command(
-    "replysla", help=N_("how soon customers' messages must be answered"), usage="30m | 2h | off"
+    "replysla",
+    help=N_("how soon customers' messages must be answered"),
+    usage=N_("30m | 2h | off"),
 )
 async def cmd_replysla(ctx: Context) -> None:
     """Show the reply SLA, or set it ("30m", "2h", "1h30m", "off")."""
@@ -181,7 +172,7 @@ def _show_sla(ctx: Context, shop: Settings, *, changed: bool, edit: bool = False
 
 
 @admin_router.command(
-    "signature", help=N_("sign replies to customers with the member's name"), usage="on | off"
+    "signature", help=N_("sign replies to customers with the member's name"), usage=N_("on | off")
 )
 async def cmd_signature(ctx: Context) -> None:
     """Show whether replies are signed, or turn signing on or off."""
@@ -191,9 +182,9 @@ async def cmd_signature(ctx: Context) -> None:
         shop = await settings.get_settings(ctx.session, workspace_id=member.workspace_id)
         _show_signature(ctx, shop, changed=False)
         return
-    if word in ("on", "yes", "开", "开启"):
+    if keyword(word) == "on":
         on = True
-    elif word in settings.OFF_WORDS or word == "no":
+    elif keyword(word) == "off":
         on = False
     else:
         raise InvalidInput(N_("Send /signature on or /signature off."))
@@ -231,7 +222,7 @@ def _show_signature(ctx: Context, shop: Settings, *, changed: bool, edit: bool =
 @router.command(
     "quick",
     help=N_("saved answers for customers"),
-    usage="[add|edit|delete <key>[@zh-CN] <text>]",
+    usage=N_("[add|edit|delete <key>[@zh-CN] <text>]"),
 )
 async def cmd_quick(ctx: Context) -> None:
     """List the saved answers, show one, or (owner and admins) add, edit or delete one."""
@@ -242,7 +233,8 @@ async def cmd_quick(ctx: Context) -> None:
         can_edit = member.role in MANAGERS
         ctx.reply(library_text(ctx.t, saved, locale=ctx.locale, can_edit=can_edit))
         return
-    verb = _VERBS.get(words[0].lower())
+    verb = keyword(words[0])
+    verb = "add" if verb == "new" else verb
     if verb is None:
         if len(words) > 1:
             raise InvalidInput(QUICK_USAGE)
@@ -286,7 +278,7 @@ async def on_quick_delete(ctx: Context, pressed: QuickDelete) -> None:
         reply = await quick.quick_by_id(ctx.session, actor=member, quick_id=pressed.quick_id)
     except NotFound as exc:
         raise ctx.expired() from exc
-    key, language = reply.key, LANGUAGE_NAMES[reply.locale]
+    key, language = reply.key, language_name(ctx.t, reply.locale)
     await quick.delete_quick(ctx.session, actor=member, key=reply.key, locale=reply.locale)
     ctx.edit(ctx.t(N_("🗑 Quick reply “{key}” ({language}) deleted."), key=key, language=language))
 
@@ -317,7 +309,7 @@ async def _show_quick(ctx: Context, spec: str) -> None:
         ctx.t(
             N_("💬 <b>{key}</b> ({language}):\n{text}"),
             key=r.key,
-            language=LANGUAGE_NAMES[r.locale],
+            language=language_name(ctx.t, r.locale),
             text=r.text,
         )
         for r in versions
@@ -396,7 +388,7 @@ async def _saved(ctx: Context, reply: QuickReply) -> None:
     text = ctx.t(
         N_("✅ Quick reply “{key}” ({language}) saved. Reps find it under ↩️ Reply."),
         key=reply.key,
-        language=LANGUAGE_NAMES[reply.locale],
+        language=language_name(ctx.t, reply.locale),
     )
     try:
         preview = await template_checks.render_one(ctx.app.renders, reply.text, variables)

@@ -50,7 +50,7 @@ TRANSFER_USAGE = N_(
 
 
 @router.command(
-    "inbox", help=N_("open conversations, the longest waiting first"), usage="[member]"
+    "inbox", help=N_("open conversations, the longest waiting first"), usage=N_("[member]")
 )
 async def cmd_inbox(ctx: Context) -> None:
     """List the open conversations the sender handles (or one colleague's)."""
@@ -96,7 +96,9 @@ async def _show_inbox(
     (ctx.edit if edit else ctx.reply)(text, buttons)
 
 
-@router.command("history", help=N_("every message with a customer, page by page"), usage="<id>")
+@router.command(
+    "history", help=N_("every message with a customer, page by page"), usage=N_("<id>")
+)
 async def cmd_history(ctx: Context) -> None:
     """Show the latest page of a customer's conversation messages."""
     arg = ctx.incoming.args.strip()
@@ -126,7 +128,7 @@ async def _show_history(
 @router.command(
     "transfer",
     help=N_("hand a customer's open conversation to a colleague"),
-    usage="<customer id> <member>",
+    usage=N_("<customer id> <member>"),
 )
 async def cmd_transfer(ctx: Context) -> None:
     """Hand over a conversation, or ask which one and to whom with buttons."""

@@ -16,7 +16,7 @@ from bot.crm.kpi_scope import Period, parse_period
 from bot.crm.kpis import Kpis, Ratio
 from bot.crm.models import Role
 from bot.errors import InvalidInput
-from bot.i18n import N_
+from bot.i18n import N_, P_
 from bot.localtime import show_date, show_day, show_month_day
 from bot.messaging import Keyboard, OutPhoto
 from bot.views.inbox_desk import waited
@@ -52,7 +52,7 @@ class StatsPeriod(CallbackData, prefix="kp"):
 @router.command(
     "stats",
     help=N_("key figures with charts"),
-    usage="[week|month|quarter|year|30d|90d]",
+    usage=N_("[week|month|quarter|year|30d|90d]"),
 )
 async def cmd_stats(ctx: Context) -> None:
     """Send the figures for the period asked (this month by default), then the charts."""
@@ -120,13 +120,21 @@ def _figures_text(ctx: Context, k: Kpis, *, team: bool) -> str:
             rate=_pct(k.conversion),
         ),
         t(
-            N_("🔁 Repurchase rate: {rate} ({part} of {whole} buyers)"),
+            P_(
+                "🔁 Repurchase rate: {rate} ({part} of {whole} buyer)",
+                "🔁 Repurchase rate: {rate} ({part} of {whole} buyers)",
+                by="whole",
+            ),
             rate=_pct(k.repurchase),
             part=k.repurchase.part,
             whole=k.repurchase.whole,
         ),
         t(
-            N_("📉 Churn rate: {rate} ({part} of {whole} earlier buyers, nothing in {days} days)"),
+            P_(
+                "📉 Churn rate: {rate} ({part} of {whole} earlier buyer, nothing in {days} days)",
+                "📉 Churn rate: {rate} ({part} of {whole} earlier buyers, nothing in {days} days)",
+                by="whole",
+            ),
             rate=_pct(k.churn),
             part=k.churn.part,
             whole=k.churn.whole,
@@ -217,7 +225,10 @@ def _satisfaction_lines(ctx: Context, k: Kpis) -> list[str]:
         return [ctx.t(N_("😊 Satisfaction: no survey answers in this period"))]
     stars = " · ".join(f"{score}★ {k.satisfaction[score - 1]}" for score in range(5, 0, -1))
     head = ctx.t(
-        N_("😊 Satisfaction: {average} / 5 from {count} answers"),
+        P_(
+            "😊 Satisfaction: {average} / 5 from {count} answer",
+            "😊 Satisfaction: {average} / 5 from {count} answers",
+        ),
         average=f"{average:.1f}",
         count=sum(k.satisfaction),
     )
@@ -246,7 +257,7 @@ def _period_buttons(ctx: Context) -> Keyboard:
 
 
 @admin_router.command(
-    "spend", help=N_("record marketing spend, or list this month's"), usage="[amount] [note]"
+    "spend", help=N_("record marketing spend, or list this month's"), usage=N_("[amount] [note]")
 )
 async def cmd_spend(ctx: Context) -> None:
     """Record marketing spend for today, or list this month's entries and their total."""
@@ -287,7 +298,10 @@ async def _list_spend(ctx: Context) -> None:
     ]
     lines.append(
         ctx.t(
-            N_("Total {total} in {count} entries."),
+            P_(
+                "Total {total} in {count} entry.",
+                "Total {total} in {count} entries.",
+            ),
             total=purchases.format_money(month.total_minor, month.currency),
             count=len(month.entries),
         )

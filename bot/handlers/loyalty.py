@@ -11,7 +11,7 @@ from bot.chat.router import ANYONE, MANAGERS, MEMBERS, Router
 from bot.crm import loyalty, purchases
 from bot.crm.models import PointsReason
 from bot.errors import InvalidInput
-from bot.i18n import N_
+from bot.i18n import N_, P_
 from bot.localtime import show_day, zone
 from bot.views.replies import customer_id_arg, show_with_card, who
 
@@ -60,7 +60,7 @@ async def cmd_points(ctx: Context) -> None:
 
 
 @staff_router.command(
-    "redeem", help=N_("redeem a customer's points"), usage="<id> <points> [note]"
+    "redeem", help=N_("redeem a customer's points"), usage=N_("<id> <points> [note]")
 )
 async def cmd_redeem(ctx: Context) -> None:
     """Take points off a customer's balance and show the new balance."""
@@ -77,7 +77,11 @@ async def cmd_redeem(ctx: Context) -> None:
         now=ctx.now(),
     )
     text = ctx.t(
-        N_("✅ {points} points redeemed for {who}. New balance: {balance}."),
+        P_(
+            "✅ {points} point redeemed for {who}. New balance: {balance}.",
+            "✅ {points} points redeemed for {who}. New balance: {balance}.",
+            by="points",
+        ),
         points=-moved.entry.delta,
         who=who(moved.customer),
         balance=moved.balance,
@@ -86,7 +90,9 @@ async def cmd_redeem(ctx: Context) -> None:
 
 
 @admin_router.command(
-    "adjust", help=N_("add or take off points, with a reason"), usage="<id> <+/-points> <reason>"
+    "adjust",
+    help=N_("add or take off points, with a reason"),
+    usage=N_("<id> <+/-points> <reason>"),
 )
 async def cmd_adjust(ctx: Context) -> None:
     """Change a customer's points by hand with a reason and show the new balance."""
@@ -103,7 +109,11 @@ async def cmd_adjust(ctx: Context) -> None:
         now=ctx.now(),
     )
     text = ctx.t(
-        N_("✅ {who}: {delta} points ({reason}). New balance: {balance}."),
+        P_(
+            "✅ {who}: {delta} point ({reason}). New balance: {balance}.",
+            "✅ {who}: {delta} points ({reason}). New balance: {balance}.",
+            by="delta",
+        ),
         who=who(moved.customer),
         delta=f"{delta:+d}",
         reason=moved.entry.note or "",
@@ -113,7 +123,7 @@ async def cmd_adjust(ctx: Context) -> None:
 
 
 @admin_router.command(
-    "pointsrate", help=N_("points per unit of currency (0 = off)"), usage="[points]"
+    "pointsrate", help=N_("points per unit of currency (0 = off)"), usage=N_("[points]")
 )
 async def cmd_pointsrate(ctx: Context) -> None:
     """Show the points rate, or set it from the argument."""
@@ -169,7 +179,11 @@ def _own_view(ctx: Context, statement: loyalty.Statement) -> str:
     shop = statement.workspace
     lines = [
         ctx.t(
-            N_("⭐ <b>{shop}</b>: <b>{balance}</b> points"),
+            P_(
+                "⭐ <b>{shop}</b>: <b>{balance}</b> point",
+                "⭐ <b>{shop}</b>: <b>{balance}</b> points",
+                by="balance",
+            ),
             shop=shop.name,
             balance=statement.balance,
         )

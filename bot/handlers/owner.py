@@ -7,7 +7,8 @@ from sqlalchemy import func, select
 from bot.chat.context import Context
 from bot.chat.router import Router
 from bot.crm.models import Customer, Member, Role
-from bot.i18n import LANGUAGE_NAMES, N_
+from bot.i18n import N_
+from bot.views.labels import language_name
 
 router = Router("owner", frozenset({Role.OWNER}))
 
@@ -34,7 +35,7 @@ async def cmd_shop(ctx: Context) -> None:
             ),
             shop=ws.name,
             tz=ws.timezone,
-            lang=LANGUAGE_NAMES.get(ws.locale, ws.locale),
+            lang=language_name(ctx.t, ws.locale),
             region=ws.region or "—",
             members=members or 0,
             people=people or 0,

@@ -13,7 +13,7 @@ from bot.crm import leads, teams
 from bot.crm.models import Customer
 from bot.crm.scope import get_visible
 from bot.errors import InvalidInput
-from bot.i18n import N_
+from bot.i18n import N_, P_, keyword
 from bot.messaging import Button
 from bot.views.replies import (
     CONVERTED,
@@ -66,12 +66,12 @@ class AssignLead(CallbackData, prefix="pl:t"):
 # Stages
 
 
-@router.command("stages", help=N_("the pipeline stages"), usage="[rename <stage> <name>]")
+@router.command("stages", help=N_("the pipeline stages"), usage=N_("[rename <stage> <name>]"))
 async def cmd_stages(ctx: Context) -> None:
     """List the stages, or rename one (owner and admins)."""
     member, workspace = ctx.staff()
     words = ctx.incoming.args.split(maxsplit=2)
-    if words and words[0].lower() == "rename":
+    if words and keyword(words[0]) == "rename":
         if len(words) < 3:
             raise InvalidInput(N_("Send it like this: /stages rename won Paid"))
         await leads.rename_stage(
@@ -82,7 +82,7 @@ async def cmd_stages(ctx: Context) -> None:
     ctx.reply(_stage_list(ctx))
 
 
-@router.command("stage", help=N_("move a customer to a stage"), usage="<id> [stage]")
+@router.command("stage", help=N_("move a customer to a stage"), usage=N_("<id> [stage]"))
 async def cmd_stage(ctx: Context) -> None:
     """Move a customer to the stage typed, or offer the stages as buttons."""
     member, workspace = ctx.staff()
@@ -123,9 +123,7 @@ async def _move(ctx: Context, customer_id: int, stage: str, *, edit: bool = Fals
 
 def _stage_list(ctx: Context) -> str:
     lines = [ctx.t(N_("📊 <b>Stages</b>"))]
-    lines += [
-        f"• <code>{key}</code> — {html.escape(_stage_name(ctx, key))}" for key in leads.STAGES
-    ]
+    lines += [f"• {html.escape(_stage_name(ctx, key))}" for key in leads.STAGES]
     return "\n".join(lines)
 
 
@@ -200,7 +198,7 @@ async def _show_pool(ctx: Context, *, offset: int, edit: bool) -> None:
         ctx.reply("\n".join(lines), rows)
 
 
-@router.command("claim", help=N_("take a lead from the pool"), usage="<id>")
+@router.command("claim", help=N_("take a lead from the pool"), usage=N_("<id>"))
 async def cmd_claim(ctx: Context) -> None:
     """Make a pool lead the sender's own."""
     await _claim(ctx, customer_id_arg(ctx.incoming.args, N_("Send it like this: /claim 12")))
@@ -244,7 +242,7 @@ async def on_assign(ctx: Context, pressed: AssignLead) -> None:
     await assign(ctx, pressed.customer_id, str(pressed.member_id), edit=True)
 
 
-@admin_router.command("assign", help=N_("give a lead to a rep"), usage="<id> <member>")
+@admin_router.command("assign", help=N_("give a lead to a rep"), usage=N_("<id> <member>"))
 async def cmdassign(ctx: Context) -> None:
     """Give a customer to the member named."""
     first, rest = two_args(ctx, N_("Send it like this: /assign 12 Li"))
@@ -269,7 +267,7 @@ async def assign(ctx: Context, customer_id: int, ref: str, *, edit: bool = False
 
 
 @admin_router.command(
-    "leaddays", help=N_("days before an untouched lead returns to the pool"), usage="<days>"
+    "leaddays", help=N_("days before an untouched lead returns to the pool"), usage=N_("<days>")
 )
 async def cmd_leaddays(ctx: Context) -> None:
     """Show or set after how many days without follow-up a lead returns to the pool."""
@@ -281,5 +279,9 @@ async def cmd_leaddays(ctx: Context) -> None:
         await leads.set_return_days(ctx.session, actor=member, workspace=workspace, days=int(arg))
     days = workspace.lead_return_days
     off = N_("⏰ Leads never return to the pool by themselves.")
-    on = N_("⏰ A lead without follow-up for {days} days returns to the pool.")
+    on = P_(
+        "⏰ A lead without follow-up for {days} day returns to the pool.",
+        "⏰ A lead without follow-up for {days} days returns to the pool.",
+        by="days",
+    )
     ctx.reply(ctx.t(on, days=days) if days else ctx.t(off))

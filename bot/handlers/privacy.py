@@ -14,7 +14,7 @@ from bot.crm import privacy
 from bot.crm.models import Workspace
 from bot.crm.scope import get_visible
 from bot.errors import Conflict
-from bot.i18n import N_, Raw
+from bot.i18n import N_, P_, Raw
 from bot.messaging import OutDocument
 from bot.views.replies import customer_id_arg, who
 
@@ -41,7 +41,10 @@ COUNTS = {
     "survey_answers": N_("survey answers: {count}"),
     "complaints": N_("complaints: {count}"),
     "sent": N_("messages sent: {count}"),
-    "messages": N_("{count} messages with the shop"),
+    "messages": P_(
+        "{count} message with the shop",
+        "{count} messages with the shop",
+    ),
 }
 
 
@@ -265,7 +268,7 @@ def _shops(ctx: Context, workspaces: list[Workspace]) -> str:
 
 
 @admin_router.command(
-    "erase", help=N_("erase a customer's personal data on their request"), usage="<id>"
+    "erase", help=N_("erase a customer's personal data on their request"), usage=N_("<id>")
 )
 async def cmd_erase(ctx: Context) -> None:
     """Ask the manager to confirm erasing one customer's personal data."""
@@ -309,7 +312,7 @@ async def on_erase(ctx: Context, pressed: EraseCustomer) -> None:
 
 
 @admin_router.command(
-    "dataexport", help=N_("a customer's data as a file, for their request"), usage="<id>"
+    "dataexport", help=N_("a customer's data as a file, for their request"), usage=N_("<id>")
 )
 async def cmd_dataexport(ctx: Context) -> None:
     """Send the manager everything the shop keeps about one customer as a JSON file."""

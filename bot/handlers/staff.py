@@ -10,7 +10,7 @@ from bot.chat.context import Context
 from bot.chat.router import MEMBERS, Router
 from bot.conversations.profile import PROFILE
 from bot.crm import removal
-from bot.i18n import N_
+from bot.i18n import N_, P_
 from bot.views import removal as removal_view
 
 router = Router("staff", MEMBERS)
@@ -51,10 +51,13 @@ async def cmd_leave(ctx: Context) -> None:
     removal.check_leavable(member)
     count = await removal.count_owned(ctx.session, actor=member)
     text = (
-        N_(
+        P_(
+            "Leave {shop}? Your {count} customer goes to the shop's pool, your pending "
+            "reminders are cancelled, and you won't be able to use the shop's commands any "
+            "more.",
             "Leave {shop}? Your {count} customers go to the shop's pool, your pending "
-            "reminders are cancelled, and you won't be able to use the shop's commands "
-            "any more."
+            "reminders are cancelled, and you won't be able to use the shop's commands any "
+            "more.",
         )
         if count
         else N_(

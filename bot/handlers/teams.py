@@ -12,9 +12,10 @@ from bot.crm import removal, teams
 from bot.crm.models import Member
 from bot.errors import InvalidInput, NotFound
 from bot.handlers import pipeline
-from bot.i18n import N_
+from bot.i18n import N_, P_, keyword
 from bot.localtime import show_day
 from bot.views import removal as removal_view
+from bot.views.labels import ROLE_NAMES
 from bot.views.removal import CancelRemoval, ConfirmRemoval, PickRemoval
 from bot.views.replies import customer_id_arg, notify_member, show_with_card, two_args, who
 
@@ -36,13 +37,13 @@ class CancelReassign(CallbackData, prefix="rs:x"):
 
 
 @admin_router.command(
-    "team", help=N_("teams and members"), usage="[new <name> | add <team> <member>]"
+    "team", help=N_("teams and members"), usage=N_("[new <name> | add <team> <member>]")
 )
 async def cmd_team(ctx: Context) -> None:
     """List members with ids, create a team or put a member into one."""
     member, _ = ctx.staff()
     words = ctx.incoming.args.split(maxsplit=2)
-    action = words[0].lower() if words else ""
+    action = (keyword(words[0]) or words[0]) if words else ""
     if action == "new" and len(words) > 1:
         team = await teams.create_team(ctx.session, actor=member, name=" ".join(words[1:]))
         done = N_("✅ Team {team} created. Add people with /team add {team} Li.")
@@ -60,7 +61,7 @@ async def cmd_team(ctx: Context) -> None:
         for colleague, team_name in await teams.list_members(ctx.session, actor=member):
             lines.append(
                 f"{colleague.id} · {html.escape(colleague.display_name)} · "
-                f"{colleague.role.value} · {html.escape(team_name) or '—'}"
+                f"{ctx.t(ROLE_NAMES[colleague.role])} · {html.escape(team_name) or '—'}"
             )
         gone = await teams.list_members(ctx.session, actor=member, removed=True)
         if gone:
@@ -75,7 +76,7 @@ async def cmd_team(ctx: Context) -> None:
 
 
 @admin_router.command(
-    "remove", help=N_("take someone out of the shop"), usage="<member> [to <member>|pool]"
+    "remove", help=N_("take someone out of the shop"), usage=N_("<member> [to <member>|pool]")
 )
 async def cmd_remove(ctx: Context) -> None:
     """Ask to confirm removing a colleague, and where their customers go."""
@@ -142,7 +143,7 @@ async def _target(ctx: Context, colleague: Member, ref: str) -> Member:
     return target
 
 
-@admin_router.command("share", help=N_("let a rep see a customer"), usage="<id> <member>")
+@admin_router.command("share", help=N_("let a rep see a customer"), usage=N_("<id> <member>"))
 async def cmd_share(ctx: Context) -> None:
     """Share a customer with a rep who does not own it."""
     member, _ = ctx.staff()
@@ -157,7 +158,7 @@ async def cmd_share(ctx: Context) -> None:
 
 
 @admin_router.command(
-    "reassign", help=N_("move customers to another rep"), usage="<id|from member> <to member>"
+    "reassign", help=N_("move customers to another rep"), usage=N_("<id|from member> <to member>")
 )
 async def cmd_reassign(ctx: Context) -> None:
     """Move one customer (a number first) or all of a member's customers, after confirming."""
@@ -178,7 +179,10 @@ async def cmd_reassign(ctx: Context) -> None:
         )
     ctx.reply(
         ctx.t(
-            N_("Move all {count} customers of {source} to {target}?"),
+            P_(
+                "Move the {count} customer of {source} to {target}?",
+                "Move all {count} customers of {source} to {target}?",
+            ),
             count=count,
             source=source.display_name,
             target=target.display_name,
@@ -208,13 +212,19 @@ async def on_reassign(ctx: Context, pressed: ReassignAll) -> None:
     )
     ctx.edit(
         ctx.t(
-            N_("✅ Moved {count} customers from {source} to {target}."),
+            P_(
+                "✅ Moved {count} customer from {source} to {target}.",
+                "✅ Moved {count} customers from {source} to {target}.",
+            ),
             count=moved,
             source=source.display_name,
             target=target.display_name,
         )
     )
     if moved and target.id != member.id:
-        note = N_("📥 {member} moved {count} customers of {source} to you.")
+        note = P_(
+            "📥 {member} moved {count} customer of {source} to you.",
+            "📥 {member} moved {count} customers of {source} to you.",
+        )
         names = {"member": member.display_name, "source": source.display_name}
         await notify_member(ctx, target, note, count=moved, **names)

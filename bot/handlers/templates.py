@@ -30,8 +30,9 @@ from bot.conversations.edit_template import (
 )
 from bot.crm import tags
 from bot.errors import InvalidInput
-from bot.i18n import LANGUAGE_NAMES, LOCALES, N_, Raw
+from bot.i18n import LOCALES, N_, Raw
 from bot.localtime import show_minute
+from bot.views.labels import language_name, template_name
 
 router = Router("templates", MANAGERS)
 SNIPPET = 60
@@ -76,13 +77,15 @@ async def cmd_templates(ctx: Context) -> None:
         for locale, versions in locales.items():
             plain = [v for v in versions if " " not in v]
             graded = [v for v in versions if " " in v]
-            text = f"{LANGUAGE_NAMES.get(locale, locale)} {', '.join(plain) or '—'}"
+            text = f"{language_name(ctx.t, locale)} {', '.join(plain) or '—'}"
             parts.append(text + (f" ({', '.join(graded)})" if graded else ""))
-        lines.append(f"• <b>{key}</b>: {html.escape('; '.join(parts))}")
+        lines.append(
+            f"• <b>{html.escape(template_name(ctx.t, key))}</b>: {html.escape('; '.join(parts))}"
+        )
     lines.append(ctx.t(N_("Or send e.g. /template birthday zh-CN A.")))
     keys = list(by_key)
     buttons = [
-        [TemplateKey(key=key).button(key) for key in keys[i : i + 2]]
+        [TemplateKey(key=key).button(template_name(ctx.t, key)) for key in keys[i : i + 2]]
         for i in range(0, len(keys), 2)
     ]
     ctx.reply("\n".join(lines), buttons)
@@ -91,7 +94,7 @@ async def cmd_templates(ctx: Context) -> None:
 @router.command(
     "template",
     help=N_("show, edit or roll back a message template"),
-    usage="<name> [en|zh-CN] [grade]",
+    usage=N_("<name> [en|zh-CN] [grade]"),
 )
 async def cmd_template(ctx: Context) -> None:
     """Show one template's current text with Edit, History and its other versions."""

@@ -13,14 +13,13 @@ from bot.crm import offload, search, tier_reports
 from bot.crm.models import Role
 from bot.crm.models.core import Segment, ValueTier
 from bot.errors import InvalidInput
-from bot.i18n import N_
+from bot.i18n import N_, P_, keyword
 from bot.localtime import show_minute
 from bot.messaging import Button
 from bot.views.card import card_button, result_label
-from bot.views.labels import SEGMENT_NAMES, TIER_NAMES
+from bot.views.labels import SEGMENT_NAMES, TIER_NAMES, TIER_WORDS
 
 router = Router("tiers", MEMBERS)
-RECOMPUTE_WORDS = ("recompute", "refresh", "重新计算")
 TIER_ICONS = {ValueTier.HIGH: "💎", ValueTier.MEDIUM: "🔷", ValueTier.LOW: "▫️"}
 USAGE = N_("Send /tiers to see the value tiers, or /tiers recompute to refresh them.")
 
@@ -35,13 +34,13 @@ class Recompute(CallbackData, prefix="tr:go"):
     """Recompute the value tiers now (owner and admins)."""
 
 
-@router.command("tiers", help=N_("value tiers and segments of customers"), usage="[recompute]")
+@router.command("tiers", help=N_("value tiers and segments of customers"), usage=N_("[recompute]"))
 async def cmd_tiers(ctx: Context) -> None:
     """Show the tier and segment counts, or recompute them (owner and admins)."""
     arg = ctx.incoming.args.strip().casefold()
     if not arg:
         await _show(ctx)
-    elif arg in RECOMPUTE_WORDS:
+    elif keyword(arg) == "recompute":
         await _recompute(ctx)
     else:
         raise InvalidInput(USAGE)
@@ -68,7 +67,7 @@ async def on_tiers_button(ctx: Context, pressed: TierCustomers) -> None:
             N_("{tier}: your top {count} by lifetime value. Tap one (more: /find tier:{key}):"),
             tier=label,
             count=len(found),
-            key=tier.value,
+            key=ctx.t(TIER_WORDS[tier]),
         ),
         [[card_button(ctx.t, c.id, result_label(c))] for c in found],
     )
@@ -87,7 +86,10 @@ async def _show(ctx: Context) -> None:
         ctx.reply(text, _buttons(ctx, manager=manager, tier_buttons=False))
         return
     title = (
-        N_("💎 <b>Value tiers of the shop</b> ({count} customers)")
+        P_(
+            "💎 <b>Value tiers of the shop</b> ({count} customer)",
+            "💎 <b>Value tiers of the shop</b> ({count} customers)",
+        )
         if spread.whole_shop
         else N_("💎 <b>Value tiers of your customers</b> ({count})")
     )
@@ -140,7 +142,11 @@ async def _recompute(ctx: Context) -> None:
     counts = {tier: int(summary.tiers.get(tier.value, 0)) for tier in ValueTier}
     lines = [
         ctx.t(
-            N_("✅ Value tiers recomputed: {buyers} buyers in {seconds} s."),
+            P_(
+                "✅ Value tiers recomputed: {buyers} buyer in {seconds} s.",
+                "✅ Value tiers recomputed: {buyers} buyers in {seconds} s.",
+                by="buyers",
+            ),
             buyers=summary.buyers,
             seconds=f"{summary.seconds:.1f}",
         ),

@@ -29,7 +29,7 @@ class ExportFormat(CallbackData, prefix="im:ex"):
 
 
 @router.command(
-    "export", help=N_("your customers as a spreadsheet"), usage="csv|xlsx [stage=… tag=…]"
+    "export", help=N_("your customers as a spreadsheet"), usage=N_("csv|xlsx [stage=… tag=…]")
 )
 async def cmd_export(ctx: Context) -> None:
     """Send the customers the sender may see as a file, or ask for the format."""

@@ -11,7 +11,7 @@ from bot.chat.router import MANAGERS, MEMBERS, Router
 from bot.crm import purchases, tags
 from bot.crm.models import Customer, Role, TagDimension
 from bot.errors import ButtonExpired, InvalidInput
-from bot.i18n import N_, Raw
+from bot.i18n import N_, P_, Raw, keyword
 from bot.localtime import show_day
 from bot.views.replies import customer_id_arg, money_line, show_purchase, show_with_card, who
 
@@ -44,7 +44,9 @@ async def cmd_tags(ctx: Context) -> None:
         names = [
             f"{html.escape(t.name)} ({t.weight:+d})" for t in defined if t.dimension is dimension
         ]
-        lines.append(f"<b>{dimension.value}</b>: {', '.join(names) or '—'}")
+        lines.append(
+            f"<b>{ctx.t(tags.DIMENSION_LABELS[dimension])}</b>: {', '.join(names) or '—'}"
+        )
     if not defined:
         lines.append(ctx.t(N_("No tags yet. Admins add them with /tagdef vip interest 30.")))
     lines.append(
@@ -53,7 +55,7 @@ async def cmd_tags(ctx: Context) -> None:
     ctx.reply("\n".join(lines))
 
 
-@router.command("tag", help=N_("tag a customer"), usage="<id> +tag -tag")
+@router.command("tag", help=N_("tag a customer"), usage=N_("<id> +tag -tag"))
 async def cmd_tag(ctx: Context) -> None:
     """Add (+name) and remove (-name) tags on a customer and show the new score and grade."""
     member, _ = ctx.staff()
@@ -91,7 +93,7 @@ async def on_create_tag(ctx: Context, pressed: CreateTag) -> None:
         head = ctx.t(
             N_("✅ Tag {tag} created: {dimension}, weight {weight}. /tagdef changes them."),
             tag=tags.clean_tag_name(pressed.name),
-            dimension=tags.QUICK_DIMENSION.value,
+            dimension=ctx.t(tags.DIMENSION_LABELS[tags.QUICK_DIMENSION]),
             weight=tags.QUICK_WEIGHT,
         )
     _show_tags(ctx, result, head=head)
@@ -102,13 +104,16 @@ def _offer_tag(ctx: Context, unknown: tags.UnknownTag, customer_id: int) -> None
     text = ctx.t(unknown.key, **unknown.params)
     if len(unknown.name.encode()) > TAG_NAME_BYTES:
         hint = N_("To create it: /tagdef {tag} {dimension} {weight}")
-        params = {"dimension": tags.QUICK_DIMENSION.value, "weight": tags.QUICK_WEIGHT}
+        params = {
+            "dimension": ctx.t(tags.DIMENSION_LABELS[tags.QUICK_DIMENSION]),
+            "weight": tags.QUICK_WEIGHT,
+        }
         ctx.reply(text + "\n" + ctx.t(hint, tag=unknown.name, **params))
         return
     label = ctx.t(N_("➕ Create tag “{tag}”"), tag=unknown.name)
     text += "\n" + ctx.t(
         N_("Create it? It starts in {dimension} with weight {weight}; /tagdef changes that."),
-        dimension=tags.QUICK_DIMENSION.value,
+        dimension=ctx.t(tags.DIMENSION_LABELS[tags.QUICK_DIMENSION]),
         weight=tags.QUICK_WEIGHT,
     )
     button = CreateTag(customer_id=customer_id, name=unknown.name).button(label)
@@ -128,15 +133,23 @@ def _show_tags(ctx: Context, result: tags.Tagged, *, head: str = "") -> None:
 @admin_router.command(
     "tagdef",
     help=N_("define a tag, change its weight or delete it"),
-    usage="<name> <dimension> <weight>",
+    usage=N_("<name> <dimension> <weight>"),
 )
 async def cmd_tagdef(ctx: Context) -> None:
     """Create or change a tag, or delete it with ``/tagdef name delete``."""
     member, _ = ctx.staff()
     words = ctx.incoming.args.split()
-    if len(words) == 2 and words[1].lower() == "delete":
+    if len(words) == 2 and keyword(words[1]) == "delete":
         count = await tags.delete_tag(ctx.session, actor=member, name=words[0])
-        ctx.reply(ctx.t(N_("🗑 Tag deleted; {count} customers lost it."), count=count))
+        ctx.reply(
+            ctx.t(
+                P_(
+                    "🗑 Tag deleted; {count} customer lost it.",
+                    "🗑 Tag deleted; {count} customers lost it.",
+                ),
+                count=count,
+            )
+        )
         return
     if len(words) != 3 or not words[2].lstrip("+-").isdigit():
         raise InvalidInput(N_("Send it like this: /tagdef vip interest 30"))
@@ -147,10 +160,19 @@ async def cmd_tagdef(ctx: Context) -> None:
     message = N_("✅ Tag {tag} added: {dimension}, weight {weight}.")
     if not created:
         message = N_("✅ Tag {tag} changed: {dimension}, weight {weight}. Scores updated.")
-    ctx.reply(ctx.t(message, tag=tag.name, dimension=dimension.value, weight=tag.weight))
+    ctx.reply(
+        ctx.t(
+            message,
+            tag=tag.name,
+            dimension=ctx.t(tags.DIMENSION_LABELS[dimension]),
+            weight=tag.weight,
+        )
+    )
 
 
-@admin_router.command("grades", help=N_("grade thresholds on the tag score"), usage="A=80 B=50")
+@admin_router.command(
+    "grades", help=N_("grade thresholds on the tag score"), usage=N_("A=80 B=50")
+)
 async def cmd_grades(ctx: Context) -> None:
     """Show or set the grade thresholds; every customer is regraded."""
     member, workspace = ctx.staff()
@@ -170,7 +192,7 @@ async def cmd_grades(ctx: Context) -> None:
 # Purchases
 
 
-@router.command("buy", help=N_("record a purchase"), usage="<id> <amount> [note]")
+@router.command("buy", help=N_("record a purchase"), usage=N_("<id> <amount> [note]"))
 async def cmd_buy(ctx: Context) -> None:
     """Record a purchase and show the customer's totals."""
     member, workspace = ctx.staff()
@@ -191,7 +213,7 @@ async def cmd_buy(ctx: Context) -> None:
     show_purchase(ctx, done, currency=workspace.currency)
 
 
-@router.command("purchases", help=N_("a customer's purchase history"), usage="<id>")
+@router.command("purchases", help=N_("a customer's purchase history"), usage=N_("<id>"))
 async def cmd_purchases(ctx: Context) -> None:
     """List a customer's latest purchases with the total and repurchase count."""
     member, _ = ctx.staff()
@@ -207,7 +229,10 @@ async def cmd_purchases(ctx: Context) -> None:
     ]
     lines.append(
         ctx.t(
-            N_("Total {total} in {count} purchases · repurchases: {repeat}"),
+            P_(
+                "Total {total} in {count} purchase · repurchases: {repeat}",
+                "Total {total} in {count} purchases · repurchases: {repeat}",
+            ),
             total=purchases.format_money(history.total_minor, history.currency),
             count=history.count,
             repeat=history.repurchases,

@@ -11,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from bot.crm import leads, members
 from bot.crm.store import unit_of_work
 from bot.errors import DeliveryError
-from bot.i18n import N_, translate
+from bot.i18n import P_, translate
 from bot.messaging import Messenger
 
 logger = logging.getLogger(__name__)
@@ -22,9 +22,12 @@ def returned_lead_text(locale: str, lead: leads.ReturnedLead) -> str:
     """Compose the note telling a rep that a stale lead went back to the pool."""
     return translate(
         locale,
-        N_(
-            "⏰ Your lead <b>{name}</b> (#{id}) had no follow-up for {days} days, "
-            "so it went back to the shared pool. Send /pool to see it."
+        P_(
+            "⏰ Your lead <b>{name}</b> (#{id}) had no follow-up for {days} day, so it went "
+            "back to the shared pool. Send /pool to see it.",
+            "⏰ Your lead <b>{name}</b> (#{id}) had no follow-up for {days} days, so it "
+            "went back to the shared pool. Send /pool to see it.",
+            by="days",
         ),
         name=lead.name,
         id=lead.customer_id,

@@ -9,13 +9,13 @@ from typing import Annotated
 from bot.callbacks import CallbackData, Choice, Id, Int
 from bot.campaigns.care import CARE_KEYS
 from bot.crm.at_risk import RiskItem
-from bot.crm.models.core import AtRiskReason, ValueTier
-from bot.i18n import N_
+from bot.crm.models.core import AtRiskReason
+from bot.i18n import N_, P_
 from bot.messaging import Button, Keyboard
+from bot.views.labels import TIER_WORDS
 
 Translate = Callable[..., str]
 MAX_OFFSET = 10**6
-TIER_WORDS = {ValueTier.HIGH: N_("high"), ValueTier.MEDIUM: N_("medium"), ValueTier.LOW: N_("low")}
 
 
 class RiskAction(CallbackData, prefix="ar"):
@@ -41,11 +41,22 @@ def reason_text(item: RiskItem, t: Translate) -> str:
         )
     if item.usual_days:
         return t(
-            N_("quiet for {days} days (usually every {usual})"),
+            P_(
+                "quiet for {days} day (usually every {usual})",
+                "quiet for {days} days (usually every {usual})",
+                by="days",
+            ),
             days=item.days_quiet,
             usual=item.usual_days,
         )
-    return t(N_("quiet for {days} days"), days=item.days_quiet)
+    return t(
+        P_(
+            "quiet for {days} day",
+            "quiet for {days} days",
+            by="days",
+        ),
+        days=item.days_quiet,
+    )
 
 
 def item_line(item: RiskItem, t: Translate, *, with_owner: bool = False) -> str:

@@ -2,20 +2,20 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import timedelta
 from typing import Annotated, Any
 
 from bot.callbacks import CallbackData, Choice, Id
-from bot.campaigns import campaigns
+from bot.campaigns import campaigns, schedules
 from bot.campaigns.campaigns import CampaignSummary
 from bot.campaigns.run_status import WORD_LABELS, RunState, RunWord
 from bot.chat.context import Context
 from bot.crm.models import CampaignKind, CampaignStatus
-from bot.i18n import N_, Raw
+from bot.i18n import N_, P_, Raw
 from bot.localtime import show_hhmm, show_short, show_zoned
 from bot.messaging import Button
-from bot.views.labels import TIER_NAMES
+from bot.views.labels import TIER_NAMES, template_name
 
 STATUS_NAMES = {
     CampaignStatus.ACTIVE: N_("active"),
@@ -191,14 +191,17 @@ async def show_campaign(ctx: Context, campaign_id: int, *, edit: bool = False) -
         "run_date": campaign.run_date.isoformat() if campaign.run_date else None,
     }
     text = ctx.t(
-        N_(
-            "{kind}: <b>{name}</b> (#{id})\nTemplate: {template}\n"
-            "Audience: {audience} ({reach} customers now)\nWhen: {when}\nStatus: {status}"
+        P_(
+            "{kind}: <b>{name}</b> (#{id})\nTemplate: {template}\nAudience: {audience} "
+            "({reach} customer now)\nWhen: {when}\nStatus: {status}",
+            "{kind}: <b>{name}</b> (#{id})\nTemplate: {template}\nAudience: {audience} "
+            "({reach} customers now)\nWhen: {when}\nStatus: {status}",
+            by="reach",
         ),
         kind=ctx.t(KIND_NAMES.get(campaign.kind, campaign.kind.value)),
         name=campaign.name,
         id=campaign.id,
-        template=campaign.template_key,
+        template=template_name(ctx.t, campaign.template_key),
         audience=describe_audience(ctx, campaign.audience),
         reach=reach,
         when=describe_schedule(ctx, schedule),
@@ -209,10 +212,22 @@ async def show_campaign(ctx: Context, campaign_id: int, *, edit: bool = False) -
     if summary.last_run is not None and summary.last_counts is not None:
         text += "\n" + ctx.t(
             N_("Last run ({occurrence}): {counts}"),
-            occurrence=summary.last_run.occurrence,
+            occurrence=occurrence_name(ctx.t, summary.last_run.occurrence),
             counts=_last(ctx, summary),
         )
     (ctx.edit if edit else ctx.reply)(text, _actions(ctx, summary))
+
+
+def occurrence_name(t: Callable[..., str], occurrence: str) -> str:
+    """Name a run's occurrence: one-off, welcome, week 49 of 2026, or the day itself."""
+    if occurrence == schedules.ONCE:
+        return t(N_("one-off"))
+    if occurrence == schedules.WELCOME:
+        return t(N_("welcome"))
+    year, sep, week = occurrence.partition("-W")
+    if sep and year.isdigit() and week.isdigit():
+        return t(N_("week {week} of {year}"), week=int(week), year=year)
+    return occurrence
 
 
 def _actions(ctx: Context, summary: CampaignSummary) -> list[list[Button]]:

@@ -28,11 +28,11 @@ from bot.crm.models import (
     WorkspaceKind,
 )
 from bot.crm.purchases import format_money
-from bot.i18n import N_
+from bot.i18n import N_, P_
 from bot.localtime import show_date, show_day, show_minute, show_short
 from bot.messaging import Button
 from bot.views.fields import ICONS, field_lines, field_name
-from bot.views.labels import SEGMENT_NAMES, TIER_NAMES
+from bot.views.labels import CHANNEL_NAMES, SEGMENT_NAMES, TIER_NAMES
 
 Translate = Callable[..., str]
 SUMMARY_CHARS = 80
@@ -298,7 +298,8 @@ def _history(ctx: Context, facts: cards.Card) -> Sequence[str]:
         for item in facts.follow_ups:
             summary = item.summary if len(item.summary) <= SUMMARY_CHARS else item.summary[:79]
             day = show_day(item.at, ctx.tz)
-            lines.append(f"• {day} {html.escape(item.channel.value)} — {html.escape(summary)}")
+            channel = ctx.t(CHANNEL_NAMES[item.channel])
+            lines.append(f"• {day} {html.escape(channel)} — {html.escape(summary)}")
     else:
         lines.append(ctx.t(N_("🗂 No contacts logged yet.")))
     if facts.next_reminder is not None:
@@ -314,7 +315,10 @@ def _history(ctx: Context, facts: cards.Card) -> Sequence[str]:
         last = facts.last_purchase_at
         lines.append(
             ctx.t(
-                N_("🛒 {count} purchases, {total} in all, last on {last}; {repeat} repurchases"),
+                P_(
+                    "🛒 {count} purchase, {total} in all, last on {last}; repurchases: {repeat}",
+                    "🛒 {count} purchases, {total} in all, last on {last}; repurchases: {repeat}",
+                ),
                 count=facts.purchases,
                 total=format_money(facts.total_minor, facts.currency),
                 last=show_day(last, ctx.tz) if last else "–",

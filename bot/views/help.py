@@ -100,7 +100,7 @@ COMMANDS: dict[Topic, tuple[str, ...]] = {
         "signature",
     ),  # fmt: skip
     Topic.CAMPAIGNS: ("campaigns", "campaign", "templates", "template", "quiet", "cap"),
-    Topic.TEAM: ("invite", "team", "remove", "profile", "mylink", "leave", "shop"),
+    Topic.TEAM: ("invite", "team", "remove", "profile", "mylink", "leave", "shop", "backup"),
     Topic.FIGURES: ("stats", "tiers", "spend"),
 }
 
@@ -137,7 +137,7 @@ def command_lines(t: Translate, specs: Sequence[CommandSpec]) -> str:
     """Return one line per command: ``/name usage — what it does``."""
     lines = []
     for spec in specs:
-        usage = f" {html.escape(spec.usage)}" if spec.usage else ""
+        usage = f" {html.escape(t(spec.usage))}" if spec.usage else ""
         lines.append(f"/{spec.name}{usage} — {t(spec.help)}")
     return "\n".join(lines)
 

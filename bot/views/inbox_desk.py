@@ -12,7 +12,7 @@ from bot.callbacks import CallbackData, Id, Int
 from bot.crm.inbox.history import Page
 from bot.crm.inbox.listing import Inbox, OpenThread
 from bot.crm.models import Direction, Member, MessageKind
-from bot.i18n import N_
+from bot.i18n import N_, P_
 from bot.messaging import Button, Keyboard
 from bot.views.card import card_button, entry_line, message_text
 from bot.views.inbox import RelayReply
@@ -156,7 +156,11 @@ def history_text(t: Translate, page: Page, tz: ZoneInfo) -> str:
     if page.total == 0:
         return t(N_("💬 No messages with {name} (#{id}) yet."), name=name, id=page.customer_id)
     head = t(
-        N_("💬 Conversation with <b>{name}</b> (#{id}): {total} messages"),
+        P_(
+            "💬 Conversation with <b>{name}</b> (#{id}): {total} message",
+            "💬 Conversation with <b>{name}</b> (#{id}): {total} messages",
+            by="total",
+        ),
         name=name,
         id=page.customer_id,
         total=page.total,

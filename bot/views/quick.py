@@ -10,8 +10,9 @@ from typing import Annotated
 from bot.callbacks import CallbackData, Id
 from bot.crm.inbox.quick import LOCALES
 from bot.crm.models import QuickReply
-from bot.i18n import LANGUAGE_NAMES, N_
+from bot.i18n import N_
 from bot.messaging import Keyboard
+from bot.views.labels import language_name
 
 Translate = Callable[..., str]
 # Buttons under the ↩️ Reply question: enough for a shop's usual answers, few
@@ -68,7 +69,7 @@ def library_text(
     if not replies:
         lines.append(t(N_("There are none yet.")))
     for key, versions in by_key(replies, member_locale(locale)).items():
-        texts = " · ".join(f"{LANGUAGE_NAMES[v.locale]}: “{snippet(v.text)}”" for v in versions)
+        texts = " · ".join(f"{language_name(t, v.locale)}: “{snippet(v.text)}”" for v in versions)
         lines.append(f"• <b>{html.escape(key, quote=False)}</b> — {texts}")
     if replies:
         lines.append(t(N_("Tap ↩️ Reply under a customer's message to send one.")))
@@ -105,7 +106,7 @@ def delete_question(t: Translate, reply: QuickReply) -> tuple[str, Keyboard]:
     text = t(
         N_("Delete the quick reply “{key}” ({language})?\n\n{text}"),
         key=reply.key,
-        language=LANGUAGE_NAMES[reply.locale],
+        language=language_name(t, reply.locale),
         text=reply.text,
     )
     buttons: Keyboard = [

@@ -13,12 +13,11 @@ from bot.crm import members, removal, teams
 from bot.crm.models import Member, Role
 from bot.crm.scope import within_reach
 from bot.errors import InvalidInput
-from bot.i18n import N_, translate
+from bot.i18n import N_, P_, keyword, translate
 from bot.messaging import Button, Keyboard
 from bot.views.replies import notify_member
 
 REMOVE_HINT = N_("Send /remove Li, or /remove Li to Chen to give Li's customers to Chen.")
-POOL_WORDS = frozenset({"pool", "the pool", "池", "公海", "线索池"})
 MAX_CHOICES = 12
 _TO = re.compile(r"\s+(?:to|→|->|给)\s+", re.IGNORECASE)
 
@@ -50,7 +49,7 @@ def split_remove_args(args: str) -> tuple[str, str | None]:
 
 def is_pool(text: str) -> bool:
     """Return whether the typed destination means the shop's pool."""
-    return " ".join(text.split()).casefold() in POOL_WORDS
+    return keyword(text) == "pool"
 
 
 async def removable_choices(ctx: Context, actor: Member) -> Keyboard:
@@ -91,10 +90,15 @@ async def ask_destination(ctx: Context, actor: Member, member: Member, count: in
     rows.append([cancel])
     ctx.reply(
         ctx.t(
-            N_(
+            P_(
+                "Remove {member} from the shop? They have {count} customer. Where should "
+                "it go: to the shop's pool, or to a colleague? Pending reminders go with "
+                "the customer to a colleague, and are cancelled when the customer goes to "
+                "the pool.",
                 "Remove {member} from the shop? They have {count} customers. Where should "
-                "those go: to the shop's pool, or to a colleague? Pending reminders go with "
-                "the customers to a colleague, and are cancelled when customers go to the pool."
+                "those go: to the shop's pool, or to a colleague? Pending reminders go "
+                "with the customers to a colleague, and are cancelled when customers go to "
+                "the pool.",
             ),
             member=name,
             count=count,
@@ -107,14 +111,18 @@ def confirm_to(ctx: Context, member: Member, target: Member | None, count: int) 
     """Ask to confirm removing ``member`` with their customers' destination already named."""
     name = member.display_name
     if target is None:
-        text = N_(
-            "Remove {member} from the shop? Their {count} customers go to the shop's pool "
-            "and their pending reminders are cancelled."
+        text = P_(
+            "Remove {member} from the shop? Their {count} customer goes to the "
+            "shop's pool and their pending reminders are cancelled.",
+            "Remove {member} from the shop? Their {count} customers go to the "
+            "shop's pool and their pending reminders are cancelled.",
         )
     else:
-        text = N_(
-            "Remove {member} from the shop? Their {count} customers and pending reminders "
-            "go to {target}."
+        text = P_(
+            "Remove {member} from the shop? Their {count} customer and pending "
+            "reminders go to {target}.",
+            "Remove {member} from the shop? Their {count} customers and pending "
+            "reminders go to {target}.",
         )
     target_name = target.display_name if target else ""
     ctx.reply(
@@ -141,7 +149,10 @@ def outcome(ctx: Context, done: removal.Removal, *, left: bool) -> str:
     if done.target is not None and done.customers:
         lines.append(
             ctx.t(
-                N_("{count} customers and {reminders} pending reminders went to {target}."),
+                P_(
+                    "{count} customer went to {target}, with pending reminders: {reminders}.",
+                    "{count} customers went to {target}, with pending reminders: {reminders}.",
+                ),
                 count=done.customers,
                 reminders=done.reminders_moved,
                 target=done.target.display_name,
@@ -149,7 +160,13 @@ def outcome(ctx: Context, done: removal.Removal, *, left: bool) -> str:
         )
     elif done.customers:
         lines.append(
-            ctx.t(N_("{count} customers are now in the shop's pool."), count=done.customers)
+            ctx.t(
+                P_(
+                    "{count} customer is now in the shop's pool.",
+                    "{count} customers are now in the shop's pool.",
+                ),
+                count=done.customers,
+            )
         )
     if done.reminders_cancelled:
         lines.append(
@@ -177,7 +194,10 @@ async def tell_everyone(ctx: Context, actor: Member, done: removal.Removal, *, l
     )
     ctx.set_menu(gone.chat_id, ctx.menus.menu(None, locale))
     if done.target is not None and done.customers and done.target.id != actor.id:
-        note = N_("📥 {member} moved {count} customers of {source} to you.")
+        note = P_(
+            "📥 {member} moved {count} customer of {source} to you.",
+            "📥 {member} moved {count} customers of {source} to you.",
+        )
         names = {"member": actor.display_name, "source": gone.display_name}
         await notify_member(ctx, done.target, note, count=done.customers, **names)
     if actor.role is Role.OWNER:
@@ -214,7 +234,10 @@ async def _tell_owner(
         lines.append(
             translate(
                 locale,
-                N_("Their {count} customers went to {target}."),
+                P_(
+                    "Their {count} customer went to {target}.",
+                    "Their {count} customers went to {target}.",
+                ),
                 count=done.customers,
                 target=done.target.display_name,
             )
@@ -223,7 +246,10 @@ async def _tell_owner(
         lines.append(
             translate(
                 locale,
-                N_("Their {count} customers are in the pool: see /pool or /reassign."),
+                P_(
+                    "Their {count} customer is in the pool: see /pool or /reassign.",
+                    "Their {count} customers are in the pool: see /pool or /reassign.",
+                ),
                 count=done.customers,
             )
         )

@@ -9,7 +9,7 @@ from bot.crm import members
 from bot.crm.models import Customer, Member
 from bot.crm.purchases import Recorded, format_money
 from bot.errors import InvalidInput
-from bot.i18n import N_, Raw, translate
+from bot.i18n import N_, P_, Raw, translate
 from bot.views.card import card_button
 
 CONVERTED = N_("🎉 Converted: this lead is now a customer.")
@@ -66,7 +66,11 @@ def show_purchase(ctx: Context, done: Recorded, *, currency: str) -> None:
     )
     if done.points:
         text += "\n" + ctx.t(
-            N_("⭐ +{points} points · balance {balance}"),
+            P_(
+                "⭐ +{points} point · balance {balance}",
+                "⭐ +{points} points · balance {balance}",
+                by="points",
+            ),
             points=done.points,
             balance=done.points_balance,
         )

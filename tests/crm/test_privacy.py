@@ -149,7 +149,7 @@ async def test_forget_erases_personal_data_and_keeps_aggregates(sessions: Sessio
     async with unit_of_work(sessions) as session:
         sun = await session.get(Customer, story.sun.id)
         assert sun is not None
-        assert sun.name == f"Erased #{sun.id}"
+        assert sun.name == f"🗑 #{sun.id}"
         assert {key: getattr(sun, key) for key in SUN} == dict.fromkeys(SUN) | {
             "consent": Consent.OPTED_OUT
         }
@@ -204,7 +204,7 @@ async def test_staff_campaigns_and_a_rejoin_never_see_the_erased_data(sessions: 
         content = file.content.decode("utf-8-sig")
         assert "Sun" not in content
         assert "13800138000" not in content
-        assert f"Erased #{story.sun.id}" in content
+        assert f"🗑 #{story.sun.id}" in content
         reached = await session.scalars(audiences.recipients(story.shop.workspace.id, {}))
         assert story.sun.id not in reached.all()
     # Joining again later makes a fresh record, not a revived one.
@@ -246,7 +246,7 @@ async def test_erase_by_manager_checks_role_scope_and_is_audited(sessions: Sessi
             await erase(session, actor=story.shop.li)
         with pytest.raises(NotFound):
             await erase(session, actor=story.other.owner)
-        assert (await erase(session, actor=admin)).name == f"Erased #{sun_id}"
+        assert (await erase(session, actor=admin)).name == f"🗑 #{sun_id}"
     async with unit_of_work(sessions) as session:
         with pytest.raises(Conflict):
             await erase(session, actor=story.shop.owner)

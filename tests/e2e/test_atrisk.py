@@ -90,7 +90,7 @@ async def test_atrisk_lists_per_rep_and_sends_a_care_message(
     )
     assert "Zhao" not in listing["text"]
     await chen.send("/atrisk")
-    shown = await chen.expect("At risk: 1 customers", "Zhao")
+    shown = await chen.expect("At risk: 1 customer,", "Zhao")
     assert "Mei" not in shown["text"]
     await owner.send("/atrisk")
     await owner.expect("At risk: 3 customers", "Mei", "👤 Li", "Zhao", "👤 Chen")

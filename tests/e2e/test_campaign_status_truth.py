@@ -43,7 +43,7 @@ async def test_a_night_broadcast_is_held_until_morning_and_run_now_sends_it(
     await owner.expect("What kind")
     await owner.press("One-off broadcast")
     await owner.expect("Which message template")
-    await owner.press("holiday")
+    await owner.press("Holiday greeting")
     await owner.expect("Who gets it")
     await owner.press("Everyone opted in")
     await owner.expect("When? Tap Now")

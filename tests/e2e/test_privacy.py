@@ -78,12 +78,12 @@ async def test_customer_sees_copies_and_erases_their_data(
     await sun.expect("Done", "no longer keeps your personal data")
 
     await owner.send(f"/card {customer_id}")
-    card = await owner.expect(f"Erased #{customer_id}")
+    card = await owner.expect(f"🗑 #{customer_id}")
     assert "Sun" not in card["text"]
     assert "13800138000" not in card["text"]
     assert "no phone" in card["text"]
     assert "Longjing" not in card["text"]
-    assert "1 purchases" in card["text"]
+    assert "1 purchase," in card["text"]
     await owner.send(f"/find {PHONE}")
     await owner.expect("Nothing found")
     await owner.send("/find Sun")
@@ -160,5 +160,5 @@ async def test_customer_of_two_shops_chooses_which_one_forgets(
         ("Sun Mei",)
     ]
     assert query(options.db_path, "SELECT name FROM customer WHERE id = ?", customer_id) == [
-        (f"Erased #{customer_id}",)
+        (f"🗑 #{customer_id}",)
     ]

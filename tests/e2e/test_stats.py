@@ -143,7 +143,7 @@ async def test_rep_sees_only_their_own_figures(
     figures = await li.expect(
         "📊 Your figures, the last 30 days",
         "🆕 New leads: 1 · converted 1 (100%)",
-        "🔁 Repurchase rate: 100% (1 of 1 buyers)",
+        "🔁 Repurchase rate: 100% (1 of 1 buyer)",
         "🙋 Active customers: 1",
         "🤝 New customers: 1",
         "💎 Average CLTV: ¥450.00 (estimate",

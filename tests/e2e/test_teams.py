@@ -147,10 +147,10 @@ async def test_team_limited_admin_cannot_widen_scope_or_remove_outsiders(
     await zhou.send("/remove Li to Chen")
     await zhou.expect("Chen isn't on your team.")
     await zhou.send("/remove Li")
-    await zhou.expect("Remove Li from the shop? They have 1 customers.")
+    await zhou.expect("Remove Li from the shop? They have 1 customer.")
     await zhou.press("Customers to the pool")
     await zhou.expect("Li is no longer a member of the shop.")
-    await owner.expect("Zhou removed Li from the shop.", "Their 1 customers are in the pool")
+    await owner.expect("Zhou removed Li from the shop.", "Their 1 customer is in the pool")
     assert query(db, "SELECT owner_member_id FROM customer WHERE id = ?", zhao) == [(None,)]
     await li.send(f"/card {zhao}")
     await li.expect("You're no longer a member of Wang's Tea House")

@@ -43,30 +43,30 @@ async def test_base_edit_warns_and_previews_the_grade_c_variant(
 
     await owner.send("/template weekly_touchpoint")
     await owner.expect(
-        "weekly_touchpoint · English · version 1",
+        "Weekly touchpoint · English · version 1",
         "English: 1 ← this one",
         "English · grade C: 1",
         "Grade C customers get their own variant; this edit does not reach them.",
     )
     await owner.press("✏️ Edit")
     await owner.expect("Grade C customers get their own variant; this edit does not reach them.")
-    await owner.expect("Send the new text for weekly_touchpoint · English")
+    await owner.expect("Send the new text for Weekly touchpoint · English")
     await owner.send(NEW_BASE)
     await owner.expect("Hello Mei, fresh news from Wang's Tea House!")
     await owner.press("Preview with a real customer")
     await owner.expect("Send the name or phone number of a customer")
     await owner.send("Zhao")
     await owner.expect(
-        "Zhao gets weekly_touchpoint · English · grade C, not the text you are editing."
+        "Zhao gets Weekly touchpoint · English · grade C, not the text you are editing."
     )
     got = await owner.expect(GRADE_C)
     assert "fresh news" not in got["text"]
     await owner.press("Preview with a real customer")
     await owner.send("Qian")
-    await owner.expect("Preview for Qian, who gets weekly_touchpoint · English.")
+    await owner.expect("Preview for Qian, who gets Weekly touchpoint · English.")
     await owner.expect("Hello Qian, fresh news from Wang's Tea House!")
     await owner.press("Save")
-    await owner.expect("Saved. weekly_touchpoint · English is now at version 2.")
+    await owner.expect("Saved. Weekly touchpoint · English is now at version 2.")
 
     # What the previews showed is what each of them receives.
     await cli(
@@ -77,6 +77,6 @@ async def test_base_edit_warns_and_previews_the_grade_c_variant(
     await qian.expect("Hello Qian, fresh news from Wang's Tea House!")
 
     await owner.send("/template weekly_touchpoint")
-    await owner.expect("weekly_touchpoint · English · version 2")
+    await owner.expect("Weekly touchpoint · English · version 2")
     await owner.press("Edit the grade C variant")
-    await owner.expect("Send the new text for weekly_touchpoint · English · grade C")
+    await owner.expect("Send the new text for Weekly touchpoint · English · grade C")

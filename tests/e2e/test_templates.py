@@ -52,15 +52,15 @@ async def test_edit_with_previews_save_and_roll_back(
     await li.expect("Sorry, /templates isn't available to you.")
 
     await owner.send("/templates")
-    await owner.expect("Message templates", "welcome: English v1", "weekly_touchpoint")
-    await owner.press("welcome")
-    await owner.expect("welcome · English · version 1", "Hi {{ first_name }}, welcome to")
+    await owner.expect("Message templates", "Welcome message: English v1", "Weekly touchpoint")
+    await owner.press("Welcome message")
+    await owner.expect("Welcome message · English · version 1", "Hi {{ first_name }}, welcome to")
     await owner.press("Edit")
-    await owner.expect("Send the new text for welcome · English", "{{ first_name }}")
+    await owner.expect("Send the new text for Welcome message · English", "{{ first_name }}")
 
     await owner.send("Hi {{ phone }}")
     await owner.expect("{{ phone }} is not a variable you can use. You can use: {{ first_name }}")
-    await owner.expect("Send the new text for welcome")
+    await owner.expect("Send the new text for Welcome message")
     await owner.send("<b>Hello {{ first_name }}</b> <i>oops")
     await owner.expect("<i> is opened but never closed.")
     await owner.send(NEW_TEXT)
@@ -76,24 +76,24 @@ async def test_edit_with_previews_save_and_roll_back(
     await owner.expect("Preview for Zhao Min")
     await owner.expect("Hello Zhao, tea time at Wang's Tea House!")
     await owner.press("Save")
-    await owner.expect("Saved. welcome · English is now at version 2.")
+    await owner.expect("Saved. Welcome message · English is now at version 2.")
 
     await owner.press("Open it")
-    await owner.expect("welcome · English · version 2", "edited", NEW_TEXT)
+    await owner.expect("Welcome message · English · version 2", "edited", NEW_TEXT)
     await owner.press("History")
-    await owner.expect("Versions of welcome · English", "v2", "v1", "default text")
+    await owner.expect("Versions of Welcome message · English", "v2", "v1", "default text")
     await owner.press("Roll back to v1")
     await owner.expect("Rolled back to the text of version 1", "now at version 3")
-    await owner.expect("welcome · English · version 3", "rolled back to v1", "welcome to")
+    await owner.expect("Welcome message · English · version 3", "rolled back to v1", "welcome to")
 
     await owner.send("/template birthday zh-CN A")
-    await owner.expect("birthday · 简体中文 · grade A · version 1", "{{ owner }}")
+    await owner.expect("Birthday greeting · Chinese · grade A · version 1", "{{ owner }}")
     await owner.send("/template welcome fr")
     await owner.expect("“fr” is neither a language (en, zh-CN) nor one of your grades (A, B, C).")
     await owner.send("/template welcome en B")
-    await owner.expect("There's no text for welcome · English · grade B yet.")
+    await owner.expect("There's no text for Welcome message · English · grade B yet.")
     await owner.press("Write it")
-    await owner.expect("Send the new text for welcome · English · grade B")
+    await owner.expect("Send the new text for Welcome message · English · grade B")
     await owner.send("Dear {{ name }}, a treat awaits you at {{ merchant }}.")
     await owner.expect("Dear Mei Chen, a treat awaits you at Wang's Tea House.")
     await owner.press("Discard")
@@ -152,9 +152,9 @@ async def test_a_hostile_template_never_freezes_the_bot(
     await owner.expect("Quiet hours are off")
 
     await owner.send("/template welcome")
-    await owner.expect("welcome · English · version 1")
+    await owner.expect("Welcome message · English · version 1")
     await owner.press("Edit")
-    await owner.expect("Send the new text for welcome · English")
+    await owner.expect("Send the new text for Welcome message · English")
     for hostile in (HOSTILE, GUARDED):
         await owner.send(hostile)
         await answered_quickly(other)  # while the bot checks the text
@@ -167,7 +167,7 @@ async def test_a_hostile_template_never_freezes_the_bot(
     await owner.expect("Preview for a sample customer, Mei Chen")
     await owner.expect("Hello Mei Chen")
     await owner.press("Save")
-    await owner.expect("Saved. welcome · English is now at version 2.")
+    await owner.expect("Saved. Welcome message · English is now at version 2.")
 
     # At send time it fails for the big balance only: Bob is skipped, the owner told once.
     people = {uid: person(uid, name) for uid, (name, _) in CUSTOMERS.items()}

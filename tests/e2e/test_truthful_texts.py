@@ -108,7 +108,7 @@ async def test_the_bot_says_what_is_true(
     await owner.expect("What kind")
     await owner.press("Welcome on opt-in")
     await owner.expect("Which message template")
-    await owner.press("welcome")
+    await owner.press("Welcome message")
     await owner.expect("Who gets it")
     await owner.press("Done")
     await owner.expect("a name for this campaign")

@@ -84,7 +84,7 @@ async def test_notices_are_in_the_reps_language(chat: ChatBot, workspace: Worksp
     sun = chat.person(SUN, "Sun")
     await sun.send(f"/start {payload}")
     await sun.expect("May we send you messages")
-    notice = await crew.li.expect("👋 Sun 通过你的链接加入了。")
+    notice = await crew.li.expect("👋 Sun 通过您的链接加入了。")
     assert labels(notice) == ["📇 卡片"]
     await sun.press("Yes")
     await crew.li.expect("✅ Sun 同意接收店铺的消息。")

@@ -135,7 +135,9 @@ async def test_every_screen_counts_the_slipping_and_the_at_risk_alike(
 async def test_old_segment_word_and_a_wrong_one(chat: ChatBot, workspace: Workspace) -> None:
     crew = await open_shop(chat, workspace)
     await crew.owner.send("/find segment:vip")
-    hint = await crew.owner.expect("The segment is one of", "slipping", "/find segment:slipping")
+    hint = await crew.owner.expect(
+        "The segment is champions", "slipping", "/find segment:slipping"
+    )
     assert "at_risk" not in hint["text"]
     # Shops used to typing the stored key still get the same customers.
     await crew.owner.send("/find segment:at_risk")
@@ -151,4 +153,4 @@ async def test_find_without_words_suggests_the_slipping_segment(
     await crew.li.send("/lang zh-CN")
     await crew.li.expect()
     await crew.li.send("/find")
-    await crew.li.expect("或 segment:下滑 可缩小范围")
+    await crew.li.expect("或 分群:下滑 可缩小范围")

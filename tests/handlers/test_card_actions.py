@@ -151,7 +151,7 @@ async def test_an_erased_customers_card_offers_no_edits_nor_acts(
     await crew.owner.press("Erase")
     await crew.owner.expect(f"Personal data of customer #{wang} erased")
     await crew.owner.send(f"/card {wang}")
-    card = await crew.owner.expect(f"Erased #{wang}", "Personal data erased on")
+    card = await crew.owner.expect(f"🗑 #{wang}", "Personal data erased on")
     assert not (card.get("reply_markup") or {}).get("inline_keyboard")
 
     # The buttons of a card drawn before the erasure have expired.

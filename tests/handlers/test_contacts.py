@@ -252,8 +252,8 @@ async def test_find_and_card_stay_within_scope(
     card = await li.expect(f"Wang Li (#{wang})")
     for fragment in (
         "+8613800138000", "Tea Co", "Lead · stage New", "Owner: Li", "not asked yet",
-        "Tags: oolong", "visit — tasted the new oolong", "2030-01-05 10:00 — bring samples",
-        "2 purchases, ¥178.50 in all, last on 2026-11-10; 1 repurchases",
+        "Tags: oolong", "🚶 Visit — tasted the new oolong", "2030-01-05 10:00 — bring samples",
+        "2 purchases, ¥178.50 in all, last on 2026-11-10; repurchases: 1",
         "https://t.me/ScrmSandboxBot?start=c_",
     ):  # fmt: skip
         assert fragment in card["text"], fragment

@@ -39,9 +39,9 @@ async def answered_quickly(other: Person) -> None:
 async def open_editor(owner: Person) -> None:
     await owner.send("/cancel")
     await owner.send("/template welcome")
-    await owner.expect("welcome · English · version")
+    await owner.expect("Welcome message · English · version")
     await owner.press("Edit")
-    await owner.expect("Send the new text for welcome · English")
+    await owner.expect("Send the new text for Welcome message · English")
 
 
 async def test_the_whole_corpus_is_answered_and_another_shop_keeps_its_answers(

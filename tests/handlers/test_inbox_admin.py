@@ -180,7 +180,7 @@ async def test_quick_replies_are_added_listed_edited_and_deleted(
         "Hello Mei, the 2015 cake is ¥380.",
     )
     await zhou.send("/quick add price@zh-CN 您好{{ name }}，2015年的饼 380 元。")
-    await zhou.expect("Quick reply “price” (简体中文) saved", "您好陈美玲")
+    await zhou.expect("Quick reply “price” (Chinese) saved", "您好陈美玲")
     await zhou.send("/quick add hours We open at 10 every day.")
     await zhou.expect("“hours” (English) saved")
     await zhou.send("/quick add hours We open at 9.")
@@ -190,7 +190,7 @@ async def test_quick_replies_are_added_listed_edited_and_deleted(
     await li.send("/quick")
     listed = await li.expect("Quick replies", "hours", "price")
     assert (
-        "• price — English: “Hello {{ first_name }}, the 2015 cake…” · 简体中文: “您好{{ name }}"
+        "• price — English: “Hello {{ first_name }}, the 2015 cake…” · Chinese: “您好{{ name }}"
         in listed["text"]
     )
     assert "/quick add" not in listed["text"]
@@ -212,9 +212,9 @@ async def test_quick_replies_are_added_listed_edited_and_deleted(
     await zhou.press("Keep it")
     await zhou.expect("the quick reply stays")
     await zhou.send("/quick delete price@zh-CN")
-    await zhou.expect("Delete the quick reply “price” (简体中文)?")
+    await zhou.expect("Delete the quick reply “price” (Chinese)?")
     await zhou.press("Delete")
-    await zhou.expect("Quick reply “price” (简体中文) deleted.")
+    await zhou.expect("Quick reply “price” (Chinese) deleted.")
     assert query(chat.db_path, "SELECT key, locale FROM quick_reply ORDER BY key") == [
         ("hours", "en"),
         ("price", "en"),
@@ -370,6 +370,6 @@ async def test_settings_and_the_library_speak_chinese(chat: ChatBot, workspace: 
     await owner.expect("未回复的会话在 30 分钟 后提醒负责的销售，1 小时 后转给店主。")
     # Without a language the key is written in the member's language.
     await owner.send("/quick 添加 greet 您好{{ name }}！")
-    await owner.expect("快捷回复“greet”（简体中文）已保存", "您好陈美玲！")
+    await owner.expect("快捷回复“greet”（中文）已保存", "您好陈美玲！")
     await owner.send("/quick")
-    await owner.expect("快捷回复", "• greet — 简体中文: “您好{{ name }}！”")
+    await owner.expect("快捷回复", "• greet — 中文: “您好{{ name }}！”")

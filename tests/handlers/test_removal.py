@@ -83,17 +83,17 @@ async def test_owner_removes_reps_and_an_admin(
 
     # Chen's customer and reminder go to Zhou, named in the command.
     await owner.send("/remove Chen to Zhou")
-    await owner.expect("Remove Chen from the shop? Their 1 customers and pending reminders go to")
+    await owner.expect("Remove Chen from the shop? Their 1 customer and pending reminders go to")
     await owner.press("Remove")
-    await owner.expect("1 customers and 1 pending reminders went to Zhou.")
-    await zhou.expect("Wang moved 1 customers of Chen to you.")
+    await owner.expect("1 customer went to Zhou, with pending reminders: 1.")
+    await zhou.expect("Wang moved 1 customer of Chen to you.")
     await chen.expect("Wang removed you from Wang's Tea House")
     assert query(db, "SELECT owner_member_id FROM customer WHERE id = ?", qian) == [(zhou_id,)]
     assert query(db, "SELECT member_id FROM reminder WHERE done_at IS NULL") == [(zhou_id,)]
 
     # Removing the admin Zhou withdraws the invite Zhou sent; the link stops working.
     await owner.send("/remove Zhou")
-    await owner.expect("Remove Zhou from the shop? They have 1 customers.")
+    await owner.expect("Remove Zhou from the shop? They have 1 customer.")
     await owner.press("Sun")
     await owner.expect("Zhou is no longer a member", "1 open invites were withdrawn.")
     newcomer = person(NEWCOMER, "Ma")
@@ -124,14 +124,14 @@ async def test_leave_then_join_another_shop_and_come_back(
     await owner.send("/leave")
     await owner.expect("You own this shop, so you can't leave it.")
     await li.send("/leave")
-    await li.expect("Leave Wang's Tea House? Your 1 customers go to the shop's pool")
+    await li.expect("Leave Wang's Tea House? Your 1 customer goes to the shop's pool")
     await li.press("Cancel")
     await li.expect("Good, you're staying.")
     await li.send("/leave")
     await li.expect("Leave Wang's Tea House?")
     await li.press("Leave the shop")
     await li.expect("You've left the shop.")
-    await owner.expect("Li left the shop.", "Their 1 customers are in the pool")
+    await owner.expect("Li left the shop.", "Their 1 customer is in the pool")
     await li.send("/today")
     await li.expect(GONE)
 

@@ -25,7 +25,7 @@ async def test_tags_scores_and_grades(
     await li.send("/tagdef vip social 60")
     await li.expect("Sorry, /tagdef isn't available to you.")
     await owner.send("/tagdef vip colour 60")
-    await owner.expect("The dimension is one of: demographic, interest, social, behaviour.")
+    await owner.expect("The dimension is demographic, interest, social or behaviour")
     await owner.send("/tagdef vip")
     await owner.expect("Send it like this: /tagdef vip interest 30")
     await owner.send("/tagdef vip social 60")
@@ -61,6 +61,6 @@ async def test_tags_scores_and_grades(
     await owner.expect("Tag tea-lover changed: interest, weight 70. Scores updated.")
     assert query(db, "SELECT score, grade FROM customer WHERE id = ?", zhao) == [(50, "A")]
     await owner.send("/tagdef cold delete")
-    await owner.expect("Tag deleted; 1 customers lost it.")
+    await owner.expect("Tag deleted; 1 customer lost it.")
     assert query(db, "SELECT score, grade FROM customer WHERE id = ?", zhao) == [(70, "A")]
     assert query(db, "SELECT name FROM tag ORDER BY name") == [("tea-lover",), ("vip",)]

@@ -60,12 +60,12 @@ async def test_the_preview_for_a_grade_c_customer_is_their_variant(
 
     await owner.send("/template weekly_touchpoint")
     shown = await owner.expect(
-        "weekly_touchpoint · English · version 1",
+        "Weekly touchpoint · English · version 1",
         "Variants, and how many customers each reaches now:",
         "English: 1 ← this one",
         "English · grade C: 2",
         "English · grade A: 0",
-        "简体中文 · grade B: 0",
+        "Chinese · grade B: 0",
         "Grade C customers get their own variant; this edit does not reach them.",
     )
     assert "✏️ Edit the grade C variant" in labels(shown)
@@ -75,7 +75,7 @@ async def test_the_preview_for_a_grade_c_customer_is_their_variant(
         "Grade A customers get their own variant",
         "Grade C customers get their own variant; this edit does not reach them.",
     )
-    await owner.expect("Send the new text for weekly_touchpoint · English")
+    await owner.expect("Send the new text for Weekly touchpoint · English")
     await owner.send(NEW_BASE)
     await owner.expect("Preview for a sample customer")
     await owner.expect("Hello Mei, fresh news from Wang's Tea House!")
@@ -83,7 +83,7 @@ async def test_the_preview_for_a_grade_c_customer_is_their_variant(
     await owner.press("Preview with a real customer")
     await owner.send("Zhao")
     await owner.expect(
-        "Zhao Min gets weekly_touchpoint · English · grade C, not the text you are editing."
+        "Zhao Min gets Weekly touchpoint · English · grade C, not the text you are editing."
     )
     got = await owner.expect(GRADE_C_TEXT, "Hi Zhao")
     assert "fresh news" not in got["text"]
@@ -91,32 +91,32 @@ async def test_the_preview_for_a_grade_c_customer_is_their_variant(
 
     await owner.press("Preview with a real customer")
     await owner.send("Qian")
-    await owner.expect("Preview for Qian Wu, who gets weekly_touchpoint · English.")
+    await owner.expect("Preview for Qian Wu, who gets Weekly touchpoint · English.")
     await owner.expect("Hello Qian, fresh news from Wang's Tea House!")
     await owner.press("Save")
-    await owner.expect("Saved. weekly_touchpoint · English is now at version 2.")
+    await owner.expect("Saved. Weekly touchpoint · English is now at version 2.")
 
     # The button on the warning opens the grade-C variant's editor.
     await owner.send("/template weekly_touchpoint")
-    await owner.expect("weekly_touchpoint · English · version 2")
+    await owner.expect("Weekly touchpoint · English · version 2")
     await owner.press("✏️ Edit the grade C variant")
-    await owner.expect("Send the new text for weekly_touchpoint · English · grade C")
+    await owner.expect("Send the new text for Weekly touchpoint · English · grade C")
     await owner.send(NEW_BASE)
     await owner.expect("Preview for a sample customer")
     await owner.expect("Hello Mei, fresh news")
     await owner.press("Preview with a real customer")
     await owner.send("Sun")
-    await owner.expect("Preview for Sun Li, who gets weekly_touchpoint · English · grade C.")
+    await owner.expect("Preview for Sun Li, who gets Weekly touchpoint · English · grade C.")
     await owner.expect("Hello Sun, fresh news from Wang's Tea House!")
 
 
 async def test_editing_a_variant_warns_of_nothing(chat: ChatBot, workspace: Workspace) -> None:
     crew = await open_shop(chat, workspace)
     await crew.owner.send("/template weekly_touchpoint en C")
-    shown = await crew.owner.expect("weekly_touchpoint · English · grade C · version 1")
+    shown = await crew.owner.expect("Weekly touchpoint · English · grade C · version 1")
     assert "this edit does not reach them" not in shown["text"]
     await crew.owner.press("✏️ Edit")
-    await crew.owner.expect("Send the new text for weekly_touchpoint · English · grade C")
+    await crew.owner.expect("Send the new text for Weekly touchpoint · English · grade C")
     assert "this edit does not reach them" not in " ".join(await crew.owner.quiet())
 
 
@@ -130,20 +130,18 @@ async def test_a_chinese_admin_reads_it_in_chinese(
     await owner.send("/template weekly_touchpoint zh-CN")
     await owner.expect(
         "各个版本，以及目前各自送达的客户数",
-        "简体中文 · 等级 C：1 位",
+        "中文 · 等级 C：1 位",
         "等级 C 的客户有自己的版本，这次修改不会发给他们。",
     )
     await owner.press("✏️ 编辑")
     await owner.expect("等级 C 的客户有自己的版本")
-    await owner.expect("请发送 weekly_touchpoint · 简体中文 的新文案")
+    await owner.expect("请发送 每周问候 · 中文 的新文案")
     await owner.send("{{ first_name }}，您好！新茶到店。")
     await owner.expect("预览")
     await owner.expect("新茶到店")
     await owner.press("👤 用真实客户预览")
     await owner.send("Zhao")
-    await owner.expect(
-        "Zhao Min收到的是 weekly_touchpoint · 简体中文 · 等级 C", "不是您正在编辑的文案"
-    )
+    await owner.expect("Zhao Min收到的是 每周问候 · 中文 · 等级 C", "不是您正在编辑的文案")
     await owner.expect("绿茶用八十度左右的水冲泡")
 
 

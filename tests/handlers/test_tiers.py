@@ -81,7 +81,7 @@ async def test_recompute_card_and_find_by_tier(
     await owner.send("/find tier:gold")
     await owner.expect("The tier is high, medium or low, like /find tier:high.")
     await owner.send("/find segment:vip")
-    await owner.expect("The segment is one of champions", "slipping, hibernating")
+    await owner.expect("The segment is champions", "slipping, hibernating")
     await chen.send("/find tier:high")
     await chen.expect("Nothing found for “tier:high”")
     await chen.send("/find tier:medium")
@@ -110,7 +110,7 @@ async def test_a_survey_to_high_value_customers(
     await owner.expect("What kind")
     await owner.press("Satisfaction survey")
     await owner.expect("Which message template")
-    await owner.press("survey_invitation")
+    await owner.press("Survey invitation")
     await owner.expect("Who gets it", "(2 customers)")
     await owner.press("By value tier")
     await owner.expect("Which value tier")
@@ -118,7 +118,7 @@ async def test_a_survey_to_high_value_customers(
     await owner.expect("tap one of the choices")
     await owner.expect("Which value tier")
     await owner.press("High value")
-    await owner.expect("Who gets it", "value tier High value", "(1 customers)")
+    await owner.expect("Who gets it", "value tier High value", "(1 customer)")
     await owner.press("Done")
     await owner.expect("When? Tap Now, or type a date")
     day = (datetime.now(UTC) + timedelta(days=30)).date().isoformat()
@@ -128,11 +128,11 @@ async def test_a_survey_to_high_value_customers(
     await owner.expect("a name for this campaign")
     await owner.press("Satisfaction survey")
     await owner.expect(
-        "Please check", "value tier High value", f"on {day} at 10:00", "It reaches 1 customers"
+        "Please check", "value tier High value", f"on {day} at 10:00", "It reaches 1 customer"
     )
     await owner.press("Create")
     await owner.expect("Campaign Satisfaction survey created")
-    await owner.expect("Satisfaction survey", "value tier High value", "(1 customers now)")
+    await owner.expect("Satisfaction survey", "value tier High value", "(1 customer now)")
     assert query(db, "SELECT kind, template_key, audience, status FROM campaign") == [
         ("survey", "survey_invitation", '{"value_tiers": ["high"]}', "active")
     ]

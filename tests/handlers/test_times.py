@@ -46,7 +46,7 @@ async def test_a_campaign_time_reads_a_full_width_colon_after_a_wrong_one(
     await owner.expect("What kind")
     await owner.press("Weekly touchpoint")
     await owner.expect("Which message template")
-    await owner.press("weekly_touchpoint")
+    await owner.press("Weekly touchpoint")
     await owner.expect("Who gets it")
     await owner.press("Everyone opted in")
     await owner.expect("Which day of the week")

@@ -24,7 +24,8 @@ from bot.i18n import N_
 
 LOCALES = ("en", "zh-CN")
 MAX_TEXT = 3500
-_KEY = re.compile(r"^[a-z0-9][a-z0-9_-]{0,31}$")
+# Letters of any script: a Chinese shop names its answers 价格 or 地址.
+_KEY = re.compile(r"^[^\W_][\w-]{0,31}$")
 KEY_HINT = N_("A quick reply's key is 1 to 32 letters, digits, - or _, like “price”.")
 NOT_FOUND = N_("There's no quick reply “{name}” ({locale}). See /quick.")
 

@@ -21,13 +21,12 @@ from bot.crm import audit
 from bot.crm.guards import require_role
 from bot.crm.models import InboxSettings, Member, Role, Workspace
 from bot.errors import InvalidInput
-from bot.i18n import N_
+from bot.i18n import N_, keyword
 from bot.localtime import at_local, read_hhmm, show_hhmm, zone
 
 HOURS_HINT = N_("Please give opening hours like 09:00-21:00, or “off” for always open.")
 SLA_HINT = N_("Please give a time like 30m or 2h (up to {max} h), or “off”.")
 MAX_SLA_MINUTES = 7 * 24 * 60
-OFF_WORDS = frozenset({"off", "none", "-", "关", "关闭"})
 _DASHES = re.compile(r"\s*(?:-|–|—|~|to|至|到)\s*")
 # Hours, minutes or both ("1h30m", "1小时30分钟"); a bare number is minutes.
 _DURATION = re.compile(
@@ -75,7 +74,7 @@ def parse_hours(text: str) -> Hours | None:
     """
     # NFKC turns full-width digits, colons, dashes and tildes into ASCII.
     cleaned = unicodedata.normalize("NFKC", text).strip().lower()
-    if cleaned in OFF_WORDS:
+    if keyword(cleaned) == "off":
         return None
     parts = _DASHES.split(cleaned, maxsplit=1)
     if len(parts) != 2:
@@ -93,7 +92,7 @@ def parse_sla(text: str) -> int | None:
         InvalidInput: when it is no duration or not between one minute and a week.
     """
     cleaned = unicodedata.normalize("NFKC", text).strip().lower()
-    if cleaned in OFF_WORDS:
+    if keyword(cleaned) == "off":
         return None
     match = _DURATION.match(cleaned)
     if match is None or not (match["hours"] or match["minutes"]):
