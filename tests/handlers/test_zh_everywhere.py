@@ -2,9 +2,9 @@
 
 The demo shop is seeded, its data (names, companies, tags, regions, notes) renamed
 to Chinese so that only the bot's own words are left in English, and every person
-speaks zh-CN. Each role opens /help, every topic, then every command the topics
-name, bare and with a customer id where it takes one, and presses every button of
-those replies once. No reply may hold an English word (beyond a short list of
+speaks zh-CN: the owner, an admin, a rep and a customer. Each opens /help, every
+topic, then every command the topics name, bare and with a customer id where it
+takes one, and presses every button of those replies once. No reply may hold an English word (beyond a short list of
 names such as CSV or Telegram) or a snake_case identifier.
 """
 
@@ -25,7 +25,7 @@ from tests.handlers.test_inbox_relay import labels
 
 pytestmark = pytest.mark.timeout(240)
 
-OWNER, LI, ZHAO = 1001, 1002, 2001
+OWNER, LI, CHEN, ZHAO = 1001, 1002, 1003, 2001
 # Words that are names, formats or units in Chinese text too.
 ALLOWED = {
     "csv",
@@ -87,7 +87,7 @@ async def seed_chinese_demo(chat: ChatBot) -> None:
         execute(db, "INSERT INTO user_pref VALUES (?, 'zh-CN', CURRENT_TIMESTAMP)", tg)
     execute(db, "UPDATE member SET display_name = '王' WHERE tg_user_id = 1001")
     execute(db, "UPDATE member SET display_name = '李' WHERE tg_user_id = 1002")
-    execute(db, "UPDATE member SET display_name = '陈' WHERE tg_user_id = 1003")
+    execute(db, "UPDATE member SET display_name = '陈', role = 'admin' WHERE tg_user_id = 1003")
     execute(db, "UPDATE customer SET name = '客户' || id, locale = 'zh-CN', notes = '喜欢乌龙'")
     execute(db, "UPDATE company SET name = '公司' || id")
     execute(db, "UPDATE tag SET name = '标签' || id")
@@ -113,7 +113,7 @@ def words_of(message: dict[str, Any]) -> list[str]:
     return [text, *labels(message)]
 
 
-async def walk(chat: ChatBot, who: Person, found: dict[str, list[str]]) -> None:
+async def walk(chat: ChatBot, who: Person, found: dict[str, list[str]]) -> set[str]:
     """Open /help and its topics, then every command they name and their buttons."""
 
     async def run(step: str, action: Any) -> list[dict[str, Any]]:
@@ -153,6 +153,7 @@ async def walk(chat: ChatBot, who: Person, found: dict[str, list[str]]) -> None:
                     except AssertionError:
                         continue  # a link button
                     await who.send("/cancel")
+    return commands
 
 
 async def test_a_chinese_shop_hears_no_english(chat: ChatBot) -> None:
@@ -160,10 +161,13 @@ async def test_a_chinese_shop_hears_no_english(chat: ChatBot) -> None:
     found: dict[str, list[str]] = {}
     people = (
         chat.person(OWNER, "王", "zh-hans"),
+        chat.person(CHEN, "陈", "zh-hans"),
         chat.person(LI, "李", "zh-hans"),
         chat.person(ZHAO, "客户", "zh-hans"),
     )
-    for who in people:
-        await walk(chat, who, found)
+    walked = {who.first_name: await walk(chat, who, found) for who in people}
     report = "\n".join(f"{step}: {line}" for step, lines in found.items() for line in lines)
     assert not found, report
+    # The walk reached every topic's commands, not just /help.
+    assert len(walked["王"]) > 60, sorted(walked["王"]) and "/fields" in walked["王"] and "/inbox" in walked["王"]
+    assert "/privacy" in walked["客户"] and "/inbox" not in walked["客户"]
