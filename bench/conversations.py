@@ -11,6 +11,12 @@ carries each conversation's acknowledgement to the customer. The same rounds
 then run with the messages (and the answers) arriving evenly over ``SPREAD``
 seconds instead of at once. Prints p50/p95/max with counts, per framework, and
 the machine's core count (target: p95 ≤ 300 ms with 200 at once on 2 cores).
+
+Then the same burst goes to the floor (``bench.relay_floor``): a bot of the same
+framework that only copies each message across, with no database and no logic,
+in the same run against the same emulator. Its p95 is what the framework, HTTP
+and the emulator cost on this machine before the product does anything; the
+real bot's p95 over the floor's is the product's own share.
 Traffic stays on 127.0.0.1 and every wait has a bound. Run:
 ``python -m bench.conversations [N] [ROUNDS] [ptb|aiogram ...]``.
 """
@@ -28,6 +34,7 @@ import sys
 import tempfile
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from datetime import UTC, datetime, timedelta
 from functools import partial
 from pathlib import Path
 from typing import Any
@@ -35,6 +42,7 @@ from typing import Any
 import aiohttp
 
 from bench.broadcast import TOKEN, emulator
+from bench.relay_floor import READY
 from bot.crm import migrate, workspaces
 from bot.crm.store import create_engine, create_sessionmaker, unit_of_work
 
@@ -46,7 +54,8 @@ FIRST_REP, FIRST_CUSTOMER = 6_000_000, 7_000_000
 DEADLINE = 60.0
 # The same conversations again, arriving evenly over this many seconds (for comparison).
 SPREAD = 10.0
-CREATED = "2026-11-20 08:00:00"
+# Records are a day old whenever the bench runs, so no lead goes back to the pool at start.
+CREATED = (datetime.now(UTC) - timedelta(days=1)).strftime("%Y-%m-%d %H:%M:%S")
 
 
 async def main(
@@ -61,10 +70,18 @@ async def main(
     )
     with emulator() as api:
         for framework in frameworks:
-            await _one_framework(api, framework, count, rounds)
+            real = await _one_framework(api, framework, count, rounds)
+            floor = await _floor(api, framework, count, rounds)
+            print(
+                f"  {framework:8s} at once: p95 {real:.0f} ms for the bot,"
+                f" {floor:.0f} ms for a bot that only relays (ratio {real / floor:.1f}×)",
+                flush=True,
+            )
 
 
-async def _one_framework(api: str, framework: str, count: int, rounds: int) -> None:
+async def _one_framework(api: str, framework: str, count: int, rounds: int) -> float:
+    """Run the real bot's rounds; return its p95 customer → rep at once, in ms."""
+    at_once = 0.0
     with tempfile.TemporaryDirectory() as tmp:
         db = Path(tmp) / "conversations.db"
         await _seed(db, count)
@@ -90,6 +107,57 @@ async def _one_framework(api: str, framework: str, count: int, rounds: int) -> N
                 when = "at once" if not spread else f"over {spread:.0f} s"
                 print(f"  {framework:8s} {when:9s} customer → rep copy   {_figures(inbound)}")
                 print(f"  {framework:8s} {when:9s} rep reply → customer  {_figures(outbound)}")
+                at_once = at_once or _p95(inbound)
+    return at_once
+
+
+async def _floor(api: str, framework: str, count: int, rounds: int) -> float:
+    """Run the same burst against a bot that only relays; return its p95 customer → rep."""
+    connector = aiohttp.TCPConnector(limit=0)
+    timeout = aiohttp.ClientTimeout(total=DEADLINE + 30)
+    inbound: list[float] = []
+    outbound: list[float] = []
+    async with aiohttp.ClientSession(api, connector=connector, timeout=timeout) as http:
+        await _post(http, "reset")
+        await _gather_bounded(
+            [partial(_post, http, "users", id=i, first_name=f"P{i}") for i in _people(count)]
+        )
+        async with _floor_bot(api, framework):
+            for round_no in range(rounds):
+                copies = await _customers_write(http, count, round_no, inbound, 0.0)
+                await _reps_answer(http, count, round_no, copies, outbound, 0.0)
+    print(f"  {framework:8s} floor     customer → rep copy   {_figures(inbound)}")
+    print(f"  {framework:8s} floor     rep reply → customer  {_figures(outbound)}")
+    return _p95(inbound)
+
+
+@contextlib.asynccontextmanager
+async def _floor_bot(api: str, framework: str) -> AsyncIterator[None]:
+    """Run ``python -m bench.relay_floor`` until the block ends."""
+    with tempfile.TemporaryDirectory() as tmp:
+        log = Path(tmp) / "floor.log"
+        with log.open("wb") as sink:
+            proc = await asyncio.create_subprocess_exec(
+                sys.executable, "-m", "bench.relay_floor", framework, api,
+                stdout=sink, stderr=subprocess.STDOUT,
+            )  # fmt: skip
+        try:
+            deadline = time.monotonic() + 60
+            while READY not in log.read_text(errors="replace"):
+                if time.monotonic() > deadline or proc.returncode is not None:
+                    msg = f"the floor bot did not start: {log.read_text(errors='replace')[-3000:]}"
+                    raise RuntimeError(msg)
+                await asyncio.sleep(0.1)
+            yield
+        finally:
+            if proc.returncode is None:
+                proc.terminate()
+            try:
+                async with asyncio.timeout(15):
+                    await proc.wait()
+            except TimeoutError:
+                proc.kill()
+                await proc.wait()
 
 
 async def _seed(db: Path, count: int) -> None:
@@ -296,6 +364,11 @@ async def _gather_bounded(jobs: Sequence[Callable[[], Awaitable[object]]]) -> No
 
 def _people(count: int) -> list[int]:
     return [FIRST_REP + i for i in range(count)] + [FIRST_CUSTOMER + i for i in range(count)]
+
+
+def _p95(latencies: Sequence[float]) -> float:
+    ms = sorted(w * 1000 for w in latencies)
+    return statistics.quantiles(ms, n=20, method="inclusive")[-1] if len(ms) > 1 else 0.0
 
 
 def _figures(latencies: Sequence[float]) -> str:

@@ -69,8 +69,9 @@ async def test_a_chinese_owner_reads_and_types_chinese(
         execute(
             db,
             "INSERT INTO purchase (workspace_id, customer_id, amount_minor, currency, at)"
-            f" VALUES (1, ?, 50000, 'CNY', datetime('now', '-{days_ago} days'))",
+            " VALUES (1, ?, 50000, 'CNY', datetime('now', ?))",
             customer,
+            f"-{days_ago} days",
         )
     await owner.send("/tiers 重新计算")
     await said(owner, "价值分层已重新计算：1 位购买客户")
