@@ -2,17 +2,22 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
+import shutil
 import sqlite3
 import threading
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+from sqlalchemy import text
 
-from bot.crm import backup, migrate, restore
+from bot.crm import backup, migrate, restore, workspaces
+from bot.crm.store import create_engine, create_sessionmaker, unit_of_work
 from bot.errors import BackupError, SchemaError
 from bot.jobs.backups import is_due
+from tests.conftest import _pg_database
 
 NOW = datetime(2026, 12, 4, 3, 0, tzinfo=UTC)
 
@@ -125,3 +130,34 @@ def test_postgres_without_pg_dump_says_what_to_install(
     with pytest.raises(BackupError, match="pg_dump is not installed.*postgresql-client"):
         backup.take("postgresql+asyncpg://scrm@127.0.0.1/scrm", tmp_path / "never" / "x.dump")
     assert not (tmp_path / "never").exists()
+
+
+@pytest.mark.postgres
+async def test_postgres_round_trip_through_pg_dump_and_pg_restore(
+    tmp_path: Path, pg_template: str
+) -> None:
+    if shutil.which("pg_dump") is None or shutil.which("pg_restore") is None:
+        pytest.skip("the PostgreSQL client tools (pg_dump, pg_restore) are not installed")
+    async for url in _pg_database(pg_template):
+        engine = create_engine(url)
+        async with unit_of_work(create_sessionmaker(engine)) as session:
+            await workspaces.create_workspace(
+                session, name="Before", timezone="Asia/Shanghai", locale="en", region="CN"
+            )
+        made = await asyncio.to_thread(backup.take, url, tmp_path / "shop.dump")
+        assert made.size > 0
+        async with engine.begin() as conn:
+            await conn.execute(text("UPDATE workspace SET name = 'After'"))
+        # A connection of the bot (by its application name) makes restore refuse.
+        async with engine.connect() as conn:
+            await conn.execute(text("SET application_name = 'scrm-bot'"))
+            with pytest.raises(BackupError, match="a bot is connected"):
+                await restore.restore(url, made.path, now=NOW)
+        await engine.dispose()
+        done = await restore.restore(url, made.path, now=NOW)
+        assert done.revision == migrate.head_revision()
+        engine = create_engine(url)
+        async with engine.connect() as conn:
+            names = (await conn.execute(text("SELECT name FROM workspace"))).scalars().all()
+        await engine.dispose()
+        assert names == ["Before"]

@@ -51,7 +51,7 @@ async def test_slipping_and_at_risk_agree_in_english_and_chinese(
     await li.send("/lang zh-CN")
     await li.expect()
     await li.send("/tiers")
-    tiers = await li.expect("• 下滑客户：2", "/find segment:下滑")
+    tiers = await li.expect("• 下滑客户：2", "/find 分群:下滑")
     assert "有流失风险" not in tiers["text"]
     await li.send("/find segment:下滑")
     await li.expect("“segment:下滑”找到 2 条结果")

@@ -47,7 +47,7 @@ async def test_a_waiting_customer_is_listed_shown_and_handed_over(
     assert "👤 do you have aged pu'er? I'd like 2 cakes" in inbox["text"]
 
     await crew.li.send(f"/history {sun_id}")
-    page = await crew.li.expect(f"Conversation with Sun (#{sun_id}): 1 messages")
+    page = await crew.li.expect(f"Conversation with Sun (#{sun_id}): 1 message\n")
     assert page["text"].endswith("👤 do you have aged pu'er? I'd like 2 cakes")
     await crew.li.press("📇 Open card")
     card = await crew.li.expect("💬 Conversation", f"/history {sun_id} for all")

@@ -99,20 +99,20 @@ async def test_stages_move_rename_and_convert(
     li, owner = crew.li, crew.owner
 
     await li.send("/stages")
-    await li.expect("Stages", "new — New", "won — Won", "lost — Lost")
+    await li.expect("Stages", "• New", "• Won", "• Lost")
     await li.send("/stages rename won Paid")
     await li.expect("Sorry, your role can't do that.")
     await owner.send("/stages rename won")
     await owner.expect("Send it like this: /stages rename won Paid")
     await owner.send("/stages rename won Paid")
-    await owner.expect("Stage renamed", "won — Paid")
+    await owner.expect("Stage renamed", "• Paid")
 
     await li.send(f"/stage {zhao}")
     await li.expect("Zhao (#", "is at stage New", "Move to")
     await li.press("Contacted")
     await li.expect("Zhao", "moved from New to Contacted")
     await li.send(f"/stage {zhao} closed")
-    await li.expect("There's no stage called “closed”", "Paid")
+    await li.expect("There's no stage called “closed”. Send /stages to see them.")
     await li.send("/stage twelve won")
     await li.expect("Send it like this: /stage 12 won")
     await li.send(f"/stage {zhao} PAID")
