@@ -26,10 +26,10 @@ from bot.conversations.card_actions import CARD_BUY, CARD_REMIND
 from bot.conversations.edit_field import EDIT_FIELD, EditOption, EditStep
 from bot.conversations.log_followup import LOG
 from bot.crm import classification, customers, fields, search, tags
-from bot.crm.models import Customer, FieldOption, Member
+from bot.crm.models import Customer, Member
 from bot.crm.phones import EXTENSION, looks_like_phone, normalize_phone
 from bot.crm.scope import get_visible
-from bot.errors import ButtonExpired, InvalidInput, NotFound
+from bot.errors import ButtonExpired, InvalidInput
 from bot.i18n import N_, P_, Raw, keyword
 from bot.messaging import Button
 from bot.views.card import (
@@ -45,7 +45,7 @@ from bot.views.card import (
     show_card,
 )
 from bot.views.fields import option_name
-from bot.views.picks import CardPick, pick_screen
+from bot.views.picks import CardPick, pick_screen, pressed_option
 from bot.views.replies import who
 
 router = Router("contacts", MEMBERS)
@@ -106,7 +106,7 @@ async def cmd_add(ctx: Context) -> None:
 @router.button(AddOption)
 async def on_add_option(ctx: Context, pressed: AddOption) -> None:
     """Answer a choice question of the /add dialog (or tick a preference)."""
-    option = await _option(ctx, pressed.option_id)
+    option = await pressed_option(ctx, pressed.option_id)
     await engine.press(ctx, ADD_CONTACT, {AddStep(option.field)}, option.key)
 
 
@@ -214,7 +214,7 @@ async def on_edit_button(ctx: Context, pressed: EditField) -> None:
 @router.button(EditOption)
 async def on_edit_option(ctx: Context, pressed: EditOption) -> None:
     """Answer the open card edit from an option's button."""
-    option = await _option(ctx, pressed.option_id)
+    option = await pressed_option(ctx, pressed.option_id)
     await engine.press(ctx, EDIT_FIELD, {EditStep.VALUE}, option.key)
 
 
@@ -223,7 +223,7 @@ async def on_card_pick(ctx: Context, pressed: CardPick) -> None:
     """Tick or untick one option of a several-choice field on the card's customer."""
     member, _ = ctx.staff()
     customer = await _card_customer(ctx, pressed.customer_id)
-    option = await _option(ctx, pressed.option_id)
+    option = await pressed_option(ctx, pressed.option_id)
     if not fields.FIELDS[option.field].multi:
         raise ctx.expired()
     held = list(getattr(customer, option.field) or [])
@@ -241,17 +241,6 @@ async def _matching_options(ctx: Context, member: Member, text: str) -> list[tup
         return []
     listed = await fields.options(ctx.session, workspace_id=member.workspace_id)
     return [(o.field, o.key) for o in listed if wanted in option_name(ctx.t, o).casefold()]
-
-
-async def _option(ctx: Context, option_id: int) -> FieldOption:
-    """Return an option of the sender's shop; another shop's or a removed one has expired."""
-    member, _ = ctx.staff()
-    try:
-        return await fields.get_option(
-            ctx.session, workspace_id=member.workspace_id, option_id=option_id
-        )
-    except NotFound:
-        raise ctx.expired() from None
 
 
 # The card's act buttons

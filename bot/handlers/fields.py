@@ -9,7 +9,7 @@ from bot.conversations.edit_option import EDIT_OPTION
 from bot.crm import fields
 from bot.crm.fields import fold
 from bot.crm.models import FieldOption
-from bot.errors import InvalidInput, NotFound
+from bot.errors import InvalidInput
 from bot.i18n import N_
 from bot.views.field_lists import (
     FieldsAdd,
@@ -26,6 +26,7 @@ from bot.views.field_lists import (
     remove_question,
 )
 from bot.views.fields import field_name, option_name
+from bot.views.picks import pressed_option
 
 router = Router("fields", MANAGERS)
 
@@ -76,14 +77,14 @@ async def on_add(ctx: Context, pressed: FieldsAdd) -> None:
 @router.button(FieldsOption)
 async def on_option(ctx: Context, pressed: FieldsOption) -> None:
     """Show one option with what can be done to it."""
-    option = await _option(ctx, pressed.option_id)
+    option = await pressed_option(ctx, pressed.option_id)
     ctx.edit(*option_screen(ctx, option, await fields.using(ctx.session, option=option)))
 
 
 @router.button(FieldsRename)
 async def on_rename(ctx: Context, pressed: FieldsRename) -> None:
     """Ask for an option's new name."""
-    option = await _option(ctx, pressed.option_id)
+    option = await pressed_option(ctx, pressed.option_id)
     data = {"field": option.field, "option_id": option.id, "shown": option_name(ctx.t, option)}
     await engine.start(ctx, EDIT_OPTION, data)
 
@@ -92,7 +93,7 @@ async def on_rename(ctx: Context, pressed: FieldsRename) -> None:
 async def on_move(ctx: Context, pressed: FieldsMove) -> None:
     """Move an option one place up or down and show its list."""
     member, _ = ctx.staff()
-    option = await _option(ctx, pressed.option_id)
+    option = await pressed_option(ctx, pressed.option_id)
     offset = -1 if pressed.direction == "u" else 1
     await fields.move_option(ctx.session, actor=member, option_id=option.id, offset=offset)
     listed = await fields.options(
@@ -105,7 +106,7 @@ async def on_move(ctx: Context, pressed: FieldsMove) -> None:
 @router.button(FieldsRemove)
 async def on_remove(ctx: Context, pressed: FieldsRemove) -> None:
     """Remove an option nobody has at once; ask first when customers have it."""
-    option = await _option(ctx, pressed.option_id)
+    option = await pressed_option(ctx, pressed.option_id)
     holders = await fields.using(ctx.session, option=option)
     if holders:
         ctx.edit(*remove_question(ctx, option, holders))
@@ -116,7 +117,7 @@ async def on_remove(ctx: Context, pressed: FieldsRemove) -> None:
 @router.button(FieldsRemoveSure)
 async def on_remove_sure(ctx: Context, pressed: FieldsRemoveSure) -> None:
     """Remove an option and clear it from the customers who have it."""
-    await _remove(ctx, await _option(ctx, pressed.option_id))
+    await _remove(ctx, await pressed_option(ctx, pressed.option_id))
 
 
 async def _remove(ctx: Context, option: FieldOption) -> None:
@@ -141,14 +142,3 @@ def _own_field(ctx: Context, field: str) -> int:
     if field not in fields.KIND_FIELDS[workspace.kind]:
         raise ctx.expired()
     return member.workspace_id
-
-
-async def _option(ctx: Context, option_id: int) -> FieldOption:
-    """Return an option of the sender's shop; another shop's or a removed one has expired."""
-    member, _ = ctx.staff()
-    try:
-        return await fields.get_option(
-            ctx.session, workspace_id=member.workspace_id, option_id=option_id
-        )
-    except NotFound:
-        raise ctx.expired() from None

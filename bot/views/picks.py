@@ -7,7 +7,8 @@ from typing import Annotated
 from bot.callbacks import CallbackData, Id
 from bot.chat.context import Context
 from bot.crm import fields
-from bot.crm.models import Customer
+from bot.crm.models import Customer, FieldOption
+from bot.errors import NotFound
 from bot.i18n import N_
 from bot.messaging import Button
 from bot.views.card import card_button
@@ -44,3 +45,14 @@ async def pick_screen(
         chosen=chosen,
     )
     return text, [*buttons, [card_button(ctx.t, customer.id)]]
+
+
+async def pressed_option(ctx: Context, option_id: int) -> FieldOption:
+    """Return an option of the sender's shop; another shop's or a removed one has expired."""
+    member, _ = ctx.staff()
+    try:
+        return await fields.get_option(
+            ctx.session, workspace_id=member.workspace_id, option_id=option_id
+        )
+    except NotFound:
+        raise ctx.expired() from None
