@@ -12,7 +12,8 @@ from bot.chat.router import MEMBERS, Router
 from bot.conversations import import_file
 from bot.conversations.import_file import ImportAnswer
 from bot.crm import export, fields, offload
-from bot.crm.export import ExportFilter, Format
+from bot.crm.export import Format
+from bot.crm.export_filter import ExportFilter, parse_filter
 from bot.errors import InvalidInput
 from bot.i18n import N_
 from bot.messaging import OutDocument
@@ -49,7 +50,7 @@ async def cmd_export(ctx: Context) -> None:
         raise InvalidInput(
             N_("Please say csv or xlsx, e.g. /export xlsx or /export csv grade=A region=east.")
         )
-    await _export(ctx, Format(fmt.lower()), export.parse_filter(rest))
+    await _export(ctx, Format(fmt.lower()), parse_filter(rest))
 
 
 @router.command("import", help=N_("add customers from a CSV or XLSX file"))

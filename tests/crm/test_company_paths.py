@@ -10,7 +10,8 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.crm import companies, export, importer, search, spreadsheet, workspaces
-from bot.crm.export import ExportFilter, Format
+from bot.crm.export import Format
+from bot.crm.export_filter import ExportFilter
 from bot.crm.models import Company, Customer, Member, Role
 from bot.crm.store import unit_of_work
 from tests.crm.test_export import NOW, add_member, csv_rows

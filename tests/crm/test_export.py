@@ -12,7 +12,8 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.crm import export, workspaces
-from bot.crm.export import ExportFilter, Format, columns_for
+from bot.crm.export import Format, columns_for
+from bot.crm.export_filter import ExportFilter, parse_filter
 from bot.crm.models import (
     AuditLog,
     Company,
@@ -182,7 +183,7 @@ async def test_filters(
             session,
             actor=people["admin"],
             fmt=Format.CSV,
-            filters=export.parse_filter(text),
+            filters=parse_filter(text),
             now=NOW,
         )
     assert [r["name"] for r in csv_rows(file.content)] == names
@@ -206,7 +207,7 @@ async def test_owner_filter_by_member_id(sessions: async_sessionmaker[AsyncSessi
 )
 def test_bad_filters_are_refused(text: str) -> None:
     with pytest.raises(InvalidInput):
-        export.parse_filter(text)
+        parse_filter(text)
 
 
 async def add_tiers(session: AsyncSession) -> None:
@@ -260,14 +261,14 @@ async def test_tier_and_segment_filters(sessions: async_sessionmaker[AsyncSessio
             session,
             actor=people["admin"],
             fmt=Format.CSV,
-            filters=export.parse_filter("tier=HIGH"),
+            filters=parse_filter("tier=HIGH"),
             now=NOW,
         )
         risk = await export.export_customers(
             session,
             actor=people["li"],
             fmt=Format.CSV,
-            filters=export.parse_filter("segment=slipping"),
+            filters=parse_filter("segment=slipping"),
             now=NOW,
         )
         entry = await session.scalar(

@@ -13,7 +13,8 @@ from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.crm import customers, export, fields, importer
-from bot.crm.export import ExportFilter, Format
+from bot.crm.export import Format
+from bot.crm.export_filter import ExportFilter
 from bot.crm.models import Customer, CustomerKind, Tag, TagDimension, WorkspaceKind
 from bot.crm.store import unit_of_work
 from bot.views import export_words

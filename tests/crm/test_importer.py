@@ -10,7 +10,8 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.crm import export, importer, spreadsheet
-from bot.crm.export import ExportFilter, Format
+from bot.crm.export import Format
+from bot.crm.export_filter import ExportFilter
 from bot.crm.models import AuditLog, Company, Customer, CustomerTag
 from bot.crm.store import unit_of_work
 from bot.errors import InvalidInput

@@ -9,6 +9,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.crm import export, invites, members, reminders, removal, teams
+from bot.crm.export_filter import ExportFilter
 from bot.crm.models import (
     AuditLog,
     Complaint,
@@ -288,7 +289,7 @@ async def test_a_team_limited_admin_cannot_widen_their_scope(
             session,
             actor=shop.admin,
             fmt=export.Format.CSV,
-            filters=export.ExportFilter(),
+            filters=ExportFilter(),
             now=NOW,
         )
         assert b"Zhao" in sheet.content and b"Qian" not in sheet.content

@@ -14,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.campaigns import audiences
 from bot.crm import customers, export, privacy, search
+from bot.crm.export_filter import ExportFilter
 from bot.crm.inbox import threads
 from bot.crm.models import (
     AuditLog,
@@ -198,7 +199,7 @@ async def test_staff_campaigns_and_a_rejoin_never_see_the_erased_data(sessions: 
             session,
             actor=story.shop.owner,
             fmt=export.Format.CSV,
-            filters=export.ExportFilter(),
+            filters=ExportFilter(),
             now=LATER,
         )
         content = file.content.decode("utf-8-sig")
