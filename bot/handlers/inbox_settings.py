@@ -1,0 +1,186 @@
+"""The shop's inbox settings, the owner's and admins': /hours, /replysla, /signature.
+
+Opening hours decide what a customer writing at night is told; the reply time
+decides when a waiting conversation reminds its rep and then the owner; the
+signature puts the rep's name under every answer.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from bot.callbacks import CallbackData, Flag
+from bot.chat.context import Context
+from bot.chat.router import MANAGERS, Router
+from bot.crm.inbox import settings
+from bot.crm.inbox.settings import Settings
+from bot.errors import InvalidInput
+from bot.i18n import N_, keyword
+from bot.views.quick import span
+
+router = Router("inbox.settings", MANAGERS)
+
+
+class HoursOff(CallbackData, prefix="iset:h"):
+    """Make the shop always open (no opening hours)."""
+
+
+class SlaOff(CallbackData, prefix="iset:s"):
+    """Turn the reply SLA off."""
+
+
+class SignatureSet(CallbackData, prefix="iset:g"):
+    """Sign replies with the member's name (``on``) or stop signing them."""
+
+    on: Annotated[bool, Flag("on")] = False
+
+
+# Opening hours
+
+
+@router.command(
+    "hours", help=N_("opening hours for customers' messages"), usage=N_("09:00-21:00 | off")
+)
+async def cmd_hours(ctx: Context) -> None:
+    """Show the opening hours, or set them ("09:00-21:00", "off")."""
+    member, _workspace = ctx.staff()
+    if not ctx.incoming.args.strip():
+        shop = await settings.get_settings(ctx.session, workspace_id=member.workspace_id)
+        _show_hours(ctx, shop, changed=False)
+        return
+    hours = settings.parse_hours(ctx.incoming.args)
+    shop = await settings.set_hours(ctx.session, actor=member, hours=hours)
+    _show_hours(ctx, shop, changed=True)
+
+
+@router.button(HoursOff)
+async def on_hours_off(ctx: Context, pressed: HoursOff) -> None:
+    """Make the shop always open."""
+    member, _workspace = ctx.staff()
+    shop = await settings.set_hours(ctx.session, actor=member, hours=None)
+    _show_hours(ctx, shop, changed=True, edit=True)
+
+
+def _show_hours(ctx: Context, shop: Settings, *, changed: bool, edit: bool = False) -> None:
+    if shop.hours is None:
+        text = ctx.t(
+            N_(
+                "🕘 Always open: customers are told someone will answer them here.\n"
+                "Set opening hours with e.g. /hours 09:00-21:00."
+            )
+        )
+        buttons = []
+    else:
+        text = ctx.t(
+            N_(
+                "🕘 Open {hours} ({zone}). A customer who writes outside these hours "
+                "is told when to expect an answer.\n"
+                "Change them with e.g. /hours 10:00-22:00."
+            ),
+            hours=shop.hours.show(),
+            zone=shop.timezone,
+        )
+        buttons = [[HoursOff().button(ctx.t(N_("🔓 Always open")))]]
+    if changed:
+        text = ctx.t(N_("✅ Saved.")) + " " + text
+    (ctx.edit if edit else ctx.reply)(text, buttons)
+
+
+# Reply SLA
+
+
+@router.command(
+    "replysla",
+    help=N_("how soon customers' messages must be answered"),
+    usage=N_("30m | 2h | off"),
+)
+async def cmd_replysla(ctx: Context) -> None:
+    """Show the reply SLA, or set it ("30m", "2h", "1h30m", "off")."""
+    member, _workspace = ctx.staff()
+    if not ctx.incoming.args.strip():
+        shop = await settings.get_settings(ctx.session, workspace_id=member.workspace_id)
+        _show_sla(ctx, shop, changed=False)
+        return
+    minutes = settings.parse_sla(ctx.incoming.args)
+    shop = await settings.set_reply_sla(ctx.session, actor=member, minutes=minutes)
+    _show_sla(ctx, shop, changed=True)
+
+
+@router.button(SlaOff)
+async def on_sla_off(ctx: Context, pressed: SlaOff) -> None:
+    """Turn the reply SLA off."""
+    member, _workspace = ctx.staff()
+    shop = await settings.set_reply_sla(ctx.session, actor=member, minutes=None)
+    _show_sla(ctx, shop, changed=True, edit=True)
+
+
+def _show_sla(ctx: Context, shop: Settings, *, changed: bool, edit: bool = False) -> None:
+    if shop.reply_sla is None:
+        text = ctx.t(
+            N_(
+                "⏱ No reply time is set: nobody is reminded of waiting customers.\n"
+                "Set one with e.g. /replysla 30m."
+            )
+        )
+        buttons = []
+    else:
+        text = ctx.t(
+            N_(
+                "⏱ Reply time {sla}. An unanswered conversation reminds its rep after {sla} "
+                "and goes to the owner after {twice}."
+            ),
+            sla=span(shop.reply_sla, ctx.t),
+            twice=span(shop.reply_sla * 2, ctx.t),
+        )
+        buttons = [[SlaOff().button(ctx.t(N_("🔕 Turn off")))]]
+    if changed:
+        text = ctx.t(N_("✅ Saved.")) + " " + text
+    (ctx.edit if edit else ctx.reply)(text, buttons)
+
+
+# Signature
+
+
+@router.command(
+    "signature", help=N_("sign replies to customers with the member's name"), usage=N_("on | off")
+)
+async def cmd_signature(ctx: Context) -> None:
+    """Show whether replies are signed, or turn signing on or off."""
+    member, _workspace = ctx.staff()
+    word = ctx.incoming.args.strip().lower()
+    if not word:
+        shop = await settings.get_settings(ctx.session, workspace_id=member.workspace_id)
+        _show_signature(ctx, shop, changed=False)
+        return
+    if keyword(word) == "on":
+        on = True
+    elif keyword(word) == "off":
+        on = False
+    else:
+        raise InvalidInput(N_("Send /signature on or /signature off."))
+    shop = await settings.set_signature(ctx.session, actor=member, on=on)
+    _show_signature(ctx, shop, changed=True)
+
+
+@router.button(SignatureSet)
+async def on_signature(ctx: Context, pressed: SignatureSet) -> None:
+    """Turn signing replies on or off."""
+    member, _workspace = ctx.staff()
+    shop = await settings.set_signature(ctx.session, actor=member, on=pressed.on)
+    _show_signature(ctx, shop, changed=True, edit=True)
+
+
+def _show_signature(ctx: Context, shop: Settings, *, changed: bool, edit: bool = False) -> None:
+    member, _workspace = ctx.staff()
+    if shop.sign_replies:
+        text = ctx.t(
+            N_("✍️ Replies to customers are signed with the member's name, like “— {name}”."),
+            name=member.display_name,
+        )
+        button = SignatureSet().button(ctx.t(N_("Stop signing")))
+    else:
+        text = ctx.t(N_("✍️ Replies to customers are not signed."))
+        button = SignatureSet(on=True).button(ctx.t(N_("Sign replies")))
+    if changed:
+        text = ctx.t(N_("✅ Saved.")) + " " + text
+    (ctx.edit if edit else ctx.reply)(text, [[button]])
