@@ -99,8 +99,24 @@ def test_chinese_page_and_the_personas_it_creates(browser: Any, sandbox: Running
             box.fill("/start")
             box.press("Enter")
             expect(pane(page).locator(".message.bot").last).to_contain_text("Hi!")
-            # The launcher's demo personas keep their own (no) language.
-            assert "language_code" not in _users(sandbox)[1001]
+            # The demo's people, made by the launcher without a language, speak the page's:
+            # the owner hears the bot in Chinese, and switches with the page.
+            assert _users(sandbox)[1001]["language_code"] == "zh-hans"
+            page.locator("#people .person", has_text="店主").click()
+            expect(pane(page).locator(".pane-persona")).to_contain_text("您是 店主（1001）")
+            owner_box = pane(page).locator(".text-input")
+            owner_box.fill("/help")
+            owner_box.press("Enter")
+            expect(pane(page).locator(".message.bot").last).to_contain_text("您可以")
+            page.locator("#page-language").select_option("en")
+            expect(pane(page).locator(".pane-persona")).to_contain_text("you are Owner (1001)")
+            expect(pane(page).locator(".pane-persona")).to_contain_text("· en")
+            assert _users(sandbox)[1001]["language_code"] == "en"
+            # A person whose language was picked keeps it.
+            assert _users(sandbox)[3001]["language_code"] == "zh-hans"
+            owner_box.fill("/help")
+            owner_box.press("Enter")
+            expect(pane(page).locator(".message.bot").last).to_contain_text("Here's what")
     finally:
         context.close()
 

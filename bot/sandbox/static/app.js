@@ -107,12 +107,13 @@ async function ensureDefaultPeople() {
   for (const fields of DEFAULT_PEOPLE) {
     const existing = known.get(fields.id);
     let languageCode = existing ? existing.language_code : null;
-    // Only people the page creates get its language; the launcher's keep theirs.
-    if (!existing || existing.first_name === `User ${fields.id}`) {
-      languageCode = existing && existing.language_code ? existing.language_code
-        : newPersonLanguage();
+    // The demo's people speak the page's language unless they were given one, so a
+    // Chinese page's owner and customers hear the bot in Chinese.
+    if (!existing || existing.first_name === `User ${fields.id}` || !languageCode) {
+      languageCode = languageCode || newPersonLanguage();
       await postJson("/users", {
-        id: fields.id, first_name: fields.first_name, language_code: languageCode,
+        id: fields.id, first_name: existing ? existing.first_name : fields.first_name,
+        language_code: languageCode,
       });
     }
     state.people.set(fields.id, makePerson({ ...fields, language_code: languageCode }));
@@ -1117,10 +1118,24 @@ function applyLanguage() {
   renderPeople();
 }
 
+/* The demo's people who speak the page's old language switch with it; others keep theirs. */
+async function followPageLanguage(before, after) {
+  if (before === after) return;
+  for (const fields of DEFAULT_PEOPLE) {
+    const person = state.people.get(fields.id);
+    if (!person || person.language_code !== before) continue;
+    await postJson("/users", { id: person.id, first_name: person.first_name, language_code: after });
+    person.language_code = after;
+  }
+  state.panes.forEach(refreshPane);
+}
+
 function wireLanguage() {
-  document.getElementById("page-language").addEventListener("change", (event) => {
+  document.getElementById("page-language").addEventListener("change", async (event) => {
+    const before = newPersonLanguage();
     useLanguage(event.target.value, true);
     applyLanguage();
+    await followPageLanguage(before, newPersonLanguage());
   });
   // Once someone picks a persona language, a page language switch leaves it alone.
   document.getElementById("add-language").addEventListener("change", (event) => {
