@@ -20,7 +20,7 @@ from bot.chat.menus import Menus
 from bot.chat.router import ButtonSpec, Router
 from bot.crm import consent, customers, members
 from bot.crm.models import ProcessedUpdate, UserPref, Workspace
-from bot.crm.store import unit_of_work
+from bot.crm.store import insert_of, unit_of_work
 from bot.errors import DeliveryError, DomainError, NotFound
 from bot.i18n import N_, normalize_locale, translate
 from bot.messaging import (
@@ -124,10 +124,17 @@ class Dispatcher:
         locale = normalize_locale(incoming.user.language_code, self._app.default_locale)
         try:
             async with unit_of_work(self._sessions) as session:
-                if await session.get(ProcessedUpdate, incoming.update_id) is not None:
+                # One statement claims the update: a redelivered one (even on another
+                # worker at the same moment) inserts nothing and is skipped.
+                claimed = await session.scalar(
+                    insert_of(session)(ProcessedUpdate)
+                    .values(update_id=incoming.update_id, at=self._clock())
+                    .on_conflict_do_nothing(index_elements=[ProcessedUpdate.update_id])
+                    .returning(ProcessedUpdate.update_id)
+                )
+                if claimed is None:
                     logger.info("update %s already handled, skipped", incoming.update_id)
                     return [], "duplicate"
-                session.add(ProcessedUpdate(update_id=incoming.update_id, at=self._clock()))
                 ctx = await self._context(session, incoming, messenger)
                 locale = ctx.locale
                 await self._route(ctx)

@@ -11,13 +11,13 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import func, select, update
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.crm import audit
 from bot.crm.guards import require_role
 from bot.crm.models import Customer, Member, PointsEntry, PointsReason, Purchase, Role, Workspace
 from bot.crm.scope import get_visible
+from bot.crm.store import insert_of
 from bot.errors import Conflict, InvalidInput, PermissionDenied
 from bot.i18n import N_, P_
 
@@ -98,8 +98,7 @@ async def award_purchase(
     points = points_for(purchase.amount_minor, workspace.points_per_unit)
     if points == 0:
         return 0
-    dialect = session.get_bind().dialect.name
-    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    insert = insert_of(session)
     # The unique purchase_id settles a second run (or a concurrent one) in the
     # database itself: the loser inserts nothing instead of failing the purchase.
     statement = (

@@ -27,7 +27,6 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy import select, update
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.crm import audit
@@ -47,6 +46,7 @@ from bot.crm.models import (
     ThreadStatus,
 )
 from bot.crm.models.inbox import OPEN_THREAD
+from bot.crm.store import insert_of
 from bot.errors import Conflict
 from bot.i18n import N_
 
@@ -197,8 +197,7 @@ async def _open_thread(
             thread.assignee_member_id = owner.id if owner is not None else None
         return thread, False
     owner = await active_member(session, customer.owner_member_id)
-    dialect = session.get_bind().dialect.name
-    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    insert = insert_of(session)
     # The partial unique index settles two first messages at once (two workers): the
     # loser inserts nothing and joins the winner's conversation.
     thread_id = await session.scalar(
