@@ -53,6 +53,23 @@ VARIABLES: Mapping[str, str] = MappingProxyType(
         "today": N_("today's date"),
     }
 )
+# Chinese names a Chinese admin may write instead: {{ 名字 }} is {{ first_name }}.
+ALIASES: Mapping[str, str] = MappingProxyType(
+    {
+        "名字": "first_name",
+        "姓名": "name",
+        "等级": "grade",
+        "负责人": "owner",
+        "积分": "points",
+        "店名": "merchant",
+        "退订": "unsubscribe",
+        "今天": "today",
+    }
+)
+# Every name a template may use, with what it holds.
+NAMES: Mapping[str, str] = MappingProxyType(
+    {**VARIABLES, **{alias: VARIABLES[name] for alias, name in ALIASES.items()}}
+)
 DEFAULT_KEYS: tuple[str, ...] = (
     "welcome",
     "birthday",
@@ -116,14 +133,14 @@ def check_source(source: str) -> str:
         raise InvalidInput(TOO_LONG_SOURCE, length=len(source), limit=MAX_SOURCE)
     try:
         ast = ENV.parse(source)
-        check_template(ast, VARIABLES)
+        check_template(ast, NAMES)
     except TemplateSyntaxError as exc:
         raise InvalidInput(SYNTAX, line=exc.lineno, detail=exc.message or "") from exc
     except RecursionError as exc:
         raise InvalidInput(TOO_COMPLEX) from exc
     if _depth(ast) > MAX_NESTING:
         raise InvalidInput(TOO_COMPLEX)
-    unknown = sorted(meta.find_undeclared_variables(ast) - set(VARIABLES))
+    unknown = sorted(meta.find_undeclared_variables(ast) - set(NAMES))
     if unknown:
         raise InvalidInput(
             UNKNOWN_VARIABLE,
@@ -282,6 +299,9 @@ def _clean(variables: Mapping[str, object]) -> dict[str, object]:
             clean[name] = value.isoformat()
         else:
             clean[name] = str(value)
+    for alias, name in ALIASES.items():
+        if name in clean:
+            clean[alias] = clean[name]
     return clean
 
 

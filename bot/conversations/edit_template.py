@@ -15,7 +15,7 @@ from typing import Annotated
 from bot.callbacks import CallbackData, Choice, Id
 from bot.campaigns import template_checks, template_store, template_versions
 from bot.campaigns.template_store import Slot, TemplateBody
-from bot.campaigns.templates import VARIABLES, describe_variables, sample_variables
+from bot.campaigns.templates import ALIASES, VARIABLES, describe_variables, sample_variables
 from bot.chat.context import Context
 from bot.chat.engine import DONE, Data, dialog
 from bot.crm import search
@@ -142,7 +142,7 @@ async def ask_text(ctx: Context, data: Data) -> None:
                 "Tip: copy the current text, change it and send it back. (/cancel to stop)"
             ),
             template=label,
-            variables=describe_variables(VARIABLES),
+            variables=describe_variables(ALIASES if ctx.locale == "zh-CN" else VARIABLES),
         )
     )
 

@@ -66,6 +66,14 @@ def test_chinese_sample_and_dates() -> None:
     assert templates.first_name_of("  Mei   Chen ") == "Mei"
 
 
+def test_chinese_variable_names_render_the_same_values() -> None:
+    compiled = compile_template("{{ 名字 }}，您好！{{ 店名 }}送您 {{ 积分 }} 积分（{{ 今天 }}）")
+    text = render(compiled, sample_variables("zh-CN"))
+    assert text == "陈美玲，您好！王记茶庄送您 120 积分（2026年12月1日）"
+    assert set(templates.ALIASES.values()) == set(templates.VARIABLES)
+    assert refusal("{{ 名 }}").params["name"] == "{{ 名 }}"
+
+
 def test_variables_are_escaped_and_literal_markup_kept() -> None:
     compiled = compile_template("<b>Hi {{ name }}</b> &amp; {{ 'x<y' }}")
     text = render(compiled, variables(name='<i>Bob</i> & "co"'))
