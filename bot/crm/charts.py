@@ -8,6 +8,10 @@ and font is passed explicitly, because pyplot's global state is not thread-safe.
 Chinese labels need a font with CJK glyphs. The first one ``fc-list :lang=zh``
 reports is used; without one the labels are drawn in English, and a rep's name
 the fonts cannot draw is replaced by their member number.
+
+matplotlib is imported by the functions that draw, never at module level: the
+bot's process imports this module for ``render_stats``'s name and hands the
+drawing to a worker (``bot.crm.offload``), which has matplotlib preloaded.
 """
 
 from __future__ import annotations
@@ -17,19 +21,18 @@ import shutil
 import subprocess
 from collections.abc import Mapping, Sequence
 from functools import cache
-
-from matplotlib import font_manager
-from matplotlib.axes import Axes
-from matplotlib.backends.backend_agg import FigureCanvasAgg
-from matplotlib.figure import Figure
-from matplotlib.font_manager import FontProperties
-from matplotlib.ft2font import FT2Font
-from matplotlib.ticker import MaxNLocator
+from typing import TYPE_CHECKING
 
 from bot.crm.kpi_series import FunnelWeek, RepFollowUps
 from bot.crm.models.core import ValueTier
 from bot.i18n import N_, translate
 from bot.localtime import show_month_day
+
+if TYPE_CHECKING:
+    from matplotlib.axes import Axes
+    from matplotlib.figure import Figure
+    from matplotlib.font_manager import FontProperties
+    from matplotlib.ft2font import FT2Font
 
 WIDTH_INCHES, HEIGHT_INCHES, DPI = 10, 7, 100
 TITLE_SIZE, LABEL_SIZE, VALUE_SIZE = 24, 18, 15
@@ -43,6 +46,9 @@ BASE_FAMILY = "DejaVu Sans"
 @cache
 def cjk_font() -> str | None:
     """Return the family name of an installed font with Chinese glyphs, or None."""
+    from matplotlib import font_manager
+    from matplotlib.font_manager import FontProperties
+
     fc_list = shutil.which("fc-list")
     if fc_list is None:
         return None
@@ -86,6 +92,8 @@ def render_stats(
 
 def funnel_chart(weeks: Sequence[FunnelWeek], *, locale: str) -> bytes:
     """Draw new leads, contacted and won per week as grouped bars."""
+    from matplotlib.ticker import MaxNLocator
+
     lang, fonts = _fonts(locale)
     figure, axes = _figure()
     steps = (
@@ -114,6 +122,8 @@ def funnel_chart(weeks: Sequence[FunnelWeek], *, locale: str) -> bytes:
 
 def tier_chart(counts: Mapping[ValueTier, int], *, locale: str) -> bytes:
     """Draw how many customers are in the high, medium and low value tiers."""
+    from matplotlib.ticker import MaxNLocator
+
     lang, fonts = _fonts(locale)
     figure, axes = _figure()
     tiers = list(ValueTier)
@@ -132,6 +142,8 @@ def tier_chart(counts: Mapping[ValueTier, int], *, locale: str) -> bytes:
 
 def rep_chart(reps: Sequence[RepFollowUps], *, locale: str) -> bytes:
     """Draw each rep's follow-ups done against reminders due as side-by-side bars."""
+    from matplotlib.ticker import MaxNLocator
+
     lang, fonts = _fonts(locale)
     figure, axes = _figure()
     # The busiest reps, kept in name order so the chart reads the same every time.
@@ -176,10 +188,15 @@ def _fonts(locale: str) -> tuple[str, list[str]]:
 
 
 def _font(fonts: list[str], size: int) -> FontProperties:
+    from matplotlib.font_manager import FontProperties
+
     return FontProperties(family=fonts, size=size)
 
 
 def _figure() -> tuple[Figure, Axes]:
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
     figure = Figure(figsize=(WIDTH_INCHES, HEIGHT_INCHES), dpi=DPI, layout="constrained")
     FigureCanvasAgg(figure)
     return figure, figure.add_subplot()
@@ -220,6 +237,10 @@ def _name(rep: RepFollowUps, fonts: list[str]) -> str:
 
 @cache
 def _face(family: str) -> FT2Font:
+    from matplotlib import font_manager
+    from matplotlib.font_manager import FontProperties
+    from matplotlib.ft2font import FT2Font
+
     path = font_manager.findfont(FontProperties(family=family), fallback_to_default=True)
     return FT2Font(path)
 

@@ -21,8 +21,6 @@ from enum import StrEnum
 from typing import Any, Protocol
 from zoneinfo import ZoneInfo
 
-from openpyxl import Workbook  # type: ignore[import-untyped]
-from openpyxl.cell import WriteOnlyCell  # type: ignore[import-untyped]
 from sqlalchemy import Select, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
@@ -366,6 +364,10 @@ class _XlsxWriter:
     """XLSX in openpyxl's write-only mode, which streams rows instead of keeping cells."""
 
     def __init__(self) -> None:
+        # Imported here, in the worker that writes the file: the bot's own process
+        # imports this module for its names and never needs openpyxl.
+        from openpyxl import Workbook  # type: ignore[import-untyped]
+
         self._book = Workbook(write_only=True)
         self._sheet = self._book.create_sheet("customers")
 
@@ -375,6 +377,8 @@ class _XlsxWriter:
     def _cell(self, value: object) -> object:
         if not isinstance(value, str) or not value.startswith("="):
             return value
+        from openpyxl.cell import WriteOnlyCell  # type: ignore[import-untyped]
+
         cell = WriteOnlyCell(self._sheet, value=value)
         cell.data_type = "s"  # openpyxl would store "=..." as a formula otherwise
         return cell

@@ -1,27 +1,47 @@
-"""Schema migrations: run Alembic's upgrade, read a database's revision, refuse a newer one."""
+"""Schema migrations: run Alembic's upgrade, read a database's revision, refuse a newer one.
+
+A start with an up-to-date database (nearly every start) only reads the
+``alembic_version`` row and the revision lines of the files in
+``migrations/versions``; Alembic, and the migration modules it loads, are
+imported only when an upgrade has to run. Alembic takes most of a second to
+import and load the scripts, which every restart used to pay.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import re
 from dataclasses import dataclass
+from functools import cache
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from alembic import command
-from alembic.config import Config
-from alembic.runtime.migration import MigrationContext
-from alembic.script import ScriptDirectory
+from sqlalchemy import text
 from sqlalchemy.engine import Connection
 
 from bot.crm.store import create_engine
 from bot.errors import SchemaError
 
+if TYPE_CHECKING:
+    from alembic.config import Config
+
 ROOT = Path(__file__).resolve().parents[2]
+VERSIONS = ROOT / "migrations" / "versions"
+# Alembic's default version table (migrations/env.py does not rename it).
+VERSION_TABLE = "alembic_version"
 logger = logging.getLogger(__name__)
+# The revision lines Alembic writes at the top of every script (see script.py.mako).
+_REVISION = re.compile(r"^revision\b[^=]*=\s*['\"]([^'\"]+)['\"]", re.MULTILINE)
+_DOWN_REVISION = re.compile(r"^down_revision\b[^=]*=(.*)$", re.MULTILINE)
+_QUOTED = re.compile(r"['\"]([^'\"]+)['\"]")
+_SELECT_VERSION = text(f"SELECT version_num FROM {VERSION_TABLE}")  # noqa: S608 - a constant
 
 
 def alembic_config(url: str) -> Config:
     """Return an Alembic config pointing at the project's migrations and ``url``."""
+    from alembic.config import Config
+
     config = Config(str(ROOT / "alembic.ini"))
     config.set_main_option("script_location", str(ROOT / "migrations"))
     config.attributes["url"] = url
@@ -30,6 +50,8 @@ def alembic_config(url: str) -> Config:
 
 def upgrade(url: str, revision: str = "head") -> None:
     """Upgrade the database at ``url`` to ``revision``."""
+    from alembic import command
+
     command.upgrade(alembic_config(url), revision)
 
 
@@ -40,17 +62,32 @@ async def upgrade_async(url: str, revision: str = "head") -> None:
 
 def head_revision() -> str:
     """Return the newest revision this code knows."""
-    head = ScriptDirectory.from_config(alembic_config("")).get_current_head()
-    if head is None:  # pragma: no cover - the project always has migrations
-        msg = "no migrations found"
+    graph = _revisions()
+    below = {down for downs in graph.values() for down in downs}
+    heads = sorted(set(graph) - below)
+    if len(heads) != 1:  # pragma: no cover - the project keeps one line of migrations
+        msg = f"expected one newest migration, found {heads or 'none'}"
         raise SchemaError(msg)
-    return head
+    return heads[0]
 
 
 def known_revisions() -> frozenset[str]:
     """Return every revision this code knows."""
-    script = ScriptDirectory.from_config(alembic_config(""))
-    return frozenset(rev.revision for rev in script.walk_revisions())
+    return frozenset(_revisions())
+
+
+@cache
+def _revisions() -> dict[str, tuple[str, ...]]:
+    """Map each script's revision to the revisions it follows, read from the files' text."""
+    graph: dict[str, tuple[str, ...]] = {}
+    for script in VERSIONS.glob("*.py"):
+        source = script.read_text(encoding="utf-8")
+        revision = _REVISION.search(source)
+        down = _DOWN_REVISION.search(source)
+        if revision is None or down is None:
+            continue
+        graph[revision.group(1)] = tuple(_QUOTED.findall(down.group(1)))
+    return graph
 
 
 async def current_revision(url: str) -> str | None:
@@ -64,7 +101,13 @@ async def current_revision(url: str) -> str | None:
 
 
 def _revision(connection: Connection) -> str | None:
-    return MigrationContext.configure(connection).get_current_revision()
+    if not connection.dialect.has_table(connection, VERSION_TABLE):
+        return None
+    rows = connection.execute(_SELECT_VERSION).all()
+    if len(rows) > 1:
+        msg = f"the database is at several schema revisions at once: {sorted(r[0] for r in rows)}"
+        raise SchemaError(msg)
+    return str(rows[0][0]) if rows else None
 
 
 def check_known(revision: str | None, *, what: str = "The database") -> None:

@@ -20,7 +20,6 @@ from dataclasses import dataclass
 from datetime import date, datetime
 
 from charset_normalizer import from_bytes
-from openpyxl import load_workbook  # type: ignore[import-untyped]
 
 from bot.crm.export import COLUMNS, FORMULA_STARTS
 from bot.errors import InvalidInput
@@ -224,6 +223,9 @@ def _csv_lines(content: bytes) -> Iterator[tuple[str, ...]]:
 
 def _xlsx_lines(content: bytes) -> Iterator[tuple[str, ...]]:
     check_archive(content)
+    # Imported here, in the worker that reads the file, never by the bot's own process.
+    from openpyxl import load_workbook  # type: ignore[import-untyped]
+
     try:
         book = load_workbook(io.BytesIO(content), read_only=True, data_only=True)
     except (zipfile.BadZipFile, KeyError, ValueError, OSError) as exc:
