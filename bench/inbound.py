@@ -1,0 +1,280 @@
+"""Inbound: how many updates a second one bot process answers, beside a bot that only answers "ok".
+
+``N`` members of one shop (1,000 by default) each send ``/help``, all queued in
+the Bot API emulator before the bot starts, as after a restart in a busy hour.
+Then a real bot process (``python -m bot run``, SQLite file already migrated
+and seeded) starts against the emulator, in polling or in webhook mode (the
+emulator posts each update to the bot's endpoint, one request at a time, as
+Telegram does). The emulator's count of sent messages is read every
+``STEP`` seconds; the rate is the replies sent between the first read that
+finds some and the read that finds them all, over the time between those two
+reads, so start-up is left out. Every member's chat is checked for its answer
+at the end.
+
+Then the same ``N`` updates go to the floor (``bench.answer_floor``): a bot of
+the same framework that answers every message "ok", with no database and no
+logic, in the same run against the same emulator. Prints updates/s for both
+and their ratio, per framework and mode (targets: ≥ 1,000 updates/s, ≥ 0.5× the
+floor). Traffic stays on 127.0.0.1 and every wait has a bound. Run:
+``python -m bench.inbound [N] [ptb|aiogram ...] [polling|webhook ...] [--profile=DIR]``;
+``--profile`` runs each real bot under ``py-spy record`` and writes its samples
+(``py-spy``'s raw format, one stack a line) to ``DIR``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import shutil
+import socket
+import sqlite3
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from functools import partial
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+
+from bench import startup
+from bench.answer_floor import PATH
+from bench.broadcast import emulator
+from bot.crm import migrate, workspaces
+from bot.crm.store import create_engine, create_sessionmaker, unit_of_work
+
+COUNT = 1000
+FRAMEWORKS = ("ptb", "aiogram")
+MODES = ("polling", "webhook")
+FIRST_USER = 8_000_000
+# The longest one run may take before it is declared broken, in seconds.
+DEADLINE = 180.0
+# How often the emulator's count of sent messages is read, in seconds.
+STEP = 0.01
+SECRET = "bench-inbound-secret"  # noqa: S105 - a local bench's webhook secret
+RATE_TARGET = 1000
+RATIO_TARGET = 0.5
+CREATED = (datetime.now(UTC) - timedelta(days=1)).strftime("%Y-%m-%d %H:%M:%S")
+
+
+@dataclass(frozen=True, slots=True)
+class Result:
+    """One run: updates answered, replies timed, their span in seconds, and spawn to last."""
+
+    answered: int
+    timed: int
+    span: float
+    total: float
+
+    @property
+    def rate(self) -> float:
+        """Return replies per second from the first count read to the last."""
+        return self.timed / self.span if self.span > 0 else float("nan")
+
+
+async def main(
+    count: int = COUNT,
+    frameworks: Sequence[str] = FRAMEWORKS,
+    modes: Sequence[str] = MODES,
+    profile: Path | None = None,
+) -> None:
+    """Measure each framework and mode against one emulator; print the figures."""
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    print(f"inbound: /help from {count} members queued at once, SQLite, {cores} cores", flush=True)
+    with tempfile.TemporaryDirectory() as tmp, emulator() as api:
+        seeded = Path(tmp) / "seeded.db"
+        await _seed(seeded, count)
+        for framework in frameworks:
+            for mode in modes:
+                db = Path(tmp) / f"{framework}-{mode}.db"
+                # A fresh copy each run: the emulator numbers updates from 1 after a reset,
+                # and the bot would rightly take them for updates it has already handled.
+                shutil.copyfile(seeded, db)
+                trace = profile / f"{framework}-{mode}.txt" if profile else None
+                real = await _measure(
+                    api, count, partial(_real_bot, api, db, framework, mode, Path(tmp), trace)
+                )
+                floor = await _measure(api, count, partial(_floor_bot, api, framework, mode))
+                print(
+                    f"  {framework:8s} {mode:8s} bot {real.rate:6.0f} updates/s"
+                    f" ({real.answered} in {real.span:.2f} s, {real.total:.2f} s from spawn);"
+                    f" floor {floor.rate:6.0f} updates/s ({floor.span:.2f} s);"
+                    f" ratio {real.rate / floor.rate:.2f}"
+                    f" (targets ≥ {RATE_TARGET}/s, ≥ {RATIO_TARGET})",
+                    flush=True,
+                )
+
+
+Launch = Callable[[], contextlib.AbstractAsyncContextManager[Path]]
+
+
+async def _measure(api: str, count: int, launch: Launch) -> Result:
+    """Queue ``/help`` from every member, start the bot, time its answers; return the run."""
+    connector = aiohttp.TCPConnector(limit=0)
+    timeout = aiohttp.ClientTimeout(total=DEADLINE)
+    async with aiohttp.ClientSession(api, connector=connector, timeout=timeout) as http:
+        await _post(http, "reset")
+        users = range(FIRST_USER, FIRST_USER + count)
+        await _gather_bounded([partial(_post, http, "users", id=u, first_name="M") for u in users])
+        await _gather_bounded(
+            [partial(_post, http, "send", user_id=u, text="/help") for u in users]
+        )
+        began = time.perf_counter()
+        async with launch() as log:
+            try:
+                timed, first, last = await _answers(http, count)
+            except TimeoutError:
+                tail = log.read_text(errors="replace")[-3000:]
+                msg = f"not every update was answered within {DEADLINE:.0f} s:\n{tail}"
+                raise RuntimeError(msg) from None
+        async with http.get("/_emulator/state") as got:
+            chats = (await got.json())["users"]
+    answered = sum(1 for chat in chats if chat["message_count"] >= 2)  # the /help and a reply
+    return Result(answered, timed, last - first, last - began)
+
+
+async def _answers(http: aiohttp.ClientSession, count: int) -> tuple[int, float, float]:
+    """Read the emulator's sent-message count until ``count``.
+
+    Returns the replies sent between the first read that found some and the read
+    that found them all, and the times of those two reads.
+    """
+    first, already = 0.0, 0
+    async with asyncio.timeout(DEADLINE):
+        while True:
+            async with http.get("/_emulator/stats") as got:
+                seen = time.perf_counter()
+                sent = int((await got.json())["sent_messages"])
+            if sent and not first:
+                first, already = seen, sent
+            if sent >= count:
+                return sent - already, first, seen
+            await asyncio.sleep(STEP)
+
+
+@contextlib.asynccontextmanager
+async def _real_bot(
+    api: str, db: Path, framework: str, mode: str, tmp: Path, trace: Path | None
+) -> AsyncIterator[Path]:
+    """Run ``python -m bot run`` on ``db`` (optionally under py-spy) until the block ends."""
+    port = _free_port()
+    webhook = {
+        "SCRM_TELEGRAM__MODE": "webhook",
+        "SCRM_TELEGRAM__WEBHOOK_URL": f"http://127.0.0.1:{port}{PATH}",
+        "SCRM_TELEGRAM__WEBHOOK_LISTEN": f"127.0.0.1:{port}",
+        "SCRM_TELEGRAM__WEBHOOK_SECRET": SECRET,
+    }
+    env = startup.bot_environment(
+        api, db, framework, tmp, **(webhook if mode == "webhook" else {})
+    )
+    argv = [sys.executable, "-m", "bot", "run"]
+    if trace is not None:
+        argv = [
+            str(Path(sys.executable).with_name("py-spy")),
+            "record",
+            "-r",
+            "250",
+            "-f",
+            "raw",
+            "-o",
+            str(trace),
+            "--",
+            *argv,
+        ]
+    log = tmp / f"bot-{framework}-{mode}.log"
+    async with _process(argv, log, env) as ran:
+        yield ran
+    failed = log.read_text(errors="replace").count(" failed")
+    if failed:
+        print(f"  {framework:8s} {mode:8s} lines with 'failed' in the bot's log: {failed}")
+
+
+@contextlib.asynccontextmanager
+async def _floor_bot(api: str, framework: str, mode: str) -> AsyncIterator[Path]:
+    """Run ``python -m bench.answer_floor`` until the block ends."""
+    port = str(_free_port()) if mode == "webhook" else ""
+    argv = [sys.executable, "-m", "bench.answer_floor", framework, api, mode, port, SECRET]
+    with tempfile.TemporaryDirectory() as tmp:
+        async with _process(argv, Path(tmp) / "floor.log", None) as log:
+            yield log
+
+
+@contextlib.asynccontextmanager
+async def _process(argv: list[str], log: Path, env: dict[str, str] | None) -> AsyncIterator[Path]:
+    """Run ``argv`` with its output in ``log``; SIGTERM it (SIGKILL after 15 s) at the end."""
+    with log.open("wb") as sink:
+        proc = await asyncio.create_subprocess_exec(
+            *argv, env=env, stdout=sink, stderr=subprocess.STDOUT
+        )
+    try:
+        yield log
+    finally:
+        await startup.stop(proc)
+
+
+async def _seed(db: Path, count: int) -> None:
+    """Make a migrated SQLite file: one shop, its owner and ``count`` staff members."""
+    url = f"sqlite+aiosqlite:///{db}"
+    await migrate.upgrade_async(url)
+    engine = create_engine(url)
+    async with unit_of_work(create_sessionmaker(engine)) as session:
+        await workspaces.create_workspace(
+            session, name="Bench Tea", timezone="Asia/Shanghai", locale="en", region="CN"
+        )
+    await engine.dispose()
+    with contextlib.closing(sqlite3.connect(db)) as conn:
+        rows = [(1, 1, "owner", "Owner", "bench0")] + [
+            (FIRST_USER + i, FIRST_USER + i, "staff", f"Rep {i}", f"bench{i + 1}")
+            for i in range(count)
+        ]
+        conn.executemany(
+            "INSERT INTO member (workspace_id, tg_user_id, chat_id, role, display_name,"
+            " referral_code, active, created_at) VALUES (1, ?, ?, ?, ?, ?, 1, ?)",
+            [(*row, CREATED) for row in rows],
+        )
+        conn.commit()
+
+
+async def _post(http: aiohttp.ClientSession, path: str, **body: Any) -> dict[str, Any]:
+    async with http.post(f"/_emulator/{path}", json=body) as response:
+        response.raise_for_status()
+        result: dict[str, Any] = await response.json()
+    return result
+
+
+async def _gather_bounded(jobs: Sequence[Callable[[], Awaitable[object]]]) -> None:
+    limit = asyncio.Semaphore(64)
+
+    async def one(job: Callable[[], Awaitable[object]]) -> None:
+        async with limit:
+            await job()
+
+    await asyncio.gather(*(one(job) for job in jobs))
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+    return port
+
+
+def _arguments(
+    argv: Sequence[str],
+) -> tuple[int, tuple[str, ...], tuple[str, ...], Path | None]:
+    numbers = [int(a) for a in argv if a.isdigit()]
+    frameworks = tuple(a for a in argv if a in FRAMEWORKS) or FRAMEWORKS
+    modes = tuple(a for a in argv if a in MODES) or MODES
+    profiles = [Path(a.split("=", 1)[1]) for a in argv if a.startswith("--profile=")]
+    if profiles:
+        profiles[0].mkdir(parents=True, exist_ok=True)
+    return (numbers[0] if numbers else COUNT), frameworks, modes, (profiles or [None])[0]
+
+
+if __name__ == "__main__":
+    asyncio.run(main(*_arguments(sys.argv[1:])))
