@@ -1,8 +1,8 @@
-"""Run every benchmark in turn: ``python -m bench`` (about 15 minutes)."""
+"""Run every benchmark in turn: ``python -m bench`` (about 20 minutes)."""
 
 import asyncio
 
-from bench import broadcast, conversations, crm, dispatch, isolation, tiers
+from bench import broadcast, conversations, crm, dispatch, inbound, isolation, startup, tiers
 
 asyncio.run(dispatch.main())
 asyncio.run(crm.main())
@@ -10,3 +10,5 @@ asyncio.run(broadcast.main())
 asyncio.run(tiers.main())
 asyncio.run(isolation.main())
 asyncio.run(conversations.main())
+asyncio.run(startup.main())
+asyncio.run(inbound.main())

@@ -27,6 +27,7 @@ import asyncio
 import contextlib
 import os
 import shutil
+import signal
 import socket
 import sqlite3
 import subprocess
@@ -187,7 +188,7 @@ async def _real_bot(
             *argv,
         ]
     log = tmp / f"bot-{framework}-{mode}.log"
-    async with _process(argv, log, env) as ran:
+    async with _process(argv, log, env, wrapped=trace is not None) as ran:
         yield ran
     failed = log.read_text(errors="replace").count(" failed")
     if failed:
@@ -205,8 +206,14 @@ async def _floor_bot(api: str, framework: str, mode: str) -> AsyncIterator[Path]
 
 
 @contextlib.asynccontextmanager
-async def _process(argv: list[str], log: Path, env: dict[str, str] | None) -> AsyncIterator[Path]:
-    """Run ``argv`` with its output in ``log``; SIGTERM it (SIGKILL after 15 s) at the end."""
+async def _process(
+    argv: list[str], log: Path, env: dict[str, str] | None, *, wrapped: bool = False
+) -> AsyncIterator[Path]:
+    """Run ``argv`` with its output in ``log``; SIGTERM it (SIGKILL after 15 s) at the end.
+
+    A ``wrapped`` process (py-spy) is stopped by stopping its children: py-spy then
+    writes its samples and exits, where a SIGTERM would leave the bot running.
+    """
     with log.open("wb") as sink:
         proc = await asyncio.create_subprocess_exec(
             *argv, env=env, stdout=sink, stderr=subprocess.STDOUT
@@ -214,7 +221,20 @@ async def _process(argv: list[str], log: Path, env: dict[str, str] | None) -> As
     try:
         yield log
     finally:
+        if wrapped and proc.returncode is None:
+            for child in _children(proc.pid):
+                with contextlib.suppress(ProcessLookupError):
+                    os.kill(child, signal.SIGTERM)
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(30):
+                    await proc.wait()
         await startup.stop(proc)
+
+
+def _children(pid: int) -> list[int]:
+    tasks = Path(f"/proc/{pid}/task")
+    found = (task / "children" for task in tasks.iterdir()) if tasks.exists() else ()
+    return [int(child) for path in found for child in path.read_text().split()]
 
 
 async def _seed(db: Path, count: int) -> None:
