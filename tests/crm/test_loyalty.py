@@ -283,6 +283,8 @@ async def test_redemption_waits_for_a_concurrent_one(
                 " WHERE wait_event_type = 'Lock' AND datname = current_database()"
             )
             while not read.is_set() and not await probe.scalar(text(waiting)):
+                # pg_stat_activity is a snapshot per transaction: look again in a new one.
+                await probe.rollback()
                 await asyncio.sleep(0.02)
         assert not read.is_set()
         await first.commit()
