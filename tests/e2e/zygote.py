@@ -111,8 +111,19 @@ def _become(request: dict[str, Any], stdout: int, stderr: int, imported: dict[st
 def main() -> None:
     """Import the bot, then serve forks until end of input."""
     before = dict(os.environ)
+    import matplotlib.backends.backend_agg  # noqa: F401
+    import matplotlib.figure  # noqa: F401
+    import matplotlib.ticker  # noqa: F401
+    import openpyxl  # noqa: F401
+
     import bot.app  # noqa: F401 - the point: imported once, inherited by every fork
     import bot.cli  # noqa: F401
+
+    # A run imports only its framework, and charts and spreadsheets their libraries,
+    # when first needed; the forks inherit them all instead of importing them each time.
+    import bot.crm.charts  # noqa: F401
+    import bot.telegram.aiogram  # noqa: F401
+    import bot.telegram.ptb  # noqa: F401
 
     imported = {k: v for k, v in os.environ.items() if before.get(k) != v}
     # What was imported lives as long as the process: keep the collector off it, as
