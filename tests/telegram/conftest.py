@@ -34,7 +34,11 @@ async def messenger(
             base_file_url=f"{emulator.base_url}/file/bot",
         )
         async with ptb_bot:
-            yield PtbMessenger(ptb_bot, ptb_bot.username)
+            ptb_messenger = PtbMessenger(ptb_bot, ptb_bot.username)
+            try:
+                yield ptb_messenger
+            finally:
+                await ptb_messenger.aclose()
     else:
         session = AiohttpSession(api=TelegramAPIServer.from_base(emulator.base_url))
         aiogram_bot = Bot(TOKEN, session=session)

@@ -195,9 +195,11 @@ async def unreachable(request: pytest.FixtureRequest) -> AsyncIterator[Messenger
         bot = telegram.Bot(
             TOKEN, base_url=f"{base}/bot", request=requests[0], get_updates_request=requests[1]
         )
+        ptb_messenger = PtbMessenger(bot, BOT_USERNAME)
         try:
-            yield PtbMessenger(bot, BOT_USERNAME)
+            yield ptb_messenger
         finally:
+            await ptb_messenger.aclose()
             for req in requests:
                 await req.shutdown()
     else:
