@@ -63,8 +63,9 @@ async def cmd_quick(ctx: Context) -> None:
         can_edit = member.role in MANAGERS
         ctx.reply(library_text(ctx.t, saved, locale=ctx.locale, can_edit=can_edit))
         return
-    verb = keyword(words[0])
-    verb = "add" if verb == "new" else verb
+    verb = {"new": "add", "add": "add", "edit": "edit", "delete": "delete"}.get(
+        keyword(words[0]) or ""
+    )
     if verb is None:
         if len(words) > 1:
             raise InvalidInput(QUICK_USAGE)

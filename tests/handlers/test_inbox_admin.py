@@ -373,3 +373,20 @@ async def test_settings_and_the_library_speak_chinese(chat: ChatBot, workspace: 
     await owner.expect("快捷回复“greet”（中文）已保存", "您好陈美玲！")
     await owner.send("/quick")
     await owner.expect("快捷回复", "• greet — 中文: “您好{{ name }}！”")
+
+
+async def test_a_key_that_is_also_a_command_word_is_still_a_key(
+    chat: ChatBot, workspace: Workspace
+) -> None:
+    crew = await open_shop(chat, workspace, admin=True)
+    assert crew.zhou is not None
+    # "pool", "mine" and 关闭 mean something to other commands; here they are keys.
+    await crew.zhou.send("/quick add pool The pool opens at nine.")
+    await crew.zhou.expect("Quick reply “pool” (English) saved")
+    await crew.li.send("/quick pool")
+    await crew.li.expect("The pool opens at nine.")
+    await crew.li.send("/quick mine")
+    await crew.li.expect("There's no quick reply “mine”")
+    # Chinese verbs work as the English ones.
+    await crew.zhou.send("/quick 删除 pool")
+    await crew.zhou.expect("Delete the quick reply “pool” (English)?")
