@@ -23,11 +23,12 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Awaitable, Callable, Iterator, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import aiohttp
 import httpx
 import telegram
 from aiogram import Bot
@@ -93,6 +94,25 @@ def emulator() -> Iterator[str]:
         finally:
             proc.terminate()
             proc.wait(timeout=10)
+
+
+async def post(http: aiohttp.ClientSession, path: str, **body: Any) -> dict[str, Any]:
+    """POST to the emulator's control API; return its JSON answer."""
+    async with http.post(f"/_emulator/{path}", json=body) as response:
+        response.raise_for_status()
+        result: dict[str, Any] = await response.json()
+    return result
+
+
+async def gather_bounded(jobs: Sequence[Callable[[], Awaitable[object]]]) -> None:
+    """Run the jobs, at most 64 at a time."""
+    limit = asyncio.Semaphore(64)
+
+    async def one(job: Callable[[], Awaitable[object]]) -> None:
+        async with limit:
+            await job()
+
+    await asyncio.gather(*(one(job) for job in jobs))
 
 
 async def paced(api: str) -> None:

@@ -33,7 +33,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from collections.abc import AsyncIterator, Sequence
 from datetime import UTC, datetime, timedelta
 from functools import partial
 from pathlib import Path
@@ -41,7 +41,8 @@ from typing import Any
 
 import aiohttp
 
-from bench.broadcast import TOKEN, emulator
+from bench import startup
+from bench.broadcast import emulator, gather_bounded, post
 from bench.relay_floor import READY
 from bot.crm import migrate, workspaces
 from bot.crm.store import create_engine, create_sessionmaker, unit_of_work
@@ -91,9 +92,9 @@ async def _one_framework(api: str, framework: str, count: int, rounds: int) -> f
             aiohttp.ClientSession(api, connector=connector, timeout=timeout) as http,
             _bot(api, db, framework, Path(tmp)),
         ):
-            await _post(http, "reset")
-            await _gather_bounded(
-                [partial(_post, http, "users", id=i, first_name=f"P{i}") for i in _people(count)]
+            await post(http, "reset")
+            await gather_bounded(
+                [partial(post, http, "users", id=i, first_name=f"P{i}") for i in _people(count)]
             )
             for spread in (0.0, SPREAD):
                 inbound: list[float] = []
@@ -118,9 +119,9 @@ async def _floor(api: str, framework: str, count: int, rounds: int) -> float:
     inbound: list[float] = []
     outbound: list[float] = []
     async with aiohttp.ClientSession(api, connector=connector, timeout=timeout) as http:
-        await _post(http, "reset")
-        await _gather_bounded(
-            [partial(_post, http, "users", id=i, first_name=f"P{i}") for i in _people(count)]
+        await post(http, "reset")
+        await gather_bounded(
+            [partial(post, http, "users", id=i, first_name=f"P{i}") for i in _people(count)]
         )
         async with _floor_bot(api, framework):
             for round_no in range(rounds):
@@ -150,14 +151,7 @@ async def _floor_bot(api: str, framework: str) -> AsyncIterator[None]:
                 await asyncio.sleep(0.1)
             yield
         finally:
-            if proc.returncode is None:
-                proc.terminate()
-            try:
-                async with asyncio.timeout(15):
-                    await proc.wait()
-            except TimeoutError:
-                proc.kill()
-                await proc.wait()
+            await startup.stop(proc)
 
 
 async def _seed(db: Path, count: int) -> None:
@@ -199,20 +193,7 @@ async def _bot(
     api: str, db: Path, framework: str, tmp: Path
 ) -> AsyncIterator[asyncio.subprocess.Process]:
     """Run ``python -m bot run`` on ``db`` until the block ends; fail if it does not start."""
-    config = tmp / "empty.toml"
-    config.write_text("")
-    env = {k: v for k, v in os.environ.items() if not k.startswith("SCRM_")}
-    env.update(
-        {
-            "SCRM_CONFIG": str(config),
-            "SCRM_TELEGRAM__TOKEN": TOKEN,
-            "SCRM_TELEGRAM__FRAMEWORK": framework,
-            "SCRM_TELEGRAM__MODE": "polling",
-            "SCRM_TELEGRAM__API_BASE_URL": api,
-            "SCRM_TELEGRAM__POLL_TIMEOUT": "2",
-            "SCRM_DATABASE__URL": f"sqlite+aiosqlite:///{db}",
-        }
-    )
+    env = startup.bot_environment(api, db, framework, tmp)
     log = tmp / "bot.log"
     with log.open("wb") as sink:
         proc = await asyncio.create_subprocess_exec(
@@ -238,14 +219,7 @@ async def _bot(
             f" ({locked} mentions of 'database is locked')"
         )
     finally:
-        if proc.returncode is None:
-            proc.terminate()
-        try:
-            async with asyncio.timeout(15):
-                await proc.wait()
-        except TimeoutError:
-            proc.kill()
-            await proc.wait()
+        await startup.stop(proc)
 
 
 async def _relays_recorded(db: Path, expected: int) -> None:
@@ -271,7 +245,7 @@ async def _customers_write(
         arrived = asyncio.get_running_loop().create_future()
         watcher = asyncio.create_task(_watch(http, rep, after, arrived, copy_of=customer))
         began = time.perf_counter()
-        sent = await _post(
+        sent = await post(
             http, "send", user_id=customer, text=f"Do you have pu'er? ({round_no}/{i})"
         )
         arrived.set_result(int(sent["message_id"]))
@@ -302,7 +276,7 @@ async def _reps_answer(
         wanted.set_result(None)
         watcher = asyncio.create_task(_watch(http, customer, after, wanted, starts=text))
         began = time.perf_counter()
-        await _post(http, "send", user_id=rep, text=text, reply_to_message_id=copies[rep])
+        await post(http, "send", user_id=rep, text=text, reply_to_message_id=copies[rep])
         message = await watcher
         latencies.append(message["_at"] - began)
 
@@ -343,23 +317,6 @@ async def _seq(http: aiohttp.ClientSession) -> int:
             return 0
         body = await got.json()
     return int(body["seq"])
-
-
-async def _post(http: aiohttp.ClientSession, path: str, **body: Any) -> dict[str, Any]:
-    async with http.post(f"/_emulator/{path}", json=body) as response:
-        response.raise_for_status()
-        result: dict[str, Any] = await response.json()
-    return result
-
-
-async def _gather_bounded(jobs: Sequence[Callable[[], Awaitable[object]]]) -> None:
-    limit = asyncio.Semaphore(64)
-
-    async def one(job: Callable[[], Awaitable[object]]) -> None:
-        async with limit:
-            await job()
-
-    await asyncio.gather(*(one(job) for job in jobs))
 
 
 def _people(count: int) -> list[int]:

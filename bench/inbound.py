@@ -34,18 +34,17 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from functools import partial
 from pathlib import Path
-from typing import Any
 
 import aiohttp
 
 from bench import startup
 from bench.answer_floor import PATH
-from bench.broadcast import emulator
+from bench.broadcast import emulator, gather_bounded, post
 from bot.crm import migrate, workspaces
 from bot.crm.store import create_engine, create_sessionmaker, unit_of_work
 
@@ -119,12 +118,10 @@ async def _measure(api: str, count: int, launch: Launch) -> Result:
     connector = aiohttp.TCPConnector(limit=0)
     timeout = aiohttp.ClientTimeout(total=DEADLINE)
     async with aiohttp.ClientSession(api, connector=connector, timeout=timeout) as http:
-        await _post(http, "reset")
+        await post(http, "reset")
         users = range(FIRST_USER, FIRST_USER + count)
-        await _gather_bounded([partial(_post, http, "users", id=u, first_name="M") for u in users])
-        await _gather_bounded(
-            [partial(_post, http, "send", user_id=u, text="/help") for u in users]
-        )
+        await gather_bounded([partial(post, http, "users", id=u, first_name="M") for u in users])
+        await gather_bounded([partial(post, http, "send", user_id=u, text="/help") for u in users])
         began = time.perf_counter()
         async with launch() as log:
             try:
@@ -258,23 +255,6 @@ async def _seed(db: Path, count: int) -> None:
             [(*row, CREATED) for row in rows],
         )
         conn.commit()
-
-
-async def _post(http: aiohttp.ClientSession, path: str, **body: Any) -> dict[str, Any]:
-    async with http.post(f"/_emulator/{path}", json=body) as response:
-        response.raise_for_status()
-        result: dict[str, Any] = await response.json()
-    return result
-
-
-async def _gather_bounded(jobs: Sequence[Callable[[], Awaitable[object]]]) -> None:
-    limit = asyncio.Semaphore(64)
-
-    async def one(job: Callable[[], Awaitable[object]]) -> None:
-        async with limit:
-            await job()
-
-    await asyncio.gather(*(one(job) for job in jobs))
 
 
 def _free_port() -> int:

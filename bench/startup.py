@@ -23,11 +23,10 @@ import tempfile
 import time
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
 
 import aiohttp
 
-from bench.broadcast import TOKEN, emulator
+from bench.broadcast import TOKEN, emulator, post
 from bot.crm import migrate, workspaces
 from bot.crm.store import create_engine, create_sessionmaker, unit_of_work
 
@@ -68,9 +67,9 @@ async def _one_start(api: str, db: Path, framework: str, tmp: Path) -> tuple[flo
     """Start the bot with ``/help`` waiting; return seconds to its reply and idle RSS in MB."""
     timeout = aiohttp.ClientTimeout(total=DEADLINE)
     async with aiohttp.ClientSession(api, timeout=timeout) as http:
-        await _post(http, "reset")
-        await _post(http, "users", id=USER, first_name="Owner")
-        await _post(http, "send", user_id=USER, text="/help")
+        await post(http, "reset")
+        await post(http, "users", id=USER, first_name="Owner")
+        await post(http, "send", user_id=USER, text="/help")
         log = tmp / f"bot-{framework}.log"
         with log.open("wb") as sink:
             began = time.perf_counter()
@@ -156,13 +155,6 @@ async def _seed(db: Path) -> None:
             session, name="Bench Tea", timezone="Asia/Shanghai", locale="en", region="CN"
         )
     await engine.dispose()
-
-
-async def _post(http: aiohttp.ClientSession, path: str, **body: Any) -> dict[str, Any]:
-    async with http.post(f"/_emulator/{path}", json=body) as response:
-        response.raise_for_status()
-        result: dict[str, Any] = await response.json()
-    return result
 
 
 def _spread(values: Sequence[float], unit: str, digits: int) -> str:
