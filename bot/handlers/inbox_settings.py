@@ -16,6 +16,7 @@ from bot.crm.inbox import settings
 from bot.crm.inbox.settings import Settings
 from bot.errors import InvalidInput
 from bot.i18n import N_, keyword
+from bot.messaging import Button
 from bot.views.quick import span
 
 router = Router("inbox.settings", MANAGERS)
@@ -81,9 +82,7 @@ def _show_hours(ctx: Context, shop: Settings, *, changed: bool, edit: bool = Fal
             zone=shop.timezone,
         )
         buttons = [[HoursOff().button(ctx.t(N_("🔓 Always open")))]]
-    if changed:
-        text = ctx.t(N_("✅ Saved.")) + " " + text
-    (ctx.edit if edit else ctx.reply)(text, buttons)
+    _answer(ctx, text, buttons, changed=changed, edit=edit)
 
 
 # Reply SLA
@@ -133,9 +132,7 @@ def _show_sla(ctx: Context, shop: Settings, *, changed: bool, edit: bool = False
             twice=span(shop.reply_sla * 2, ctx.t),
         )
         buttons = [[SlaOff().button(ctx.t(N_("🔕 Turn off")))]]
-    if changed:
-        text = ctx.t(N_("✅ Saved.")) + " " + text
-    (ctx.edit if edit else ctx.reply)(text, buttons)
+    _answer(ctx, text, buttons, changed=changed, edit=edit)
 
 
 # Signature
@@ -181,6 +178,13 @@ def _show_signature(ctx: Context, shop: Settings, *, changed: bool, edit: bool =
     else:
         text = ctx.t(N_("✍️ Replies to customers are not signed."))
         button = SignatureSet(on=True).button(ctx.t(N_("Sign replies")))
+    _answer(ctx, text, [[button]], changed=changed, edit=edit)
+
+
+def _answer(
+    ctx: Context, text: str, buttons: list[list[Button]], *, changed: bool, edit: bool
+) -> None:
+    """Show a setting (after "Saved." when it was just changed), in place after a tap."""
     if changed:
         text = ctx.t(N_("✅ Saved.")) + " " + text
-    (ctx.edit if edit else ctx.reply)(text, [[button]])
+    (ctx.edit if edit else ctx.reply)(text, buttons)
