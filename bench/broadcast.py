@@ -257,10 +257,11 @@ def _seed(path: Path, count: int, *, running: bool = True) -> int:
     now = datetime.now(UTC).strftime("%Y-%m-%d %H:%M:%S.%f")
     with contextlib.closing(sqlite3.connect(path)) as db:
         db.execute(
-            "INSERT INTO workspace (id, name, slug, timezone, locale, currency, lead_return_days,"
-            " grade_thresholds, stage_labels, quiet_start, quiet_end, campaign_cap_messages,"
-            " campaign_cap_days, created_at) VALUES (1, 'Bench Tea', 'bench', 'Asia/Shanghai',"
-            " 'en', 'CNY', 14, '{}', '{}', '00:00', '00:00', 2, 7, ?)",
+            "INSERT INTO workspace (id, name, slug, timezone, locale, kind, currency,"
+            " lead_return_days, grade_thresholds, stage_labels, quiet_start, quiet_end,"
+            " campaign_cap_messages, campaign_cap_days, created_at) VALUES (1, 'Bench Tea',"
+            " 'bench', 'Asia/Shanghai', 'en', 'retail', 'CNY', 14, '{}', '{}', '00:00',"
+            " '00:00', 2, 7, ?)",
             (now,),
         )
         rows = ((f"Guest{n} Tan", FIRST_USER + n, FIRST_USER + n, now, now) for n in range(count))
