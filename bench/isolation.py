@@ -253,7 +253,7 @@ async def _template(bench: Bench) -> None:
 async def _churn_alerts(bench: Bench, sessions: async_sessionmaker[AsyncSession]) -> None:
     # The scheduler's job as it runs hourly: detection is due for both shops, then the
     # reps are alerted; the seed's clock puts shop A outside its quiet hours.
-    await churn_alerts.run_alerts(sessions, bench.messenger, lambda: tiers.NOW, last_detect={})
+    await churn_alerts.churn_alerts(sessions, bench.messenger, lambda: tiers.NOW, last_detect={})
 
 
 async def _upload(bench: Bench, content: bytes) -> None:
