@@ -205,8 +205,14 @@ class Customer(WorkspaceMixin, Base):
         Index(
             "ix_customer_workspace_id_region_route_order", "workspace_id", "region", "route_order"
         ),
-        # /today reads a rep's customers by last contact without touching the rows.
-        Index("ix_customer_owner_contact", "owner_member_id", "last_contact_at"),
+        # /today reads a rep's customers by last contact; workspace_id leads so that SQLite's
+        # planner, with two equalities here, never prefers another workspace_id index.
+        Index(
+            "ix_customer_workspace_id_owner_contact",
+            "workspace_id",
+            "owner_member_id",
+            "last_contact_at",
+        ),
         # /atrisk and the churn alerts read the customers at risk, newest first.
         Index("ix_customer_workspace_id_at_risk_since", "workspace_id", "at_risk_since"),
     )
