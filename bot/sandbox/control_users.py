@@ -70,6 +70,20 @@ def _user(emu: Emulator, body: JsonDict) -> SimUser:
     )
 
 
+async def _acting_user(request: web.Request) -> tuple[Emulator, JsonDict, SimUser]:
+    """Return the emulator, a JSON control request's body and the user it acts as."""
+    emu = emulator(request)
+    body = await json_body(request)
+    return emu, body, _user(emu, body)
+
+
+def _user_sends(
+    emu: Emulator, user: SimUser, body: JsonDict, **fields: Any
+) -> tuple[Message, int | None]:
+    """Store a message from ``user`` (a reply to ``reply_to_message_id`` when given)."""
+    return emu.user_message(user, reply_to=_reply_to(emu, user, body), **fields)
+
+
 def _sent(message: Message, update_id: int | None, **extra: object) -> JsonDict:
     return {"update_id": update_id, "message_id": message.message_id, "seq": message.seq, **extra}
 
@@ -106,18 +120,13 @@ async def list_users(request: web.Request) -> object:
 @respond
 async def send_text(request: web.Request) -> object:
     """Inject a text message from a user."""
-    emu = emulator(request)
-    body = await json_body(request)
-    user = _user(emu, body)
+    emu, body, user = await _acting_user(request)
     text = str_field(body, "text")
     formatted = format_text(text or "", None, None)
     if not formatted.text:
         raise ControlError(400, "'text' must be a non-empty string")
-    message, update_id = emu.user_message(
-        user,
-        text=formatted.text,
-        entities=formatted.entities,
-        reply_to=_reply_to(emu, user, body),
+    message, update_id = _user_sends(
+        emu, user, body, text=formatted.text, entities=formatted.entities
     )
     return _sent(message, update_id)
 
@@ -125,9 +134,7 @@ async def send_text(request: web.Request) -> object:
 @respond
 async def press_button(request: web.Request) -> object:
     """Press an inline button on a bot message."""
-    emu = emulator(request)
-    body = await json_body(request)
-    user = _user(emu, body)
+    emu, body, user = await _acting_user(request)
     message_id = int_field(body, "message_id")
     data = str_field(body, "data")
     if message_id is None or data is None:
@@ -188,12 +195,8 @@ async def send_document(request: web.Request) -> object:
     name = upload.filename or "document"
     stored = emu.files.add(upload.data, "documents", name, guess_mime_type(name))
     caption, entities = _caption(body)
-    message, update_id = emu.user_message(
-        user,
-        text=caption,
-        entities=entities,
-        media={"document": document_json(stored)},
-        reply_to=_reply_to(emu, user, body),
+    message, update_id = _user_sends(
+        emu, user, body, text=caption, entities=entities, media={"document": document_json(stored)}
     )
     return _sent(message, update_id, file_id=stored.file_id)
 
@@ -209,12 +212,8 @@ async def send_photo(request: web.Request) -> object:
         raise ControlError(400, "the file is not a PNG, JPEG, GIF or WebP image")
     sizes = store_photo(emu.files, upload.data, info)
     caption, entities = _caption(body)
-    message, update_id = emu.user_message(
-        user,
-        text=caption,
-        entities=entities,
-        media={"photo": sizes},
-        reply_to=_reply_to(emu, user, body),
+    message, update_id = _user_sends(
+        emu, user, body, text=caption, entities=entities, media={"photo": sizes}
     )
     return _sent(message, update_id, file_id=sizes[-1]["file_id"])
 
@@ -270,9 +269,7 @@ def file_kind_endpoint(name: str) -> Callable[[web.Request], Awaitable[web.Strea
 @respond
 async def send_sticker(request: web.Request) -> object:
     """Inject a sticker message from a user."""
-    emu = emulator(request)
-    body = await json_body(request)
-    user = _user(emu, body)
+    emu, body, user = await _acting_user(request)
     reply_to = _reply_to(emu, user, body)
     sticker = store_sticker(emu.files, str_field(body, "emoji") or DEFAULT_STICKER_EMOJI)
     message, update_id = emu.user_message(user, media={"sticker": sticker}, reply_to=reply_to)
@@ -282,27 +279,21 @@ async def send_sticker(request: web.Request) -> object:
 @respond
 async def send_location(request: web.Request) -> object:
     """Inject a location message from a user."""
-    emu = emulator(request)
-    body = await json_body(request)
-    user = _user(emu, body)
+    emu, body, user = await _acting_user(request)
     point = {}
     for name, limit in (("latitude", 90.0), ("longitude", 180.0)):
         value = body.get(name)
         if isinstance(value, bool) or not isinstance(value, int | float) or abs(value) > limit:
             raise ControlError(400, f"'{name}' must be a number within ±{limit:g}")
         point[name] = float(value)
-    message, update_id = emu.user_message(
-        user, media={"location": point}, reply_to=_reply_to(emu, user, body)
-    )
+    message, update_id = _user_sends(emu, user, body, media={"location": point})
     return _sent(message, update_id)
 
 
 @respond
 async def send_contact(request: web.Request) -> object:
     """Inject a contact message from a user."""
-    emu = emulator(request)
-    body = await json_body(request)
-    user = _user(emu, body)
+    emu, body, user = await _acting_user(request)
     phone, first_name = str_field(body, "phone_number"), str_field(body, "first_name")
     if not phone or not first_name:
         raise ControlError(400, "'phone_number' and 'first_name' are required")
@@ -315,18 +306,14 @@ async def send_contact(request: web.Request) -> object:
     contact_user_id = int_field(body, "contact_user_id", required=False)
     if contact_user_id is not None:
         contact["user_id"] = contact_user_id
-    message, update_id = emu.user_message(
-        user, media={"contact": contact}, reply_to=_reply_to(emu, user, body)
-    )
+    message, update_id = _user_sends(emu, user, body, media={"contact": contact})
     return _sent(message, update_id)
 
 
 @respond
 async def pin_message(request: web.Request) -> object:
     """Make a user pin a message of their chat: a service message with ``pinned_message``."""
-    emu = emulator(request)
-    body = await json_body(request)
-    user = _user(emu, body)
+    emu, body, user = await _acting_user(request)
     message_id = int_field(body, "message_id")
     pinned = emu.world.find_message(user.id, message_id or 0)
     if pinned is None:

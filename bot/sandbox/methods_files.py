@@ -86,6 +86,24 @@ def _check_type(stored: StoredFile, folder: str) -> None:
         )
 
 
+def _file_request(
+    emu: Emulator, params: Params, name: str, folder: str, *, captioned: bool = True
+) -> tuple[int, Formatted, StoredFile | Upload]:
+    """Read a file-sending call's chat, caption and file ``name``, all checked before storing.
+
+    Raises:
+        ApiError: 400 for a bad argument or a file_id of another type, 403 when blocked.
+    """
+    chat_id = chat_id_arg(params)
+    caption = caption_arg(emu, params) if captioned else format_text("", None, None)
+    source = _file_arg(emu, params, name)
+    markup_arg(params)
+    emu.writable_chat(chat_id)
+    if isinstance(source, StoredFile):
+        _check_type(source, folder)
+    return chat_id, caption, source
+
+
 def send_media(
     emu: Emulator, params: Params, chat_id: int, caption: Formatted, media: JsonDict
 ) -> object:
@@ -116,13 +134,8 @@ def send_media(
 @api_method("sendDocument", sends_message=True)
 async def send_document(emu: Emulator, params: Params) -> object:
     """Send a file (uploaded, or an earlier file_id) as a document."""
-    chat_id = chat_id_arg(params)
-    caption = caption_arg(emu, params)
-    source = _file_arg(emu, params, "document")
-    markup_arg(params)
-    emu.writable_chat(chat_id)
+    chat_id, caption, source = _file_request(emu, params, "document", "documents")
     if isinstance(source, StoredFile):
-        _check_type(source, "documents")
         stored = source
     else:
         name = source.filename or "document"
@@ -136,13 +149,8 @@ async def send_document(emu: Emulator, params: Params) -> object:
 @api_method("sendPhoto", sends_message=True)
 async def send_photo(emu: Emulator, params: Params) -> object:
     """Send an image (uploaded, or an earlier file_id) as a photo."""
-    chat_id = chat_id_arg(params)
-    caption = caption_arg(emu, params)
-    source = _file_arg(emu, params, "photo")
-    markup_arg(params)
-    emu.writable_chat(chat_id)
+    chat_id, caption, source = _file_request(emu, params, "photo", "photos")
     if isinstance(source, StoredFile):
-        _check_type(source, "photos")
         sizes = photo_from_file(source)
     else:
         info = probe_image(source.data)
@@ -168,13 +176,10 @@ def _meta(params: Params) -> MediaMeta:
 
 def _send_file_kind(emu: Emulator, params: Params, kind: FileKind) -> object:
     """Send a voice, audio, video, video note or animation, uploaded or by file_id."""
-    chat_id = chat_id_arg(params)
-    caption = caption_arg(emu, params) if kind.captioned else format_text("", None, None)
-    source = _file_arg(emu, params, kind.kind)
-    markup_arg(params)
-    emu.writable_chat(chat_id)
+    chat_id, caption, source = _file_request(
+        emu, params, kind.kind, kind.folder, captioned=kind.captioned
+    )
     if isinstance(source, StoredFile):
-        _check_type(source, kind.folder)
         media = file_media(kind, source, _meta(params))
     else:
         mime = guess_mime_type(source.filename)
@@ -209,12 +214,8 @@ for _method, _kind in (
 @api_method("sendSticker", sends_message=True)
 async def send_sticker(emu: Emulator, params: Params) -> object:
     """Send a sticker by file_id, or an uploaded WEBP image as one (``emoji`` for it)."""
-    chat_id = chat_id_arg(params)
-    source = _file_arg(emu, params, "sticker")
-    markup_arg(params)
-    emu.writable_chat(chat_id)
+    chat_id, caption, source = _file_request(emu, params, "sticker", "stickers", captioned=False)
     if isinstance(source, StoredFile):
-        _check_type(source, "stickers")
         stored = source
         emoji = _sticker_emoji(emu, source)
     else:
@@ -222,7 +223,6 @@ async def send_sticker(emu: Emulator, params: Params) -> object:
             source.data or STICKER_WEBP, "stickers", mime_type="image/webp", extension="webp"
         )
         emoji = params.text("emoji") or DEFAULT_STICKER_EMOJI
-    caption = format_text("", None, None)
     return send_media(emu, params, chat_id, caption, {"sticker": sticker_json(stored, emoji)})
 
 
