@@ -7,13 +7,15 @@ signature puts the rep's name under every answer.
 
 from __future__ import annotations
 
-from typing import Annotated
+from collections.abc import Awaitable, Callable
+from typing import Annotated, Protocol
 
 from bot.callbacks import CallbackData, Flag
 from bot.chat.context import Context
 from bot.chat.router import MANAGERS, Router
 from bot.crm.inbox import settings
 from bot.crm.inbox.settings import Settings
+from bot.crm.models import Member
 from bot.errors import InvalidInput
 from bot.i18n import N_, keyword
 from bot.messaging import Button
@@ -44,14 +46,12 @@ class SignatureSet(CallbackData, prefix="iset:g"):
 )
 async def cmd_hours(ctx: Context) -> None:
     """Show the opening hours, or set them ("09:00-21:00", "off")."""
-    member, _workspace = ctx.staff()
-    if not ctx.incoming.args.strip():
-        shop = await settings.get_settings(ctx.session, workspace_id=member.workspace_id)
-        _show_hours(ctx, shop, changed=False)
-        return
-    hours = settings.parse_hours(ctx.incoming.args)
-    shop = await settings.set_hours(ctx.session, actor=member, hours=hours)
-    _show_hours(ctx, shop, changed=True)
+
+    async def change(member: Member, args: str) -> Settings:
+        hours = settings.parse_hours(args)
+        return await settings.set_hours(ctx.session, actor=member, hours=hours)
+
+    await _show_or_change(ctx, _show_hours, change)
 
 
 @router.button(HoursOff)
@@ -95,14 +95,12 @@ def _show_hours(ctx: Context, shop: Settings, *, changed: bool, edit: bool = Fal
 )
 async def cmd_replysla(ctx: Context) -> None:
     """Show the reply SLA, or set it ("30m", "2h", "1h30m", "off")."""
-    member, _workspace = ctx.staff()
-    if not ctx.incoming.args.strip():
-        shop = await settings.get_settings(ctx.session, workspace_id=member.workspace_id)
-        _show_sla(ctx, shop, changed=False)
-        return
-    minutes = settings.parse_sla(ctx.incoming.args)
-    shop = await settings.set_reply_sla(ctx.session, actor=member, minutes=minutes)
-    _show_sla(ctx, shop, changed=True)
+
+    async def change(member: Member, args: str) -> Settings:
+        minutes = settings.parse_sla(args)
+        return await settings.set_reply_sla(ctx.session, actor=member, minutes=minutes)
+
+    await _show_or_change(ctx, _show_sla, change)
 
 
 @router.button(SlaOff)
@@ -143,20 +141,14 @@ def _show_sla(ctx: Context, shop: Settings, *, changed: bool, edit: bool = False
 )
 async def cmd_signature(ctx: Context) -> None:
     """Show whether replies are signed, or turn signing on or off."""
-    member, _workspace = ctx.staff()
-    word = ctx.incoming.args.strip().lower()
-    if not word:
-        shop = await settings.get_settings(ctx.session, workspace_id=member.workspace_id)
-        _show_signature(ctx, shop, changed=False)
-        return
-    if keyword(word) == "on":
-        on = True
-    elif keyword(word) == "off":
-        on = False
-    else:
-        raise InvalidInput(N_("Send /signature on or /signature off."))
-    shop = await settings.set_signature(ctx.session, actor=member, on=on)
-    _show_signature(ctx, shop, changed=True)
+
+    async def change(member: Member, args: str) -> Settings:
+        word = keyword(args)
+        if word not in ("on", "off"):
+            raise InvalidInput(N_("Send /signature on or /signature off."))
+        return await settings.set_signature(ctx.session, actor=member, on=word == "on")
+
+    await _show_or_change(ctx, _show_signature, change)
 
 
 @router.button(SignatureSet)
@@ -179,6 +171,23 @@ def _show_signature(ctx: Context, shop: Settings, *, changed: bool, edit: bool =
         text = ctx.t(N_("✍️ Replies to customers are not signed."))
         button = SignatureSet(on=True).button(ctx.t(N_("Sign replies")))
     _answer(ctx, text, [[button]], changed=changed, edit=edit)
+
+
+class _Show(Protocol):
+    def __call__(self, ctx: Context, shop: Settings, *, changed: bool) -> None: ...
+
+
+async def _show_or_change(
+    ctx: Context, show: _Show, change: Callable[[Member, str], Awaitable[Settings]]
+) -> None:
+    """Show a setting when the command has no argument, else change it and show the result."""
+    member, _workspace = ctx.staff()
+    args = ctx.incoming.args.strip()
+    if not args:
+        shop = await settings.get_settings(ctx.session, workspace_id=member.workspace_id)
+        show(ctx, shop, changed=False)
+        return
+    show(ctx, await change(member, args), changed=True)
 
 
 def _answer(
