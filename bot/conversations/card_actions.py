@@ -6,13 +6,13 @@ Each asks one question, with the customer already chosen, and then does what
 
 from __future__ import annotations
 
-from datetime import datetime
 from enum import StrEnum
 
 from bot.chat import engine
 from bot.chat.context import Context
 from bot.chat.engine import DONE, Data, dialog
-from bot.conversations.log_followup import REMIND, confirm_reminder
+from bot.conversations import log_followup
+from bot.conversations.log_followup import REMIND
 from bot.crm import purchases, reminders
 from bot.crm.when import Ambiguous, parse_leading_when
 from bot.i18n import N_
@@ -65,17 +65,7 @@ async def finish_remind(ctx: Context, data: Data) -> None:
     if data.get("choices"):
         await engine.start(ctx, REMIND, data)
         return
-    member, _ = ctx.staff()
-    due = datetime.fromisoformat(data["next_at"])
-    await reminders.create_reminder(
-        ctx.session,
-        actor=member,
-        customer_id=data["customer_id"],
-        text=data["text"],
-        due_at=due,
-        now=ctx.now(),
-    )
-    confirm_reminder(ctx, data["customer_name"], data["text"], due)
+    await log_followup.finish_remind(ctx, data)
 
 
 async def ask_amount(ctx: Context, data: Data) -> None:
