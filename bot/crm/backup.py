@@ -108,15 +108,23 @@ def _sqlite_copy(source: Path, part: Path) -> str | None:
             src.backup(dst)
             # A backup is one self-contained file, not a WAL database with side files.
             dst.execute("PRAGMA journal_mode=DELETE")
-            check = dst.execute("PRAGMA quick_check").fetchone()
-            revision = _sqlite_revision(dst)
+            return _checked_revision(dst, f"the copy of {source}")
     except sqlite3.Error as exc:
         msg = f"could not copy {source}: {exc}"
         raise BackupError(msg) from exc
+
+
+def _checked_revision(conn: sqlite3.Connection, what: str) -> str | None:
+    """Return the schema revision of a SQLite database that passes its integrity check.
+
+    Raises:
+        BackupError: when it fails the check (``what`` names the database).
+    """
+    check = conn.execute("PRAGMA quick_check").fetchone()
     if check is None or check[0] != "ok":
-        msg = f"the copy of {source} failed its integrity check: {check}"
+        msg = f"{what} failed its integrity check: {check}"
         raise BackupError(msg)
-    return revision
+    return _sqlite_revision(conn)
 
 
 def _sqlite_revision(conn: sqlite3.Connection) -> str | None:
@@ -135,15 +143,10 @@ def file_revision(path: Path) -> str | None:
     """
     try:
         with contextlib.closing(sqlite3.connect(f"file:{path}?mode=ro", uri=True)) as conn:
-            check = conn.execute("PRAGMA quick_check").fetchone()
-            revision = _sqlite_revision(conn)
+            return _checked_revision(conn, str(path))
     except sqlite3.Error as exc:
         msg = f"{path} is not a readable SQLite database: {exc}"
         raise BackupError(msg) from exc
-    if check is None or check[0] != "ok":
-        msg = f"{path} failed its integrity check: {check}"
-        raise BackupError(msg)
-    return revision
 
 
 def pg_environment(url: str) -> dict[str, str]:
