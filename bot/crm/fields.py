@@ -353,12 +353,5 @@ def fold(text: str) -> str:
 async def _audit(
     session: AsyncSession, actor: Member, action: str, option: FieldOption, **extra: Any
 ) -> None:
-    await audit.record(
-        session,
-        workspace_id=actor.workspace_id,
-        actor_member_id=actor.id,
-        action=action,
-        entity="field_option",
-        entity_id=option.id,
-        details={"field": option.field, "key": option.key, **extra},
-    )
+    details = {"field": option.field, "key": option.key, **extra}
+    await audit.record_change(session, actor, action, option, details)

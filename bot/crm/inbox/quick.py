@@ -199,12 +199,5 @@ def _text(text: str) -> str:
 
 
 async def _audit(session: AsyncSession, actor: Member, action: str, reply: QuickReply) -> None:
-    await audit.record(
-        session,
-        workspace_id=actor.workspace_id,
-        actor_member_id=actor.id,
-        action=action,
-        entity="quick_reply",
-        entity_id=reply.id,
-        details={"key": reply.key, "locale": reply.locale},
-    )
+    details = {"key": reply.key, "locale": reply.locale}
+    await audit.record_change(session, actor, action, reply, details)

@@ -117,15 +117,8 @@ async def transfer(session: AsyncSession, *, actor: Member, thread_id: int, to: 
         )
     previous = thread.assignee_member_id
     thread.assignee_member_id = to.id
-    await audit.record(
-        session,
-        workspace_id=actor.workspace_id,
-        actor_member_id=actor.id,
-        action="thread.transfer",
-        entity="chat_thread",
-        entity_id=thread.id,
-        details={"from_member_id": previous, "to_member_id": to.id},
-    )
+    details = {"from_member_id": previous, "to_member_id": to.id}
+    await audit.record_change(session, actor, "thread.transfer", thread, details)
     await session.flush()
     return thread
 
