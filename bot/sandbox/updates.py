@@ -127,6 +127,17 @@ class UpdateQueue:
         while items and items[0].update_id < offset:
             items.popleft()
 
+    def remove(self, update_id: int) -> None:
+        """Forget one update a webhook delivery confirmed (deliveries end in any order)."""
+        items = self._items
+        if items and items[0].update_id == update_id:
+            items.popleft()
+            return
+        for index, update in enumerate(items):
+            if update.update_id == update_id:
+                del items[index]
+                return
+
     def peek(self, limit: int = 100) -> list[Update]:
         """Return up to ``limit`` of the oldest unconfirmed updates."""
         if limit >= len(self._items):

@@ -1,15 +1,18 @@
 """The webhook: its settings and the pusher that POSTs queued updates to it.
 
-Updates are delivered in order, one request at a time, as JSON with the
-``X-Telegram-Bot-Api-Secret-Token`` header when a secret is set. A non-2xx answer
-or a network error is recorded as ``last_error_*`` and the same update is retried
-with a backoff from 0.1 s doubling to 5 s, so nothing is lost or reordered. A 2xx
-answer may carry a Bot API call (``method`` plus parameters, as JSON, form or
-multipart); it is executed and its result discarded, as Telegram does.
+Updates are delivered as JSON with the ``X-Telegram-Bot-Api-Secret-Token`` header
+when a secret is set, up to ``max_connections`` requests at once and one per chat
+at a time, as the Bot API server does (its per-chat delivery queues): a chat's
+updates arrive in order, different chats' concurrently. A non-2xx answer or a
+network error is recorded as ``last_error_*`` and the same update is delivered
+again with a backoff from 0.1 s doubling to 5 s, its chat's later updates waiting
+behind it, so nothing is lost or reordered within a chat. A 2xx answer may carry a
+Bot API call (``method`` plus parameters, as JSON, form or multipart); it is
+executed and its result discarded, as Telegram does.
 
 Deviations from Telegram: ``http://`` URLs are accepted on loopback hosts
 (127.0.0.0/8, ::1, localhost), on which any port is allowed; no certificate is
-checked; ``max_connections`` is stored but delivery is always sequential.
+checked; the first retry comes after 0.1 s rather than about a second.
 """
 
 from __future__ import annotations
@@ -45,6 +48,11 @@ SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"  # noqa: S105 - a header name
 MIN_BACKOFF = 0.1
 MAX_BACKOFF = 5.0
 DELIVERY_TIMEOUT = 30.0
+# setWebhook's max_connections is 1-100.
+MAX_CONNECTIONS = 100
+# How many of the oldest pending updates are looked through for ones that may go now
+# (the Bot API server keeps twice max_connections loaded).
+LOOKAHEAD_PER_CONNECTION = 2
 _SECRET = re.compile(r"[A-Za-z0-9_-]{1,256}")
 _TELEGRAM_PORTS = frozenset({80, 88, 443, 8443})
 
@@ -160,36 +168,84 @@ def parse_answer(content_type: str, body: bytes) -> Params | None:
 
 
 class WebhookPusher:
-    """Deliver queued updates to the webhook while one is set."""
+    """Deliver queued updates to the webhook while one is set, as the Bot API server does.
+
+    Up to ``max_connections`` requests are on the wire at once, one per chat at most:
+    a chat's next update goes only after the webhook answered 2xx for the one before
+    (the Bot API server's per-chat delivery queues), so each chat's updates arrive in
+    order while different chats' updates arrive concurrently. An update answered
+    otherwise (or not at all) is delivered again after its own backoff, and the
+    chat's later updates wait for it.
+    """
 
     def __init__(self, emu: Emulator, execute: Executor) -> None:
         self._emu = emu
         self._execute = execute
+        # update_id → (its chat's queue key, the delivery on the wire)
+        self._flying: dict[int, tuple[object, asyncio.Task[None]]] = {}
+        # update_id → (not before, in monotonic seconds; the backoff after that)
+        self._retry: dict[int, tuple[float, float]] = {}
+        self._settings: WebhookSettings | None = None
 
     async def run(self) -> None:
         """Deliver updates until cancelled."""
-        emu = self._emu
-        backoff = MIN_BACKOFF
         timeout = aiohttp.ClientTimeout(total=DELIVERY_TIMEOUT)
-        async with aiohttp.ClientSession(timeout=timeout) as session:
-            while True:
-                settings = emu.webhook
-                update = emu.updates.first() if settings.url else None
-                if update is None:
-                    backoff = MIN_BACKOFF
-                    await emu.updates.wait_changed()
-                    continue
-                emu.webhook_changed.clear()
-                if await self._deliver(session, settings, update):
-                    backoff = MIN_BACKOFF
-                    if emu.updates.first() is update:
-                        emu.updates.confirm(update.update_id + 1)
-                    continue
-                try:
-                    await asyncio.wait_for(emu.webhook_changed.wait(), backoff)
-                    backoff = MIN_BACKOFF
-                except TimeoutError:
-                    backoff = min(backoff * 2, MAX_BACKOFF)
+        connector = aiohttp.TCPConnector(limit=MAX_CONNECTIONS)
+        async with aiohttp.ClientSession(timeout=timeout, connector=connector) as session:
+            try:
+                while True:
+                    wait = self._start(session)
+                    await self._emu.updates.wait_changed(wait)
+            finally:
+                tasks = [task for _, task in self._flying.values()]
+                for task in tasks:
+                    task.cancel()
+                await asyncio.gather(*tasks, return_exceptions=True)
+
+    def _start(self, session: aiohttp.ClientSession) -> float | None:
+        """Put every update that may go now on the wire; return when to look again (or None)."""
+        settings = self._emu.webhook
+        if settings is not self._settings:
+            # A new or changed webhook is tried at once, as after a success.
+            self._settings = settings
+            self._retry.clear()
+        if not settings.url:
+            return None
+        now = time.monotonic()
+        room = settings.max_connections - len(self._flying)
+        seen = {key for key, _ in self._flying.values()}
+        soonest: float | None = None
+        lookahead = settings.max_connections * LOOKAHEAD_PER_CONNECTION
+        for update in self._emu.updates.peek(lookahead):
+            if room <= 0:
+                break
+            key = queue_key(update)
+            if key in seen:
+                continue
+            seen.add(key)
+            retry = self._retry.get(update.update_id)
+            if retry is not None and retry[0] > now:
+                soonest = retry[0] if soonest is None else min(soonest, retry[0])
+                continue
+            task = asyncio.create_task(self._push(session, settings, update))
+            self._flying[update.update_id] = (key, task)
+            room -= 1
+        return None if soonest is None else max(soonest - now, 0.0)
+
+    async def _push(
+        self, session: aiohttp.ClientSession, settings: WebhookSettings, update: Update
+    ) -> None:
+        try:
+            delivered = await self._deliver(session, settings, update)
+        finally:
+            self._flying.pop(update.update_id, None)
+            self._emu.updates.wake()
+        if delivered:
+            self._retry.pop(update.update_id, None)
+            self._emu.updates.remove(update.update_id)
+            return
+        backoff = self._retry.get(update.update_id, (0.0, MIN_BACKOFF))[1]
+        self._retry[update.update_id] = (time.monotonic() + backoff, min(backoff * 2, MAX_BACKOFF))
 
     async def _deliver(
         self, session: aiohttp.ClientSession, settings: WebhookSettings, update: Update
@@ -232,3 +288,16 @@ class WebhookPusher:
             logger.info("Method %s from a webhook answer failed: %s", method, exc.description)
         except Exception:
             logger.exception("Method %s from a webhook answer crashed", method)
+
+
+def queue_key(update: Update) -> object:
+    """Return the queue an update is delivered in: its chat's, else its sender's, else its own."""
+    payload = update.payload
+    for holder in (payload, payload.get("message")):
+        chat = holder.get("chat") if isinstance(holder, dict) else None
+        if isinstance(chat, dict) and isinstance(chat.get("id"), int):
+            return chat["id"]
+    sender = payload.get("from")
+    if isinstance(sender, dict) and isinstance(sender.get("id"), int):
+        return sender["id"]
+    return ("update", update.update_id)
