@@ -10,6 +10,7 @@ from typing import Annotated
 from bot.callbacks import EXPIRED, CallbackData, Choice, Id, Text
 from bot.chat import engine
 from bot.chat.context import Context
+from bot.chat.engine import Dialog
 from bot.chat.router import MEMBERS, Router
 from bot.conversations.add_contact import (
     ADD_CONTACT,
@@ -249,23 +250,25 @@ async def _matching_options(ctx: Context, member: Member, text: str) -> list[tup
 @router.button(CardLog)
 async def on_card_log(ctx: Context, pressed: CardLog) -> None:
     """Start /log for the card's customer."""
-    customer = await _card_customer(ctx, pressed.customer_id)
-    await engine.start(ctx, LOG, {"customer_id": customer.id, "customer_name": customer.name})
+    await _start_about(ctx, LOG, pressed.customer_id)
 
 
 @router.button(CardRemind)
 async def on_card_remind(ctx: Context, pressed: CardRemind) -> None:
     """Ask when, and what, to remind the member about the card's customer."""
-    customer = await _card_customer(ctx, pressed.customer_id)
-    data = {"customer_id": customer.id, "customer_name": customer.name}
-    await engine.start(ctx, CARD_REMIND, data)
+    await _start_about(ctx, CARD_REMIND, pressed.customer_id)
 
 
 @router.button(CardBuy)
 async def on_card_buy(ctx: Context, pressed: CardBuy) -> None:
     """Ask for the amount of a purchase by the card's customer."""
-    customer = await _card_customer(ctx, pressed.customer_id)
-    await engine.start(ctx, CARD_BUY, {"customer_id": customer.id, "customer_name": customer.name})
+    await _start_about(ctx, CARD_BUY, pressed.customer_id)
+
+
+async def _start_about(ctx: Context, dialog: Dialog, customer_id: int) -> None:
+    """Start a dialog about the card's customer, named for its questions."""
+    customer = await _card_customer(ctx, customer_id)
+    await engine.start(ctx, dialog, {"customer_id": customer.id, "customer_name": customer.name})
 
 
 @router.button(CardTags)
