@@ -27,7 +27,8 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.crm import export, followups, migrate, search, workspaces
-from bot.crm.export import ExportFilter, Format
+from bot.crm.export import Format
+from bot.crm.export_filter import ExportFilter
 from bot.crm.models import Customer, Member, Role
 from bot.crm.store import create_engine, create_sessionmaker, unit_of_work
 

@@ -33,7 +33,26 @@ class CountingMessenger:
         self.sent = 0
 
     async def send_text(
-        self, chat_id: int, text: str, buttons: Keyboard = (), *, paid_broadcast: bool = False
+        self,
+        chat_id: int,
+        text: str,
+        buttons: Keyboard = (),
+        *,
+        paid_broadcast: bool = False,
+        reply_to_message_id: int | None = None,
+    ) -> SentMessage:
+        self.sent += 1
+        return SentMessage(chat_id, self.sent)
+
+    async def copy_message(
+        self,
+        chat_id: int,
+        from_chat_id: int,
+        message_id: int,
+        *,
+        caption: str | None = None,
+        buttons: Keyboard = (),
+        reply_to_message_id: int | None = None,
     ) -> SentMessage:
         self.sent += 1
         return SentMessage(chat_id, self.sent)

@@ -55,12 +55,24 @@ class BenchMessenger(CountingMessenger):
         self.texts: dict[int, list[str]] = {}
 
     async def send_text(
-        self, chat_id: int, text: str, buttons: Keyboard = (), *, paid_broadcast: bool = False
+        self,
+        chat_id: int,
+        text: str,
+        buttons: Keyboard = (),
+        *,
+        paid_broadcast: bool = False,
+        reply_to_message_id: int | None = None,
     ) -> SentMessage:
         self.texts.setdefault(chat_id, []).append(text)
         if buttons:
             self.buttons[chat_id] = buttons
-        return await super().send_text(chat_id, text, buttons, paid_broadcast=paid_broadcast)
+        return await super().send_text(
+            chat_id,
+            text,
+            buttons,
+            paid_broadcast=paid_broadcast,
+            reply_to_message_id=reply_to_message_id,
+        )
 
     async def edit_text(
         self, chat_id: int, message_id: int, text: str, buttons: Keyboard = ()

@@ -119,7 +119,7 @@ def seed(path: Path, customers: int, purchases: int) -> None:
                 for i in range(1, REPS + 2)
             ],
         )
-        for index in ("ix_purchase_customer_id_at", "ix_purchase_workspace_id"):
+        for index in ("ix_purchase_customer_id_workspace_id_at", "ix_purchase_workspace_id"):
             db.execute(f"DROP INDEX {index}")
         for index in ("ix_follow_up_customer_id_at", "ix_follow_up_workspace_id"):
             db.execute(f"DROP INDEX {index}")
@@ -147,7 +147,10 @@ def seed(path: Path, customers: int, purchases: int) -> None:
             f" {stamp.format(f'{now} - abs(random()) % {span}')} FROM n",
             (customers,),
         )
-        db.execute("CREATE INDEX ix_purchase_customer_id_at ON purchase (customer_id, at)")
+        db.execute(
+            "CREATE INDEX ix_purchase_customer_id_workspace_id_at"
+            " ON purchase (customer_id, workspace_id, at)"
+        )
         db.execute("CREATE INDEX ix_purchase_workspace_id ON purchase (workspace_id)")
         db.execute("CREATE INDEX ix_follow_up_customer_id_at ON follow_up (customer_id, at)")
         db.execute("CREATE INDEX ix_follow_up_workspace_id ON follow_up (workspace_id)")

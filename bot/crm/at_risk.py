@@ -57,6 +57,16 @@ def at_risk_of(actor: Member, *, mine: bool) -> RiskQuery:
     return query.where(*seen_by(actor, Customer.id))
 
 
+async def count_of(session: AsyncSession, query: RiskQuery) -> int:
+    """Count the customers an ``at_risk_of`` query lists, without working out their last dates."""
+    # Counting over the listing query as a subquery made SQLite walk the shop's at-risk index
+    # with both correlated subqueries; the bare condition lets it use the owner's index.
+    condition = query.whereclause
+    assert condition is not None  # noqa: S101 - at_risk_query always filters
+    counted = select(func.count()).select_from(Customer).where(condition)
+    return int(await session.scalar(counted) or 0)
+
+
 async def slipping_count(session: AsyncSession, actor: Member, *, mine: bool) -> int:
     """Count the customers of the "slipping" segment in the scope ``at_risk_of`` lists."""
     query = select(func.count()).where(

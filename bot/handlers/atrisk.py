@@ -11,8 +11,6 @@ from __future__ import annotations
 from datetime import datetime, time, timedelta
 from typing import Annotated
 
-from sqlalchemy import func, select
-
 from bot.callbacks import CallbackData, Flag, Int
 from bot.campaigns import care
 from bot.chat import engine
@@ -80,7 +78,7 @@ async def _show(ctx: Context, *, offset: int, mine: bool, edit: bool) -> None:
     member, _ = ctx.staff()
     query = at_risk.at_risk_of(member, mine=mine)
     own = mine or member.role is Role.STAFF
-    total = int(await ctx.session.scalar(select(func.count()).select_from(query.subquery())) or 0)
+    total = await at_risk.count_of(ctx.session, query)
     offset = max(0, min(offset, max(total - 1, 0)))
     items = await at_risk.load_items(ctx.session, query.limit(PAGE).offset(offset), now=ctx.now())
     slipping = await at_risk.slipping_count(ctx.session, member, mine=mine)

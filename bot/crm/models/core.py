@@ -215,6 +215,8 @@ class Customer(WorkspaceMixin, Base):
         ),
         # /atrisk and the churn alerts read the customers at risk, newest first.
         Index("ix_customer_workspace_id_at_risk_since", "workspace_id", "at_risk_since"),
+        # /tiers says when the shop was last recomputed: the newest stamp, read off the index.
+        Index("ix_customer_workspace_id_tiers_computed_at", "workspace_id", "tiers_computed_at"),
     )
 
     id: Mapped[IntPk]

@@ -142,8 +142,9 @@ class ChatMessage(WorkspaceMixin, Base):
 
     __tablename__ = "chat_message"
     __table_args__ = (
-        # History pages through a customer's messages newest first by id.
-        Index("ix_chat_message_customer_id_id", "customer_id", "id"),
+        # History pages through a customer's messages newest first by id; workspace_id in the
+        # middle, as on purchases, so SQLite never prefers the workspace index.
+        Index("ix_chat_message_customer_id_workspace_id_id", "customer_id", "workspace_id", "id"),
         Index("ix_chat_message_thread_id_id", "thread_id", "id"),
     )
 

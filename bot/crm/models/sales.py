@@ -125,7 +125,11 @@ class Purchase(WorkspaceMixin, Base):
     """A purchase: an amount in minor units of a currency, with an optional note."""
 
     __tablename__ = "purchase"
-    __table_args__ = (Index("ix_purchase_customer_id_at", "customer_id", "at"),)
+    # customer_id first serves lookups by customer alone; workspace_id next gives a card's
+    # "customer and workspace" two equalities, so SQLite never takes the workspace index.
+    __table_args__ = (
+        Index("ix_purchase_customer_id_workspace_id_at", "customer_id", "workspace_id", "at"),
+    )
 
     id: Mapped[IntPk]
     customer_id: Mapped[CustomerId]
