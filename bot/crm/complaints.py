@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import case, or_, select
+from sqlalchemy import or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.crm import audit, members
@@ -129,17 +129,7 @@ async def assignee_for(session: AsyncSession, customer: Customer) -> Member | No
         rep = await session.get(Member, customer.owner_member_id)
         if rep is not None and rep.active and rep.workspace_id == customer.workspace_id:
             return rep
-    rank = case((Member.role == Role.OWNER, 0), else_=1)
-    managers = await session.scalars(
-        select(Member)
-        .where(
-            Member.workspace_id == customer.workspace_id,
-            Member.active.is_(True),
-            Member.role.in_((Role.OWNER, Role.ADMIN)),
-        )
-        .order_by(rank, Member.id)
-    )
-    for manager in managers.all():
+    for manager in await members.managers_of(session, workspace_id=customer.workspace_id):
         if await _may_handle(session, manager, customer):
             return manager
     return None
@@ -255,17 +245,8 @@ async def reopen(
     complaint.due_at = now + timedelta(hours=workspace.complaint_sla_hours)
     complaint.overdue_reminded_at = None
     handler = await _current_assignee(session, complaint, customer)
-    owner = await session.scalar(
-        select(Member)
-        .where(
-            Member.workspace_id == workspace.id,
-            Member.role == Role.OWNER,
-            Member.active.is_(True),
-        )
-        .order_by(Member.id)
-        .limit(1)
-    )
-    told = tuple({m.id: m for m in (handler, owner) if m is not None}.values())
+    owners = await members.owners_of(session, workspace_id=workspace.id)
+    told = tuple({m.id: m for m in (handler, *owners[:1]) if m is not None}.values())
     await audit.record_system(
         session,
         "complaint.reopen",

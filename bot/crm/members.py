@@ -1,4 +1,4 @@
-"""Members: joining a workspace with an invite, finding the acting member, profiles."""
+"""Members: joining a workspace with an invite, finding the acting member, profiles, managers."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.crm import audit, invites
-from bot.crm.models import Member, UserPref, Workspace
+from bot.crm.models import Member, Role, UserPref, Workspace
 from bot.errors import Conflict
 from bot.i18n import N_
 
@@ -138,3 +138,31 @@ async def locale_of(session: AsyncSession, *, tg_user_id: int, workspace_id: int
         return pref.locale
     workspace = await session.get(Workspace, workspace_id)
     return workspace.locale if workspace else "en"
+
+
+async def managers_of(session: AsyncSession, *, workspace_id: int) -> list[Member]:
+    """Return the shop's active owner and admins, the owner first."""
+    rows = await session.scalars(
+        select(Member)
+        .where(
+            Member.workspace_id == workspace_id,
+            Member.active.is_(True),
+            Member.role.in_((Role.OWNER, Role.ADMIN)),
+        )
+        .order_by(Member.role != Role.OWNER, Member.id)
+    )
+    return list(rows)
+
+
+async def owners_of(session: AsyncSession, *, workspace_id: int) -> tuple[Member, ...]:
+    """Return the shop's active owner (escalations and reopened complaints go there)."""
+    rows = await session.scalars(
+        select(Member)
+        .where(
+            Member.workspace_id == workspace_id,
+            Member.active.is_(True),
+            Member.role == Role.OWNER,
+        )
+        .order_by(Member.id)
+    )
+    return tuple(rows)

@@ -21,7 +21,8 @@ from functools import partial
 
 from bot.chat.context import Context
 from bot.crm import members
-from bot.crm.inbox.routing import active_member, shop_owners
+from bot.crm.inbox.routing import active_member
+from bot.crm.members import owners_of
 from bot.crm.models import Customer, Member
 from bot.i18n import N_, translate
 from bot.views.card import card_button
@@ -50,7 +51,7 @@ async def tell_rep(ctx: Context, customer: Customer, message: str) -> None:
 
 async def tell_owner_joined(ctx: Context, member: Member) -> None:
     """Tell the shop's owner that ``member`` joined with an invite."""
-    for owner in await shop_owners(ctx.session, workspace_id=member.workspace_id):
+    for owner in await owners_of(ctx.session, workspace_id=member.workspace_id):
         if owner.id == member.id or owner.tg_user_id == ctx.user_id:
             continue
         t = partial(translate, await _locale(ctx, owner))

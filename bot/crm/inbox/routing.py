@@ -15,7 +15,7 @@ from __future__ import annotations
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.crm import audit
+from bot.crm import audit, members
 from bot.crm.inbox.access import thread_for
 from bot.crm.leads import check_assignable
 from bot.crm.models import Customer, Member, Role, Thread, ThreadStatus
@@ -40,18 +40,9 @@ async def managers(session: AsyncSession, *, customer: Customer) -> tuple[Member
     if customer.owner_member_id is not None:
         owner = await session.get(Member, customer.owner_member_id)
         owner_team = owner.team_id if owner is not None else None
-    rows = await session.scalars(
-        select(Member)
-        .where(
-            Member.workspace_id == customer.workspace_id,
-            Member.active.is_(True),
-            Member.role.in_((Role.OWNER, Role.ADMIN)),
-        )
-        .order_by(Member.role != Role.OWNER, Member.id)
-    )
     return tuple(
         m
-        for m in rows
+        for m in await members.managers_of(session, workspace_id=customer.workspace_id)
         if m.role is Role.OWNER
         or m.team_id is None
         or customer.owner_member_id is None
@@ -75,20 +66,6 @@ async def thread_recipients(
     if assignee is not None:
         return (assignee,)
     return await managers(session, customer=customer)
-
-
-async def shop_owners(session: AsyncSession, *, workspace_id: int) -> tuple[Member, ...]:
-    """Return the shop's active owner (escalations go there)."""
-    rows = await session.scalars(
-        select(Member)
-        .where(
-            Member.workspace_id == workspace_id,
-            Member.active.is_(True),
-            Member.role == Role.OWNER,
-        )
-        .order_by(Member.id)
-    )
-    return tuple(rows)
 
 
 async def transfer(session: AsyncSession, *, actor: Member, thread_id: int, to: Member) -> Thread:

@@ -19,7 +19,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import InstrumentedAttribute
 from sqlalchemy.orm.attributes import set_committed_value
 
-from bot.crm.inbox.routing import shop_owners, thread_recipients
+from bot.crm.inbox.routing import thread_recipients
+from bot.crm.members import owners_of
 from bot.crm.models import Customer, InboxSettings, Member, Thread, ThreadStatus
 
 
@@ -80,7 +81,7 @@ async def sla_due(session: AsyncSession, *, now: datetime) -> list[Alert]:
                 if level is Level.REMIND:
                     people = await thread_recipients(session, thread=thread, customer=customer)
                 else:
-                    people = await shop_owners(session, workspace_id=workspace_id)
+                    people = await owners_of(session, workspace_id=workspace_id)
                 assert thread.waiting_since is not None  # noqa: S101 - filtered above
                 alerts.append(
                     Alert(
