@@ -180,16 +180,10 @@ async def on_campaign_button(ctx: Context, pressed: CampaignAction) -> None:
         run, released = await campaigns.send_held_now(
             ctx.session, actor=member, campaign_id=campaign_id, now=ctx.now()
         )
-        ctx.answer(ctx.t(N_("Sending")))
-        progress = ctx.t(N_("🔄 Progress"))
-        ctx.reply(
-            ctx.t(
-                N_("🚀 Sending {n} waiting messages now (run #{run})."),
-                n=released,
-                run=run.id,
-            ),
-            [[CampaignAction(action="o", campaign_id=campaign_id).button(progress)]],
+        text = ctx.t(
+            N_("🚀 Sending {n} waiting messages now (run #{run})."), n=released, run=run.id
         )
+        _say_sending(ctx, campaign_id, text)
     elif action in statuses:
         status = statuses[action]
         await campaigns.set_status(
@@ -202,15 +196,17 @@ async def on_campaign_button(ctx: Context, pressed: CampaignAction) -> None:
         run = await campaigns.run_now(
             ctx.session, actor=member, campaign_id=campaign_id, now=ctx.now()
         )
-        ctx.answer(ctx.t(N_("Sending")))
-        progress = ctx.t(N_("🔄 Progress"))
-        ctx.reply(
-            ctx.t(
-                N_("🚀 Sending now (run #{run}). I'll send you a report when it's done."),
-                run=run.id,
-            ),
-            [[CampaignAction(action="o", campaign_id=campaign_id).button(progress)]],
+        text = ctx.t(
+            N_("🚀 Sending now (run #{run}). I'll send you a report when it's done."), run=run.id
         )
+        _say_sending(ctx, campaign_id, text)
+
+
+def _say_sending(ctx: Context, campaign_id: int, text: str) -> None:
+    """Answer the tap and say that a run is sending, with a button to its progress."""
+    ctx.answer(ctx.t(N_("Sending")))
+    progress = CampaignAction(action="o", campaign_id=campaign_id).button(ctx.t(N_("🔄 Progress")))
+    ctx.reply(text, [[progress]])
 
 
 def _list_label(summary: campaigns.CampaignSummary) -> str:
