@@ -15,7 +15,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.crm import audit, members
+from bot.crm import audit, members, workspaces
 from bot.crm.guards import require_role
 from bot.crm.models import (
     Complaint,
@@ -27,6 +27,7 @@ from bot.crm.models import (
     Workspace,
 )
 from bot.crm.scope import can_see, seen_by, team_limited
+from bot.crm.workspaces import NumberSetting
 from bot.errors import Conflict, InvalidInput, NotFound
 from bot.i18n import N_
 
@@ -35,6 +36,13 @@ MAX_RESOLUTION = 1000
 MAX_SLA_HOURS = 24 * 30
 REMIND_EVERY = timedelta(hours=24)
 SOURCES = ("customer", "survey")
+SLA_HOURS = NumberSetting(
+    "complaint_sla_hours",
+    1,
+    MAX_SLA_HOURS,
+    N_("Give the hours as a number from 1 to {max}."),
+    "complaint.sla",
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -282,15 +290,8 @@ async def set_sla(
         PermissionDenied: when the actor is not the owner or an admin.
         InvalidInput: when the hours are outside 1 to ``MAX_SLA_HOURS``.
     """
-    require_role(actor, Role.OWNER, Role.ADMIN)
-    if workspace.id != actor.workspace_id:
-        raise NotFound(N_("There's no such shop."))
-    if not 1 <= hours <= MAX_SLA_HOURS:
-        raise InvalidInput(N_("Give the hours as a number from 1 to {max}."), max=MAX_SLA_HOURS)
-    before = workspace.complaint_sla_hours
-    workspace.complaint_sla_hours = hours
-    await audit.record_change(
-        session, actor, "complaint.sla", workspace, {"before": before, "after": hours}
+    await workspaces.set_number(
+        session, actor=actor, workspace=workspace, setting=SLA_HOURS, value=hours
     )
 
 

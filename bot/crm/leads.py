@@ -9,10 +9,11 @@ from datetime import datetime, timedelta
 from sqlalchemy import func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.crm import audit
+from bot.crm import audit, workspaces
 from bot.crm.guards import require_role
 from bot.crm.models import Customer, CustomerKind, Member, Role, Workspace
 from bot.crm.scope import get_visible, within_reach
+from bot.crm.workspaces import NumberSetting
 from bot.errors import Conflict, InvalidInput, NotFound, PermissionDenied
 from bot.i18n import LOCALES, N_, translate
 
@@ -27,6 +28,13 @@ DEFAULT_LABELS = {
 MAX_LABEL = 24
 MAX_RETURN_DAYS = 365
 POOL_PAGE = 10
+RETURN_DAYS = NumberSetting(
+    "lead_return_days",
+    0,
+    MAX_RETURN_DAYS,
+    N_("Please give a number of days from 0 to {max}."),
+    "workspace.lead_return_days",
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -227,14 +235,9 @@ async def set_return_days(
         PermissionDenied: when the actor is not an owner or admin.
         InvalidInput: when ``days`` is outside 0…365.
     """
-    require_role(actor, Role.OWNER, Role.ADMIN)
-    if not 0 <= days <= MAX_RETURN_DAYS:
-        raise InvalidInput(
-            N_("Please give a number of days from 0 to {max}."), max=MAX_RETURN_DAYS
-        )
-    workspace.lead_return_days = days
-    details = {"days": days}
-    await audit.record_change(session, actor, "workspace.lead_return_days", workspace, details)
+    await workspaces.set_number(
+        session, actor=actor, workspace=workspace, setting=RETURN_DAYS, value=days
+    )
 
 
 async def return_stale_leads(session: AsyncSession, *, now: datetime) -> list[ReturnedLead]:

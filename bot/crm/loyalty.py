@@ -13,17 +13,25 @@ from datetime import datetime
 from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.crm import audit
+from bot.crm import audit, workspaces
 from bot.crm.guards import require_role
 from bot.crm.models import Customer, Member, PointsEntry, PointsReason, Purchase, Role, Workspace
 from bot.crm.scope import get_visible
 from bot.crm.store import insert_of
-from bot.errors import Conflict, InvalidInput, PermissionDenied
+from bot.crm.workspaces import NumberSetting
+from bot.errors import Conflict, InvalidInput
 from bot.i18n import N_, P_
 
 MAX_POINTS = 10_000_000
 MAX_RATE = 1000
 MAX_NOTE = 200
+RATE = NumberSetting(
+    "points_per_unit",
+    0,
+    MAX_RATE,
+    N_("The rate is a whole number from 0 to {max}, like 1."),
+    "points.rate",
+)
 LEDGER_PAGE = 5
 # Stays well under SQLite's and asyncpg's limits on bound parameters per statement.
 BALANCES_CHUNK = 5000
@@ -207,15 +215,8 @@ async def set_rate(
         PermissionDenied: unless the actor is an active owner or admin of the workspace.
         InvalidInput: when the rate is negative or above 1000.
     """
-    require_role(actor, Role.OWNER, Role.ADMIN)
-    if workspace.id != actor.workspace_id:
-        raise PermissionDenied(N_("Sorry, your role can't do that."))
-    if not 0 <= points_per_unit <= MAX_RATE:
-        raise InvalidInput(N_("The rate is a whole number from 0 to {max}, like 1."), max=MAX_RATE)
-    before = workspace.points_per_unit
-    workspace.points_per_unit = points_per_unit
-    await audit.record_change(
-        session, actor, "points.rate", workspace, {"before": before, "after": points_per_unit}
+    await workspaces.set_number(
+        session, actor=actor, workspace=workspace, setting=RATE, value=points_per_unit
     )
 
 

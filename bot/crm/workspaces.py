@@ -1,21 +1,37 @@
-"""Workspaces: creating a merchant's tenant, finding it by slug and reading its time zone."""
+"""Workspaces: creating a tenant, finding it by slug, its time zone and number settings."""
 
 from __future__ import annotations
 
 import secrets
+from dataclasses import dataclass
 from zoneinfo import ZoneInfo
 
 from slugify import slugify
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.crm import fields
-from bot.crm.models import Workspace, WorkspaceKind
-from bot.errors import InvalidInput
+from bot.crm import audit, fields
+from bot.crm.guards import require_role
+from bot.crm.models import Member, Role, Workspace, WorkspaceKind
+from bot.errors import InvalidInput, PermissionDenied
 from bot.i18n import LOCALES, N_
 from bot.localtime import known_zone, zone
 
 MAX_SLUG = 32
+
+
+@dataclass(frozen=True, slots=True)
+class NumberSetting:
+    """A shop-wide whole number its managers set: the column, its range and its audit action.
+
+    ``hint`` is the message for a number out of range; it may name ``{max}``.
+    """
+
+    column: str
+    least: int
+    most: int
+    hint: str
+    action: str
 
 
 async def create_workspace(
@@ -55,6 +71,31 @@ async def create_workspace(
     await session.flush()
     await fields.seed(session, workspace_id=workspace.id, kind=kind)
     return workspace
+
+
+async def set_number(
+    session: AsyncSession,
+    *,
+    actor: Member,
+    workspace: Workspace,
+    setting: NumberSetting,
+    value: int,
+) -> None:
+    """Set one of the shop's whole-number settings, auditing the value it replaces.
+
+    Raises:
+        PermissionDenied: unless the actor is an active owner or admin of the workspace.
+        InvalidInput: when the value is outside the setting's range.
+    """
+    require_role(actor, Role.OWNER, Role.ADMIN)
+    if workspace.id != actor.workspace_id:
+        raise PermissionDenied(N_("Sorry, your role can't do that."))
+    if not setting.least <= value <= setting.most:
+        raise InvalidInput(setting.hint, max=setting.most)
+    before = getattr(workspace, setting.column)
+    setattr(workspace, setting.column, value)
+    details = {"before": before, "after": value}
+    await audit.record_change(session, actor, setting.action, workspace, details)
 
 
 async def zone_of(session: AsyncSession, workspace_id: int) -> ZoneInfo:
