@@ -68,6 +68,41 @@ async def test_good_rows_import_with_companies_and_tags(
         assert entry.details == {"format": "csv", "rows": 2, "duplicates": 0}
 
 
+async def test_tags_and_companies_land_on_their_own_rows_across_chunks(
+    sessions: async_sessionmaker[AsyncSession],
+) -> None:
+    # More rows than one insert chunk: each row's tag and company must reach that row.
+    rows = [
+        f"Row {i},13900{i:06d},{'vip' if i % 7 == 0 else ''},Shop {i % 3} / Branch {i % 5}"
+        for i in range(importer.CHUNK * 2 + 37)
+    ]
+    table = spreadsheet.read_table(
+        csv_file("name,phone,tags,company\n" + "\n".join(rows)), "x.csv"
+    )
+    async with unit_of_work(sessions) as session:
+        people = await seed(session)
+        plan = await importer.check_rows(session, actor=people["li"], table=table)
+        assert plan.errors == []
+        imported = await importer.import_rows(session, actor=people["li"], plan=plan, fmt="csv")
+        assert imported == len(rows)
+    async with sessions() as session:
+        tagged = await session.scalars(
+            select(Customer.name)
+            .join(CustomerTag, CustomerTag.customer_id == Customer.id)
+            .where(Customer.name.like("Row %"))
+        )
+        assert sorted(tagged) == sorted(f"Row {i}" for i in range(len(rows)) if i % 7 == 0)
+        placed = await session.execute(
+            select(Customer.name, Company.name, Company.parent_id)
+            .join(Company, Company.id == Customer.company_id)
+            .where(Customer.name.like("Row %"))
+        )
+        parents = {c.id: c.name for c in await session.scalars(select(Company))}
+        for name, branch, parent_id in placed:
+            i = int(name.split()[1])
+            assert (parents[parent_id], branch) == (f"Shop {i % 3}", f"Branch {i % 5}")
+
+
 async def test_every_bad_row_is_reported(sessions: async_sessionmaker[AsyncSession]) -> None:
     content = csv_file(
         "name,phone,stage,grade,route_order,score\n"
