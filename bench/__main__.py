@@ -1,11 +1,22 @@
-"""Run every benchmark in turn: ``python -m bench`` (about 20 minutes)."""
+"""Run every benchmark in turn: ``python -m bench`` (about 25 minutes)."""
 
 import asyncio
 
-from bench import broadcast, conversations, crm, dispatch, inbound, isolation, startup, tiers
+from bench import (
+    broadcast,
+    conversations,
+    crm,
+    dispatch,
+    inbound,
+    isolation,
+    screens,
+    startup,
+    tiers,
+)
 
 asyncio.run(dispatch.main())
 asyncio.run(crm.main())
+asyncio.run(screens.main())
 asyncio.run(broadcast.main())
 asyncio.run(tiers.main())
 asyncio.run(isolation.main())
