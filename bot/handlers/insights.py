@@ -125,9 +125,7 @@ def _figures_text(ctx: Context, k: Kpis, *, team: bool) -> str:
                 "🔁 Repurchase rate: {rate} ({part} of {whole} buyers)",
                 by="whole",
             ),
-            rate=_pct(k.repurchase),
-            part=k.repurchase.part,
-            whole=k.repurchase.whole,
+            **_ratio(k.repurchase),
         ),
         t(
             P_(
@@ -135,9 +133,7 @@ def _figures_text(ctx: Context, k: Kpis, *, team: bool) -> str:
                 "📉 Churn rate: {rate} ({part} of {whole} earlier buyers, nothing in {days} days)",
                 by="whole",
             ),
-            rate=_pct(k.churn),
-            part=k.churn.part,
-            whole=k.churn.whole,
+            **_ratio(k.churn),
             days=kpis.LAPSE_DAYS,
         ),
         t(N_("🙋 Active customers: {count}"), count=k.active),
@@ -233,6 +229,11 @@ def _satisfaction_lines(ctx: Context, k: Kpis) -> list[str]:
         count=sum(k.satisfaction),
     )
     return [head, f"    {stars}"]
+
+
+def _ratio(ratio: Ratio) -> dict[str, object]:
+    """Return a ratio's placeholders: ``rate`` as a percentage, ``part`` of ``whole``."""
+    return {"rate": _pct(ratio), "part": ratio.part, "whole": ratio.whole}
 
 
 def _pct(ratio: Ratio) -> str:
