@@ -1,7 +1,10 @@
 """Inbound: how many updates a second one bot process answers, beside a bot that only answers "ok".
 
-``N`` members of one shop (1,000 by default) each send ``/help``, all queued in
-the Bot API emulator before the bot starts, as after a restart in a busy hour.
+``N`` members of one shop (1,000 by default) each send the same command, all
+queued in the Bot API emulator before the bot starts, as after a restart in a
+busy hour: ``/help``, then ``/today`` (each member owns ``CUSTOMERS_EACH``
+customers, some not contacted for two weeks, and has reminders overdue, due
+today and due tomorrow) and ``/find`` by a name prefix their customers share.
 Then a real bot process (``python -m bot run``, SQLite file already migrated
 and seeded) starts against the emulator, in polling or in webhook mode (the
 emulator posts each update to the bot's endpoint, one request at a time, as
@@ -16,7 +19,8 @@ the same framework that answers every message "ok", with no database and no
 logic, in the same run against the same emulator. Prints updates/s for both
 and their ratio, per framework and mode (targets: ≥ 1,000 updates/s, ≥ 0.5× the
 floor). Traffic stays on 127.0.0.1 and every wait has a bound. Run:
-``python -m bench.inbound [N] [ptb|aiogram ...] [polling|webhook ...] [--profile=DIR]``;
+``python -m bench.inbound [N] [ptb|aiogram ...] [polling|webhook ...] [help|today|find ...]
+[--profile=DIR]``;
 ``--profile`` runs each real bot under ``py-spy record`` and writes its samples
 (``py-spy``'s raw format, one stack a line) to ``DIR``.
 """
@@ -51,6 +55,9 @@ from bot.crm.store import create_engine, create_sessionmaker, unit_of_work
 COUNT = 1000
 FRAMEWORKS = ("ptb", "aiogram")
 MODES = ("polling", "webhook")
+# Each command as a member types it (the /find prefix is every seeded customer's surname).
+COMMANDS = {"help": "/help", "today": "/today", "find": "/find 王"}
+CUSTOMERS_EACH = 10
 FIRST_USER = 8_000_000
 # The longest one run may take before it is declared broken, in seconds.
 DEADLINE = 180.0
@@ -82,46 +89,58 @@ async def main(
     frameworks: Sequence[str] = FRAMEWORKS,
     modes: Sequence[str] = MODES,
     profile: Path | None = None,
+    commands: Sequence[str] = tuple(COMMANDS),
 ) -> None:
-    """Measure each framework and mode against one emulator; print the figures."""
+    """Measure each framework, mode and command against one emulator; print the figures."""
     cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
-    print(f"inbound: /help from {count} members queued at once, SQLite, {cores} cores", flush=True)
+    print(
+        f"inbound: one command from each of {count} members queued at once, SQLite, {cores} cores",
+        flush=True,
+    )
     with tempfile.TemporaryDirectory() as tmp, emulator() as api:
         seeded = Path(tmp) / "seeded.db"
         await _seed(seeded, count)
-        for framework in frameworks:
-            for mode in modes:
-                db = Path(tmp) / f"{framework}-{mode}.db"
-                # A fresh copy each run: the emulator numbers updates from 1 after a reset,
-                # and the bot would rightly take them for updates it has already handled.
-                shutil.copyfile(seeded, db)
-                trace = profile / f"{framework}-{mode}.txt" if profile else None
-                real = await _measure(
-                    api, count, partial(_real_bot, api, db, framework, mode, Path(tmp), trace)
-                )
-                floor = await _measure(api, count, partial(_floor_bot, api, framework, mode))
-                print(
-                    f"  {framework:8s} {mode:8s} bot {real.rate:6.0f} updates/s"
-                    f" ({real.answered} in {real.span:.2f} s, {real.total:.2f} s from spawn);"
-                    f" floor {floor.rate:6.0f} updates/s ({floor.span:.2f} s);"
-                    f" ratio {real.rate / floor.rate:.2f}"
-                    f" (targets ≥ {RATE_TARGET}/s, ≥ {RATIO_TARGET})",
-                    flush=True,
-                )
+        for command in commands:
+            text = COMMANDS[command]
+            for framework in frameworks:
+                for mode in modes:
+                    run = f"{framework}-{mode}-{command}"
+                    db = Path(tmp) / f"{run}.db"
+                    # A fresh copy each run: the emulator numbers updates from 1 after a
+                    # reset, and the bot would take them for updates it has already handled.
+                    shutil.copyfile(seeded, db)
+                    trace = profile / f"{run}.txt" if profile else None
+                    real = await _measure(
+                        api,
+                        count,
+                        text,
+                        partial(_real_bot, api, db, framework, mode, Path(tmp), trace),
+                    )
+                    floor = await _measure(
+                        api, count, text, partial(_floor_bot, api, framework, mode)
+                    )
+                    print(
+                        f"  {text:8s} {framework:8s} {mode:8s} bot {real.rate:6.0f} updates/s"
+                        f" ({real.answered} in {real.span:.2f} s, {real.total:.2f} s from spawn);"
+                        f" floor {floor.rate:6.0f} updates/s ({floor.span:.2f} s);"
+                        f" ratio {real.rate / floor.rate:.2f}"
+                        f" (targets ≥ {RATE_TARGET}/s, ≥ {RATIO_TARGET})",
+                        flush=True,
+                    )
 
 
 Launch = Callable[[], contextlib.AbstractAsyncContextManager[Path]]
 
 
-async def _measure(api: str, count: int, launch: Launch) -> Result:
-    """Queue ``/help`` from every member, start the bot, time its answers; return the run."""
+async def _measure(api: str, count: int, text: str, launch: Launch) -> Result:
+    """Queue ``text`` from every member, start the bot, time its answers; return the run."""
     connector = aiohttp.TCPConnector(limit=0)
     timeout = aiohttp.ClientTimeout(total=DEADLINE)
     async with aiohttp.ClientSession(api, connector=connector, timeout=timeout) as http:
         await post(http, "reset")
         users = range(FIRST_USER, FIRST_USER + count)
         await gather_bounded([partial(post, http, "users", id=u, first_name="M") for u in users])
-        await gather_bounded([partial(post, http, "send", user_id=u, text="/help") for u in users])
+        await gather_bounded([partial(post, http, "send", user_id=u, text=text) for u in users])
         began = time.perf_counter()
         async with launch() as log:
             try:
@@ -235,7 +254,7 @@ def _children(pid: int) -> list[int]:
 
 
 async def _seed(db: Path, count: int) -> None:
-    """Make a migrated SQLite file: one shop, its owner and ``count`` staff members."""
+    """Make a migrated SQLite file: one shop, its owner, ``count`` staff and their customers."""
     url = f"sqlite+aiosqlite:///{db}"
     await migrate.upgrade_async(url)
     engine = create_engine(url)
@@ -254,7 +273,42 @@ async def _seed(db: Path, count: int) -> None:
             " referral_code, active, created_at) VALUES (1, ?, ?, ?, ?, ?, 1, ?)",
             [(*row, CREATED) for row in rows],
         )
+        staff = conn.execute("SELECT id FROM member WHERE role = 'staff' ORDER BY id").fetchall()
+        _seed_books(conn, [member_id for (member_id,) in staff])
         conn.commit()
+
+
+def _seed_books(conn: sqlite3.Connection, staff: Sequence[int]) -> None:
+    """Give each member ``CUSTOMERS_EACH`` customers and three reminders, as /today reads."""
+    now = datetime.now(UTC)
+    stamp = "%Y-%m-%d %H:%M:%S.%f"
+    customers = [
+        (
+            member_id,
+            f"王{member_id}-{i}",
+            f"+86137{member_id:05d}{i:03d}",
+            (now - timedelta(days=14 if i % 2 else 1)).strftime(stamp),
+        )
+        for member_id in staff
+        for i in range(CUSTOMERS_EACH)
+    ]
+    conn.executemany(
+        "INSERT INTO customer (workspace_id, owner_member_id, name, phone, kind, consent,"
+        " reachable, source, stage, score, last_contact_at, created_at, updated_at)"
+        " VALUES (1, ?, ?, ?, 'customer', 'opted_in', 1, 'staff', 'won', 0, ?, ?, ?)",
+        [(*row, CREATED, CREATED) for row in customers],
+    )
+    owned = conn.execute("SELECT owner_member_id, min(id) FROM customer GROUP BY 1").fetchall()
+    conn.executemany(
+        "INSERT INTO reminder (workspace_id, member_id, customer_id, text, due_at, created_at)"
+        " VALUES (1, ?, ?, ?, ?, ?)",
+        [
+            (member_id, customer_id, f"call back {hours}", when.strftime(stamp), CREATED)
+            for member_id, customer_id in owned
+            for hours in (-3, 1, 30)
+            for when in (now + timedelta(hours=hours),)
+        ],
+    )
 
 
 def _free_port() -> int:
@@ -266,14 +320,16 @@ def _free_port() -> int:
 
 def _arguments(
     argv: Sequence[str],
-) -> tuple[int, tuple[str, ...], tuple[str, ...], Path | None]:
+) -> tuple[int, tuple[str, ...], tuple[str, ...], Path | None, tuple[str, ...]]:
     numbers = [int(a) for a in argv if a.isdigit()]
     frameworks = tuple(a for a in argv if a in FRAMEWORKS) or FRAMEWORKS
     modes = tuple(a for a in argv if a in MODES) or MODES
+    commands = tuple(a for a in argv if a in COMMANDS) or tuple(COMMANDS)
     profiles = [Path(a.split("=", 1)[1]) for a in argv if a.startswith("--profile=")]
-    if profiles:
-        profiles[0].mkdir(parents=True, exist_ok=True)
-    return (numbers[0] if numbers else COUNT), frameworks, modes, (profiles or [None])[0]
+    profile = profiles[0] if profiles else None
+    if profile is not None:
+        profile.mkdir(parents=True, exist_ok=True)
+    return (numbers[0] if numbers else COUNT), frameworks, modes, profile, commands
 
 
 if __name__ == "__main__":
