@@ -22,7 +22,7 @@ from bot.sandbox.controlio import (
 )
 from bot.sandbox.emulator import Emulator
 from bot.sandbox.errors import ApiError, ControlError
-from bot.sandbox.files import guess_mime_type
+from bot.sandbox.files import guess_mime_type, upload_mime_type
 from bot.sandbox.formatting import format_text
 from bot.sandbox.images import probe_image
 from bot.sandbox.media import (
@@ -246,9 +246,7 @@ async def _send_file_kind(request: web.Request, kind: FileKind) -> object:
     if upload is None:
         media = store_file_media(emu.files, kind, None, _meta(body))
     else:
-        mime = guess_mime_type(upload.filename)
-        if mime == "application/octet-stream":
-            mime = upload.content_type or kind.mime_type
+        mime = upload_mime_type(upload.filename, upload.content_type, kind.mime_type)
         media = store_file_media(emu.files, kind, upload.data, _meta(body), upload.filename, mime)
     caption, entities = _caption(body) if kind.captioned else (None, [])
     message, update_id = emu.user_message(

@@ -11,6 +11,8 @@ from dataclasses import dataclass
 MAX_STORED_BYTES = 256 * 1024 * 1024
 # Telegram lets bots download files up to this size with getFile.
 MAX_DOWNLOAD_BYTES = 20 * 1024 * 1024
+# The type of a file nothing is known about.
+UNKNOWN_TYPE = "application/octet-stream"
 
 # Common types, so that guessing does not depend on the machine's mime.types.
 _COMMON_TYPES = {
@@ -75,7 +77,17 @@ def guess_mime_type(file_name: str | None) -> str:
         guessed, _ = mimetypes.guess_type(file_name, strict=False)
         if guessed:
             return guessed
-    return "application/octet-stream"
+    return UNKNOWN_TYPE
+
+
+def upload_mime_type(
+    file_name: str | None, content_type: str | None, default: str = UNKNOWN_TYPE
+) -> str:
+    """Return an upload's MIME type: by its name, else as it was sent, else ``default``."""
+    guessed = guess_mime_type(file_name)
+    if guessed != UNKNOWN_TYPE:
+        return guessed
+    return content_type or default
 
 
 class FileStore:

@@ -16,7 +16,7 @@ from aiohttp import web
 
 from bot.sandbox.arguments import caption_arg, chat_id_arg, markup_arg, reply_arg
 from bot.sandbox.errors import ApiError
-from bot.sandbox.files import MAX_DOWNLOAD_BYTES, StoredFile, guess_mime_type
+from bot.sandbox.files import MAX_DOWNLOAD_BYTES, UNKNOWN_TYPE, StoredFile, upload_mime_type
 from bot.sandbox.formatting import format_text
 from bot.sandbox.images import probe_image
 from bot.sandbox.media import (
@@ -139,9 +139,7 @@ async def send_document(emu: Emulator, params: Params) -> object:
         stored = source
     else:
         name = source.filename or "document"
-        mime = guess_mime_type(name)
-        if mime == "application/octet-stream" and source.content_type:
-            mime = source.content_type
+        mime = upload_mime_type(source.filename, source.content_type)
         stored = emu.files.add(source.data, "documents", file_name=name, mime_type=mime)
     return send_media(emu, params, chat_id, caption, {"document": document_json(stored)})
 
@@ -182,9 +180,7 @@ def _send_file_kind(emu: Emulator, params: Params, kind: FileKind) -> object:
     if isinstance(source, StoredFile):
         media = file_media(kind, source, _meta(params))
     else:
-        mime = guess_mime_type(source.filename)
-        if mime == "application/octet-stream":
-            mime = source.content_type or kind.mime_type
+        mime = upload_mime_type(source.filename, source.content_type, kind.mime_type)
         media = store_file_media(
             emu.files, kind, source.data, _meta(params), source.filename, mime
         )
@@ -259,6 +255,4 @@ def download(emu: Emulator, token: str, file_path: str) -> web.Response:
     stored = emu.files.by_path(file_path)
     if stored is None:
         return web.json_response(ApiError(404, "Not Found").to_json(), status=404)
-    return web.Response(
-        body=stored.data, content_type=stored.mime_type or "application/octet-stream"
-    )
+    return web.Response(body=stored.data, content_type=stored.mime_type or UNKNOWN_TYPE)
