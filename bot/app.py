@@ -9,7 +9,9 @@ from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
 
 from bot.campaigns.delivery.engine import DeliveryEngine
+from bot.campaigns.delivery.shared_pace import SharedPace
 from bot.campaigns.leader import AdvisoryLeadership, leadership_for
+from bot.campaigns.presence import WorkerPresence
 from bot.campaigns.render_pool import RenderPool
 from bot.campaigns.scheduler import CampaignScheduler
 from bot.chat.context import AppInfo
@@ -77,7 +79,12 @@ async def _serve(
 ) -> None:
     url = settings.database.url
     await migrate.upgrade_checked(url)
-    engine = create_engine(url, echo=settings.database.echo)
+    scaleout = settings.scaleout.enabled
+    engine = create_engine(
+        url,
+        echo=settings.database.echo,
+        lock_timeout_seconds=settings.scaleout.lock_timeout_seconds if scaleout else None,
+    )
     sessions = create_sessionmaker(engine)
     # Admin-written templates are filled in by these worker processes, never on the loop.
     # They start at the first render that needs them: most shops' templates are plain
@@ -94,12 +101,19 @@ async def _serve(
         ),
         clock=utcnow,
         routers=ROUTERS,
+        chat_turns=scaleout,
     )
     await dispatcher.prune()
     # One leader (a PostgreSQL advisory lock; SQLite: this process) fires schedules
     # and delivers campaigns; every worker handles updates.
     leadership = leadership_for(engine)
     scheduler = Scheduler(clock=utcnow, leadership=leadership)
+    # Several workers: each holds a presence lock (the leader knows a dead worker's
+    # in-flight rows by it) and they share one campaign pace through the database.
+    presence = WorkerPresence(engine) if scaleout else None
+    if presence is not None:
+        await presence.keep()
+    shared_pace = SharedPace(sessions, settings.delivery.rate_per_second) if scaleout else None
     readiness = Readiness(
         engine,
         scheduler_running=lambda: scheduler.running,
@@ -163,6 +177,8 @@ async def _serve(
             clock=utcnow,
             leadership=leadership,
             renders=renders,
+            shared_pace=shared_pace,
+            presence=presence,
         )
         delivery.append(sender)
         await sender.start()
@@ -204,7 +220,14 @@ async def _serve(
     adapter_stop = asyncio.Event()
     drain = asyncio.create_task(drain_then_stop_adapter())
     try:
-        await run_bot(settings.telegram, token, dispatcher, ready, adapter_stop)
+        await run_bot(
+            settings.telegram,
+            token,
+            dispatcher,
+            ready,
+            adapter_stop,
+            answer_after_handling=scaleout,
+        )
     finally:
         readiness.receiving = False
         stop.set()
@@ -223,4 +246,8 @@ async def _serve(
             with contextlib.suppress(TimeoutError):
                 async with asyncio.timeout(RELEASE_GRACE):
                     await leadership.release()
+        if presence is not None:
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(RELEASE_GRACE):
+                    await presence.release()
         await engine.dispose()

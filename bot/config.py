@@ -179,6 +179,17 @@ class OpsSettings(_Section):
         return value
 
 
+class ScaleoutSettings(_Section):
+    """Several workers on one PostgreSQL database behind a reverse proxy (webhook mode)."""
+
+    # On: each webhook post is answered after its update is handled and committed, one
+    # chat's updates are handled one at a time across workers, and the campaign pace and
+    # Telegram's retry_after are shared by every worker through the database.
+    enabled: bool = False
+    # The longest any statement waits for a lock (a chat's turn, a row another worker holds).
+    lock_timeout_seconds: float = Field(default=10, gt=0, le=60)
+
+
 class Settings(_Section):
     """All settings, one frozen object built once by the composition root."""
 
@@ -193,6 +204,7 @@ class Settings(_Section):
     logging: LoggingSettings = LoggingSettings()
     backup: BackupSettings = BackupSettings()
     ops: OpsSettings = OpsSettings()
+    scaleout: ScaleoutSettings = ScaleoutSettings()
 
     @property
     def sandbox_mode(self) -> bool:
@@ -224,6 +236,14 @@ def load_settings(path: Path | None, environ: Mapping[str, str]) -> Settings:
                 env = f"SCRM_TELEGRAM__{key.upper()}"
                 msg = f"Config 'telegram.{key}' ({env}) is required in webhook mode"
                 raise ConfigError(msg)
+    if settings.scaleout.enabled and (
+        settings.telegram.mode != "webhook" or not settings.database.url.startswith("postgresql")
+    ):
+        msg = (
+            "Config 'scaleout.enabled' (SCRM_SCALEOUT__ENABLED) needs telegram.mode = "
+            "'webhook' and a postgresql database.url"
+        )
+        raise ConfigError(msg)
     return settings
 
 

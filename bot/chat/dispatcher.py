@@ -14,7 +14,7 @@ from sqlalchemy.exc import OperationalError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot import callbacks
-from bot.chat import engine
+from bot.chat import engine, turns
 from bot.chat.context import AppInfo, Clock, Context, OutCommands, OutLater, Sessions
 from bot.chat.menus import Menus
 from bot.chat.router import ButtonSpec, Router
@@ -64,8 +64,12 @@ class Dispatcher:
         app: AppInfo,
         clock: Clock,
         routers: Sequence[Router],
+        *,
+        chat_turns: bool = False,
     ) -> None:
         self._sessions = sessions
+        # Several workers on PostgreSQL: one chat's updates take turns across them.
+        self._chat_turns = chat_turns
         self._app = app
         self._clock = clock
         self._routers = tuple(routers)
@@ -81,8 +85,15 @@ class Dispatcher:
     async def __call__(self, incoming: Incoming, messenger: Messenger) -> None:
         """Handle one update and send its replies.
 
-        Callers keep one chat's updates in order (the adapters' ``ChatSequencer``);
-        different chats may be handled concurrently.
+        Callers keep one chat's updates in order (the adapters' ``ChatSequencer``, or
+        with several workers Telegram, which sends a chat's next update only once the
+        webhook answered the one before); different chats may be handled concurrently.
+        With ``chat_turns`` the update first takes its chat's turn (``turns``), so two
+        deliveries of one chat never run at once on two workers.
+
+        Raises:
+            DBAPIError: when the chat's turn was not had within the lock timeout
+                (nothing was committed; the webhook answers 503 and Telegram retries).
         """
         began = time.perf_counter()
         outgoing, outcome = await self._handle(incoming, messenger)
@@ -124,6 +135,8 @@ class Dispatcher:
         locale = normalize_locale(incoming.user.language_code, self._app.default_locale)
         try:
             async with unit_of_work(self._sessions) as session:
+                if self._chat_turns:
+                    await turns.take(session, incoming.chat_id)
                 # One statement claims the update: a redelivered one (even on another
                 # worker at the same moment) inserts nothing and is skipped.
                 claimed = await session.scalar(
@@ -152,6 +165,8 @@ class Dispatcher:
             return _with_answer(incoming, text), "refused"
         except Exception as exc:
             if not last and isinstance(exc, OperationalError) and _busy(exc):
+                raise
+            if turns.timed_out(exc):
                 raise
             logger.exception("update %s failed", incoming.update_id)
             text = translate(locale, N_("😔 Sorry, something went wrong on my side. Try again?"))

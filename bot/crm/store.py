@@ -23,12 +23,17 @@ APPLICATION_NAME = "scrm-bot"
 
 
 def create_engine(
-    url: str, *, echo: bool = False, application_name: str = APPLICATION_NAME
+    url: str,
+    *,
+    echo: bool = False,
+    application_name: str = APPLICATION_NAME,
+    lock_timeout_seconds: float | None = None,
 ) -> AsyncEngine:
     """Create the async engine; SQLite gets WAL, a busy timeout and foreign keys.
 
     On PostgreSQL the connections carry ``application_name``, so that a restore
-    can tell whether a bot is still connected.
+    can tell whether a bot is still connected, and ``lock_timeout_seconds`` bounds
+    every lock wait (several workers).
     """
     # Statement parameters are customer data (names, phones, notes): keep them out of
     # error messages, tracebacks and the echo log.
@@ -38,12 +43,15 @@ def create_engine(
         )
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
         return engine
+    server_settings = {"application_name": application_name}
+    if lock_timeout_seconds is not None:
+        server_settings["lock_timeout"] = str(round(lock_timeout_seconds * 1000))
     engine = create_async_engine(
         url,
         echo=echo,
         hide_parameters=True,
         pool_pre_ping=True,
-        connect_args={"server_settings": {"application_name": application_name}},
+        connect_args={"server_settings": server_settings},
     )
     event.listen(engine.sync_engine, "handle_error", _drop_postgres_detail)
     return engine

@@ -53,13 +53,18 @@ async def run_bot(
     handler: UpdateHandler,
     on_ready: Callable[[Messenger], Awaitable[None]],
     stop: asyncio.Event,
+    *,
+    answer_after_handling: bool = False,
 ) -> None:
-    """Run the bot on the framework named by ``settings.framework`` until ``stop`` is set."""
+    """Run the bot on the framework named by ``settings.framework`` until ``stop`` is set.
+
+    ``answer_after_handling``: answer each webhook post once its update is handled.
+    """
     if settings.framework == "aiogram":
         from bot.telegram.aiogram import AiogramRun
 
-        await AiogramRun(settings, token, handler, on_ready, stop).run()
+        await AiogramRun(settings, token, handler, on_ready, stop, answer_after_handling).run()
     else:
         from bot.telegram.ptb import PtbRun
 
-        await PtbRun(settings, token, handler, on_ready, stop).run()
+        await PtbRun(settings, token, handler, on_ready, stop, answer_after_handling).run()

@@ -354,8 +354,13 @@ class AdapterRun(ABC):
     handler: UpdateHandler
     on_ready: Callable[[Messenger], Awaitable[None]]
     stop: asyncio.Event
+    # Several workers (``scaleout.enabled``): a webhook post is answered only once its
+    # update is handled and committed, so a worker that dies mid-update gets a 5xx (or
+    # no answer) sent back and Telegram delivers the update again, to another worker.
+    answer_after_handling: bool = False
     raw: RawUpdates = field(default_factory=RawUpdates, init=False)
     _sequencer: ChatSequencer | None = field(default=None, init=False)
+    _messenger: Messenger | None = field(default=None, init=False)
 
     framework: ClassVar[Framework]
 
@@ -411,7 +416,7 @@ class AdapterRun(ABC):
         server = None if hook is None else WebhookServer(hook[1], hook[2], self._feed)
         try:
             with self.startup_errors():
-                messenger = await self._open()
+                messenger = self._messenger = await self._open()
             sequencer = self._sequencer = ChatSequencer(self.handler, messenger)
             try:
                 if hook is None or server is None:
@@ -434,8 +439,18 @@ class AdapterRun(ABC):
             logger.info("Bot stopped")
 
     async def _feed(self, data: dict[str, Any]) -> None:
-        """Hand a webhook body on to the framework, keeping its JSON for ``accept``."""
+        """Hand a webhook body on to the framework, keeping its JSON for ``accept``.
+
+        With ``answer_after_handling`` the update is handled here instead, and the
+        post is answered when the handler returns (see ``Dispatcher``: one chat's
+        updates wait for each other across workers).
+        """
         update = self._read_update(data)
+        if self.answer_after_handling:
+            incoming = _convert.to_incoming(data)
+            if incoming is not None and self._messenger is not None:
+                await self.handler(incoming, self._messenger)
+            return
         self.raw.keep(data)
         await self._enqueue(update)
 

@@ -5,7 +5,9 @@ request without the secret token set with ``setWebhook`` gets 401; a body that
 is not such an object, or that the framework cannot read as an Update, gets 400
 with one warning line (no traceback, and nothing of the body, which may hold
 personal data). A valid update is handed to the adapter's ``feed`` and answered
-with 200 once it is queued; handling happens later, in the ChatSequencer.
+with 200 once it is queued, handling happening later in the ChatSequencer; with
+several workers once it is handled and committed, and with 503 when that failed
+(a chat's turn not had within the lock timeout), so Telegram delivers it again.
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ logger = logging.getLogger(__name__)
 SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"  # noqa: S105 - a header name
 # Telegram's updates are a few kilobytes; the largest (long texts with entities) stay far below.
 MAX_BODY = 1024 * 1024
+SHUTDOWN_GRACE = 3.0
 
 Feed = Callable[[dict[str, Any]], Awaitable[None]]
 
@@ -65,7 +68,9 @@ class WebhookServer:
         """Listen on ``host:port`` for Telegram's POSTs."""
         app = web.Application(client_max_size=MAX_BODY)
         app.router.add_post(self._path, self.handle)
-        self._runner = web.AppRunner(app, access_log=None)
+        # Stopping waits this long for posts still being handled (several workers);
+        # one cut short was not answered, so Telegram delivers it again.
+        self._runner = web.AppRunner(app, access_log=None, shutdown_timeout=SHUTDOWN_GRACE)
         await self._runner.setup()
         await web.TCPSite(self._runner, host, port).start()
 
@@ -85,4 +90,9 @@ class WebhookServer:
         except MalformedUpdate as exc:
             logger.warning("Webhook request refused: %s", exc)
             return web.Response(status=400, text=f"Bad Request: {exc}")
+        except Exception:
+            # Handled before the answer (several workers) and failed: nothing was
+            # committed, and a 5xx makes Telegram deliver the update again.
+            logger.exception("Webhook update not handled; Telegram will deliver it again")
+            return web.Response(status=503, text="Service Unavailable")
         return web.Response(status=200)

@@ -27,7 +27,10 @@ from bot.campaigns.delivery.book import RunBook
 from bot.campaigns.delivery.feeder import Feeder
 from bot.campaigns.delivery.recorder import Recorder
 from bot.campaigns.delivery.sender import Senders
+from bot.campaigns.delivery.shared_pace import SharedPace
 from bot.campaigns.delivery.wiring import Wiring
+from bot.campaigns.presence import SPACE as PRESENCE_SPACE
+from bot.campaigns.presence import WorkerPresence
 from bot.campaigns.render_pool import RenderPool
 from bot.config import DeliverySettings
 from bot.crm.models import utcnow
@@ -68,8 +71,12 @@ class DeliveryEngine:
         scan_interval: float = SCAN_INTERVAL,
         stop_timeout: float = STOP_TIMEOUT,
         renders: RenderPool | None = None,
+        shared_pace: SharedPace | None = None,
+        presence: WorkerPresence | None = None,
     ) -> None:
-        self._wiring = Wiring(sessions, messenger, settings, clock, monotonic)
+        worker = presence.key if presence is not None else None
+        self._wiring = Wiring(sessions, messenger, settings, clock, monotonic, worker=worker)
+        self._presence = presence
         self._leadership: Leadership = leadership or SoleLeader()
         self._scan_interval = scan_interval
         self._stop_timeout = stop_timeout
@@ -79,7 +86,7 @@ class DeliveryEngine:
         self._book = RunBook(sessions, clock)
         self._wake = asyncio.Event()
         self._recorder = Recorder(self._wiring, self._book, on_written=self._release)
-        self._senders = Senders(self._wiring, self._recorder, rng=rng)
+        self._senders = Senders(self._wiring, self._recorder, rng=rng, shared=shared_pace)
         self._feeder = Feeder(
             self._wiring,
             self._book,
@@ -190,6 +197,8 @@ class DeliveryEngine:
     async def _scan(self) -> None:
         while not self._wiring.stopping.is_set():
             try:
+                if self._presence is not None:
+                    await self._presence.keep()
                 leader = await self._leadership.is_leader()
                 await self._book.refresh()
                 if leader:
@@ -206,6 +215,10 @@ class DeliveryEngine:
         if self._book.single_process is False:
             async with unit_of_work(self._wiring.sessions) as session:
                 await outbox.recover(session, now=now, stale_before=now - SENDING_LEASE)
+                # Rows of a worker that died are known at once by its missing presence lock.
+                lost = await outbox.recover_orphans(session, space=PRESENCE_SPACE, now=now)
+            if lost:
+                logger.warning("%d messages were in flight on a stopped worker: unknown", lost)
         await self._book.materialise(self._wiring.settings.batch_size * 40, self._wiring.stopping)
         for run_id in await self._book.close_finished():
             await self._send_report(run_id)

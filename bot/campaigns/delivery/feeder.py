@@ -124,6 +124,7 @@ class Feeder:
                     now=now,
                     limit=size,
                     sent_since=since,
+                    claimed_by=self._wiring.worker,
                 )
                 go, settles = self._check(state, rows, now)
                 await outbox.settle(session, settles, now=now)

@@ -14,7 +14,20 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import and_, bindparam, exists, func, insert, literal, or_, select, update
+from sqlalchemy import (
+    BigInteger,
+    and_,
+    bindparam,
+    exists,
+    func,
+    insert,
+    literal,
+    literal_column,
+    or_,
+    select,
+    text,
+    update,
+)
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -141,6 +154,7 @@ async def claim(
     now: datetime,
     limit: int,
     sent_since: datetime | None = None,
+    claimed_by: int | None = None,
 ) -> list[Claimed]:
     """Move up to ``limit`` due pending rows of a running run to ``sending``, by ascending id.
 
@@ -149,7 +163,8 @@ async def claim(
     locked with SKIP LOCKED, so two processes never claim the same row and never
     wait for each other; SQLite has one writer and ignores the clause.
     ``recent_sends`` of each row counts the customer's campaign messages sent
-    since ``sent_since`` (for the cap), read in the same statement.
+    since ``sent_since`` (for the cap), read in the same statement. ``claimed_by``
+    names the claiming worker (see ``recover_orphans``).
     """
     running = exists().where(CampaignRun.id == run_id, CampaignRun.status == RunStatus.RUNNING)
     candidates = (
@@ -172,7 +187,7 @@ async def claim(
     marked = await session.execute(
         update(Row)
         .where(Row.id.in_(select(candidates.c.id)), Row.status == Status.PENDING)
-        .values(status=Status.SENDING, updated_at=now)
+        .values(status=Status.SENDING, updated_at=now, claimed_by=claimed_by)
         .returning(Row.id, Row.customer_id, Row.attempts, Row.reason)
         .execution_options(synchronize_session=False)
     )
@@ -320,6 +335,38 @@ async def recover(
         update(Row)
         .where(and_(*conditions))
         .values(status=Status.UNKNOWN, reason="in flight at a restart", updated_at=now)
+        .execution_options(synchronize_session=False)
+    )
+    return int(result.rowcount or 0)  # type: ignore[attr-defined]
+
+
+async def recover_orphans(session: AsyncSession, *, space: int, now: datetime) -> int:
+    """Turn rows left ``sending`` by workers that are gone into ``unknown``; return how many.
+
+    PostgreSQL only. Every worker holds an advisory lock ``(space, its key)`` for as
+    long as it lives (``bot.campaigns.presence``) and claims rows under its key; the
+    lock goes with the worker's connection, so a row whose claimer holds no such
+    lock was in flight when that worker died, and is never sent again.
+    """
+    alive = (
+        select(literal_column("objid").cast(BigInteger))
+        .select_from(text("pg_locks"))
+        .where(
+            text(
+                "locktype = 'advisory' AND objsubid = 2 AND granted AND classid = :space"
+            ).bindparams(space=space)
+        )
+    )
+    open_runs = select(CampaignRun.id).where(CampaignRun.finished_at.is_(None))
+    result = await session.execute(
+        update(Row)
+        .where(
+            Row.run_id.in_(open_runs),
+            Row.status == Status.SENDING,
+            Row.claimed_by.is_not(None),
+            Row.claimed_by.not_in(alive),
+        )
+        .values(status=Status.UNKNOWN, reason="in flight when its worker stopped", updated_at=now)
         .execution_options(synchronize_session=False)
     )
     return int(result.rowcount or 0)  # type: ignore[attr-defined]

@@ -2,7 +2,8 @@
 
 Every send waits for its chat's interval, then for the shared pace (the global
 rate, Telegram's arrival window and the 429 gate, under one lock so turns go out
-in order), and only then goes on the wire; its outcome goes to the recorder. A
+in order; with several workers also a slot of the pace they share through the
+database, ``shared_pace``), and only then goes on the wire; its outcome goes to the recorder. A
 row that never reached the wire goes back to pending, and only a request that
 was cancelled on the wire is recorded ``unknown``.
 """
@@ -28,6 +29,7 @@ from bot.campaigns.delivery.ratelimit import (
 )
 from bot.campaigns.delivery.recorder import Done, Recorder
 from bot.campaigns.delivery.render import Rendered
+from bot.campaigns.delivery.shared_pace import SharedPace
 from bot.campaigns.delivery.wiring import Wiring
 from bot.crm.models import OutboxStatus
 from bot.errors import DeliveryError
@@ -55,8 +57,17 @@ class Job:
 class Senders:
     """The queue of jobs, the pace they share and the workers that send them."""
 
-    def __init__(self, wiring: Wiring, recorder: Recorder, *, rng: Callable[[], float]) -> None:
+    def __init__(
+        self,
+        wiring: Wiring,
+        recorder: Recorder,
+        *,
+        rng: Callable[[], float],
+        shared: SharedPace | None = None,
+    ) -> None:
         settings = wiring.settings
+        # Several workers: the pace and the 429 gate are shared through the database.
+        self._shared = shared
         self._wiring = wiring
         self._recorder = recorder
         self.bucket = TokenBucket(settings.rate_per_second)
@@ -139,6 +150,9 @@ class Senders:
                     gate, slot = self.gate.wait(now), self.bucket.next_slot(now)
                     if self._window is not None:
                         slot = max(slot, self._window.next_slot(now))
+                    if self._shared is not None and gate <= 0 and slot <= 0:
+                        slot = await self._shared.next_slot(now)
+                        now = self._wiring.monotonic()
                     if gate <= 0 and slot <= 0:
                         break
                     if gate > 0:
@@ -147,6 +161,8 @@ class Senders:
                 if self._wiring.stopping.is_set():
                     continue
                 now = self._wiring.monotonic()
+                if self._shared is not None:
+                    self._shared.take()
                 self.bucket.take(now)
                 self._chats.take(chat_id, now)
                 ticket = self._window.take(now) if self._window is not None else None
@@ -171,6 +187,8 @@ class Senders:
                     METRICS.retry_after_seconds.inc(verdict.retry_after)
                 self.gate.close(now, verdict.retry_after)
                 logger.info("429 on row %d: gate shut for %.1f s", row.id, verdict.retry_after)
+                if self._shared is not None:
+                    await self._shared.pause(verdict.retry_after)
                 continue
             return
 

@@ -24,3 +24,5 @@ class Wiring:
     monotonic: Callable[[], float]
     # Set once when the engine stops: every loop of the feeder and the senders ends.
     stopping: asyncio.Event = field(default_factory=asyncio.Event)
+    # This worker's presence key, written on the rows it claims (several workers).
+    worker: int | None = None

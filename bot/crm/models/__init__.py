@@ -10,6 +10,7 @@ from bot.crm.models.campaigns import (
     OutboxMessage,
     OutboxStatus,
     RunStatus,
+    SendPace,
     TemplateVersion,
 )
 from bot.crm.models.core import (
@@ -105,6 +106,7 @@ __all__ = [
     "Reminder",
     "Role",
     "RunStatus",
+    "SendPace",
     "ShopChoice",
     "SurveyAnswer",
     "Tag",

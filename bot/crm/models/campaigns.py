@@ -172,6 +172,23 @@ class OutboxMessage(WorkspaceMixin, Base):
     tg_message_id: Mapped[int | None] = mapped_column(BigInteger)
     sent_at: Mapped[datetime | None]
     updated_at: Mapped[datetime | None]
+    # The worker that claimed the row (several workers on PostgreSQL): while the row is
+    # ``sending`` and that worker's presence lock is gone, the row is a crash leftover.
+    claimed_by: Mapped[int | None] = mapped_column(BigInteger)
+
+
+class SendPace(Base):
+    """The campaign pace every worker shares (several workers on PostgreSQL): one row.
+
+    Not tenant data: Telegram's limits are the bot's. Workers reserve send slots by
+    moving ``next_at`` on; a 429 from Telegram moves ``paused_until`` on for all.
+    """
+
+    __tablename__ = "send_pace"
+
+    id: Mapped[int] = mapped_column(SmallInteger, primary_key=True, autoincrement=False)
+    next_at: Mapped[datetime]
+    paused_until: Mapped[datetime]
 
 
 __all__ = [
@@ -183,5 +200,6 @@ __all__ = [
     "OutboxMessage",
     "OutboxStatus",
     "RunStatus",
+    "SendPace",
     "TemplateVersion",
 ]
