@@ -7,7 +7,7 @@ from datetime import datetime
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.campaigns.delivery.requeue import recompute_quiet
-from bot.crm import audit
+from bot.crm import audit, workspaces
 from bot.crm.guards import require_role
 from bot.crm.models import Member, Role, Workspace, utcnow
 from bot.errors import InvalidInput
@@ -35,7 +35,7 @@ async def set_quiet_hours(
         InvalidInput: when a time is not HH:MM or both are equal.
     """
     require_role(actor, Role.OWNER, Role.ADMIN)
-    workspace = await _workspace(session, actor)
+    workspace = await workspaces.of_member(session, actor)
     if start is None or end is None:
         # Equal start and end mean "no quiet hours" (see Workspace.quiet_start).
         start = end = "00:00"
@@ -75,16 +75,10 @@ async def set_cap(
             max_messages=MAX_CAP_MESSAGES,
             max_days=MAX_CAP_DAYS,
         )
-    workspace = await _workspace(session, actor)
+    workspace = await workspaces.of_member(session, actor)
     workspace.campaign_cap_messages, workspace.campaign_cap_days = messages, days
     await audit.record_change(
         session, actor, "workspace.cap", workspace, {"messages": messages, "days": days}
     )
     await recompute_quiet(session, workspace, now=now or utcnow())
-    return workspace
-
-
-async def _workspace(session: AsyncSession, actor: Member) -> Workspace:
-    workspace = await session.get(Workspace, actor.workspace_id)
-    assert workspace is not None  # noqa: S101 - enforced by the foreign key
     return workspace

@@ -25,7 +25,7 @@ from sqlalchemy import Select, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
-from bot.crm import audit, offload
+from bot.crm import audit, offload, workspaces
 from bot.crm.companies import SEPARATOR
 from bot.crm.export_filter import ExportFilter
 from bot.crm.guards import require_role
@@ -36,7 +36,6 @@ from bot.crm.models import (
     Member,
     Role,
     Tag,
-    Workspace,
     WorkspaceKind,
 )
 from bot.crm.scope import visible_customers
@@ -131,9 +130,9 @@ async def export_customers(
         PermissionDenied: when the actor is not an active member.
     """
     require_role(actor, Role.OWNER, Role.ADMIN, Role.STAFF)
-    workspace = await session.get(Workspace, actor.workspace_id)
-    tz = zone(workspace.timezone if workspace else None)
-    columns = columns_for(workspace.kind if workspace else WorkspaceKind.RETAIL)
+    workspace = await workspaces.of_member(session, actor)
+    tz = zone(workspace.timezone)
+    columns = columns_for(workspace.kind)
     count = 0
 
     async def batches() -> AsyncIterator[list[tuple[object, ...]]]:

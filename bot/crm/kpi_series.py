@@ -10,8 +10,9 @@ from sqlalchemy import ColumnElement, and_, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import InstrumentedAttribute
 
+from bot.crm import workspaces
 from bot.crm.kpi_scope import Scope, Window, count_if, scope_for
-from bot.crm.models import Customer, CustomerKind, FollowUp, Member, Reminder, Role, Workspace
+from bot.crm.models import Customer, CustomerKind, FollowUp, Member, Reminder, Role
 from bot.crm.models.core import ValueTier
 from bot.localtime import local_day, local_midnight, zone
 
@@ -50,8 +51,7 @@ async def weekly_funnel(
         PermissionDenied: when the actor is not an active member.
     """
     scope = scope_for(actor)
-    workspace = await session.get(Workspace, actor.workspace_id)
-    assert workspace is not None  # noqa: S101 - the member's workspace exists
+    workspace = await workspaces.of_member(session, actor)
     tz = zone(workspace.timezone)
     today = local_day(now, tz)
     monday = today - timedelta(days=today.weekday())

@@ -44,7 +44,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import and_, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.crm import kpi_series
+from bot.crm import kpi_series, workspaces
 from bot.crm.kpi_scope import Period, Scope, Window, count_if, period_window, scope_for
 from bot.crm.kpi_series import RepFollowUps
 from bot.crm.models import (
@@ -128,8 +128,7 @@ async def compute_kpis(
         PermissionDenied: when the actor is not an active member.
     """
     scope = scope_for(actor)
-    workspace = await session.get(Workspace, actor.workspace_id)
-    assert workspace is not None  # noqa: S101 - the member's workspace exists
+    workspace = await workspaces.of_member(session, actor)
     window = period_window(period, now=now, tz=zone(workspace.timezone))
     start, end = window.start, window.end
     created = and_(Customer.created_at >= start, Customer.created_at < end)

@@ -136,8 +136,7 @@ async def statement_of(session: AsyncSession, *, actor: Member, customer_id: int
     """
     require_role(actor, *Role)
     customer = await get_visible(session, actor=actor, customer_id=customer_id)
-    workspace = await session.get(Workspace, actor.workspace_id)
-    assert workspace is not None  # noqa: S101 - the member's workspace exists
+    workspace = await workspaces.of_member(session, actor)
     return await _statement(session, workspace, customer)
 
 

@@ -21,7 +21,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import ColumnElement, delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.crm import audit, companies, consent, customers
+from bot.crm import audit, companies, consent, customers, workspaces
 from bot.crm.guards import require_role
 from bot.crm.inbox import history as inbox_history
 from bot.crm.models import (
@@ -165,8 +165,7 @@ async def export_customer_data(
     """
     require_role(actor, Role.OWNER, Role.ADMIN)
     customer = await get_visible(session, actor=actor, customer_id=customer_id)
-    workspace = await session.get(Workspace, actor.workspace_id)
-    assert workspace is not None  # noqa: S101 - the member's workspace exists
+    workspace = await workspaces.of_member(session, actor)
     data = await _shop_data(session, workspace, customer)
     await audit.record_change(session, actor, "customer.data_export", customer)
     return _file(f"customer-{customer.id}-data", [data], now, zone(workspace.timezone))

@@ -17,8 +17,8 @@ from decimal import Decimal
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.crm import audit, loyalty
-from bot.crm.models import Customer, CustomerKind, Member, Purchase, Workspace
+from bot.crm import audit, loyalty, workspaces
+from bot.crm.models import Customer, CustomerKind, Member, Purchase
 from bot.crm.scope import get_visible
 from bot.errors import InvalidInput
 from bot.i18n import N_
@@ -114,8 +114,7 @@ async def record_purchase(
     note = " ".join((note or "").split()) or None
     if note and len(note) > MAX_NOTE:
         raise InvalidInput(N_("Please keep the note under {max} characters."), max=MAX_NOTE)
-    workspace = await session.get(Workspace, actor.workspace_id)
-    assert workspace is not None  # noqa: S101 - the member's workspace exists
+    workspace = await workspaces.of_member(session, actor)
     purchase = Purchase(
         workspace_id=actor.workspace_id,
         customer_id=customer.id,
@@ -145,8 +144,7 @@ async def purchase_history(session: AsyncSession, *, actor: Member, customer_id:
         NotFound: when the customer is not among the actor's.
     """
     customer = await get_visible(session, actor=actor, customer_id=customer_id)
-    workspace = await session.get(Workspace, actor.workspace_id)
-    assert workspace is not None  # noqa: S101 - the member's workspace exists
+    workspace = await workspaces.of_member(session, actor)
     result = await session.execute(
         select(Purchase)
         .where(Purchase.workspace_id == actor.workspace_id, Purchase.customer_id == customer.id)

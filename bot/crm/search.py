@@ -17,10 +17,11 @@ from sqlalchemy import ColumnElement, Select, and_, false, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
+from bot.crm import workspaces
 from bot.crm.companies import SEPARATOR
 from bot.crm.fields import has_option
 from bot.crm.guards import require_role
-from bot.crm.models import Company, Customer, CustomerTag, Member, Role, Tag, Workspace
+from bot.crm.models import Company, Customer, CustomerTag, Member, Role, Tag
 from bot.crm.models.core import Segment, ValueTier
 from bot.crm.phones import normalize_phone
 from bot.crm.scope import visible_customers
@@ -213,8 +214,7 @@ async def _find_phone(
     *,
     sqlite: bool,
 ) -> list[Customer]:
-    workspace = await session.get(Workspace, actor.workspace_id)
-    region = workspace.region if workspace else None
+    region = (await workspaces.of_member(session, actor)).region
     try:
         exact = normalize_phone(text, region=region)
     except InvalidInput:

@@ -9,9 +9,9 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.crm import audit
+from bot.crm import audit, workspaces
 from bot.crm.guards import require_role
-from bot.crm.models import MarketingSpend, Member, Role, Workspace
+from bot.crm.models import MarketingSpend, Member, Role
 from bot.errors import InvalidInput
 from bot.i18n import N_
 from bot.localtime import local_day, zone
@@ -44,7 +44,7 @@ async def record_spend(
     note = " ".join((note or "").split()) or None
     if note and len(note) > MAX_NOTE:
         raise InvalidInput(N_("Please keep the note under {max} characters."), max=MAX_NOTE)
-    workspace = await _workspace(session, actor)
+    workspace = await workspaces.of_member(session, actor)
     entry = MarketingSpend(
         workspace_id=workspace.id,
         amount_minor=amount_minor,
@@ -68,7 +68,7 @@ async def month_spend(session: AsyncSession, *, actor: Member, now: datetime) ->
         PermissionDenied: when the actor is not an owner or admin.
     """
     require_role(actor, Role.OWNER, Role.ADMIN)
-    workspace = await _workspace(session, actor)
+    workspace = await workspaces.of_member(session, actor)
     first = local_day(now, zone(workspace.timezone)).replace(day=1)
     result = await session.execute(
         select(MarketingSpend)
@@ -81,9 +81,3 @@ async def month_spend(session: AsyncSession, *, actor: Member, now: datetime) ->
     )
     entries = result.scalars().all()
     return MonthSpend(entries, sum(e.amount_minor for e in entries), workspace.currency)
-
-
-async def _workspace(session: AsyncSession, actor: Member) -> Workspace:
-    workspace = await session.get(Workspace, actor.workspace_id)
-    assert workspace is not None  # noqa: S101 - the member's workspace exists
-    return workspace

@@ -98,6 +98,13 @@ async def set_number(
     await audit.record_change(session, actor, setting.action, workspace, details)
 
 
+async def of_member(session: AsyncSession, member: Member) -> Workspace:
+    """Return the workspace a member belongs to."""
+    workspace = await session.get(Workspace, member.workspace_id)
+    assert workspace is not None  # noqa: S101 - enforced by the foreign key
+    return workspace
+
+
 async def zone_of(session: AsyncSession, workspace_id: int) -> ZoneInfo:
     """Return a workspace's time zone (UTC for a workspace that is gone)."""
     workspace = await session.get(Workspace, workspace_id)
