@@ -16,6 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.crm import audit, workspaces
 from bot.crm.guards import require_role
 from bot.crm.models import Customer, Member, PointsEntry, PointsReason, Purchase, Role, Workspace
+from bot.crm.notes import clean_note
 from bot.crm.scope import get_visible
 from bot.crm.store import insert_of
 from bot.crm.workspaces import NumberSetting
@@ -175,7 +176,8 @@ async def redeem(
     if not 0 < points <= MAX_POINTS:
         raise InvalidInput(N_("Points are a whole number above zero, like 50."))
     customer = await get_visible(session, actor=actor, customer_id=customer_id)
-    return await _move(session, actor, customer, -points, PointsReason.REDEEM, _clean(note), now)
+    note = clean_note(note, most=MAX_NOTE)
+    return await _move(session, actor, customer, -points, PointsReason.REDEEM, note, now)
 
 
 async def adjust(
@@ -198,7 +200,7 @@ async def adjust(
     require_role(actor, Role.OWNER, Role.ADMIN)
     if delta == 0 or abs(delta) > MAX_POINTS:
         raise InvalidInput(N_("Give the change as a whole number, like +50 or -20."))
-    note = _clean(reason)
+    note = clean_note(reason, most=MAX_NOTE)
     if note is None:
         raise InvalidInput(N_("Please add a reason, like: /adjust 12 +50 birthday gift"))
     customer = await get_visible(session, actor=actor, customer_id=customer_id)
@@ -276,10 +278,3 @@ async def _statement(session: AsyncSession, workspace: Workspace, customer: Cust
     )
     total = await balance(session, workspace.id, customer.id)
     return Statement(customer, workspace, total, result.scalars().all())
-
-
-def _clean(note: str | None) -> str | None:
-    text = " ".join((note or "").split()) or None
-    if text and len(text) > MAX_NOTE:
-        raise InvalidInput(N_("Please keep the note under {max} characters."), max=MAX_NOTE)
-    return text

@@ -19,6 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.crm import audit, loyalty, workspaces
 from bot.crm.models import Customer, CustomerKind, Member, Purchase
+from bot.crm.notes import clean_note
 from bot.crm.scope import get_visible
 from bot.errors import InvalidInput
 from bot.i18n import N_
@@ -86,6 +87,16 @@ def parse_amount(text: str) -> int:
     return minor
 
 
+def check_amount(amount_minor: int) -> None:
+    """Refuse an amount of money that is not above zero or is past ``MAX_MINOR``.
+
+    Raises:
+        InvalidInput: when it is.
+    """
+    if amount_minor <= 0 or amount_minor >= MAX_MINOR:
+        raise InvalidInput(N_("The amount must be more than zero, like 128 or 128.50."))
+
+
 def format_money(minor: int, currency: str) -> str:
     """Return minor units as text with the currency's symbol or code, like ¥1,280.50."""
     amount = f"{minor // 100:,}.{minor % 100:02d}"
@@ -109,11 +120,8 @@ async def record_purchase(
         InvalidInput: when the amount is not positive or the note too long.
     """
     customer = await get_visible(session, actor=actor, customer_id=customer_id)
-    if amount_minor <= 0 or amount_minor >= MAX_MINOR:
-        raise InvalidInput(N_("The amount must be more than zero, like 128 or 128.50."))
-    note = " ".join((note or "").split()) or None
-    if note and len(note) > MAX_NOTE:
-        raise InvalidInput(N_("Please keep the note under {max} characters."), max=MAX_NOTE)
+    check_amount(amount_minor)
+    note = clean_note(note, most=MAX_NOTE)
     workspace = await workspaces.of_member(session, actor)
     purchase = Purchase(
         workspace_id=actor.workspace_id,

@@ -12,12 +12,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.crm import audit, workspaces
 from bot.crm.guards import require_role
 from bot.crm.models import MarketingSpend, Member, Role
-from bot.errors import InvalidInput
-from bot.i18n import N_
+from bot.crm.notes import clean_note
+from bot.crm.purchases import check_amount
 from bot.localtime import local_day, zone
 
 MAX_NOTE = 200
-MAX_MINOR = 10**12
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,11 +38,8 @@ async def record_spend(
         InvalidInput: when the amount is not positive or the note too long.
     """
     require_role(actor, Role.OWNER, Role.ADMIN)
-    if amount_minor <= 0 or amount_minor >= MAX_MINOR:
-        raise InvalidInput(N_("The amount must be more than zero, like 128 or 128.50."))
-    note = " ".join((note or "").split()) or None
-    if note and len(note) > MAX_NOTE:
-        raise InvalidInput(N_("Please keep the note under {max} characters."), max=MAX_NOTE)
+    check_amount(amount_minor)
+    note = clean_note(note, most=MAX_NOTE)
     workspace = await workspaces.of_member(session, actor)
     entry = MarketingSpend(
         workspace_id=workspace.id,
