@@ -5,8 +5,6 @@ from __future__ import annotations
 import re
 from typing import Annotated
 
-from sqlalchemy import select
-
 from bot.callbacks import CallbackData, Id
 from bot.chat.context import Context
 from bot.crm import members, removal, teams
@@ -202,14 +200,7 @@ async def tell_everyone(ctx: Context, actor: Member, done: removal.Removal, *, l
         await notify_member(ctx, done.target, note, count=done.customers, **names)
     if actor.role is Role.OWNER:
         return
-    owners = await ctx.session.scalars(
-        select(Member).where(
-            Member.workspace_id == actor.workspace_id,
-            Member.role == Role.OWNER,
-            Member.active.is_(True),
-        )
-    )
-    for owner in owners:
+    for owner in await members.owners_of(ctx.session, workspace_id=actor.workspace_id):
         await _tell_owner(ctx, owner, actor, done, left=left)
 
 
