@@ -131,6 +131,10 @@ def _cut(tokens: list[_Token], end: int, size: int, limit: int) -> tuple[int, in
 
 def split_html(text: str, limit: int = MAX_TEXT) -> list[str]:
     """Return ``text`` as parts of at most ``limit`` characters each, in order."""
+    # Nothing counts for more than its own UTF-16 units (tags nothing, an entity less), so
+    # a text within the limit as written is whole; most replies end here, untokenised.
+    if len(text) * 2 <= limit or len(text.encode("utf-16-le")) // 2 <= limit:
+        return [text]
     parts: list[str] = []
     rest = text
     while rest:
