@@ -38,14 +38,7 @@ def parse_path(text: str) -> list[str]:
         raise InvalidInput(
             N_("Please send a company name, like Wang Tea, or a branch: Wang Tea / Shanghai.")
         )
-    if len(names) > MAX_LEVELS:
-        raise InvalidInput(
-            N_(
-                "Companies go at most {max} levels deep (company / branch / sub-branch). "
-                "Please shorten it."
-            ),
-            max=MAX_LEVELS,
-        )
+    _check_depth(len(names))
     if any(len(n) > MAX_NAME for n in names):
         raise InvalidInput(N_("Please keep company names under {max} characters."), max=MAX_NAME)
     return names
@@ -136,14 +129,7 @@ async def _create(
 ) -> Company:
     check_name_text(name)
     level = parent.level + 1 if parent else 1
-    if level > MAX_LEVELS:
-        raise InvalidInput(
-            N_(
-                "Companies go at most {max} levels deep (company / branch / sub-branch). "
-                "Please shorten it."
-            ),
-            max=MAX_LEVELS,
-        )
+    _check_depth(level)
     company = Company(
         workspace_id=actor.workspace_id,
         name=name,
@@ -156,3 +142,19 @@ async def _create(
         session, actor, "company.create", company, {"parent_id": company.parent_id, "level": level}
     )
     return company
+
+
+def _check_depth(levels: int) -> None:
+    """Refuse a company path deeper than ``MAX_LEVELS``.
+
+    Raises:
+        InvalidInput: when it is.
+    """
+    if levels > MAX_LEVELS:
+        raise InvalidInput(
+            N_(
+                "Companies go at most {max} levels deep (company / branch / sub-branch). "
+                "Please shorten it."
+            ),
+            max=MAX_LEVELS,
+        )
