@@ -174,6 +174,8 @@ def _show_signature(ctx: Context, shop: Settings, *, changed: bool, edit: bool =
 
 
 class _Show(Protocol):
+    """Shows one setting of the shop, saying "Saved." first when it was just ``changed``."""
+
     def __call__(self, ctx: Context, shop: Settings, *, changed: bool) -> None: ...
 
 
