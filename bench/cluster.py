@@ -36,6 +36,7 @@ PG_ADMIN_DSN = os.environ.get(
     "SCRM_TEST_POSTGRES_DSN", "postgresql://postgres@127.0.0.1:5432/test"
 )
 WEBHOOK_PATH = "/telegram/webhook"
+TOKEN = "123456789:AAsandbox-token-for-local-testing_only"  # noqa: S105 - the emulator's
 WEBHOOK_SECRET = "scaleout-Webhook_secret"  # noqa: S105 - the emulator's, for loopback
 # The upstream's server lines in deploy/nginx-scaleout.conf: address, then parameters.
 _SERVER = re.compile(r"^\s*server\s+\S+(?P<params>[^;]*);", re.MULTILINE)
@@ -199,7 +200,7 @@ def worker_env(
 ) -> dict[str, str]:
     """Return the SCRM_ settings of one worker: webhook via ``hook``, listening on ``port``."""
     return {
-        "SCRM_TELEGRAM__TOKEN": "123456789:AAsandbox-token-for-local-testing_only",
+        "SCRM_TELEGRAM__TOKEN": TOKEN,
         "SCRM_TELEGRAM__FRAMEWORK": framework,
         "SCRM_TELEGRAM__MODE": "webhook",
         "SCRM_TELEGRAM__API_BASE_URL": api,

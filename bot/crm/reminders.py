@@ -92,8 +92,10 @@ async def create_reminder(
     return reminder
 
 
-async def claim_due(session: AsyncSession, *, now: datetime) -> list[DueReminder]:
-    """Mark up to ``CLAIM_BATCH`` due reminders as fired and return them for sending.
+async def claim_due(
+    session: AsyncSession, *, now: datetime, limit: int = CLAIM_BATCH
+) -> list[DueReminder]:
+    """Mark up to ``limit`` due reminders as fired and return them for sending.
 
     Commit before sending: a claimed reminder is never claimed again. On
     PostgreSQL ``SKIP LOCKED`` keeps two workers from claiming the same row.
@@ -106,7 +108,7 @@ async def claim_due(session: AsyncSession, *, now: datetime) -> list[DueReminder
         .outerjoin(UserPref, UserPref.tg_user_id == Member.tg_user_id)
         .where(Reminder.done_at.is_(None), Reminder.fired_at.is_(None), Reminder.due_at <= now)
         .order_by(Reminder.due_at, Reminder.id)
-        .limit(CLAIM_BATCH)
+        .limit(limit)
         .with_for_update(of=Reminder, skip_locked=True)
     )
     claimed: list[DueReminder] = []

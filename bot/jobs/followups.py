@@ -36,35 +36,52 @@ FIRST_DIGEST_LOOKBACK = timedelta(days=1)
 async def fire_due_reminders(
     sessions: async_sessionmaker[AsyncSession], messenger: Messenger, clock: Clock
 ) -> None:
-    """Claim due reminders, then send each to its rep with Done/Snooze/Open card buttons."""
+    """Claim due reminders one by one, sending each to its rep with Done/Snooze/Open buttons.
+
+    A reminder is marked fired before it is sent, so it never goes out twice; claimed
+    one at a time, a process that dies (a leader SIGKILLed) loses at most the one it
+    was sending, and the next leader fires the rest.
+    """
     now = clock()
-    async with unit_of_work(sessions) as session:
-        due = await reminders.claim_due(session, now=now)
-    for item in due:
-        t = partial(translate, item.locale)
-        text = t(N_("⏰ <b>Reminder</b>: {text}"), text=item.text)
-        if item.customer_name is not None:
-            text += "\n" + t(N_("👤 {name} (#{id})"), name=item.customer_name, id=item.customer_id)
-        late = now - item.due_at
-        if late > LATE_AFTER:
-            text += "\n" + t(
-                N_("⌛ Late: this was due {when}, {late} ago."),
-                when=show_zoned(item.due_at, zone(item.timezone)),
-                late=Raw(duration(late, t)),
-            )
-        keyboard = reminder_buttons(t, item.reminder_id, item.customer_id)
-        try:
-            sent = await messenger.send_text(item.chat_id, text, keyboard)
-        except DeliveryError as exc:
-            logger.warning("reminder %s not delivered: %s", item.reminder_id, exc.description)
-            continue
+    for _ in range(reminders.CLAIM_BATCH):
         async with unit_of_work(sessions) as session:
-            await reminders.mark_sent(
-                session, reminder_id=item.reminder_id, message_id=sent.message_id
-            )
-        logger.info("reminder %s fired, %d s after due", item.reminder_id, late.total_seconds())
-        if late > LATE_AFTER:
-            METRICS.reminders_late.inc()
+            due = await reminders.claim_due(session, now=now, limit=1)
+        if not due:
+            return
+        await _fire(sessions, messenger, now, due[0])
+
+
+async def _fire(
+    sessions: async_sessionmaker[AsyncSession],
+    messenger: Messenger,
+    now: datetime,
+    item: reminders.DueReminder,
+) -> None:
+    """Send one claimed reminder and remember the message that carried it."""
+    t = partial(translate, item.locale)
+    text = t(N_("⏰ <b>Reminder</b>: {text}"), text=item.text)
+    if item.customer_name is not None:
+        text += "\n" + t(N_("👤 {name} (#{id})"), name=item.customer_name, id=item.customer_id)
+    late = now - item.due_at
+    if late > LATE_AFTER:
+        text += "\n" + t(
+            N_("⌛ Late: this was due {when}, {late} ago."),
+            when=show_zoned(item.due_at, zone(item.timezone)),
+            late=Raw(duration(late, t)),
+        )
+    keyboard = reminder_buttons(t, item.reminder_id, item.customer_id)
+    try:
+        sent = await messenger.send_text(item.chat_id, text, keyboard)
+    except DeliveryError as exc:
+        logger.warning("reminder %s not delivered: %s", item.reminder_id, exc.description)
+        return
+    async with unit_of_work(sessions) as session:
+        await reminders.mark_sent(
+            session, reminder_id=item.reminder_id, message_id=sent.message_id
+        )
+    logger.info("reminder %s fired, %d s after due", item.reminder_id, late.total_seconds())
+    if late > LATE_AFTER:
+        METRICS.reminders_late.inc()
 
 
 async def send_digests(

@@ -29,6 +29,8 @@ PACE_ROW = 1
 # How much of the pace one reservation covers: short, so a 429 or a dead worker
 # wastes little, and long enough that reservations stay a few per second per worker.
 BLOCK_SECONDS = 0.1
+# At paid-broadcast rates a block holds at most this many slots.
+MAX_BLOCK = 256
 # A slot is still used this late (s); later it is skipped.
 LATE_SLOT = 0.008
 # After a failed reservation (the database is away) the sender looks again this late.
@@ -70,7 +72,7 @@ class SharedPace:
     ) -> None:
         self._sessions = sessions
         self.interval = 1.0 / (rate * headroom)
-        self.block = max(1, round(BLOCK_SECONDS / self.interval))
+        self.block = min(MAX_BLOCK, max(1, round(BLOCK_SECONDS / self.interval)))
         self._monotonic = monotonic
         self._slots: deque[float] = deque()
         self.skipped = 0
