@@ -9,6 +9,11 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
+# isort: off
+# First, before aiogram: its models are imported with their schemas built on first use.
+from bot.telegram import _aiogram_models  # noqa: F401
+# isort: on
+
 import aiohttp
 import pydantic
 from aiogram import Bot, types

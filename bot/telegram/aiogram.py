@@ -7,6 +7,11 @@ import logging
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
+# isort: off
+# First, before aiogram: its models are imported with their schemas built on first use.
+from bot.telegram import _aiogram_models  # noqa: F401
+# isort: on
+
 from aiogram import Bot, Dispatcher, types
 from aiogram.client.default import DefaultBotProperties
 from aiogram.client.session.aiohttp import AiohttpSession
