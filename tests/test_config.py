@@ -51,6 +51,9 @@ def test_example_config_loads_and_environment_overrides_it() -> None:
         ({"SCRM_TELEGRAM__WEBHOOK_LISTEN": "nowhere"}, "telegram.webhook_listen"),
         ({"SCRM_BOT__INVITE_TTL_HOURS": "0"}, "bot.invite_ttl_hours"),
         ({"SCRM_TELEGRAM__TYPO": "1"}, "SCRM_TELEGRAM__TYPO"),
+        # Several workers need webhook mode (one getUpdates consumer) and PostgreSQL.
+        ({"SCRM_SCALEOUT__ENABLED": "true"}, "SCRM_SCALEOUT__ENABLED"),
+        ({"SCRM_SCALEOUT__LOCK_TIMEOUT_SECONDS": "0"}, "scaleout.lock_timeout_seconds"),
     ],
 )
 def test_bad_values_name_the_key(env: dict[str, str], fragment: str) -> None:

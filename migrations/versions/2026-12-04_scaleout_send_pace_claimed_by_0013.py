@@ -2,7 +2,8 @@
 
 Several workers on one PostgreSQL database share Telegram's limits through one
 ``send_pace`` row (send slots reserved by moving ``next_at`` on, a 429 moving
-``paused_until`` on for all), and each outbox row records the worker that
+``paused_until`` on for all, a message answered late holding back the slot a
+second after it), and each outbox row records the worker that
 claimed it, so a row left ``sending`` by a worker that died is known at once
 (its presence lock is gone) instead of after a lease.
 
@@ -32,6 +33,8 @@ def upgrade() -> None:
         sa.Column(
             "paused_until", bot.crm.models.base.UtcDateTime(timezone=True), nullable=False
         ),
+        sa.Column("hold_from", bot.crm.models.base.UtcDateTime(timezone=True), nullable=True),
+        sa.Column("hold_until", bot.crm.models.base.UtcDateTime(timezone=True), nullable=True),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_send_pace")),
     )
     with op.batch_alter_table("outbox_message", schema=None) as batch_op:

@@ -44,3 +44,21 @@ def test_the_production_config_loads_with_secrets_from_the_environment() -> None
     assert settings.telegram.mode == "webhook"
     assert settings.backup.dir == "/var/lib/scrm-bot/backups"
     assert settings.ops.listen == "127.0.0.1:9464"
+
+
+def test_the_scaleout_config_loads_for_a_worker() -> None:
+    environ = {
+        "SCRM_TELEGRAM__TOKEN": "1:x",
+        "SCRM_TELEGRAM__WEBHOOK_SECRET": "s3cret",
+        "SCRM_TELEGRAM__WEBHOOK_LISTEN": "127.0.0.1:8442",
+    }
+    settings = load_settings(DEPLOY / "config.scaleout.toml", environ)
+    assert settings.scaleout.enabled
+    assert settings.database.url.startswith("postgresql+asyncpg://")
+    assert settings.telegram.listen_port == 8442
+    # The template unit gives each worker the ports nginx's upstream lists.
+    unit = (DEPLOY / "scrm-bot@.service").read_text()
+    nginx = (DEPLOY / "nginx-scaleout.conf").read_text()
+    assert "SCRM_TELEGRAM__WEBHOOK_LISTEN=127.0.0.1:844%i" in unit
+    assert all(f"server 127.0.0.1:844{n} " in nginx for n in (1, 2, 3))
+    assert "include /etc/nginx/scrm-webhook.conf;" in nginx

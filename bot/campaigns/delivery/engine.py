@@ -228,6 +228,9 @@ class DeliveryEngine:
             await self._send_report(run_id)
 
     async def _send_report(self, run_id: int) -> None:
+        # The report is a message like the run's: it waits its turn in the pace (taken
+        # before the run is marked reported, so a stop cannot fall between the two).
+        await self._senders.turn()
         now = self._wiring.clock()
         async with unit_of_work(self._wiring.sessions) as session:
             rep = await run.report(session, run_id)
@@ -235,7 +238,10 @@ class DeliveryEngine:
             # Marked before sending: a crash mid-way loses a notice rather than repeating it.
             await run.mark_reported(session, run_id, now=now)
         texts = {locale: run.format_report(rep, locale) for _, locale in people}
-        await run.tell(self._wiring.messenger, people, texts)
+        for i, person in enumerate(people):
+            if i:
+                await self._senders.turn()
+            await run.tell(self._wiring.messenger, [person], texts)
         logger.info("run %d finished: %s", run_id, rep.to_json())
 
     def _release(self, slots: int) -> None:

@@ -122,6 +122,31 @@ class Senders:
         """Hand one row's outcome to the recorder."""
         self._recorder.add(Done(settle, state.run_id, row.customer_id, verdict))
 
+    async def turn(self) -> None:
+        """Wait for one turn in the pace and take it, for a message that is no outbox row.
+
+        A run's report goes out right after its last rows, while the last second's
+        window is full: without a turn it would be one message over Telegram's cap.
+        """
+        async with self._pace:
+            while not self._wiring.stopping.is_set():
+                now = self._wiring.monotonic()
+                slot = max(self.gate.wait(now), self.bucket.next_slot(now))
+                if self._window is not None:
+                    slot = max(slot, self._window.next_slot(now))
+                if self._shared is not None and slot <= 0:
+                    slot = await self._shared.next_slot(now)
+                if slot <= 0:
+                    break
+                await self.sleep(slot)
+            now = self._wiring.monotonic()
+            if self._shared is not None:
+                self._shared.take()
+            self.bucket.take(now)
+            if self._window is not None:
+                # Answered at once: the notice's own round trip is not tracked.
+                self._window.answered(self._window.take(now), now)
+
     async def _work(self) -> None:
         while (job := await self.queue.get()) is not None:
             await self._send(job)
@@ -180,6 +205,10 @@ class Senders:
             finally:
                 if ticket is not None and self._window is not None:
                     self._window.answered(ticket, self._wiring.monotonic())
+            if ticket is not None and ticket.arrived_by is not None and self._shared is not None:
+                late = ticket.arrived_by - ticket.sent
+                if self._shared.matters(late):
+                    await self._shared.hold(ticket.sent, late)
             if verdict is not None and verdict.outcome is Outcome.RETRY_AFTER_GATE:
                 now = self._wiring.monotonic()
                 if self.gate.wait(now) <= 0:

@@ -6,7 +6,11 @@ moving the row's ``next_at`` on in one statement; the database's clock places th
 block, so workers on different machines agree. A 429 seen by any worker moves
 ``paused_until`` on, and every later reservation starts after it. A slot its
 worker wakes too late for is skipped rather than sent late: a late message would
-share Telegram's one-second window with the next worker's on-time ones.
+share Telegram's one-second window with the next worker's on-time ones. And a
+message that still arrived late (its answer slower than the fastest recent one by
+more than the pace's slack: a busy machine, a stalled server) sets a hold: the
+slot a second after it, whichever worker reserves it, waits until a second after
+that message's arrival (the ``ArrivalWindow`` of ``ratelimit``, for all workers).
 """
 
 from __future__ import annotations
@@ -33,18 +37,68 @@ BLOCK_SECONDS = 0.1
 MAX_BLOCK = 256
 # A slot is still used this late (s); later it is skipped.
 LATE_SLOT = 0.008
+# Kept between a late message's arrival and the one a second after it (s).
+ARRIVAL_MARGIN = 0.002
 # After a failed reservation (the database is away) the sender looks again this late.
 RETRY_SECONDS = 1.0
 
+_ENSURE = text(
+    """
+    INSERT INTO send_pace (id, next_at, paused_until)
+    VALUES (:id, clock_timestamp(), clock_timestamp())
+    ON CONFLICT (id) DO NOTHING
+    """
+)
+# A block starts at the pace's next free moment, never before a pause ends. A block
+# that would reach a hold (the second after a late message) stops short of it, and
+# the first block at or past it starts no earlier than the hold's end, using it up.
+# Returns when the block starts (seconds from now) and how many slots it holds.
 _RESERVE = text(
     """
-    INSERT INTO send_pace AS p (id, next_at, paused_until)
-    VALUES (:id, clock_timestamp() + make_interval(secs => CAST(:span AS double precision)),
-            clock_timestamp())
-    ON CONFLICT (id) DO UPDATE
-    SET next_at = GREATEST(p.next_at, clock_timestamp(), p.paused_until)
-                  + make_interval(secs => CAST(:span AS double precision))
-    RETURNING CAST(EXTRACT(EPOCH FROM (p.next_at - clock_timestamp())) AS double precision)
+    WITH cur AS (
+        SELECT GREATEST(next_at, clock_timestamp(), paused_until) AS base,
+               hold_from, hold_until
+        FROM send_pace WHERE id = :id FOR UPDATE
+    ), plan AS (
+        SELECT CASE WHEN hold_from IS NOT NULL AND base >= hold_from
+                    THEN GREATEST(base, hold_until) ELSE base END AS start,
+               hold_from IS NOT NULL AND base >= hold_from AS used,
+               hold_from
+        FROM cur
+    ), sized AS (
+        SELECT start, used,
+               CASE WHEN NOT used AND hold_from IS NOT NULL
+                         AND start + make_interval(secs => CAST(:span AS double precision))
+                             > hold_from
+                    THEN GREATEST(1, CEIL(EXTRACT(EPOCH FROM (hold_from - start))
+                                          / CAST(:interval AS double precision)))
+                    ELSE CAST(:block AS integer) END AS slots
+        FROM plan
+    )
+    UPDATE send_pace AS p
+    SET next_at = sized.start
+                  + make_interval(secs => sized.slots * CAST(:interval AS double precision)),
+        hold_from = CASE WHEN sized.used THEN NULL ELSE p.hold_from END,
+        hold_until = CASE WHEN sized.used THEN NULL ELSE p.hold_until END
+    FROM sized
+    WHERE p.id = :id
+    RETURNING CAST(EXTRACT(EPOCH FROM (sized.start - clock_timestamp())) AS double precision),
+              CAST(sized.slots AS integer)
+    """
+)
+# Two holds close together become one: from the earlier start to the later end.
+_HOLD = text(
+    """
+    UPDATE send_pace AS p
+    SET hold_from = CASE
+            WHEN p.hold_from IS NULL
+            THEN clock_timestamp() + make_interval(secs => CAST(:start AS double precision))
+            ELSE LEAST(p.hold_from, clock_timestamp()
+                       + make_interval(secs => CAST(:start AS double precision)))
+        END,
+        hold_until = GREATEST(p.hold_until, clock_timestamp()
+                              + make_interval(secs => CAST(:until AS double precision)))
+    WHERE p.id = :id
     """
 )
 _PAUSE = text(
@@ -72,9 +126,14 @@ class SharedPace:
     ) -> None:
         self._sessions = sessions
         self.interval = 1.0 / (rate * headroom)
+        # Telegram counts arrivals in one-second windows: ``limit`` of them fit in one.
+        self.limit = max(1, int(rate))
+        # How late a message may arrive before the one ``limit`` places on is too close.
+        self.slack = self.limit * self.interval - 1.0
         self.block = min(MAX_BLOCK, max(1, round(BLOCK_SECONDS / self.interval)))
         self._monotonic = monotonic
         self._slots: deque[float] = deque()
+        self._ensured = False
         self.skipped = 0
 
     async def next_slot(self, now: float) -> float:
@@ -98,6 +157,25 @@ class SharedPace:
         if self._slots:
             self._slots.popleft()
 
+    def matters(self, lateness: float) -> bool:
+        """Return True when a message this late (s) could put one too many in a second."""
+        return lateness + ARRIVAL_MARGIN > self.slack
+
+    async def hold(self, sent: float, lateness: float) -> None:
+        """Hold back the slots a second after a message sent at ``sent`` (monotonic s).
+
+        It arrived up to ``lateness`` late: the message ``limit`` places after it, on
+        whichever worker, must not arrive within a second of it, as Telegram counts.
+        """
+        now = self._monotonic()
+        start = sent + self.limit * self.interval - self.interval / 2 - now
+        until = sent + lateness + 1.0 + ARRIVAL_MARGIN - now
+        try:
+            async with unit_of_work(self._sessions) as session:
+                await session.execute(_HOLD, {"id": PACE_ROW, "start": start, "until": until})
+        except (DBAPIError, SQLAlchemyError, OSError):
+            logger.warning("could not share a late arrival with the other workers")
+
     async def pause(self, seconds: float) -> None:
         """Hold every worker's sends for ``seconds`` (Telegram's retry_after)."""
         try:
@@ -107,11 +185,19 @@ class SharedPace:
             logger.warning("could not share a retry_after of %.1f s with all workers", seconds)
 
     async def _reserve(self) -> None:
-        span = self.block * self.interval
+        params = {
+            "id": PACE_ROW,
+            "span": self.block * self.interval,
+            "interval": self.interval,
+            "block": self.block,
+        }
         before = self._monotonic()
         async with unit_of_work(self._sessions) as session:
-            ends_in = await session.scalar(_RESERVE, {"id": PACE_ROW, "span": span})
-        # The database placed the block ``ends_in - span`` from its now, which was
-        # somewhere during the round trip: its middle is the best guess here.
-        start = (before + self._monotonic()) / 2 + float(ends_in or 0.0) - span
-        self._slots.extend(start + i * self.interval for i in range(self.block))
+            if not self._ensured:
+                await session.execute(_ENSURE, {"id": PACE_ROW})
+                self._ensured = True
+            starts_in, slots = (await session.execute(_RESERVE, params)).one()
+        # The database placed the block ``starts_in`` from its now, which was somewhere
+        # during the round trip: its middle is the best guess here.
+        start = (before + self._monotonic()) / 2 + float(starts_in)
+        self._slots.extend(start + i * self.interval for i in range(int(slots)))

@@ -181,7 +181,8 @@ class SendPace(Base):
     """The campaign pace every worker shares (several workers on PostgreSQL): one row.
 
     Not tenant data: Telegram's limits are the bot's. Workers reserve send slots by
-    moving ``next_at`` on; a 429 from Telegram moves ``paused_until`` on for all.
+    moving ``next_at`` on; a 429 from Telegram moves ``paused_until`` on for all, and
+    a message answered late holds back the slot a second after it.
     """
 
     __tablename__ = "send_pace"
@@ -189,6 +190,10 @@ class SendPace(Base):
     id: Mapped[int] = mapped_column(SmallInteger, primary_key=True, autoincrement=False)
     next_at: Mapped[datetime]
     paused_until: Mapped[datetime]
+    # A message that arrived late: the slots from ``hold_from`` on (a second of the pace
+    # after it) start no earlier than ``hold_until`` (a second after its arrival).
+    hold_from: Mapped[datetime | None]
+    hold_until: Mapped[datetime | None]
 
 
 __all__ = [
