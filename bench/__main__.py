@@ -9,6 +9,7 @@ from bench import (
     dispatch,
     inbound,
     isolation,
+    scaleout,
     screens,
     startup,
     tiers,
@@ -23,3 +24,4 @@ asyncio.run(isolation.main())
 asyncio.run(conversations.main())
 asyncio.run(startup.main())
 asyncio.run(inbound.main())
+asyncio.run(scaleout.main())

@@ -13,13 +13,15 @@ count that finds some and the read that finds them all. Duplicates are members
 who got more messages than the one answer. Uncapped delivery: a broadcast to
 ``M`` opted-in customers (10,000) sent by workers with no rate limit
 (``bench.scaleout_worker``); msg/s from the first to the last ``sent_at``;
-duplicates are chats that got the message more than once.
+duplicates are chats that got the message more than once. Paced: ``P`` (3,000)
+customers sent by 3 workers at Telegram's 30/s with the emulator in strict mode:
+the share of the cap reached and the 429s (targets: >= 0.98, none).
 
 For each run the CPU seconds each part used are read from ``/proc`` (workers,
 their PostgreSQL backends, the emulator, nginx) and printed per 1,000 updates,
 so the database's share of the time is seen. Run:
-``python -m bench.scaleout [inbound|delivery ...] [--members=N] [--customers=M]
-[--framework=ptb|aiogram]``.
+``python -m bench.scaleout [inbound|delivery|paced ...] [--members=N] [--customers=M]
+[--paced=P] [--framework=ptb|aiogram]``.
 """
 
 from __future__ import annotations
@@ -46,6 +48,9 @@ MEMBERS = 2000
 CUSTOMERS = 10_000
 INBOUND_WORKERS = (1, 2, 4)
 DELIVERY_WORKERS = (1, 2)
+PACED_WORKERS = 3
+PACED = 3000
+CAP = 30
 FIRST_USER = 100_000
 DEADLINE = 600.0
 STEP = 0.05
@@ -61,12 +66,14 @@ class Run:
     done: int
     duplicates: int
     cpu: dict[str, float]
+    refused: int = 0
 
 
 async def main(
-    parts: Sequence[str] = ("inbound", "delivery"),
+    parts: Sequence[str] = ("inbound", "delivery", "paced"),
     members: int = MEMBERS,
     customers: int = CUSTOMERS,
+    paced: int = PACED,
     framework: str = "ptb",
 ) -> None:
     """Measure inbound and delivery with 1, 2 (and 4) workers; print figures and ratios."""
@@ -94,6 +101,14 @@ async def main(
             for n in INBOUND_WORKERS[1:]:
                 print(f"  inbound  {n} / 1 workers: {rates[n] / rates[1]:.2f}x", flush=True)
             print(f"  (target: 2 workers >= {RATIO_TARGET}x one)", flush=True)
+        if "paced" in parts:
+            got = await _delivery(api, PACED_WORKERS, paced, framework, capped=True)
+            print(
+                f"  paced    {PACED_WORKERS} workers: {got.rate:6.2f} msg/s ({got.done} sent)"
+                f" = {got.rate / CAP:.3f} of the {CAP}/s cap (strict mode), 429s {got.refused},"
+                f" duplicates {got.duplicates}",
+                flush=True,
+            )
         if "delivery" in parts:
             sent: dict[int, float] = {}
             for n in DELIVERY_WORKERS:
@@ -149,7 +164,9 @@ async def _inbound(api: str, workers: int, members: int, framework: str) -> Run:
     return Run(sent / (last - first) if last > first else 0.0, answered, duplicates, cpu)
 
 
-async def _delivery(api: str, workers: int, customers: int, framework: str) -> Run:
+async def _delivery(
+    api: str, workers: int, customers: int, framework: str, *, capped: bool = False
+) -> Run:
     users = range(FIRST_USER, FIRST_USER + customers)
     async with cluster.pg_database() as url:
         await cluster.seed_shop(url, customers=users)
@@ -158,14 +175,18 @@ async def _delivery(api: str, workers: int, customers: int, framework: str) -> R
         async with aiohttp.ClientSession(api, connector=connector, timeout=timeout) as http:
             await post(http, "reset")
             await _make_users(http, users)
-            module = "bench.scaleout_worker"
+            module = "bot" if capped else "bench.scaleout_worker"
+            await post(http, "strict", enabled=capped, global_per_second=CAP, chat_per_second=1)
             async with _workers(api, url, workers, framework, module) as (pids, _):
                 before = _cpu(pids, url)
-                await _execute(url, *_BROADCAST)
+                await _execute(url, *(_CAPPED if capped else _BROADCAST))
                 await _wait_reported(url)
                 cpu = _spent(before, _cpu(pids, url))
             async with http.get("/_emulator/state") as got:
                 chats = (await got.json())["users"]
+            async with http.get("/_emulator/stats") as got:
+                refused = int((await got.json())["too_many_requests_sent"])
+            await post(http, "strict", enabled=False)
         twice = sum(1 for chat in chats if int(chat["message_count"]) > 1)
         first, last, sent = await _row(
             url,
@@ -173,10 +194,19 @@ async def _delivery(api: str, workers: int, customers: int, framework: str) -> R
             " count(*) FROM outbox_message WHERE status = 'sent'",
         )
     rate = (int(sent) - 1) / (float(last) - float(first)) if sent and last > first else 0.0
-    return Run(rate, int(sent), twice, cpu)
+    return Run(rate, int(sent), twice, cpu, refused)
 
 
 # A one-off broadcast to every opted-in customer, as the campaign service writes one.
+_CAPPED = (
+    "INSERT INTO campaign (workspace_id, name, kind, template_key, audience, send_time,"
+    " status, created_at) VALUES (1, 'Bench', 'broadcast', 'holiday', '{}', '10:00',"
+    " 'active', now())",
+    "INSERT INTO campaign_run (workspace_id, campaign_id, occurrence, template_key, status,"
+    " paid_broadcast, scheduled_for, total, error_streak, created_at)"
+    " VALUES (1, (SELECT max(id) FROM campaign), 'once', 'holiday', 'running', false, now(),"
+    " 0, 0, now())",
+)
 _BROADCAST = (
     "INSERT INTO campaign (workspace_id, name, kind, template_key, audience, send_time,"
     " status, created_at) VALUES (1, 'Bench', 'broadcast', 'holiday', '{}', '10:00',"
@@ -225,7 +255,7 @@ async def _workers(
 async def _ready(logs: list[Path]) -> None:
     """Wait until every worker has logged that it runs."""
     async with asyncio.timeout(60):
-        while not all("is running" in log.read_text(errors="replace") for log in logs):
+        while not all("is running" in log.read_text(errors="replace") for log in logs):  # noqa: ASYNC110
             await asyncio.sleep(0.1)
 
 
@@ -338,13 +368,15 @@ async def _execute(url: str, *statements: str) -> None:
         await engine.dispose()
 
 
-def _arguments(argv: Sequence[str]) -> tuple[tuple[str, ...], int, int, str]:
-    parts = tuple(a for a in argv if a in ("inbound", "delivery")) or ("inbound", "delivery")
+def _arguments(argv: Sequence[str]) -> tuple[tuple[str, ...], int, int, int, str]:
+    every = ("inbound", "delivery", "paced")
+    parts = tuple(a for a in argv if a in every) or every
     options = dict(a[2:].split("=", 1) for a in argv if a.startswith("--") and "=" in a)
     return (
         parts,
         int(options.get("members", MEMBERS)),
         int(options.get("customers", CUSTOMERS)),
+        int(options.get("paced", PACED)),
         options.get("framework", "ptb"),
     )
 

@@ -3,7 +3,9 @@
 With several workers a per-process bucket would let each send at the full rate.
 Instead a worker reserves a short block of slots (about 0.1 s of the pace) by
 moving the row's ``next_at`` on in one statement; the database's clock places the
-block, so workers on different machines agree. A 429 seen by any worker moves
+block, so workers on different machines agree, and each worker reads that clock
+against its own from its quickest recent round trips (a slow one, waiting for the
+row's lock, would otherwise misplace its slots by half its length). A 429 seen by any worker moves
 ``paused_until`` on, and every later reservation starts after it. A slot its
 worker wakes too late for is skipped rather than sent late: a late message would
 share Telegram's one-second window with the next worker's on-time ones. And a
@@ -37,6 +39,8 @@ BLOCK_SECONDS = 0.1
 MAX_BLOCK = 256
 # A slot is still used this late (s); later it is skipped.
 LATE_SLOT = 0.008
+# Recent reservations whose round trips place the database's clock against ours.
+CLOCK_SAMPLES = 32
 # Kept between a late message's arrival and the one a second after it (s).
 ARRIVAL_MARGIN = 0.002
 # After a failed reservation (the database is away) the sender looks again this late.
@@ -82,7 +86,8 @@ _RESERVE = text(
         hold_until = CASE WHEN sized.used THEN NULL ELSE p.hold_until END
     FROM sized
     WHERE p.id = :id
-    RETURNING CAST(EXTRACT(EPOCH FROM (sized.start - clock_timestamp())) AS double precision),
+    RETURNING CAST(EXTRACT(EPOCH FROM clock_timestamp()) AS double precision),
+              CAST(EXTRACT(EPOCH FROM sized.start) AS double precision),
               CAST(sized.slots AS integer)
     """
 )
@@ -90,14 +95,9 @@ _RESERVE = text(
 _HOLD = text(
     """
     UPDATE send_pace AS p
-    SET hold_from = CASE
-            WHEN p.hold_from IS NULL
-            THEN clock_timestamp() + make_interval(secs => CAST(:start AS double precision))
-            ELSE LEAST(p.hold_from, clock_timestamp()
-                       + make_interval(secs => CAST(:start AS double precision)))
-        END,
-        hold_until = GREATEST(p.hold_until, clock_timestamp()
-                              + make_interval(secs => CAST(:until AS double precision)))
+    SET hold_from = LEAST(COALESCE(p.hold_from, 'infinity'),
+                          to_timestamp(CAST(:start AS double precision))),
+        hold_until = GREATEST(p.hold_until, to_timestamp(CAST(:until AS double precision)))
     WHERE p.id = :id
     """
 )
@@ -134,6 +134,9 @@ class SharedPace:
         self._monotonic = monotonic
         self._slots: deque[float] = deque()
         self._ensured = False
+        # (round trip, database clock minus ours) of recent reservations.
+        self._samples: deque[tuple[float, float]] = deque(maxlen=CLOCK_SAMPLES)
+        self._offset: float | None = None
         self.skipped = 0
 
     async def next_slot(self, now: float) -> float:
@@ -167,9 +170,10 @@ class SharedPace:
         It arrived up to ``lateness`` late: the message ``limit`` places after it, on
         whichever worker, must not arrive within a second of it, as Telegram counts.
         """
-        now = self._monotonic()
-        start = sent + self.limit * self.interval - self.interval / 2 - now
-        until = sent + lateness + 1.0 + ARRIVAL_MARGIN - now
+        if self._offset is None:
+            return
+        start = sent + self.limit * self.interval - self.interval / 2 + self._offset
+        until = sent + lateness + 1.0 + ARRIVAL_MARGIN + self._offset
         try:
             async with unit_of_work(self._sessions) as session:
                 await session.execute(_HOLD, {"id": PACE_ROW, "start": start, "until": until})
@@ -191,13 +195,24 @@ class SharedPace:
             "interval": self.interval,
             "block": self.block,
         }
-        before = self._monotonic()
         async with unit_of_work(self._sessions) as session:
             if not self._ensured:
                 await session.execute(_ENSURE, {"id": PACE_ROW})
                 self._ensured = True
-            starts_in, slots = (await session.execute(_RESERVE, params)).one()
-        # The database placed the block ``starts_in`` from its now, which was somewhere
-        # during the round trip: its middle is the best guess here.
-        start = (before + self._monotonic()) / 2 + float(starts_in)
+            before = self._monotonic()
+            db_now, db_start, slots = (await session.execute(_RESERVE, params)).one()
+            after = self._monotonic()
+        offset = self._clock_offset(float(db_now), before, after)
+        start = float(db_start) - offset
         self._slots.extend(start + i * self.interval for i in range(int(slots)))
+
+    def _clock_offset(self, db_now: float, before: float, after: float) -> float:
+        """Return the database's clock minus this process's, from the tightest recent sample.
+
+        The database read its clock somewhere in the round trip (after waiting for the
+        row's lock, or before this process was descheduled): the quickest round trips
+        of late say best where (as NTP does), so a slow one does not misplace slots.
+        """
+        self._samples.append((after - before, db_now - (before + after) / 2))
+        self._offset = min(self._samples)[1]
+        return self._offset
