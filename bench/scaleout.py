@@ -21,7 +21,7 @@ For each run the CPU seconds each part used are read from ``/proc`` (workers,
 their PostgreSQL backends, the emulator, nginx) and printed per 1,000 updates,
 so the database's share of the time is seen. Run:
 ``python -m bench.scaleout [inbound|delivery|paced ...] [--members=N] [--customers=M]
-[--paced=P] [--framework=ptb|aiogram]``.
+[--paced=P] [--framework=ptb|aiogram] [--workers=1,2,4]`` (inbound's worker counts).
 """
 
 from __future__ import annotations
@@ -75,6 +75,7 @@ async def main(
     customers: int = CUSTOMERS,
     paced: int = PACED,
     framework: str = "ptb",
+    inbound_workers: Sequence[int] = INBOUND_WORKERS,
 ) -> None:
     """Measure inbound and delivery with 1, 2 (and 4) workers; print figures and ratios."""
     if cluster.nginx_binary() is None:
@@ -89,7 +90,7 @@ async def main(
     with emulator() as api:
         if "inbound" in parts:
             rates: dict[int, float] = {}
-            for n in INBOUND_WORKERS:
+            for n in inbound_workers:
                 got = await _inbound(api, n, members, framework)
                 rates[n] = got.rate
                 print(
@@ -98,8 +99,9 @@ async def main(
                     f" {_cpu_line(got, members)}",
                     flush=True,
                 )
-            for n in INBOUND_WORKERS[1:]:
-                print(f"  inbound  {n} / 1 workers: {rates[n] / rates[1]:.2f}x", flush=True)
+            for n in inbound_workers:
+                if n != 1 and 1 in rates:
+                    print(f"  inbound  {n} / 1 workers: {rates[n] / rates[1]:.2f}x", flush=True)
             print(f"  (target: 2 workers >= {RATIO_TARGET}x one)", flush=True)
         if "paced" in parts:
             got = await _delivery(api, PACED_WORKERS, paced, framework, capped=True)
@@ -368,7 +370,9 @@ async def _execute(url: str, *statements: str) -> None:
         await engine.dispose()
 
 
-def _arguments(argv: Sequence[str]) -> tuple[tuple[str, ...], int, int, int, str]:
+def _arguments(
+    argv: Sequence[str],
+) -> tuple[tuple[str, ...], int, int, int, str, tuple[int, ...]]:
     every = ("inbound", "delivery", "paced")
     parts = tuple(a for a in argv if a in every) or every
     options = dict(a[2:].split("=", 1) for a in argv if a.startswith("--") and "=" in a)
@@ -378,6 +382,7 @@ def _arguments(argv: Sequence[str]) -> tuple[tuple[str, ...], int, int, int, str
         int(options.get("customers", CUSTOMERS)),
         int(options.get("paced", PACED)),
         options.get("framework", "ptb"),
+        tuple(int(n) for n in options.get("workers", "1,2,4").split(",")),
     )
 
 

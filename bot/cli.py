@@ -19,6 +19,7 @@ from bot.config import Settings, load_settings
 from bot.errors import BackupError, ConfigError, DomainError, SchemaError
 from bot.i18n import translate
 from bot.ops.logs import setup_logging
+from bot.telegram import runtime
 
 if TYPE_CHECKING:
     from sqlalchemy.ext.asyncio import AsyncSession
@@ -356,7 +357,8 @@ def _run_until_signal(factory: Callable[[asyncio.Event], Awaitable[None]]) -> No
         await factory(stop)
 
     try:
-        asyncio.run(runner())
+        # The bot's loop: uvloop where it is installed (bot/telegram/runtime.py).
+        runtime.run(runner())
     except (ConfigError, SchemaError, BackupError) as exc:
         raise click.ClickException(str(exc)) from exc
 

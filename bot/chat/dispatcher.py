@@ -135,17 +135,27 @@ class Dispatcher:
         locale = normalize_locale(incoming.user.language_code, self._app.default_locale)
         try:
             async with unit_of_work(self._sessions) as session:
-                if self._chat_turns:
-                    await turns.take(session, incoming.chat_id)
                 # One statement claims the update: a redelivered one (even on another
-                # worker at the same moment) inserts nothing and is skipped.
-                claimed = await session.scalar(
-                    insert_of(session)(ProcessedUpdate)
-                    .values(update_id=incoming.update_id, at=self._clock())
-                    .on_conflict_do_nothing(index_elements=[ProcessedUpdate.update_id])
-                    .returning(ProcessedUpdate.update_id)
-                )
-                if claimed is None:
+                # worker at the same moment) inserts nothing and is skipped. With
+                # chat turns the same statement first waits for the chat's turn.
+                if self._chat_turns:
+                    fresh = await turns.claim(
+                        session,
+                        update_id=incoming.update_id,
+                        chat_id=incoming.chat_id,
+                        at=self._clock(),
+                    )
+                else:
+                    fresh = (
+                        await session.scalar(
+                            insert_of(session)(ProcessedUpdate)
+                            .values(update_id=incoming.update_id, at=self._clock())
+                            .on_conflict_do_nothing(index_elements=[ProcessedUpdate.update_id])
+                            .returning(ProcessedUpdate.update_id)
+                        )
+                        is not None
+                    )
+                if not fresh:
                     logger.info("update %s already handled, skipped", incoming.update_id)
                     return [], "duplicate"
                 ctx = await self._context(session, incoming, messenger)

@@ -10,9 +10,14 @@ its dialog state written. The wait is bounded by the connection's
 
 from __future__ import annotations
 
-from sqlalchemy import text
+from datetime import datetime
+
+from sqlalchemy import BigInteger, func, literal, select, text
+from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.crm.models import ProcessedUpdate, UtcDateTime
 
 # The first key of every chat lock ("scrc" in ASCII); two-key advisory locks never
 # meet the leader's single-key one.
@@ -30,6 +35,25 @@ def chat_key(chat_id: int) -> int:
 async def take(session: AsyncSession, chat_id: int) -> None:
     """Wait for the chat's turn; it lasts until the session's transaction ends."""
     await session.execute(_TAKE, {"space": SPACE, "chat": chat_key(chat_id)})
+
+
+async def claim(session: AsyncSession, *, update_id: int, chat_id: int, at: datetime) -> bool:
+    """Wait for the chat's turn, then record the update as handled; return False if it was.
+
+    One statement, one round trip: the row to insert is selected from the lock call,
+    so the lock is held before the update id is looked at.
+    """
+    turn = select(func.pg_advisory_xact_lock(SPACE, chat_key(chat_id)).label("turn")).subquery()
+    claimed = await session.scalar(
+        pg_insert(ProcessedUpdate)
+        .from_select(
+            ["update_id", "at"],
+            select(literal(update_id, BigInteger), literal(at, UtcDateTime())).select_from(turn),
+        )
+        .on_conflict_do_nothing(index_elements=[ProcessedUpdate.update_id])
+        .returning(ProcessedUpdate.update_id)
+    )
+    return claimed is not None
 
 
 def timed_out(error: BaseException) -> bool:

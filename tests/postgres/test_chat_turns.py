@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from datetime import UTC, datetime
 
 import pytest
 
@@ -46,3 +47,24 @@ def test_every_chat_id_has_an_int4_key() -> None:
         assert -(2**31) <= turns.chat_key(chat) < 2**31
     assert turns.chat_key(7) != turns.chat_key(8)
     assert not turns.timed_out(ValueError("not a database error"))
+
+
+async def test_claiming_takes_the_turn_and_records_the_update_once(pg_url: str) -> None:
+    holder, waiter = create_engine(pg_url), create_engine(pg_url, lock_timeout_seconds=0.3)
+    at = datetime.now(UTC)
+    try:
+        first, second = create_sessionmaker(holder), create_sessionmaker(waiter)
+        async with unit_of_work(first) as session:
+            assert await turns.claim(session, update_id=1, chat_id=42, at=at)
+            # The same chat's other delivery waits for the turn (here: past the timeout).
+            with pytest.raises(Exception) as raised:  # noqa: PT011 - checked just below
+                async with unit_of_work(second) as other:
+                    await turns.claim(other, update_id=2, chat_id=42, at=at)
+            assert turns.timed_out(raised.value)
+        async with unit_of_work(second) as other:
+            # A redelivery is refused; the waiting update goes through once its turn comes.
+            assert not await turns.claim(other, update_id=1, chat_id=42, at=at)
+            assert await turns.claim(other, update_id=2, chat_id=42, at=at)
+    finally:
+        await holder.dispose()
+        await waiter.dispose()
