@@ -84,6 +84,9 @@ async def _serve(
         url,
         echo=settings.database.echo,
         lock_timeout_seconds=settings.scaleout.lock_timeout_seconds if scaleout else None,
+        # Answered after handling, an update whose connection had died is delivered again:
+        # no round trip per transaction to test the connection first.
+        pre_ping=not scaleout,
     )
     sessions = create_sessionmaker(engine)
     # Admin-written templates are filled in by these worker processes, never on the loop.

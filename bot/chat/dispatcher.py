@@ -92,8 +92,9 @@ class Dispatcher:
         deliveries of one chat never run at once on two workers.
 
         Raises:
-            DBAPIError: when the chat's turn was not had within the lock timeout
-                (nothing was committed; the webhook answers 503 and Telegram retries).
+            DBAPIError: with ``chat_turns``, when the chat's turn was not had within the
+                lock timeout or the connection was dead (nothing was committed; the
+                webhook answers 503 and Telegram delivers the update again).
         """
         began = time.perf_counter()
         outgoing, outcome = await self._handle(incoming, messenger)
@@ -176,7 +177,7 @@ class Dispatcher:
         except Exception as exc:
             if not last and isinstance(exc, OperationalError) and _busy(exc):
                 raise
-            if turns.timed_out(exc):
+            if self._chat_turns and turns.deliver_again(exc):
                 raise
             logger.exception("update %s failed", incoming.update_id)
             text = translate(locale, N_("😔 Sorry, something went wrong on my side. Try again?"))

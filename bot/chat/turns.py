@@ -63,3 +63,15 @@ def timed_out(error: BaseException) -> bool:
     orig = error.orig
     code = getattr(orig, "sqlstate", None) or getattr(orig, "pgcode", None)
     return code == LOCK_NOT_AVAILABLE
+
+
+def deliver_again(error: BaseException) -> bool:
+    """Return True when an update that failed so is better delivered again than apologised for.
+
+    A lock not had in time, or a pooled connection found dead (several workers use no
+    pre-ping): nothing was committed, and the next delivery finds the chat free or a
+    fresh connection.
+    """
+    if timed_out(error):
+        return True
+    return isinstance(error, DBAPIError) and bool(error.connection_invalidated)

@@ -28,12 +28,15 @@ def create_engine(
     echo: bool = False,
     application_name: str = APPLICATION_NAME,
     lock_timeout_seconds: float | None = None,
+    pre_ping: bool = True,
 ) -> AsyncEngine:
     """Create the async engine; SQLite gets WAL, a busy timeout and foreign keys.
 
     On PostgreSQL the connections carry ``application_name``, so that a restore
     can tell whether a bot is still connected, and ``lock_timeout_seconds`` bounds
-    every lock wait (several workers).
+    every lock wait (several workers). ``pre_ping`` tests a pooled connection with
+    a round trip before each use; several workers go without (a connection that
+    died fails its update, which Telegram then delivers again).
     """
     # Statement parameters are customer data (names, phones, notes): keep them out of
     # error messages, tracebacks and the echo log.
@@ -50,7 +53,7 @@ def create_engine(
         url,
         echo=echo,
         hide_parameters=True,
-        pool_pre_ping=True,
+        pool_pre_ping=pre_ping,
         connect_args={"server_settings": server_settings},
     )
     event.listen(engine.sync_engine, "handle_error", _drop_postgres_detail)

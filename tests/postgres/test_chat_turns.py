@@ -47,6 +47,7 @@ def test_every_chat_id_has_an_int4_key() -> None:
         assert -(2**31) <= turns.chat_key(chat) < 2**31
     assert turns.chat_key(7) != turns.chat_key(8)
     assert not turns.timed_out(ValueError("not a database error"))
+    assert not turns.deliver_again(ValueError("not a database error"))
 
 
 async def test_claiming_takes_the_turn_and_records_the_update_once(pg_url: str) -> None:
