@@ -9,7 +9,7 @@ Where the emulator knowingly differs from Telegram:
 - one bot, private chats only (no groups, channels, inline mode or payments);
   methods that are not implemented answer 404 ``Not Found``;
 - webhooks may use ``http://`` on loopback hosts (any port), certificates are not
-  checked and delivery is sequential whatever ``max_connections`` says;
+  checked, and a failed delivery is first retried after 0.1 s (Telegram: about 1 s);
 - files are not fetched from HTTP URLs, photos are kept as sent (not re-encoded),
   voice, audio and video files are not probed (durations and sizes are what the
   sender says), and file contents live in memory (the oldest are dropped beyond
