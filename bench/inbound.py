@@ -8,8 +8,8 @@ today and due tomorrow) and ``/find`` by a name prefix their customers share.
 Then a real bot process (``python -m bot run``, SQLite file already migrated
 and seeded) starts against the emulator, in polling or in webhook mode (the
 emulator posts the updates to the bot's endpoint, up to ``max_connections`` at
-once and one per chat at a time, as Telegram does). The emulator's count of sent messages is read every
-``STEP`` seconds; the rate is the replies sent between the first read that
+once and one per chat at a time, as Telegram does). The emulator's count of sent
+messages is read every ``STEP`` seconds; the rate is the replies sent between the first read that
 finds some and the read that finds them all, over the time between those two
 reads, so start-up is left out. Every member's chat is checked for its answer
 at the end.

@@ -5,7 +5,7 @@ Everything runs on this machine: PostgreSQL, the Bot API emulator, nginx
 run`` workers in webhook mode with ``scaleout.enabled``, each on its own
 database made for the run.
 
-Inbound: ``N`` members (2,000 by default) each send ``/help``, all queued in the
+Inbound: ``N`` members (3,000 by default) each send ``/help``, all queued in the
 emulator before the workers start; the emulator then posts them through nginx,
 up to ``max_connections`` (40) at once, one per chat at a time, as Telegram
 does. The rate is the replies sent between the first read of the emulator's
@@ -18,8 +18,9 @@ customers sent by 3 workers at Telegram's 30/s with the emulator in strict mode:
 the share of the cap reached and the 429s (targets: >= 0.98, none).
 
 For each run the CPU seconds each part used are read from ``/proc`` (workers,
-their PostgreSQL backends, the emulator, nginx) and printed per 1,000 updates,
-so the database's share of the time is seen. Run:
+their PostgreSQL backends, the emulator, nginx, and the whole machine with how
+busy it was) and printed per 1,000 updates, so the database's share of the time
+is seen, and whether the cores were all taken. Run:
 ``python -m bench.scaleout [inbound|delivery|paced ...] [--members=N] [--customers=M]
 [--paced=P] [--framework=ptb|aiogram] [--workers=1,2,4]`` (inbound's worker counts).
 """
@@ -44,7 +45,7 @@ from bench import cluster, startup
 from bench.broadcast import emulator, gather_bounded, post
 from bot.crm.store import create_engine
 
-MEMBERS = 2000
+MEMBERS = 3000
 CUSTOMERS = 10_000
 INBOUND_WORKERS = (1, 2, 4)
 DELIVERY_WORKERS = (1, 2)
@@ -53,7 +54,7 @@ PACED = 3000
 CAP = 30
 FIRST_USER = 100_000
 DEADLINE = 600.0
-STEP = 0.05
+STEP = 0.1
 RATIO_TARGET = 1.4
 TICK = os.sysconf("SC_CLK_TCK")
 
@@ -126,12 +127,14 @@ async def main(
 
 
 def _cpu_line(run: Run, count: int) -> str:
-    total = sum(run.cpu.values()) or 1.0
-    parts = ", ".join(
-        f"{name} {seconds / count * 1000:.2f}" for name, seconds in sorted(run.cpu.items())
+    cpu = dict(run.cpu)
+    busy, total = cpu.pop("machine", 0.0), cpu.pop("machine total", 0.0) or 1.0
+    parts = ", ".join(f"{name} {sec / count * 1000:.2f}" for name, sec in sorted(cpu.items()))
+    database = cpu.get("postgres", 0.0) / (sum(cpu.values()) or 1.0)
+    return (
+        f"CPU s per 1,000: {parts}, whole machine {busy / count * 1000:.2f}"
+        f" (busy {busy / total:.0%}); database share {database:.0%}"
     )
-    database = run.cpu.get("postgres", 0.0) / total
-    return f"CPU s per 1,000: {parts}; database share {database:.0%}"
 
 
 async def _inbound(api: str, workers: int, members: int, framework: str) -> Run:
@@ -305,9 +308,17 @@ async def _wait_reported(url: str) -> None:
 
 
 def _cpu(workers: list[int], url: str) -> dict[int, tuple[str, float]]:
-    """Return the CPU seconds so far of every process that plays a part, by pid."""
+    """Return the CPU seconds so far of every process that plays a part, by pid.
+
+    Pid 0 holds the whole machine's busy and total CPU seconds (``/proc/stat``).
+    """
     database = url.rsplit("/", 1)[1]
-    found: dict[int, tuple[str, float]] = {}
+    ticks = [int(x) for x in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+    idle = ticks[3] + ticks[4]
+    found: dict[int, tuple[str, float]] = {
+        0: ("machine", (sum(ticks) - idle) / TICK),
+        -1: ("machine total", sum(ticks) / TICK),
+    }
     for entry in Path("/proc").iterdir():
         if not entry.name.isdigit():
             continue
