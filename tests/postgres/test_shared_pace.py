@@ -45,7 +45,7 @@ async def test_two_workers_get_slots_one_after_the_other(pg_url: str) -> None:
             await engine.dispose()
     merged = sorted(a + b)
     gaps = [later - earlier for earlier, later in zip(merged, merged[1:], strict=False)]
-    # 30/s with 1 % headroom: one slot every 33.7 ms, whoever holds it.
+    # 30/s with 3 % headroom: one slot every 34.4 ms, whoever holds it.
     assert all(abs(gap - first.interval) < TOLERANCE for gap in gaps), gaps
     assert b[0] > a[first.block - 1] and a[first.block] > b[-1]
 
