@@ -42,7 +42,11 @@ class CountingMessenger:
         reply_to_message_id: int | None = None,
     ) -> SentMessage:
         self.sent += 1
+        self.seen(chat_id, text, buttons)
         return SentMessage(chat_id, self.sent)
+
+    def seen(self, chat_id: int, text: str, buttons: Keyboard) -> None:
+        """Hook for benchmarks that look at what was sent; this one only counts."""
 
     async def copy_message(
         self,

@@ -32,7 +32,7 @@ from bot.chat.dispatcher import Dispatcher
 from bot.crm import migrate, tiers, workspaces
 from bot.crm.store import create_engine, create_sessionmaker, unit_of_work
 from bot.handlers import ROUTERS
-from bot.messaging import Incoming, Keyboard, Kind, SentMessage, User
+from bot.messaging import Incoming, Keyboard, Kind, User
 
 NOW = crm.NOW
 REP = 2
@@ -52,23 +52,8 @@ class KeepingMessenger(CountingMessenger):
         super().__init__()
         self.last = ""
 
-    async def send_text(
-        self,
-        chat_id: int,
-        text: str,
-        buttons: Keyboard = (),
-        *,
-        paid_broadcast: bool = False,
-        reply_to_message_id: int | None = None,
-    ) -> SentMessage:
+    def seen(self, chat_id: int, text: str, buttons: Keyboard) -> None:
         self.last = text
-        return await super().send_text(
-            chat_id,
-            text,
-            buttons,
-            paid_broadcast=paid_broadcast,
-            reply_to_message_id=reply_to_message_id,
-        )
 
 
 async def main(total: int = crm.CUSTOMERS) -> None:
