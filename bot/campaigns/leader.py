@@ -15,6 +15,7 @@ from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
+from bot.crm.store import close_held
 from bot.scheduler import Leadership, SoleLeader
 
 logger = logging.getLogger(__name__)
@@ -77,11 +78,7 @@ class AdvisoryLeadership:
     async def _drop(self) -> None:
         self._leading = False
         conn, self._conn = self._conn, None
-        if conn is not None:
-            try:
-                await conn.close()
-            except (DBAPIError, SQLAlchemyError, OSError):
-                logger.warning("closing the leadership connection failed")
+        await close_held(conn, "leadership")
 
 
 def leadership_for(engine: AsyncEngine) -> Leadership:

@@ -17,6 +17,8 @@ from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
+from bot.crm.store import close_held
+
 logger = logging.getLogger(__name__)
 # The first key of every worker's two-key advisory lock ("scrw" in ASCII); the
 # leader's single-key lock and the per-chat locks live in other key spaces.
@@ -73,8 +75,4 @@ class WorkerPresence:
 
     async def _drop(self) -> None:
         conn, self._conn = self._conn, None
-        if conn is not None:
-            try:
-                await conn.close()
-            except (DBAPIError, SQLAlchemyError, OSError):
-                logger.warning("closing the presence connection failed")
+        await close_held(conn, "presence")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from typing import Any
@@ -10,7 +11,9 @@ from typing import Any
 from sqlalchemy import event
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine.interfaces import DBAPIConnection, ExceptionContext
+from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 from sqlalchemy.ext.asyncio import (
+    AsyncConnection,
     AsyncEngine,
     AsyncSession,
     async_sessionmaker,
@@ -146,3 +149,17 @@ async def unit_of_work(
             await session.rollback()
             raise
         await session.commit()
+
+
+async def close_held(conn: AsyncConnection | None, what: str) -> None:
+    """Close a connection held for a session-level lock, saying so if that fails.
+
+    Closing it frees the lock (leadership, a worker's presence); a connection that is
+    already broken has freed it too, so a failure is only worth a warning.
+    """
+    if conn is None:
+        return
+    try:
+        await conn.close()
+    except (DBAPIError, SQLAlchemyError, OSError):
+        logging.getLogger(__name__).warning("closing the %s connection failed", what)
