@@ -23,12 +23,21 @@ def pg_url(db_url: str) -> str:
     return db_url
 
 
-async def _slots(pace: SharedPace, count: int) -> list[float]:
-    """Reserve and take ``count`` slots without waiting for them; return their times."""
+async def _slots(pace: SharedPace, count: int, *, database_clock: bool = False) -> list[float]:
+    """Reserve and take ``count`` slots without waiting for them; return their times.
+
+    On ``database_clock`` the times are the database's (each slot as its block was
+    placed, with the offset read at that reservation): a slow round trip on a busy
+    machine moves a worker's reading of that clock by up to half its length, which
+    would blur where the database put two workers' slots.
+    """
     times = []
     for _ in range(count):
+        wait = await pace.next_slot(time.monotonic())
+        # The wait counts from when a reservation (if one was needed) came back.
         now = time.monotonic()
-        times.append(now + await pace.next_slot(now))
+        assert pace.clock_offset is not None
+        times.append(now + wait + (pace.clock_offset if database_clock else 0.0))
         pace.take()
     return times
 
@@ -37,9 +46,9 @@ async def test_two_workers_get_slots_one_after_the_other(pg_url: str) -> None:
     engines = [create_engine(pg_url), create_engine(pg_url)]
     try:
         first, second = (SharedPace(create_sessionmaker(e), 30) for e in engines)
-        a = await _slots(first, first.block)
-        b = await _slots(second, second.block)
-        a += await _slots(first, first.block)
+        a = await _slots(first, first.block, database_clock=True)
+        b = await _slots(second, second.block, database_clock=True)
+        a += await _slots(first, first.block, database_clock=True)
     finally:
         for engine in engines:
             await engine.dispose()

@@ -145,6 +145,11 @@ class SharedPace:
         self._offset: float | None = None
         self.skipped = 0
 
+    @property
+    def clock_offset(self) -> float | None:
+        """The database's clock minus this process's, as last read (None before any)."""
+        return self._offset
+
     async def next_slot(self, now: float) -> float:
         """Return the seconds to wait for this worker's next slot, reserving a block if needed."""
         slots = self._slots
