@@ -104,6 +104,27 @@ async def post(http: aiohttp.ClientSession, path: str, **body: Any) -> dict[str,
     return result
 
 
+async def count_sent(
+    http: aiohttp.ClientSession, count: int, *, deadline: float, step: float
+) -> tuple[int, float, float]:
+    """Read the emulator's sent-message count every ``step`` s until it reaches ``count``.
+
+    Returns the messages sent between the first read that found some and the read
+    that found them all, and the times (``perf_counter``) of those two reads.
+    """
+    first, already = 0.0, 0
+    async with asyncio.timeout(deadline):
+        while True:
+            async with http.get("/_emulator/stats") as got:
+                seen = time.perf_counter()
+                sent = int((await got.json())["sent_messages"])
+            if sent and not first:
+                first, already = seen, sent
+            if sent >= count:
+                return sent - already, first, seen
+            await asyncio.sleep(step)
+
+
 async def gather_bounded(jobs: Sequence[Callable[[], Awaitable[object]]]) -> None:
     """Run the jobs, at most 64 at a time."""
     limit = asyncio.Semaphore(64)

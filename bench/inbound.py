@@ -48,7 +48,7 @@ import aiohttp
 
 from bench import startup
 from bench.answer_floor import PATH
-from bench.broadcast import emulator, gather_bounded, post
+from bench.broadcast import count_sent, emulator, gather_bounded, post
 from bot.crm import migrate, workspaces
 from bot.crm.store import create_engine, create_sessionmaker, unit_of_work
 
@@ -144,7 +144,7 @@ async def _measure(api: str, count: int, text: str, launch: Launch) -> Result:
         began = time.perf_counter()
         async with launch() as log:
             try:
-                timed, first, last = await _answers(http, count)
+                timed, first, last = await count_sent(http, count, deadline=DEADLINE, step=STEP)
             except TimeoutError:
                 tail = log.read_text(errors="replace")[-3000:]
                 msg = f"not every update was answered within {DEADLINE:.0f} s:\n{tail}"
@@ -153,25 +153,6 @@ async def _measure(api: str, count: int, text: str, launch: Launch) -> Result:
             chats = (await got.json())["users"]
     answered = sum(1 for chat in chats if chat["message_count"] >= 2)  # the /help and a reply
     return Result(answered, timed, last - first, last - began)
-
-
-async def _answers(http: aiohttp.ClientSession, count: int) -> tuple[int, float, float]:
-    """Read the emulator's sent-message count until ``count``.
-
-    Returns the replies sent between the first read that found some and the read
-    that found them all, and the times of those two reads.
-    """
-    first, already = 0.0, 0
-    async with asyncio.timeout(DEADLINE):
-        while True:
-            async with http.get("/_emulator/stats") as got:
-                seen = time.perf_counter()
-                sent = int((await got.json())["sent_messages"])
-            if sent and not first:
-                first, already = seen, sent
-            if sent >= count:
-                return sent - already, first, seen
-            await asyncio.sleep(STEP)
 
 
 @contextlib.asynccontextmanager

@@ -32,7 +32,6 @@ import contextlib
 import os
 import sys
 import tempfile
-import time
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
 from functools import partial
@@ -42,7 +41,7 @@ import aiohttp
 from sqlalchemy import text
 
 from bench import cluster, startup
-from bench.broadcast import emulator, gather_bounded, post
+from bench.broadcast import count_sent, emulator, gather_bounded, post
 from bot.crm.store import create_engine
 
 MEMBERS = 3000
@@ -154,7 +153,7 @@ async def _inbound(api: str, workers: int, members: int, framework: str) -> Run:
                 )
                 before = _cpu(pids, url)
                 await _resumed(http, hook)
-                sent, first, last = await _count_until(http, members)
+                sent, first, last = await count_sent(http, members, deadline=DEADLINE, step=STEP)
                 cpu = _spent(before, _cpu(pids, url))
             async with http.get("/_emulator/state") as got:
                 chats = (await got.json())["users"]
@@ -277,21 +276,6 @@ async def _resumed(http: aiohttp.ClientSession, hook: str) -> None:
 async def _bot_api(http: aiohttp.ClientSession, method: str, **params: str) -> None:
     async with http.post(f"/bot{cluster.TOKEN}/{method}", json=params) as got:
         got.raise_for_status()
-
-
-async def _count_until(http: aiohttp.ClientSession, count: int) -> tuple[int, float, float]:
-    """Read the emulator's sent count until ``count``; return (sent meanwhile, first, last)."""
-    first, already = 0.0, 0
-    async with asyncio.timeout(DEADLINE):
-        while True:
-            async with http.get("/_emulator/stats") as got:
-                seen = time.perf_counter()
-                sent = int((await got.json())["sent_messages"])
-            if sent and not first:
-                first, already = seen, sent
-            if sent >= count:
-                return sent - already, first, seen
-            await asyncio.sleep(STEP)
 
 
 async def _make_users(http: aiohttp.ClientSession, users: range) -> None:
